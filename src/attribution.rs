@@ -1,0 +1,321 @@
+//! Attribution: every call gets a workflow, a team and a customer where the
+//! evidence allows.
+//!
+//! Order of precedence:
+//! 1. the record's own fields and tags (set by the parser);
+//! 2. `[[attribution.rules]]` in order: a rule whose `match` globs all
+//!    match fills the dimensions in its `set` that are still empty (the
+//!    first rule to set a dimension wins), or replaces them with
+//!    `override = true`;
+//! 3. `[attribution.owners]`: a workflow's owning team when the team is
+//!    still empty.
+//!
+//! A missing field only matches the empty pattern `""`; `*` means "any
+//! value".
+
+use std::collections::HashMap;
+
+use globset::{Glob, GlobMatcher};
+
+use crate::config::AttributionSection;
+use crate::domain::record::CallRecord;
+use crate::formats::common::dim;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AttributionError {
+    #[error("attribution rule {rule}: unknown field '{field}' in match; use one of {fields} or tag.<name>")]
+    UnknownField { rule: usize, field: String, fields: &'static str },
+    #[error(
+        "attribution rule {rule}: unknown dimension '{dim}' in set; use workflow, team, customer, user, project or tag.<name>"
+    )]
+    UnknownDim { rule: usize, dim: String },
+    #[error("attribution rule {rule}: invalid glob '{glob}' for '{field}': {message}")]
+    BadGlob { rule: usize, field: String, glob: String, message: String },
+    #[error("attribution rule {rule}: 'set' is empty, so the rule would do nothing")]
+    EmptySet { rule: usize },
+}
+
+const FIELDS: &str = "model, provider, workflow, team, customer, user, project, session, trace, request_id, service_tier, format, source";
+
+#[derive(Clone, Debug)]
+enum Field {
+    Model,
+    Provider,
+    Workflow,
+    Team,
+    Customer,
+    User,
+    Project,
+    Session,
+    Trace,
+    RequestId,
+    ServiceTier,
+    Format,
+    Source,
+    Tag(String),
+}
+
+impl Field {
+    fn parse(s: &str) -> Option<Field> {
+        Some(match s {
+            "model" => Field::Model,
+            "provider" => Field::Provider,
+            "workflow" => Field::Workflow,
+            "team" => Field::Team,
+            "customer" => Field::Customer,
+            "user" => Field::User,
+            "project" => Field::Project,
+            "session" | "session_id" => Field::Session,
+            "trace" | "trace_id" => Field::Trace,
+            "request_id" => Field::RequestId,
+            "service_tier" => Field::ServiceTier,
+            "format" => Field::Format,
+            "source" | "path" => Field::Source,
+            other => Field::Tag(other.strip_prefix("tag.")?.to_string()),
+        })
+    }
+
+    fn get<'a>(&self, r: &'a CallRecord, source: &'a str) -> Option<&'a str> {
+        match self {
+            Field::Model => Some(r.model.as_str()),
+            Field::Provider => r.provider.as_deref(),
+            Field::Workflow => r.workflow.as_deref(),
+            Field::Team => r.team.as_deref(),
+            Field::Customer => r.customer.as_deref(),
+            Field::User => r.user.as_deref(),
+            Field::Project => r.project.as_deref(),
+            Field::Session => r.session_id.as_deref(),
+            Field::Trace => r.trace_id.as_deref(),
+            Field::RequestId => r.request_id.as_deref(),
+            Field::ServiceTier => r.service_tier.as_deref(),
+            Field::Format => r.format.map(|f| f.as_str()),
+            Field::Source => Some(source).filter(|s| !s.is_empty()),
+            Field::Tag(k) => r.tag(k),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Dim {
+    Workflow,
+    Team,
+    Customer,
+    User,
+    Project,
+    Tag(String),
+}
+
+impl Dim {
+    fn parse(s: &str) -> Option<Dim> {
+        Some(match s {
+            "workflow" => Dim::Workflow,
+            "team" => Dim::Team,
+            "customer" => Dim::Customer,
+            "user" => Dim::User,
+            "project" => Dim::Project,
+            other => Dim::Tag(other.strip_prefix("tag.")?.to_string()),
+        })
+    }
+
+    fn set(&self, r: &mut CallRecord, value: &str, replace: bool) {
+        let slot = match self {
+            Dim::Workflow => &mut r.workflow,
+            Dim::Team => &mut r.team,
+            Dim::Customer => &mut r.customer,
+            Dim::User => &mut r.user,
+            Dim::Project => &mut r.project,
+            Dim::Tag(k) => {
+                match r.tags.iter_mut().find(|(tk, _)| tk == k) {
+                    Some((_, v)) if replace => *v = value.to_string(),
+                    Some(_) => {}
+                    None => {
+                        r.tags.push((k.clone(), value.to_string()));
+                        r.tags.sort();
+                    }
+                }
+                return;
+            }
+        };
+        if replace || slot.is_none() {
+            *slot = dim(Some(value));
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Pattern {
+    Missing,
+    Glob(GlobMatcher),
+}
+
+#[derive(Clone, Debug)]
+struct Rule {
+    matches: Vec<(Field, Pattern)>,
+    set: Vec<(Dim, String)>,
+    replace: bool,
+}
+
+/// Applies attribution rules and ownership to records.
+#[derive(Clone, Debug, Default)]
+pub struct Attributor {
+    rules: Vec<Rule>,
+    owners: HashMap<String, String>,
+}
+
+impl Attributor {
+    pub fn from_config(section: &AttributionSection) -> Result<Attributor, AttributionError> {
+        let mut rules = Vec::with_capacity(section.rules.len());
+        for (i, rc) in section.rules.iter().enumerate() {
+            let n = i + 1;
+            if rc.set.is_empty() {
+                return Err(AttributionError::EmptySet { rule: n });
+            }
+            let mut matches = Vec::new();
+            for (field, glob) in &rc.matches {
+                let f = Field::parse(field).ok_or_else(|| AttributionError::UnknownField {
+                    rule: n,
+                    field: field.clone(),
+                    fields: FIELDS,
+                })?;
+                let p = if glob.is_empty() {
+                    Pattern::Missing
+                } else {
+                    Pattern::Glob(
+                        Glob::new(glob)
+                            .map_err(|e| AttributionError::BadGlob {
+                                rule: n,
+                                field: field.clone(),
+                                glob: glob.clone(),
+                                message: e.kind().to_string(),
+                            })?
+                            .compile_matcher(),
+                    )
+                };
+                matches.push((f, p));
+            }
+            let mut set = Vec::new();
+            for (d, v) in &rc.set {
+                let dd = Dim::parse(d).ok_or_else(|| AttributionError::UnknownDim { rule: n, dim: d.clone() })?;
+                set.push((dd, v.clone()));
+            }
+            rules.push(Rule { matches, set, replace: rc.override_existing });
+        }
+        Ok(Attributor { rules, owners: section.owners.clone().into_iter().collect() })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty() && self.owners.is_empty()
+    }
+
+    /// The team that owns a workflow, if configured.
+    pub fn owner(&self, workflow: &str) -> Option<&str> {
+        self.owners.get(workflow).map(String::as_str)
+    }
+
+    /// Fills attribution dimensions on a record read from `source`.
+    pub fn apply(&self, rec: &mut CallRecord, source: &str) {
+        for rule in &self.rules {
+            let hit = rule.matches.iter().all(|(f, p)| match (p, f.get(rec, source)) {
+                (Pattern::Missing, v) => v.is_none_or(str::is_empty),
+                (Pattern::Glob(g), Some(v)) => g.is_match(v),
+                (Pattern::Glob(_), None) => false,
+            });
+            if hit {
+                for (d, v) in &rule.set {
+                    d.set(rec, v, rule.replace);
+                }
+            }
+        }
+        if rec.team.is_none()
+            && let Some(w) = rec.workflow.as_deref()
+            && let Some(t) = self.owners.get(w)
+        {
+            rec.team = dim(Some(t));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn attributor(toml: &str) -> Attributor {
+        let c = Config::from_str(toml, None).unwrap();
+        Attributor::from_config(&c.file.attribution).unwrap()
+    }
+
+    fn rec(model: &str) -> CallRecord {
+        CallRecord { model: model.into(), ..Default::default() }
+    }
+
+    #[test]
+    fn record_fields_win_then_rules_then_owners() {
+        let a = attributor(
+            r#"
+[attribution.owners]
+"support-copilot" = "CX"
+"everything-else" = "Various"
+[[attribution.rules]]
+match = { "tag.app" = "*" }
+set = { workflow = "everything-else", customer = "internal" }
+[[attribution.rules]]
+match = { model = "claude-*" }
+set = { workflow = "support-copilot" }
+"#,
+        );
+        let mut r = rec("claude-opus-4-5");
+        r.tags = vec![("app".into(), "slack-bot".into())];
+        a.apply(&mut r, "");
+        assert_eq!(r.workflow.as_deref(), Some("everything-else"), "first rule to set wins");
+        assert_eq!(r.customer.as_deref(), Some("internal"));
+        assert_eq!(r.team.as_deref(), Some("Various"), "owner map fills the team");
+
+        let mut r = rec("claude-opus-4-5");
+        r.workflow = Some("contract-extraction".into());
+        r.team = Some("Legal Ops".into());
+        a.apply(&mut r, "");
+        assert_eq!(r.workflow.as_deref(), Some("contract-extraction"), "record fields win");
+        assert_eq!(r.team.as_deref(), Some("Legal Ops"));
+    }
+
+    #[test]
+    fn empty_pattern_matches_missing_and_override_replaces() {
+        let a = attributor(
+            r#"
+[[attribution.rules]]
+match = { workflow = "", source = "*/billing/*" }
+set = { workflow = "billing-bot", "tag.cost_center" = "cc-42" }
+[[attribution.rules]]
+match = { customer = "acme-*" }
+set = { customer = "acme" }
+override = true
+"#,
+        );
+        let mut r = rec("gpt-4o");
+        r.customer = Some("acme-eu".into());
+        a.apply(&mut r, "/var/log/billing/gw.jsonl");
+        assert_eq!(r.workflow.as_deref(), Some("billing-bot"));
+        assert_eq!(r.tag("cost_center"), Some("cc-42"));
+        assert_eq!(r.customer.as_deref(), Some("acme"));
+        let mut r = rec("gpt-4o");
+        r.workflow = Some("x".into());
+        a.apply(&mut r, "/var/log/billing/gw.jsonl");
+        assert_eq!(r.workflow.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn config_mistakes_are_reported() {
+        let c =
+            Config::from_str("[[attribution.rules]]\nmatch = { colour = \"x\" }\nset = { workflow = \"y\" }\n", None)
+                .unwrap();
+        let e = Attributor::from_config(&c.file.attribution).unwrap_err().to_string();
+        assert!(e.contains("rule 1") && e.contains("colour"), "{e}");
+        let c = Config::from_str("[[attribution.rules]]\nset = { colour = \"y\" }\n", None).unwrap();
+        assert!(Attributor::from_config(&c.file.attribution).unwrap_err().to_string().contains("unknown dimension"));
+        let c =
+            Config::from_str("[[attribution.rules]]\nmatch = { model = \"[\" }\nset = { workflow = \"y\" }\n", None)
+                .unwrap();
+        assert!(Attributor::from_config(&c.file.attribution).unwrap_err().to_string().contains("invalid glob"));
+    }
+}

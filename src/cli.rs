@@ -1,0 +1,147 @@
+//! Command-line definitions (clap). Dispatch lives in [`crate::commands`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::domain::record::Format;
+use crate::output::OutputFormat;
+use crate::store::queries::GroupBy;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "aifin",
+    version,
+    about = "AI FinOps cockpit: LLM call logs in, an exact, attributed cost ledger out",
+    long_about = "aifin reads the logs your LLM gateways and SDKs already write (aifin JSONL, OpenAI and \
+                  Anthropic objects), prices every call from LiteLLM's catalog, attributes it to a workflow, \
+                  team and customer, and stores it exactly once in a local SQLite ledger.\n\n\
+                  Exit codes: 0 success, 2 error (the message names the file, line or flag and what to do)."
+)]
+pub struct Cli {
+    /// Database file [default: $XDG_DATA_HOME/aifin/aifin.db]
+    #[arg(long, global = true, env = "AIFIN_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Config file [default: ./aifin.toml, then $XDG_CONFIG_HOME/aifin/aifin.toml]
+    #[arg(long, global = true, env = "AIFIN_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Read log files into the ledger (files, directories or globs)
+    Ingest(IngestArgs),
+    /// The itemized ledger: cost by workflow, team, customer, model, provider, day or month
+    Ledger(LedgerArgs),
+    /// Lines that could not be read, with file, line and reason
+    Rejects(RejectsArgs),
+    /// Look up a model's prices, or list the models in the ledger and how they were priced
+    Prices(PricesArgs),
+    /// The source files the ledger has read
+    Sources(SourcesArgs),
+}
+
+/// `--json` / `--csv` on every report.
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct OutputArgs {
+    /// Print JSON
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Print CSV
+    #[arg(long)]
+    pub csv: bool,
+}
+
+impl OutputArgs {
+    pub fn format(&self) -> OutputFormat {
+        if self.json {
+            OutputFormat::Json
+        } else if self.csv {
+            OutputFormat::Csv
+        } else {
+            OutputFormat::Table
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct IngestArgs {
+    /// Files, directories (read recursively for *.jsonl, *.ndjson, *.json, *.log) or globs
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Read every line as this format instead of detecting it per line
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    pub format: Option<Format>,
+
+    /// Print the summary as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+fn parse_group(s: &str) -> Result<GroupBy, String> {
+    s.parse()
+}
+
+#[derive(Args, Debug)]
+pub struct LedgerArgs {
+    /// Group by: workflow, team, customer, model, provider, day or month
+    #[arg(long, default_value = "workflow", value_parser = parse_group)]
+    pub by: GroupBy,
+
+    /// Start (inclusive): YYYY-MM-DD, an RFC 3339 time, `today`, or a span such as 7d / 24h
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+
+    /// End (inclusive for dates, exclusive for times): YYYY-MM-DD, RFC 3339, `today`
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+
+    /// Time zone for dates and day/month grouping [default: config report.tz, else the system zone]
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct RejectsArgs {
+    /// Show at most this many (newest first)
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+
+    /// Only rejects from files whose path contains this text
+    #[arg(long, value_name = "TEXT")]
+    pub source: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct PricesArgs {
+    /// A model name as it appears in logs (omit to list the ledger's models)
+    pub model: Option<String>,
+
+    /// The provider, to help resolve names such as `gemini-2.5-pro`
+    #[arg(long)]
+    pub provider: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct SourcesArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+}

@@ -1,0 +1,250 @@
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Result, anyhow};
+use serde::Serialize;
+
+use super::Env;
+use crate::cli::PricesArgs;
+use crate::domain::money::Nanos;
+use crate::output::{self, OutputFormat, left, right, thousands};
+use crate::pricing::cost::unit_price;
+use crate::pricing::{PriceClass, PriceEntry, Variant};
+use crate::store::queries::{self, QueryPath, Window};
+use crate::store::rollup::Dim;
+
+#[derive(Serialize)]
+struct PriceJson {
+    class: &'static str,
+    above_tokens: Option<u64>,
+    tier: Option<String>,
+    usd_per_mtok: f64,
+    derived: bool,
+}
+
+#[derive(Serialize)]
+struct EntryJson {
+    model: String,
+    resolved_key: String,
+    rule: &'static str,
+    origin: &'static str,
+    provider: Option<String>,
+    mode: Option<String>,
+    max_input_tokens: Option<u64>,
+    deprecation_date: Option<String>,
+    prices: Vec<PriceJson>,
+    region_multipliers: Vec<(String, f64)>,
+    fast_multiplier: Option<f64>,
+    catalog: String,
+}
+
+#[derive(Serialize)]
+struct ModelJson {
+    model: String,
+    price_key: Option<String>,
+    calls: i64,
+    unpriced_calls: i64,
+    cost_usd: f64,
+}
+
+/// Columns of the price table: (threshold, variant) combinations present.
+fn columns(e: &PriceEntry) -> Vec<(Option<u64>, Option<Variant>)> {
+    let mut cols = vec![(None, None)];
+    for v in e.variants() {
+        cols.push((None, Some(v)));
+    }
+    for t in e.thresholds() {
+        cols.push((Some(t), None));
+        for v in e.variants() {
+            if e.slots.iter().any(|s| s.above == Some(t) && s.variant.as_ref() == Some(&v)) {
+                cols.push((Some(t), Some(v)));
+            }
+        }
+    }
+    cols
+}
+
+fn col_title(c: &(Option<u64>, Option<Variant>)) -> String {
+    let mut s = match c.0 {
+        Some(t) => format!(">{}k", t / 1000),
+        None => String::new(),
+    };
+    match &c.1 {
+        Some(v) => {
+            if !s.is_empty() {
+                s.push(' ');
+            }
+            s.push_str(v.label());
+        }
+        None if s.is_empty() => s.push_str("standard"),
+        None => {}
+    }
+    s
+}
+
+pub fn run(env: &Env, args: &PricesArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let catalog = env.catalog()?;
+    let Some(model) = &args.model else {
+        return list_models(env, args, out);
+    };
+    let Some(res) = catalog.resolve(args.provider.as_deref(), model) else {
+        let hints = catalog.suggest(model, 5);
+        let hint =
+            if hints.is_empty() { String::new() } else { format!("; similar catalog keys: {}", hints.join(", ")) };
+        return Err(anyhow!(
+            "no price for model '{}'{hint}. Add it under [pricing.models.\"{}\"] or map it in [pricing.aliases] in aifin.toml",
+            crate::domain::sanitize::clean(model),
+            crate::domain::sanitize::clean(model)
+        ));
+    };
+    let e = &res.entry;
+    let cols = columns(e);
+    let mut prices = Vec::new();
+    let mut rows = Vec::new();
+    for class in PriceClass::ALL {
+        if class == PriceClass::Reasoning && e.lookup(class, None, None).is_none() {
+            continue;
+        }
+        let mut row = vec![class.label().to_string()];
+        for (tier, variant) in &cols {
+            let exact = e.lookup(class, *tier, variant.as_ref()).is_some();
+            match unit_price(e, class, *tier, variant.as_ref()) {
+                Some((f, _)) => {
+                    row.push(format!("{}{}", Nanos(f as i64).format_usd(4), if exact { "" } else { "*" }));
+                    prices.push(PriceJson {
+                        class: class.label(),
+                        above_tokens: *tier,
+                        tier: variant.as_ref().map(|v| v.label().to_string()),
+                        usd_per_mtok: Nanos(f as i64).to_usd_f64(),
+                        derived: !exact,
+                    });
+                }
+                None => row.push("-".into()),
+            }
+        }
+        rows.push(row);
+    }
+    let j = EntryJson {
+        model: model.clone(),
+        resolved_key: res.key.clone(),
+        rule: res.rule,
+        origin: e.origin.label(),
+        provider: e.provider.clone(),
+        mode: e.mode.clone(),
+        max_input_tokens: e.max_input_tokens,
+        deprecation_date: e.deprecation_date.clone(),
+        prices,
+        region_multipliers: e.geo.iter().map(|(k, r)| (k.clone(), r.num as f64 / r.den as f64)).collect(),
+        fast_multiplier: e.fast.map(|r| r.num as f64 / r.den as f64),
+        catalog: catalog.version().to_string(),
+    };
+    match args.output.format() {
+        OutputFormat::Json => output::json(&mut *out, &j)?,
+        OutputFormat::Csv => {
+            let rows: Vec<Vec<String>> = j
+                .prices
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.class.to_string(),
+                        p.above_tokens.map(|t| t.to_string()).unwrap_or_default(),
+                        p.tier.clone().unwrap_or_default(),
+                        format!("{}", p.usd_per_mtok),
+                        p.derived.to_string(),
+                    ]
+                })
+                .collect();
+            output::csv(&mut *out, &["class", "above_tokens", "tier", "usd_per_mtok", "derived"], &rows)?;
+        }
+        OutputFormat::Table => {
+            writeln!(out, "model        {}", crate::domain::sanitize::clean(model))?;
+            writeln!(out, "resolved to  {} ({})", res.key, res.rule)?;
+            writeln!(out, "from         {} · {}", e.origin.label(), catalog.version())?;
+            writeln!(
+                out,
+                "provider     {} · mode {}{}{}",
+                e.provider.as_deref().unwrap_or("-"),
+                e.mode.as_deref().unwrap_or("-"),
+                e.max_input_tokens.map(|m| format!(" · max input {}", thousands(m as i64))).unwrap_or_default(),
+                e.deprecation_date.as_ref().map(|d| format!(" · deprecated {d}")).unwrap_or_default()
+            )?;
+            let titles: Vec<String> = cols.iter().map(col_title).collect();
+            let mut header = vec![left("USD per 1M tokens")];
+            header.extend(titles.iter().map(|t| right(t.as_str())));
+            out.write_all(output::table(&header, &rows, None).as_bytes())?;
+            if rows.iter().flatten().any(|c| c.ends_with('*')) {
+                writeln!(out, "* not in the catalog entry: derived by aifin's pricing rules (see README, Pricing)")?;
+            }
+            for (k, r) in &j.region_multipliers {
+                writeln!(out, "region '{k}' ×{r}")?;
+            }
+            if let Some(f) = j.fast_multiplier {
+                writeln!(out, "fast mode ×{f}")?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list_models(env: &Env, args: &PricesArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let catalog = env.catalog()?;
+    if !env.db.exists() {
+        writeln!(out, "catalog: {} entries · {}", catalog.len(), catalog.version())?;
+        writeln!(out, "No ledger yet at {}; `aifin prices MODEL` looks up one model.", env.db.display())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let conn = env.read_conn()?;
+    let keys = queries::model_price_keys(&conn)?;
+    let mut models: Vec<ModelJson> = queries::group(&conn, Dim::Model, Window::all(), QueryPath::Rollup)?
+        .into_iter()
+        .map(|(m, a)| ModelJson {
+            price_key: keys.get(&m).cloned(),
+            model: m,
+            calls: a.calls,
+            unpriced_calls: a.unpriced_calls,
+            cost_usd: Nanos(a.cost_nano).to_usd_f64(),
+        })
+        .collect();
+    models.sort_by(|a, b| b.unpriced_calls.cmp(&a.unpriced_calls).then(b.calls.cmp(&a.calls)));
+    match args.output.format() {
+        OutputFormat::Json => output::json(&mut *out, &models)?,
+        OutputFormat::Csv => {
+            let rows: Vec<Vec<String>> = models
+                .iter()
+                .map(|m| {
+                    vec![
+                        m.model.clone(),
+                        m.price_key.clone().unwrap_or_default(),
+                        m.calls.to_string(),
+                        m.unpriced_calls.to_string(),
+                        format!("{}", m.cost_usd),
+                    ]
+                })
+                .collect();
+            output::csv(&mut *out, &["model", "price_key", "calls", "unpriced_calls", "cost_usd"], &rows)?;
+        }
+        OutputFormat::Table => {
+            let rows: Vec<Vec<String>> = models
+                .iter()
+                .map(|m| {
+                    vec![
+                        m.model.clone(),
+                        m.price_key.clone().unwrap_or_else(|| "UNPRICED".into()),
+                        thousands(m.calls),
+                        if m.unpriced_calls > 0 { thousands(m.unpriced_calls) } else { "-".into() },
+                    ]
+                })
+                .collect();
+            let cols = [left("Model (as logged)"), left("Price key"), right("Calls"), right("Unpriced")];
+            out.write_all(output::table(&cols, &rows, None).as_bytes())?;
+            writeln!(out, "catalog: {} entries · {}", catalog.len(), catalog.version())?;
+            if models.iter().any(|m| m.unpriced_calls > 0) {
+                writeln!(
+                    out,
+                    "Unpriced models are counted but not costed. Price them in aifin.toml ([pricing.models.\"NAME\"] or [pricing.aliases]) and run `aifin ingest` on new data."
+                )?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

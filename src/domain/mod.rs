@@ -1,0 +1,6 @@
+//! Plain domain types with no I/O.
+
+pub mod money;
+pub mod record;
+pub mod sanitize;
+pub mod time;

@@ -1,0 +1,241 @@
+//! The normalized call record every log format is converted into.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::money::Nanos;
+
+/// The log format a record was read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Format {
+    /// aifin's own JSONL schema (see the README).
+    Native,
+    /// OpenAI Chat Completions / Responses objects, bare or wrapped.
+    OpenAi,
+    /// Anthropic Messages objects, bare or wrapped.
+    Anthropic,
+}
+
+impl Format {
+    pub const ALL: [Format; 3] = [Format::Native, Format::OpenAi, Format::Anthropic];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Native => "aifin",
+            Format::OpenAi => "openai",
+            Format::Anthropic => "anthropic",
+        }
+    }
+
+    /// Stable small integer stored in the database.
+    pub fn code(self) -> i64 {
+        match self {
+            Format::Native => 1,
+            Format::OpenAi => 2,
+            Format::Anthropic => 3,
+        }
+    }
+
+    pub fn from_code(code: i64) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.code() == code)
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "aifin" | "native" => Ok(Format::Native),
+            "openai" => Ok(Format::OpenAi),
+            "anthropic" => Ok(Format::Anthropic),
+            other => Err(format!(
+                "unknown format '{other}'; expected one of: {}",
+                Format::ALL.map(Format::as_str).join(", ")
+            )),
+        }
+    }
+}
+
+/// Whether a call succeeded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Status {
+    #[default]
+    Ok,
+    Error,
+}
+
+impl Status {
+    pub fn code(self) -> i64 {
+        match self {
+            Status::Ok => 0,
+            Status::Error => 1,
+        }
+    }
+}
+
+/// Where a token figure came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TokenSource {
+    /// Read from the provider's usage object.
+    #[default]
+    Reported,
+    /// Counted locally with the model's own tokenizer.
+    Counted,
+    /// Estimated locally (no public tokenizer for the model).
+    Estimated,
+}
+
+impl TokenSource {
+    pub fn code(self) -> i64 {
+        match self {
+            TokenSource::Reported => 0,
+            TokenSource::Counted => 1,
+            TokenSource::Estimated => 2,
+        }
+    }
+
+    pub fn from_code(code: i64) -> TokenSource {
+        match code {
+            1 => TokenSource::Counted,
+            2 => TokenSource::Estimated,
+            _ => TokenSource::Reported,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenSource::Reported => "reported",
+            TokenSource::Counted => "counted",
+            TokenSource::Estimated => "estimated",
+        }
+    }
+}
+
+/// Token classes kept apart, because they are priced apart.
+///
+/// The classes are disjoint: `uncached_input + cache_read + cache_write_5m
+/// + cache_write_1h` is everything the model read. `reasoning` is part of
+/// `output` and informational only.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tokens {
+    pub uncached_input: u64,
+    pub cache_read: u64,
+    pub cache_write_5m: u64,
+    pub cache_write_1h: u64,
+    pub output: u64,
+    pub reasoning: u64,
+}
+
+impl Tokens {
+    /// All input classes together (what OpenAI calls `prompt_tokens`).
+    pub fn input_total(&self) -> u64 {
+        self.uncached_input + self.cache_read + self.cache_write_5m + self.cache_write_1h
+    }
+
+    pub fn cache_write(&self) -> u64 {
+        self.cache_write_5m + self.cache_write_1h
+    }
+
+    pub fn total(&self) -> u64 {
+        self.input_total() + self.output
+    }
+}
+
+/// One model call, normalized.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CallRecord {
+    /// UTC epoch milliseconds.
+    pub ts_ms: i64,
+    /// The log had no time for this call; `ts_ms` is when the file was
+    /// last written. Such calls dedupe on their id alone.
+    pub ts_inferred: bool,
+    /// 1-based line number in its source file (set by the ingester).
+    pub line_no: u64,
+    pub format: Option<Format>,
+    /// The provider's request / response id when the log has one.
+    pub request_id: Option<String>,
+    /// 64-bit identity used for exactly-once storage together with `ts_ms`:
+    /// a hash of the request id, or of the line when there is none.
+    pub dedupe_key: i64,
+    pub provider: Option<String>,
+    /// The model name exactly as logged.
+    pub model: String,
+    /// The catalog key the model resolved to (`None`: unpriced).
+    pub price_key: Option<String>,
+    pub workflow: Option<String>,
+    pub team: Option<String>,
+    pub customer: Option<String>,
+    pub user: Option<String>,
+    pub project: Option<String>,
+    pub session_id: Option<String>,
+    pub trace_id: Option<String>,
+    /// Free tags (`env=prod`, ...), sorted by key.
+    pub tags: Vec<(String, String)>,
+    pub tokens: Tokens,
+    pub input_source: TokenSource,
+    pub output_source: TokenSource,
+    pub batch: bool,
+    pub service_tier: Option<String>,
+    /// Anthropic `usage.inference_geo` (priced with a region multiplier).
+    pub inference_geo: Option<String>,
+    /// Anthropic `usage.speed` (`fast` is priced with a multiplier).
+    pub speed: Option<String>,
+    pub latency_ms: Option<u64>,
+    pub status: Status,
+    /// Cost computed by aifin from the catalog (`None`: unpriced).
+    pub cost: Option<Nanos>,
+    /// Cost written in the log by the producer, if any.
+    pub reported_cost: Option<Nanos>,
+}
+
+impl CallRecord {
+    /// Looks up a free tag.
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// Tags as a compact JSON object string (for storage), or `None`.
+    pub fn tags_json(&self) -> Option<String> {
+        if self.tags.is_empty() {
+            return None;
+        }
+        let map: serde_json::Map<String, serde_json::Value> =
+            self.tags.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+        Some(serde_json::Value::Object(map).to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_round_trips() {
+        for f in Format::ALL {
+            assert_eq!(f.as_str().parse::<Format>().unwrap(), f);
+            assert_eq!(Format::from_code(f.code()), Some(f));
+        }
+        assert!("csv".parse::<Format>().is_err());
+    }
+
+    #[test]
+    fn token_totals() {
+        let t = Tokens {
+            uncached_input: 100,
+            cache_read: 50,
+            cache_write_5m: 10,
+            cache_write_1h: 5,
+            output: 20,
+            reasoning: 7,
+        };
+        assert_eq!(t.input_total(), 165);
+        assert_eq!(t.cache_write(), 15);
+        assert_eq!(t.total(), 185);
+    }
+}

@@ -1,0 +1,152 @@
+//! Log text is hostile: strip terminal escape sequences and control
+//! characters before a string reaches the screen, a report or an export.
+//!
+//! Removed: ANSI/VT escape sequences (CSI `ESC [ ... final`, OSC
+//! `ESC ] ... BEL|ST`, DCS/SOS/PM/APC strings and two-byte escapes), C0
+//! controls, DEL, C1 controls (U+0080..U+009F, including the 8-bit CSI), and
+//! Unicode bidirectional overrides/isolates that can reorder what is shown.
+//! Tabs and newlines become a single space.
+
+use std::borrow::Cow;
+
+/// Returns `s` without control characters and escape sequences.
+/// Borrows when nothing needs to change (the common case).
+pub fn clean(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(needs_work) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => skip_escape(&mut chars),
+            '\u{9b}' => skip_csi(&mut chars),
+            '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' | '\u{9d}' => skip_string(&mut chars),
+            '\t' | '\n' | '\r' => {
+                if !out.ends_with(' ') {
+                    out.push(' ');
+                }
+            }
+            c if is_dropped(c) => {}
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Like [`clean`] line by line, keeping the line breaks (for multi-line
+/// messages such as error chains).
+pub fn clean_multiline(s: &str) -> String {
+    s.split('\n').map(|l| clean(l).into_owned()).collect::<Vec<_>>().join("\n")
+}
+
+/// Cleans and truncates to at most `max_chars` characters, appending `…`
+/// when something was cut.
+pub fn clean_truncated(s: &str, max_chars: usize) -> String {
+    let c = clean(s);
+    if c.chars().count() <= max_chars {
+        return c.into_owned();
+    }
+    let mut out: String = c.chars().take(max_chars.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+fn needs_work(c: char) -> bool {
+    c.is_control() || is_bidi(c)
+}
+
+fn is_dropped(c: char) -> bool {
+    c.is_control() || is_bidi(c)
+}
+
+fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
+}
+
+fn skip_escape<I: Iterator<Item = char>>(chars: &mut std::iter::Peekable<I>) {
+    match chars.peek().copied() {
+        Some('[') => {
+            chars.next();
+            skip_csi(chars);
+        }
+        Some(']') | Some('P') | Some('X') | Some('^') | Some('_') => {
+            chars.next();
+            skip_string(chars);
+        }
+        Some(c) if ('\u{20}'..='\u{2f}').contains(&c) => {
+            // nF escape: intermediates then one final byte.
+            while let Some(&c) = chars.peek() {
+                chars.next();
+                if !('\u{20}'..='\u{2f}').contains(&c) {
+                    break;
+                }
+            }
+        }
+        Some(c) if ('\u{30}'..='\u{7e}').contains(&c) => {
+            chars.next();
+        }
+        _ => {}
+    }
+}
+
+/// CSI: parameter bytes 0x30-0x3F, intermediates 0x20-0x2F, one final
+/// byte 0x40-0x7E.
+fn skip_csi<I: Iterator<Item = char>>(chars: &mut std::iter::Peekable<I>) {
+    while let Some(&c) = chars.peek() {
+        if ('\u{20}'..='\u{3f}').contains(&c) {
+            chars.next();
+        } else {
+            if ('\u{40}'..='\u{7e}').contains(&c) {
+                chars.next();
+            }
+            break;
+        }
+    }
+}
+
+/// OSC/DCS/SOS/PM/APC: up to BEL, ST (`ESC \`) or the 8-bit ST.
+fn skip_string<I: Iterator<Item = char>>(chars: &mut std::iter::Peekable<I>) {
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{7}' | '\u{9c}' => break,
+            '\u{1b}' => {
+                if chars.peek() == Some(&'\\') {
+                    chars.next();
+                }
+                break;
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_is_borrowed() {
+        assert!(matches!(clean("support-copilot ünïcode"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn strips_escape_sequences_and_controls() {
+        assert_eq!(clean("\u{1b}[31mred\u{1b}[0m"), "red");
+        assert_eq!(clean("a\u{1b}]0;pwned title\u{7}b"), "ab");
+        assert_eq!(clean("a\u{1b}]8;;http://x\u{1b}\\link\u{1b}]8;;\u{1b}\\b"), "alinkb");
+        assert_eq!(clean("x\u{1b}Py\u{1b}\\z"), "xz");
+        assert_eq!(clean("bell\u{7}\u{8}back"), "bellback");
+        assert_eq!(clean("c1\u{9b}2Jcsi"), "c1csi");
+        assert_eq!(clean("line1\r\nline2\tx"), "line1 line2 x");
+        assert_eq!(clean("del\u{7f}x"), "delx");
+        assert_eq!(clean("\u{202e}evil"), "evil");
+        assert_eq!(clean("\u{1b}c reset"), " reset");
+    }
+
+    #[test]
+    fn truncates_with_ellipsis() {
+        assert_eq!(clean_truncated("abcdef", 4), "abc…");
+        assert_eq!(clean_truncated("abc", 4), "abc");
+    }
+}

@@ -1,0 +1,545 @@
+//! Building blocks shared by the format parsers: tolerant scalar
+//! deserializers (token counts, timestamps, ids), attribution fields, and the
+//! checks every record goes through.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+use serde_json::value::RawValue;
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::domain::money::Nanos;
+use crate::domain::record::{CallRecord, Status, Tokens};
+use crate::domain::sanitize;
+use crate::domain::time;
+
+/// The largest token count accepted for one class of one call. Anything
+/// above is a broken log (no model reads or writes 100M tokens in a call).
+pub const MAX_TOKENS: u64 = 100_000_000;
+
+/// The longest attribution or model string kept; longer values are cut.
+pub const MAX_DIM_LEN: usize = 200;
+
+/// A token count: accepts integers, integral floats (`12.0`) and numeric
+/// strings (`"12"`, as OTLP writes int64). Rejects negative, fractional,
+/// non-finite and absurd values with a message that says which.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TokenCount(pub u64);
+
+impl<'de> Deserialize<'de> for TokenCount {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = TokenCount;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a non-negative integer token count")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<TokenCount, E> {
+                if v > MAX_TOKENS {
+                    return Err(E::custom(format_args!("absurd token count {v} (more than {MAX_TOKENS} in one call)")));
+                }
+                Ok(TokenCount(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<TokenCount, E> {
+                if v < 0 {
+                    return Err(E::custom(format_args!("negative token count {v}")));
+                }
+                self.visit_u64(v as u64)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<TokenCount, E> {
+                if !v.is_finite() || v < 0.0 || v.fract() != 0.0 {
+                    return Err(E::custom(format_args!("invalid token count {v}")));
+                }
+                if v > MAX_TOKENS as f64 {
+                    return Err(E::custom(format_args!("absurd token count {v}")));
+                }
+                Ok(TokenCount(v as u64))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<TokenCount, E> {
+                let t = v.trim();
+                if let Ok(n) = t.parse::<i64>() {
+                    return self.visit_i64(n);
+                }
+                match t.parse::<f64>() {
+                    Ok(f) => self.visit_f64(f),
+                    Err(_) => {
+                        Err(E::custom(format_args!("invalid token count \"{}\"", sanitize::clean_truncated(v, 40))))
+                    }
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A serde error as a reject reason: syntax errors say "invalid JSON".
+pub fn json_error(e: serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Syntax | Category::Eof => format!("invalid JSON: {e}"),
+        Category::Data | Category::Io => e.to_string(),
+    }
+}
+
+/// Token count field helper: `None` and JSON `null` both mean zero.
+pub fn tc(v: Option<TokenCount>) -> u64 {
+    v.map(|t| t.0).unwrap_or(0)
+}
+
+/// A timestamp given as an RFC 3339 / ISO string or an epoch number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TsValue(pub i64);
+
+impl<'de> Deserialize<'de> for TsValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = TsValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a timestamp (RFC 3339 string or epoch number)")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<TsValue, E> {
+                self.visit_i64(v.min(i64::MAX as u64) as i64)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<TsValue, E> {
+                time::epoch_int_to_ms(v)
+                    .map(TsValue)
+                    .ok_or_else(|| E::custom(format_args!("timestamp {v} is out of range")))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<TsValue, E> {
+                time::epoch_number_to_ms(v)
+                    .map(TsValue)
+                    .ok_or_else(|| E::custom(format_args!("timestamp {v} is out of range")))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<TsValue, E> {
+                time::parse_ts_str(v).map(TsValue).ok_or_else(|| {
+                    E::custom(format_args!("invalid timestamp \"{}\"", sanitize::clean_truncated(v, 40)))
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A non-negative number of milliseconds (latency), as integer, float or
+/// numeric string. Negative or non-finite values are dropped, not fatal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Millis(pub Option<u64>);
+
+impl<'de> Deserialize<'de> for Millis {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Millis;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration in milliseconds")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Millis, E> {
+                Ok(Millis(Some(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Millis, E> {
+                Ok(Millis((v >= 0).then_some(v as u64)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Millis, E> {
+                Ok(Millis((v.is_finite() && v >= 0.0).then(|| v.round() as u64)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Millis, E> {
+                match v.trim().parse::<f64>() {
+                    Ok(f) => self.visit_f64(f),
+                    Err(_) => Ok(Millis(None)),
+                }
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Millis, E> {
+                Ok(Millis(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A string-like identifier that some producers write as a number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlexStr<'a>(pub Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for FlexStr<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FlexStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or a number")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<FlexStr<'de>, E> {
+                Ok(FlexStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<FlexStr<'de>, E> {
+                Ok(FlexStr(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<FlexStr<'de>, E> {
+                Ok(FlexStr(Cow::Owned(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<FlexStr<'de>, E> {
+                Ok(FlexStr(Cow::Owned(v.to_string())))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<FlexStr<'de>, E> {
+                Ok(FlexStr(Cow::Owned(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<FlexStr<'de>, E> {
+                Ok(FlexStr(Cow::Owned(v.to_string())))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<FlexStr<'de>, E> {
+                Ok(FlexStr(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl FlexStr<'_> {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A reported cost in USD, as a float or numeric string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UsdValue(pub Option<Nanos>);
+
+impl<'de> Deserialize<'de> for UsdValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = UsdValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a cost in USD")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<UsdValue, E> {
+                Ok(UsdValue(Nanos::from_usd_f64(v).filter(|n| n.0 >= 0)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<UsdValue, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<UsdValue, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<UsdValue, E> {
+                Ok(UsdValue(
+                    crate::domain::money::parse_decimal_scaled(v, 9)
+                        .and_then(|n| i64::try_from(n).ok())
+                        .filter(|n| *n >= 0)
+                        .map(Nanos),
+                ))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<UsdValue, E> {
+                Ok(UsdValue(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Cleans an attribution or model string: strips control characters and
+/// escape sequences, trims, caps the length; empty becomes `None`.
+pub fn dim(s: Option<&str>) -> Option<String> {
+    let s = s?.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let c = sanitize::clean(s);
+    let c = c.trim();
+    if c.is_empty() {
+        return None;
+    }
+    if c.chars().count() > MAX_DIM_LEN { Some(c.chars().take(MAX_DIM_LEN).collect()) } else { Some(c.to_string()) }
+}
+
+/// Attribution gathered from the many places a log can carry it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Dims {
+    pub workflow: Option<String>,
+    pub team: Option<String>,
+    pub customer: Option<String>,
+    pub user: Option<String>,
+    pub project: Option<String>,
+    pub session_id: Option<String>,
+    pub trace_id: Option<String>,
+    pub tags: Vec<(String, String)>,
+}
+
+impl Dims {
+    /// Sets a dimension by name if it is still empty; unknown names become
+    /// free tags (the first value of a tag wins).
+    pub fn offer(&mut self, key: &str, value: &str) {
+        let Some(v) = dim(Some(value)) else { return };
+        let slot = match key {
+            "workflow" | "workflow_id" | "workflow_name" | "feature" => &mut self.workflow,
+            "team" | "team_id" | "team_name" | "team_alias" => &mut self.team,
+            "customer" | "customer_id" | "tenant" | "tenant_id" | "end_user" | "account" => &mut self.customer,
+            "user" | "user_id" | "userid" => &mut self.user,
+            "project" | "project_id" => &mut self.project,
+            "session_id" | "session" | "conversation_id" => &mut self.session_id,
+            "trace_id" | "traceid" => &mut self.trace_id,
+            _ => {
+                if let Some(k) = dim(Some(key))
+                    && !self.tags.iter().any(|(tk, _)| *tk == k)
+                {
+                    self.tags.push((k, v));
+                }
+                return;
+            }
+        };
+        if slot.is_none() {
+            *slot = Some(v);
+        }
+    }
+
+    /// Absorbs a JSON object of scalar values (a `tags` or `metadata`
+    /// object); a JSON string holding such an object is decoded first.
+    /// Arrays of `key:value` strings are accepted as well. Nested objects
+    /// and other shapes are ignored.
+    pub fn absorb_json(&mut self, raw: &RawValue) {
+        let text = raw.get().trim_start();
+        match text.as_bytes().first() {
+            Some(b'{') => {
+                if let Ok(map) = serde_json::from_str::<std::collections::BTreeMap<Cow<str>, &RawValue>>(text) {
+                    for (k, v) in map {
+                        if let Some(s) = scalar_text(v) {
+                            self.offer(&k, &s);
+                        }
+                    }
+                }
+            }
+            Some(b'[') => {
+                if let Ok(items) = serde_json::from_str::<Vec<Cow<str>>>(text) {
+                    for item in items {
+                        if let Some((k, v)) = item.split_once(':').or_else(|| item.split_once('=')) {
+                            self.offer(k.trim(), v.trim());
+                        }
+                    }
+                }
+            }
+            Some(b'"') => {
+                if let Ok(inner) = serde_json::from_str::<Cow<str>>(text)
+                    && let Ok(inner_raw) = serde_json::from_str::<&RawValue>(&inner)
+                {
+                    // Only objects and arrays are meaningful here.
+                    let t = inner_raw.get().trim_start();
+                    if t.starts_with('{') || t.starts_with('[') {
+                        let owned: Box<RawValue> = inner_raw.to_owned();
+                        self.absorb_json(&owned);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Copies the dimensions into a record (fields already set win).
+    pub fn apply_to(mut self, rec: &mut CallRecord) {
+        fill(&mut rec.workflow, self.workflow);
+        fill(&mut rec.team, self.team);
+        fill(&mut rec.customer, self.customer);
+        fill(&mut rec.user, self.user);
+        fill(&mut rec.project, self.project);
+        fill(&mut rec.session_id, self.session_id);
+        fill(&mut rec.trace_id, self.trace_id);
+        for (k, v) in self.tags.drain(..) {
+            if !rec.tags.iter().any(|(rk, _)| *rk == k) {
+                rec.tags.push((k, v));
+            }
+        }
+        rec.tags.sort();
+    }
+}
+
+fn fill(slot: &mut Option<String>, v: Option<String>) {
+    if slot.is_none() {
+        *slot = v;
+    }
+}
+
+/// The text of a scalar JSON value (strings unquoted, numbers and bools as
+/// written); `None` for null, objects and arrays.
+pub fn scalar_text(v: &RawValue) -> Option<String> {
+    let t = v.get().trim();
+    match t.as_bytes().first()? {
+        b'"' => serde_json::from_str::<Cow<str>>(t).ok().map(|c| c.into_owned()),
+        b'{' | b'[' | b'n' => None,
+        _ => Some(t.to_string()),
+    }
+}
+
+/// Interprets a status value (`"ok"`, `"success"`, `"error"`, an HTTP code).
+pub fn status_from_raw(raw: Option<&RawValue>) -> Status {
+    let Some(raw) = raw else { return Status::Ok };
+    let Some(t) = scalar_text(raw) else { return Status::Ok };
+    status_from_text(&t)
+}
+
+pub fn status_from_text(t: &str) -> Status {
+    let l = t.trim().to_ascii_lowercase();
+    if let Ok(code) = l.parse::<u32>() {
+        return if code >= 400 { Status::Error } else { Status::Ok };
+    }
+    match l.as_str() {
+        "error" | "failed" | "failure" | "fail" | "errored" | "cancelled" | "canceled" | "expired" | "timeout" => {
+            Status::Error
+        }
+        _ => Status::Ok,
+    }
+}
+
+/// The dedupe key: a 64-bit hash of a natural id (namespaced so that ids of
+/// different kinds never collide), or of the line itself when there is none.
+pub fn dedupe_key(namespace: &str, id: Option<&str>, line: &[u8]) -> i64 {
+    match id {
+        Some(id) if !id.is_empty() => {
+            let mut buf = Vec::with_capacity(namespace.len() + 1 + id.len());
+            buf.extend_from_slice(namespace.as_bytes());
+            buf.push(0);
+            buf.extend_from_slice(id.as_bytes());
+            xxh3_64(&buf) as i64
+        }
+        _ => {
+            let trimmed = trim_ascii(line);
+            xxh3_64(trimmed) as i64
+        }
+    }
+}
+
+fn trim_ascii(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map(|i| i + 1).unwrap_or(start);
+    &b[start..end]
+}
+
+/// Infers the provider from a model name when the log does not say.
+pub fn infer_provider(model: &str) -> Option<&'static str> {
+    let m = model.rsplit('/').next().unwrap_or(model).to_ascii_lowercase();
+    let m = m.trim_start_matches("ft:");
+    if m.starts_with("gpt-")
+        || m.starts_with("o1")
+        || m.starts_with("o3")
+        || m.starts_with("o4")
+        || m.starts_with("chatgpt")
+        || m.starts_with("text-embedding")
+        || m.starts_with("davinci")
+        || m.starts_with("codex")
+    {
+        Some("openai")
+    } else if m.starts_with("claude") || m.contains("anthropic.claude") {
+        Some("anthropic")
+    } else if m.starts_with("gemini") || m.starts_with("gemma") {
+        Some("google")
+    } else if m.starts_with("mistral") || m.starts_with("mixtral") || m.starts_with("codestral") {
+        Some("mistral")
+    } else if m.starts_with("llama") || m.contains("meta.llama") {
+        Some("meta")
+    } else if m.starts_with("deepseek") {
+        Some("deepseek")
+    } else if m.starts_with("grok") {
+        Some("xai")
+    } else if m.starts_with("command") {
+        Some("cohere")
+    } else {
+        None
+    }
+}
+
+/// Checks a record's invariants before it leaves a parser.
+pub fn validate(rec: &CallRecord) -> Result<(), String> {
+    if rec.model.is_empty() {
+        return Err("missing model".into());
+    }
+    let t: &Tokens = &rec.tokens;
+    if t.reasoning > t.output {
+        return Err(format!("reasoning tokens ({}) exceed output tokens ({})", t.reasoning, t.output));
+    }
+    if t.input_total() > 4 * MAX_TOKENS || t.output > MAX_TOKENS {
+        return Err("absurd token totals".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct T {
+        n: TokenCount,
+    }
+
+    fn n(json: &str) -> Result<u64, String> {
+        serde_json::from_str::<T>(json).map(|t| t.n.0).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn token_counts_are_strict_but_tolerant_of_encodings() {
+        assert_eq!(n(r#"{"n":12}"#), Ok(12));
+        assert_eq!(n(r#"{"n":12.0}"#), Ok(12));
+        assert_eq!(n(r#"{"n":"12"}"#), Ok(12));
+        assert!(n(r#"{"n":-5}"#).unwrap_err().contains("negative token count -5"));
+        assert!(n(r#"{"n":1.5}"#).unwrap_err().contains("invalid token count"));
+        assert!(n(r#"{"n":5000000000}"#).unwrap_err().contains("absurd token count"));
+        assert!(n(r#"{"n":"lots"}"#).unwrap_err().contains("invalid token count"));
+        assert!(n(r#"{"n":true}"#).is_err());
+        assert!(n(r#"{"n":NaN}"#).is_err());
+    }
+
+    #[test]
+    fn dims_lift_known_keys_and_keep_the_rest_as_tags() {
+        let mut d = Dims::default();
+        let raw: Box<RawValue> = RawValue::from_string(
+            r#"{"workflow":"support","team_alias":"CX","env":"prod","retries":2,"nested":{"a":1}}"#.into(),
+        )
+        .unwrap();
+        d.absorb_json(&raw);
+        assert_eq!(d.workflow.as_deref(), Some("support"));
+        assert_eq!(d.team.as_deref(), Some("CX"));
+        assert_eq!(d.tags, vec![("env".into(), "prod".into()), ("retries".into(), "2".into())]);
+    }
+
+    #[test]
+    fn dims_decode_json_strings_and_tag_lists() {
+        let mut d = Dims::default();
+        let raw: Box<RawValue> =
+            RawValue::from_string(r#""[\"workflow:contracts\", \"customer:acme\"]""#.into()).unwrap();
+        d.absorb_json(&raw);
+        assert_eq!(d.workflow.as_deref(), Some("contracts"));
+        assert_eq!(d.customer.as_deref(), Some("acme"));
+    }
+
+    #[test]
+    fn dims_are_sanitized() {
+        assert_eq!(dim(Some("  \u{1b}[31mevil\u{1b}[0m ")), Some("evil".into()));
+        assert_eq!(dim(Some("   ")), None);
+        assert_eq!(dim(Some(&"x".repeat(500))).unwrap().len(), MAX_DIM_LEN);
+    }
+
+    #[test]
+    fn dedupe_keys_are_stable_and_namespaced() {
+        let a = dedupe_key("openai", Some("chatcmpl-1"), b"x");
+        assert_eq!(a, dedupe_key("openai", Some("chatcmpl-1"), b"y"));
+        assert_ne!(a, dedupe_key("anthropic", Some("chatcmpl-1"), b"x"));
+        assert_eq!(dedupe_key("x", None, b" {\"a\":1}\r"), dedupe_key("x", None, b"{\"a\":1}"));
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(status_from_text("success"), Status::Ok);
+        assert_eq!(status_from_text("failure"), Status::Error);
+        assert_eq!(status_from_text("503"), Status::Error);
+        assert_eq!(status_from_text("200"), Status::Ok);
+    }
+
+    #[test]
+    fn providers_are_inferred() {
+        assert_eq!(infer_provider("gpt-4o-2024-08-06"), Some("openai"));
+        assert_eq!(infer_provider("anthropic/claude-opus-4-5"), Some("anthropic"));
+        assert_eq!(infer_provider("o3-mini"), Some("openai"));
+        assert_eq!(infer_provider("mystery-model"), None);
+    }
+}

@@ -1,0 +1,259 @@
+//! Log formats: pure functions from one line of bytes to call records.
+//!
+//! Detection is per line. Each format has a cheap byte sniff (key names
+//! only, so whitespace and key order do not matter) and a typed parser that
+//! says whether the object is its own. The format that matched the previous
+//! line of a file is tried first, so a homogeneous file costs one parse per
+//! line; a line no format claims is rejected with the reason.
+
+pub mod common;
+pub mod native;
+pub mod provider;
+
+use memchr::memmem;
+
+use crate::domain::record::{CallRecord, Format};
+use crate::domain::sanitize;
+
+/// What a parser made of a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// This many records were appended to the output.
+    Calls(usize),
+    /// A valid line of this format that is not a billable call.
+    Skip(&'static str),
+    /// Not this format.
+    NotMine,
+}
+
+/// A line that cannot be read, with the reason to show the user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineError {
+    pub reason: String,
+}
+
+impl LineError {
+    fn new(reason: impl Into<String>) -> Self {
+        LineError { reason: reason.into() }
+    }
+}
+
+/// What happened to one line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Parsed {
+    /// Records were produced by this format.
+    Calls(Format, usize),
+    /// A valid, non-billable line (blank, streaming chunk, ...).
+    Skip(&'static str),
+}
+
+/// Per-file detection state: the format that matched last.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Detector {
+    forced: Option<Format>,
+    last: Option<Format>,
+}
+
+impl Detector {
+    pub fn new(forced: Option<Format>) -> Self {
+        Detector { forced, last: None }
+    }
+
+    /// Parses one line (without its line terminator) into `out`.
+    pub fn parse_line(&mut self, line: &[u8], out: &mut Vec<CallRecord>) -> Result<Parsed, LineError> {
+        let line = strip_cr(line);
+        if line.iter().all(|b| b.is_ascii_whitespace()) {
+            return Ok(Parsed::Skip("blank line"));
+        }
+        let text = std::str::from_utf8(line)
+            .map_err(|e| LineError::new(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+        let first = text.trim_start().as_bytes()[0];
+        if first != b'{' {
+            // Validate as JSON to give the most useful message.
+            return Err(match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+                Ok(_) => LineError::new("not a JSON object (a record must be one object per line)"),
+                Err(e) => LineError::new(format!("invalid JSON: {e}")),
+            });
+        }
+        if let Some(f) = self.forced {
+            return match try_format(f, text, Some(f), out) {
+                Ok(Outcome::Calls(n)) => Ok(Parsed::Calls(f, n)),
+                Ok(Outcome::Skip(why)) => Ok(Parsed::Skip(why)),
+                Ok(Outcome::NotMine) => {
+                    Err(LineError::new(format!("not a record of format '{f}' (forced with --format)")))
+                }
+                Err(e) => Err(LineError::new(e)),
+            };
+        }
+        let mut first_err: Option<String> = None;
+        let order = candidates(line, self.last);
+        for f in order.into_iter().flatten() {
+            let before = out.len();
+            match try_format(f, text, None, out) {
+                Ok(Outcome::Calls(n)) => {
+                    self.last = Some(f);
+                    let actual = out.get(before).and_then(|r| r.format).unwrap_or(f);
+                    return Ok(Parsed::Calls(actual, n));
+                }
+                Ok(Outcome::Skip(why)) => {
+                    self.last = Some(f);
+                    return Ok(Parsed::Skip(why));
+                }
+                Ok(Outcome::NotMine) => {}
+                Err(e) => {
+                    if first_err.is_none() {
+                        first_err = Some(e);
+                    }
+                }
+            }
+        }
+        Err(LineError::new(match first_err {
+            Some(e) => e,
+            None => format!("no known format matched ({})", describe_keys(text)),
+        }))
+    }
+}
+
+fn try_format(f: Format, text: &str, only: Option<Format>, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
+    let before = out.len();
+    let r = match f {
+        Format::Native => native::parse(text, out),
+        Format::OpenAi | Format::Anthropic => provider::parse(text, only, out),
+    };
+    if r.is_err() {
+        out.truncate(before);
+    }
+    // Invariant checks shared by every format.
+    if let Ok(Outcome::Calls(_)) = r {
+        for rec in &out[before..] {
+            if let Err(e) = common::validate(rec) {
+                out.truncate(before);
+                return Err(e);
+            }
+        }
+    }
+    r
+}
+
+/// Formats worth trying for a line, most likely first. Sniffing looks at
+/// key names only; anything not ruled out is still tried, so sniffing can
+/// only change the order, never the verdict.
+fn candidates(line: &[u8], last: Option<Format>) -> [Option<Format>; 3] {
+    let has = |needle: &str| memmem::find(line, needle.as_bytes()).is_some();
+    let mut order: Vec<Format> = Vec::with_capacity(3);
+    if let Some(l) = last {
+        order.push(l);
+    }
+    if has("\"uncached_input\"") {
+        order.push(Format::Native);
+    }
+    if has("\"prompt_tokens\"") || has("\"object\"") || has("\"input_tokens_details\"") {
+        order.push(Format::OpenAi);
+    }
+    if has("\"input_tokens\"") || has("\"type\"") {
+        order.push(Format::Anthropic);
+    }
+    for f in Format::ALL {
+        order.push(f);
+    }
+    // OpenAI and Anthropic share one parser: trying one tries both.
+    let mut out = [None; 3];
+    let mut n = 0;
+    for f in order {
+        let fam = match f {
+            Format::Anthropic => Format::OpenAi,
+            other => other,
+        };
+        if !out[..n].contains(&Some(fam)) && n < out.len() {
+            out[n] = Some(fam);
+            n += 1;
+        }
+    }
+    out
+}
+
+fn strip_cr(line: &[u8]) -> &[u8] {
+    match line.last() {
+        Some(b'\r') => &line[..line.len() - 1],
+        _ => line,
+    }
+}
+
+/// Lists the first top-level keys of an object for an error message.
+fn describe_keys(text: &str) -> String {
+    match serde_json::from_str::<std::collections::BTreeMap<String, serde::de::IgnoredAny>>(text) {
+        Ok(map) if map.is_empty() => "empty object".into(),
+        Ok(map) => {
+            let keys: Vec<String> = map.keys().take(6).map(|k| sanitize::clean_truncated(k, 30)).collect();
+            let more = if map.len() > 6 { ", ..." } else { "" };
+            format!("top-level keys: {}{more}", keys.join(", "))
+        }
+        Err(e) => format!("invalid JSON: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(d: &mut Detector, line: &str) -> Result<Parsed, LineError> {
+        let mut out = Vec::new();
+        d.parse_line(line.as_bytes(), &mut out)
+    }
+
+    #[test]
+    fn detects_each_format_per_line() {
+        let mut d = Detector::new(None);
+        let native = r#"{"ts":"2026-10-01T00:00:00Z","model":"gpt-4o","usage":{"uncached_input":1,"output":1}}"#;
+        let openai = r#"{"id":"chatcmpl-1","object":"chat.completion","created":1737410934,"model":"gpt-4o","usage":{"prompt_tokens":3,"completion_tokens":1}}"#;
+        let anthropic = r#"{"id":"msg_1","type":"message","model":"claude-haiku-4-5","timestamp":"2026-10-01T00:00:00Z","usage":{"input_tokens":1,"output_tokens":1}}"#;
+        assert_eq!(parse(&mut d, native).unwrap(), Parsed::Calls(Format::Native, 1));
+        assert_eq!(parse(&mut d, openai).unwrap(), Parsed::Calls(Format::OpenAi, 1));
+        assert_eq!(parse(&mut d, anthropic).unwrap(), Parsed::Calls(Format::Anthropic, 1));
+        assert_eq!(parse(&mut d, native).unwrap(), Parsed::Calls(Format::Native, 1));
+    }
+
+    #[test]
+    fn bad_lines_say_why() {
+        let mut d = Detector::new(None);
+        let cases = [
+            ("{\"ts\":", "invalid JSON"),
+            ("[1,2,3]", "not a JSON object"),
+            ("{\"hello\":\"world\",\"n\":1}", "no known format matched (top-level keys: hello, n)"),
+            ("{}", "empty object"),
+            ("{\"ts\":1790000000000,\"model\":\"m\",\"usage\":{\"uncached_input\":NaN}}", "invalid JSON"),
+            ("{\"ts\":1790000000000,\"model\":\"m\",\"usage\":{\"uncached_input\":-4}}", "negative token count -4"),
+            ("{\"ts\":1790000000000,\"model\":7,\"usage\":{\"uncached_input\":4}}", "invalid type"),
+            (
+                "{\"ts\":1790000000000,\"model\":\"m\",\"usage\":{\"output\":1,\"reasoning\":5}}",
+                "reasoning tokens (5) exceed output tokens (1)",
+            ),
+        ];
+        for (line, want) in cases {
+            let e = parse(&mut d, line).unwrap_err();
+            assert!(e.reason.contains(want), "{line}: {}", e.reason);
+        }
+        let mut out = Vec::new();
+        let e = d.parse_line(b"{\"model\":\"\xff\xfe\"}", &mut out).unwrap_err();
+        assert_eq!(e.reason, "invalid UTF-8 at byte 10");
+    }
+
+    #[test]
+    fn blank_and_crlf_lines() {
+        let mut d = Detector::new(None);
+        assert_eq!(parse(&mut d, "   ").unwrap(), Parsed::Skip("blank line"));
+        let mut out = Vec::new();
+        let line = b"{\"ts\":1790000000000,\"model\":\"m\",\"usage\":{\"output\":1}}\r";
+        assert_eq!(d.parse_line(line, &mut out).unwrap(), Parsed::Calls(Format::Native, 1));
+    }
+
+    #[test]
+    fn forced_format_rejects_others() {
+        let mut d = Detector::new(Some(Format::Anthropic));
+        let openai = r#"{"id":"chatcmpl-1","object":"chat.completion","created":1737410934,"model":"gpt-4o","usage":{"prompt_tokens":3,"completion_tokens":1}}"#;
+        assert_eq!(
+            parse(&mut d, openai).unwrap_err().reason,
+            "not a record of format 'anthropic' (forced with --format)"
+        );
+    }
+}

@@ -1,0 +1,203 @@
+//! aifin's own JSONL schema: one call per line, token classes already split.
+//!
+//! ```json
+//! {"ts":"2026-10-01T08:15:02.123Z","request_id":"req_1","provider":"anthropic",
+//!  "model":"claude-opus-4-5","workflow":"support-copilot","team":"CX",
+//!  "customer":"acme","user":"u_17","session_id":"s_9","trace_id":"t_4",
+//!  "tags":{"env":"prod"},
+//!  "usage":{"uncached_input":5600,"cache_read":1200,"cache_write_5m":0,
+//!           "cache_write_1h":0,"output":210,"reasoning":0},
+//!  "batch":false,"service_tier":"standard","latency_ms":1830,"status":"ok",
+//!  "cost_usd":0.0339}
+//! ```
+//! `ts`, `model` and `usage` are required; the rest is optional. The token
+//! classes are disjoint (nothing in `uncached_input` is also in
+//! `cache_read`). Unknown fields are ignored.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::Outcome;
+use super::common::{
+    Dims, FlexStr, Millis, TokenCount, TsValue, UsdValue, dedupe_key, dim, json_error, status_from_raw, tc,
+};
+use crate::domain::record::{CallRecord, Format, TokenSource, Tokens};
+
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(alias = "timestamp")]
+    ts: Option<TsValue>,
+    #[serde(borrow)]
+    request_id: Option<FlexStr<'a>>,
+    #[serde(borrow)]
+    provider: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    model: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    workflow: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    team: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    customer: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user: Option<FlexStr<'a>>,
+    #[serde(borrow)]
+    project: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    session_id: Option<FlexStr<'a>>,
+    #[serde(borrow)]
+    trace_id: Option<FlexStr<'a>>,
+    #[serde(borrow)]
+    tags: Option<&'a RawValue>,
+    usage: Option<Usage>,
+    batch: Option<bool>,
+    #[serde(borrow)]
+    service_tier: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    inference_geo: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    speed: Option<Cow<'a, str>>,
+    latency_ms: Option<Millis>,
+    #[serde(borrow)]
+    status: Option<&'a RawValue>,
+    cost_usd: Option<UsdValue>,
+    #[serde(borrow)]
+    token_source: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Usage {
+    uncached_input: Option<TokenCount>,
+    cache_read: Option<TokenCount>,
+    #[serde(alias = "cache_write")]
+    cache_write_5m: Option<TokenCount>,
+    cache_write_1h: Option<TokenCount>,
+    output: Option<TokenCount>,
+    reasoning: Option<TokenCount>,
+}
+
+impl Usage {
+    fn is_native(&self) -> bool {
+        self.uncached_input.is_some() || self.output.is_some() || self.cache_read.is_some()
+    }
+}
+
+pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
+    let l: Line = serde_json::from_str(line).map_err(json_error)?;
+    let Some(usage) = l.usage.as_ref().filter(|u| u.is_native()) else {
+        return Ok(Outcome::NotMine);
+    };
+    let Some(ts) = l.ts else {
+        return Err("aifin record without \"ts\"".into());
+    };
+    let model = dim(l.model.as_deref()).ok_or("aifin record without \"model\"")?;
+    let tokens = Tokens {
+        uncached_input: tc(usage.uncached_input),
+        cache_read: tc(usage.cache_read),
+        cache_write_5m: tc(usage.cache_write_5m),
+        cache_write_1h: tc(usage.cache_write_1h),
+        output: tc(usage.output),
+        reasoning: tc(usage.reasoning),
+    };
+    let source = match l.token_source.as_deref() {
+        Some("counted") => TokenSource::Counted,
+        Some("estimated") => TokenSource::Estimated,
+        _ => TokenSource::Reported,
+    };
+    let request_id = l.request_id.as_ref().and_then(|r| dim(Some(r.as_str())));
+    let mut rec = CallRecord {
+        ts_ms: ts.0,
+        format: Some(Format::Native),
+        dedupe_key: dedupe_key("req", request_id.as_deref(), line.as_bytes()),
+        request_id,
+        provider: dim(l.provider.as_deref()),
+        model,
+        workflow: dim(l.workflow.as_deref()),
+        team: dim(l.team.as_deref()),
+        customer: dim(l.customer.as_deref()),
+        user: l.user.as_ref().and_then(|u| dim(Some(u.as_str()))),
+        project: dim(l.project.as_deref()),
+        session_id: l.session_id.as_ref().and_then(|u| dim(Some(u.as_str()))),
+        trace_id: l.trace_id.as_ref().and_then(|u| dim(Some(u.as_str()))),
+        tokens,
+        input_source: source,
+        output_source: source,
+        batch: l.batch.unwrap_or(false),
+        service_tier: dim(l.service_tier.as_deref()),
+        inference_geo: dim(l.inference_geo.as_deref()),
+        speed: dim(l.speed.as_deref()),
+        latency_ms: l.latency_ms.and_then(|m| m.0),
+        status: status_from_raw(l.status),
+        reported_cost: l.cost_usd.and_then(|c| c.0),
+        ..CallRecord::default()
+    };
+    if let Some(tags) = l.tags {
+        let mut d = Dims::default();
+        d.absorb_json(tags);
+        d.apply_to(&mut rec);
+    }
+    out.push(rec);
+    Ok(Outcome::Calls(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(line: &str) -> CallRecord {
+        let mut out = Vec::new();
+        assert_eq!(parse(line, &mut out).unwrap(), Outcome::Calls(1));
+        out.pop().unwrap()
+    }
+
+    #[test]
+    fn parses_a_full_record() {
+        let r = one(
+            r#"{"ts":"2026-10-01T08:15:02.123Z","request_id":"req_1","provider":"anthropic","model":"claude-opus-4-5","workflow":"support-copilot","team":"CX","customer":"acme","user":"u_17","tags":{"env":"prod","customer":"ignored-because-set"},"usage":{"uncached_input":5600,"cache_read":1200,"cache_write_5m":10,"cache_write_1h":5,"output":210,"reasoning":20},"batch":true,"service_tier":"standard","latency_ms":1830,"status":"error","cost_usd":0.0339,"extra":{"ignored":[1,2]}}"#,
+        );
+        assert_eq!(r.model, "claude-opus-4-5");
+        assert_eq!(r.workflow.as_deref(), Some("support-copilot"));
+        assert_eq!(r.customer.as_deref(), Some("acme"));
+        assert_eq!(r.tags, vec![("env".into(), "prod".into())]);
+        // The native schema is disjoint: uncached input is taken as is.
+        assert_eq!(r.tokens.uncached_input, 5600);
+        assert_eq!(r.tokens.cache_read, 1200);
+        assert_eq!(r.tokens.cache_write_5m, 10);
+        assert_eq!(r.tokens.cache_write_1h, 5);
+        assert_eq!(r.tokens.output, 210);
+        assert_eq!(r.tokens.reasoning, 20);
+        assert!(r.batch);
+        assert_eq!(r.latency_ms, Some(1830));
+        assert_eq!(r.status, crate::domain::record::Status::Error);
+        assert_eq!(r.reported_cost, Some(crate::domain::money::Nanos(33_900_000)));
+        assert_eq!(r.request_id.as_deref(), Some("req_1"));
+    }
+
+    #[test]
+    fn epoch_ms_and_whitespace_are_fine() {
+        let r = one("{ \"timestamp\" : 1790000000000 , \"model\" : \"gpt-4o\" , \"usage\" : { \"output\" : 3 } }");
+        assert_eq!(r.ts_ms, 1_790_000_000_000);
+        assert_eq!(r.tokens.output, 3);
+    }
+
+    #[test]
+    fn other_objects_are_not_mine() {
+        let mut out = Vec::new();
+        assert_eq!(parse(r#"{"model":"x","usage":{"prompt_tokens":3}}"#, &mut out).unwrap(), Outcome::NotMine);
+        assert_eq!(parse(r#"{"hello":"world"}"#, &mut out).unwrap(), Outcome::NotMine);
+    }
+
+    #[test]
+    fn missing_required_fields_are_errors() {
+        let mut out = Vec::new();
+        assert!(parse(r#"{"model":"x","usage":{"output":3}}"#, &mut out).unwrap_err().contains("\"ts\""));
+        assert!(parse(r#"{"ts":1790000000000,"usage":{"output":3}}"#, &mut out).unwrap_err().contains("\"model\""));
+        assert!(
+            parse(r#"{"ts":1790000000000,"model":"m","usage":{"output":-3}}"#, &mut out)
+                .unwrap_err()
+                .contains("negative")
+        );
+    }
+}

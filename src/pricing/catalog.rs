@@ -1,0 +1,376 @@
+//! The price catalog: LiteLLM's `model_prices_and_context_window.json`
+//! (embedded from `assets/`, or a file named in the config), with private
+//! models, overrides and aliases from `aifin.toml` on top.
+//!
+//! Model names resolve in this order; the first step that finds a priced
+//! entry wins and its key is stored with the call:
+//!
+//! 1. an alias from `[pricing.aliases]` (then resolved as below);
+//! 2. the exact name (config entries first, then the catalog);
+//! 3. the exact name, lower-cased;
+//! 4. `<provider>/<name>` for the call's provider (e.g. `gemini/…`);
+//! 5. without routing prefixes (`openrouter/anthropic/x` → `x`);
+//! 6. without a cloud region prefix (`us.`, `eu.`, `apac.`, `global.`, …);
+//! 7. without a Bedrock vendor prefix and version (`anthropic.x-v1:0` → `x`);
+//! 8. without a date or `latest` suffix (`-2024-08-06`, `-20250929`,
+//!    `@20250929`, `-latest`);
+//! 9. for Claude models the catalog no longer lists directly (retired
+//!    models), the Bedrock entry `anthropic.<name>-v1:0`.
+//!
+//! Fine-tuned models (`ft:…`) are never mapped to their base model: their
+//! price differs, so they stay unpriced until the config prices them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use super::entry::{EntryOrigin, PriceEntry};
+
+/// The catalog shipped with aifin.
+pub const EMBEDDED_CATALOG: &str = include_str!("../../assets/model_prices_and_context_window.json");
+/// Where the embedded catalog came from.
+pub const EMBEDDED_VERSION: &str = include_str!("../../assets/model_prices.VERSION");
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("cannot read price catalog '{path}': {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("price catalog '{path}' is not a JSON object of model entries: {message}")]
+    Parse { path: String, message: String },
+}
+
+/// How a model name was resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolution {
+    pub key: String,
+    pub rule: &'static str,
+    pub entry: Arc<PriceEntry>,
+}
+
+pub struct Catalog {
+    raw: HashMap<String, &'static RawValue>,
+    lower: HashMap<String, String>,
+    config: HashMap<String, Map<String, Value>>,
+    aliases: HashMap<String, String>,
+    version: String,
+}
+
+impl std::fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalog")
+            .field("entries", &self.raw.len())
+            .field("config_entries", &self.config.len())
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+impl Catalog {
+    /// The embedded catalog with no overrides.
+    pub fn embedded() -> Catalog {
+        Catalog::from_static(EMBEDDED_CATALOG, EMBEDDED_VERSION.trim().to_string(), "<embedded>")
+            .expect("the embedded price catalog is valid JSON")
+    }
+
+    /// A catalog read from a file (leaked for the life of the process, as
+    /// the embedded one is static).
+    pub fn from_file(path: &str) -> Result<Catalog, CatalogError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| CatalogError::Read { path: path.to_string(), source })?;
+        let text: &'static str = Box::leak(text.into_boxed_str());
+        Catalog::from_static(text, format!("file {path}"), path)
+    }
+
+    fn from_static(text: &'static str, version: String, path: &str) -> Result<Catalog, CatalogError> {
+        let raw: HashMap<String, &'static RawValue> = serde_json::from_str(text)
+            .map_err(|e| CatalogError::Parse { path: path.to_string(), message: e.to_string() })?;
+        let lower = raw.keys().map(|k| (k.to_ascii_lowercase(), k.clone())).collect();
+        Ok(Catalog { raw, lower, config: HashMap::new(), aliases: HashMap::new(), version })
+    }
+
+    /// Adds private models / overrides (LiteLLM key vocabulary) and aliases.
+    pub fn with_config(
+        mut self,
+        models: HashMap<String, Map<String, Value>>,
+        aliases: HashMap<String, String>,
+    ) -> Catalog {
+        self.config = models;
+        self.aliases = aliases;
+        self
+    }
+
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    pub fn len(&self) -> usize {
+        self.raw.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    /// The entry stored under exactly this key (config merged over catalog).
+    pub fn entry(&self, key: &str) -> Option<PriceEntry> {
+        let cat = self.raw.get(key).and_then(|r| serde_json::from_str::<Map<String, Value>>(r.get()).ok());
+        let conf = self.config.get(key);
+        match (cat, conf) {
+            (Some(mut c), Some(o)) => {
+                for (k, v) in o {
+                    c.insert(k.clone(), v.clone());
+                }
+                Some(PriceEntry::from_map(key, &c, EntryOrigin::CatalogWithOverrides))
+            }
+            (Some(c), None) => Some(PriceEntry::from_map(key, &c, EntryOrigin::Catalog)),
+            (None, Some(o)) => Some(PriceEntry::from_map(key, o, EntryOrigin::Config)),
+            (None, None) => None,
+        }
+    }
+
+    fn priced(&self, key: &str) -> Option<PriceEntry> {
+        self.entry(key).filter(PriceEntry::is_priced)
+    }
+
+    fn lookup_exact(&self, name: &str) -> Option<(String, PriceEntry)> {
+        if let Some(e) = self.priced(name) {
+            return Some((name.to_string(), e));
+        }
+        None
+    }
+
+    /// Resolves a model name (and optional provider) to a priced entry.
+    pub fn resolve(&self, provider: Option<&str>, model: &str) -> Option<Resolution> {
+        let model = model.trim();
+        if model.is_empty() {
+            return None;
+        }
+        let model = match self.aliases.get(model) {
+            Some(target) => target.as_str(),
+            None => model,
+        };
+        let found =
+            |key: String, entry: PriceEntry, rule: &'static str| Some(Resolution { key, rule, entry: Arc::new(entry) });
+        if let Some((k, e)) = self.lookup_exact(model) {
+            return found(k, e, "exact");
+        }
+        let lower = model.to_ascii_lowercase();
+        if let Some(k) = self.lower.get(&lower).cloned()
+            && let Some(e) = self.priced(&k)
+        {
+            return found(k, e, "case-insensitive");
+        }
+        if lower.starts_with("ft:") {
+            return None;
+        }
+        if let Some(p) = provider.map(str::to_ascii_lowercase) {
+            for prefix in provider_prefixes(&p) {
+                let k = format!("{prefix}/{lower}");
+                if let Some((k, e)) = self.lookup_exact(&k) {
+                    return found(k, e, "provider prefix");
+                }
+            }
+        }
+        let mut name = lower.clone();
+        let steps: [(&'static str, fn(&str) -> Option<String>); 4] = [
+            ("routing prefix removed", strip_routing_prefix),
+            ("region prefix removed", strip_region_prefix),
+            ("vendor prefix and version removed", strip_vendor_version),
+            ("date suffix removed", strip_date_suffix),
+        ];
+        for (rule, step) in steps {
+            if let Some(next) = step(&name) {
+                name = next;
+                if let Some((k, e)) = self.lookup_exact(&name) {
+                    return found(k, e, rule);
+                }
+                if let Some(k) = self.lower.get(&name).cloned()
+                    && let Some(e) = self.priced(&k)
+                {
+                    return found(k, e, rule);
+                }
+            }
+        }
+        // Repeat the date step: `-2025-01-31-preview` style names can carry
+        // both a date and a suffix in either order.
+        if let Some(next) = strip_date_suffix(&name)
+            && let Some((k, e)) = self.lookup_exact(&next)
+        {
+            return found(k, e, "date suffix removed");
+        }
+        if name.starts_with("claude") {
+            for candidate in [format!("anthropic.{lower}-v1:0"), format!("anthropic.{name}-v1:0")] {
+                if let Some((k, e)) = self.lookup_exact(&candidate) {
+                    return found(k, e, "retired model, Bedrock price");
+                }
+            }
+        }
+        None
+    }
+
+    /// Catalog keys containing `needle` (for suggestions), shortest first.
+    pub fn suggest(&self, needle: &str, limit: usize) -> Vec<String> {
+        let n = needle.to_ascii_lowercase();
+        let stem = strip_date_suffix(&n).unwrap_or(n);
+        let mut hits: Vec<&String> =
+            self.raw.keys().chain(self.config.keys()).filter(|k| k.to_ascii_lowercase().contains(&stem)).collect();
+        hits.sort_by_key(|k| (k.len(), k.as_str()));
+        hits.dedup();
+        hits.into_iter().take(limit).cloned().collect()
+    }
+}
+
+fn provider_prefixes(provider: &str) -> Vec<&'static str> {
+    match provider {
+        "google" | "gemini" | "gcp.gemini" => vec!["gemini", "vertex_ai"],
+        "vertex_ai" | "gcp.vertex_ai" => vec!["vertex_ai"],
+        "mistral" | "mistral_ai" => vec!["mistral"],
+        "deepseek" => vec!["deepseek"],
+        "xai" | "x_ai" => vec!["xai"],
+        "groq" => vec!["groq"],
+        "cohere" => vec!["cohere"],
+        "perplexity" => vec!["perplexity"],
+        "azure" | "azure.ai.openai" => vec!["azure"],
+        "bedrock" | "aws.bedrock" => vec!["bedrock"],
+        "openrouter" => vec!["openrouter"],
+        "together" | "together_ai" => vec!["together_ai"],
+        "fireworks" | "fireworks_ai" => vec!["fireworks_ai"],
+        _ => vec![],
+    }
+}
+
+fn strip_routing_prefix(name: &str) -> Option<String> {
+    name.rfind('/').map(|i| name[i + 1..].to_string()).filter(|s| !s.is_empty())
+}
+
+fn strip_region_prefix(name: &str) -> Option<String> {
+    for p in ["us-gov.", "us.", "eu.", "apac.", "global.", "jp.", "au.", "ca.", "ap."] {
+        if let Some(rest) = name.strip_prefix(p) {
+            return Some(rest.to_string());
+        }
+    }
+    None
+}
+
+fn strip_vendor_version(name: &str) -> Option<String> {
+    let mut s = name;
+    for v in ["anthropic.", "meta.", "amazon.", "mistral.", "cohere.", "ai21.", "deepseek."] {
+        if let Some(rest) = s.strip_prefix(v) {
+            s = rest;
+            break;
+        }
+    }
+    // Bedrock versions look like `-v1:0`; a bare `-v3` is part of the name.
+    let mut out = s.to_string();
+    if let Some(i) = out.rfind("-v") {
+        let tail = &out[i + 2..];
+        if let Some((major, minor)) = tail.split_once(':')
+            && !major.is_empty()
+            && major.bytes().all(|b| b.is_ascii_digit())
+            && minor.bytes().all(|b| b.is_ascii_digit())
+        {
+            out.truncate(i);
+        }
+    }
+    (out != name).then_some(out)
+}
+
+fn strip_date_suffix(name: &str) -> Option<String> {
+    for suffix in ["-latest", ":latest", "@latest"] {
+        if let Some(rest) = name.strip_suffix(suffix) {
+            return Some(rest.to_string());
+        }
+    }
+    let b = name.as_bytes();
+    let all_digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+    // -YYYY-MM-DD
+    if b.len() > 11 {
+        let t = &b[b.len() - 11..];
+        if t[0] == b'-'
+            && all_digits(&t[1..5])
+            && t[5] == b'-'
+            && all_digits(&t[6..8])
+            && t[8] == b'-'
+            && all_digits(&t[9..11])
+        {
+            return Some(name[..name.len() - 11].to_string());
+        }
+    }
+    // -YYYYMMDD or @YYYYMMDD
+    if b.len() > 9 {
+        let t = &b[b.len() - 9..];
+        if (t[0] == b'-' || t[0] == b'@') && all_digits(&t[1..9]) && (t[1] == b'2' || t[1] == b'1') {
+            return Some(name[..name.len() - 9].to_string());
+        }
+    }
+    // -MMDD (older OpenAI snapshots such as gpt-4-0613)
+    if b.len() > 5 {
+        let t = &b[b.len() - 5..];
+        if t[0] == b'-' && all_digits(&t[1..5]) && (t[1] == b'0' || t[1] == b'1') {
+            return Some(name[..name.len() - 5].to_string());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_suffixes_and_prefixes() {
+        assert_eq!(strip_date_suffix("gpt-4o-2024-08-06").as_deref(), Some("gpt-4o"));
+        assert_eq!(strip_date_suffix("claude-sonnet-4-5-20250929").as_deref(), Some("claude-sonnet-4-5"));
+        assert_eq!(strip_date_suffix("claude-sonnet-4-5@20250929").as_deref(), Some("claude-sonnet-4-5"));
+        assert_eq!(strip_date_suffix("gpt-4-0613").as_deref(), Some("gpt-4"));
+        assert_eq!(strip_date_suffix("claude-3-7-sonnet-latest").as_deref(), Some("claude-3-7-sonnet"));
+        assert_eq!(strip_date_suffix("gpt-4o"), None);
+        assert_eq!(strip_region_prefix("us.anthropic.claude-x").as_deref(), Some("anthropic.claude-x"));
+        assert_eq!(strip_vendor_version("anthropic.claude-x-20250514-v1:0").as_deref(), Some("claude-x-20250514"));
+        assert_eq!(strip_vendor_version("deepseek-v3"), None);
+        assert_eq!(strip_routing_prefix("openrouter/openai/gpt-4o").as_deref(), Some("gpt-4o"));
+    }
+
+    #[test]
+    fn resolves_through_the_documented_chain() {
+        let c = Catalog::embedded();
+        let r = |p: Option<&str>, m: &str| c.resolve(p, m).map(|r| (r.key, r.rule));
+        assert_eq!(r(None, "gpt-4o"), Some(("gpt-4o".into(), "exact")));
+        assert_eq!(r(None, "GPT-4o"), Some(("gpt-4o".into(), "case-insensitive")));
+        assert_eq!(r(None, "openai/gpt-4o").map(|x| x.0), Some("gpt-4o".into()));
+        assert_eq!(r(None, "gpt-4.1-2099-01-01"), Some(("gpt-4.1".into(), "date suffix removed")));
+        assert_eq!(r(Some("google"), "gemini-2.5-flash").map(|x| x.0), Some("gemini-2.5-flash".into()));
+        assert_eq!(
+            r(None, "claude-sonnet-4-20250514"),
+            Some(("anthropic.claude-sonnet-4-20250514-v1:0".into(), "retired model, Bedrock price"))
+        );
+        assert_eq!(r(None, "ft:gpt-4o-mini:acme::abc"), None);
+        assert_eq!(r(None, "totally-unknown-model"), None);
+    }
+
+    #[test]
+    fn config_models_override_and_extend() {
+        let mut models = HashMap::new();
+        let v: Value = serde_json::json!({"input_cost_per_token": 4e-06});
+        models.insert("claude-opus-4-5".to_string(), v.as_object().unwrap().clone());
+        let v: Value = serde_json::json!({"input_cost_per_token": 1e-07, "output_cost_per_token": 1e-07});
+        models.insert("acme-llm".to_string(), v.as_object().unwrap().clone());
+        let mut aliases = HashMap::new();
+        aliases.insert("support-model".to_string(), "claude-opus-4-5".to_string());
+        let c = Catalog::embedded().with_config(models, aliases);
+        let opus = c.resolve(None, "support-model").unwrap();
+        assert_eq!(opus.key, "claude-opus-4-5");
+        assert_eq!(opus.entry.origin, EntryOrigin::CatalogWithOverrides);
+        assert_eq!(opus.entry.lookup(super::super::entry::PriceClass::Input, None, None), Some(4_000_000_000));
+        // The rest of the catalog entry is kept.
+        assert_eq!(opus.entry.lookup(super::super::entry::PriceClass::Output, None, None), Some(25_000_000_000));
+        let acme = c.resolve(None, "acme-llm").unwrap();
+        assert_eq!(acme.entry.origin, EntryOrigin::Config);
+    }
+}

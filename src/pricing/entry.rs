@@ -1,0 +1,307 @@
+//! One catalog entry, read from LiteLLM's key vocabulary into exact prices.
+//!
+//! A price key is `<base>[_above_<N>[k|m]_tokens][_<variant>]`, for example
+//! `input_cost_per_token_above_272k_tokens_batches`. Bases:
+//!
+//! | base key                                   | class            |
+//! |--------------------------------------------|------------------|
+//! | `input_cost_per_token`                     | uncached input   |
+//! | `cache_read_input_token_cost`              | cache read       |
+//! | `cache_creation_input_token_cost`          | cache write, 5 m |
+//! | `cache_creation_input_token_cost_above_1hr`| cache write, 1 h |
+//! | `output_cost_per_token`                    | output           |
+//! | `output_cost_per_reasoning_token`          | reasoning        |
+//!
+//! Variants are service tiers (`batches`, `priority`, `flex`, ...). Keys
+//! outside this grammar (audio, images, per-second, 12-hour writes) are not
+//! token prices for text calls and are ignored.
+
+use serde_json::{Map, Value};
+
+use crate::domain::money::{FEMTO_SCALE, Ratio, parse_decimal_scaled};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PriceClass {
+    Input,
+    CacheRead,
+    CacheWrite5m,
+    CacheWrite1h,
+    Output,
+    Reasoning,
+}
+
+impl PriceClass {
+    pub const ALL: [PriceClass; 6] = [
+        PriceClass::Input,
+        PriceClass::CacheRead,
+        PriceClass::CacheWrite5m,
+        PriceClass::CacheWrite1h,
+        PriceClass::Output,
+        PriceClass::Reasoning,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            PriceClass::Input => "input",
+            PriceClass::CacheRead => "cache read",
+            PriceClass::CacheWrite5m => "cache write 5m",
+            PriceClass::CacheWrite1h => "cache write 1h",
+            PriceClass::Output => "output",
+            PriceClass::Reasoning => "reasoning",
+        }
+    }
+}
+
+/// A service tier with its own prices.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Variant {
+    Batch,
+    Priority,
+    Flex,
+    Other(String),
+}
+
+impl Variant {
+    fn from_suffix(s: &str) -> Variant {
+        match s {
+            "batches" | "batch" => Variant::Batch,
+            "priority" => Variant::Priority,
+            "flex" => Variant::Flex,
+            other => Variant::Other(other.to_string()),
+        }
+    }
+
+    /// The variant a service tier name selects, if any.
+    pub fn from_service_tier(tier: &str) -> Option<Variant> {
+        match tier.to_ascii_lowercase().as_str() {
+            "batch" | "batches" => Some(Variant::Batch),
+            "priority" => Some(Variant::Priority),
+            "flex" => Some(Variant::Flex),
+            _ => None,
+        }
+    }
+
+    pub fn label(&self) -> &str {
+        match self {
+            Variant::Batch => "batch",
+            Variant::Priority => "priority",
+            Variant::Flex => "flex",
+            Variant::Other(s) => s,
+        }
+    }
+}
+
+/// One price: class, long-context threshold, tier variant, femto-USD/token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Slot {
+    pub class: PriceClass,
+    pub above: Option<u64>,
+    pub variant: Option<Variant>,
+    pub femtos: i128,
+}
+
+/// Where an entry's prices came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryOrigin {
+    Catalog,
+    /// A private model defined in the config file.
+    Config,
+    /// A catalog entry with prices overridden in the config file.
+    CatalogWithOverrides,
+}
+
+impl EntryOrigin {
+    pub fn label(self) -> &'static str {
+        match self {
+            EntryOrigin::Catalog => "catalog",
+            EntryOrigin::Config => "config (private model)",
+            EntryOrigin::CatalogWithOverrides => "catalog + config overrides",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PriceEntry {
+    pub key: String,
+    pub provider: Option<String>,
+    pub mode: Option<String>,
+    pub max_input_tokens: Option<u64>,
+    pub slots: Vec<Slot>,
+    /// Region multipliers keyed by `usage.inference_geo` (e.g. `us` → 1.1).
+    pub geo: Vec<(String, Ratio)>,
+    /// Fast-mode multiplier (`usage.speed == "fast"`).
+    pub fast: Option<Ratio>,
+    pub deprecation_date: Option<String>,
+    pub origin: EntryOrigin,
+}
+
+const BASES: [(&str, PriceClass); 6] = [
+    ("cache_creation_input_token_cost_above_1hr", PriceClass::CacheWrite1h),
+    ("cache_creation_input_token_cost", PriceClass::CacheWrite5m),
+    ("cache_read_input_token_cost", PriceClass::CacheRead),
+    ("input_cost_per_token", PriceClass::Input),
+    ("output_cost_per_reasoning_token", PriceClass::Reasoning),
+    ("output_cost_per_token", PriceClass::Output),
+];
+
+/// Splits a LiteLLM price key into class, threshold and variant.
+pub fn parse_price_key(key: &str) -> Option<(PriceClass, Option<u64>, Option<Variant>)> {
+    let (base, class) = BASES.iter().find(|(b, _)| key.starts_with(b))?;
+    let mut rest = &key[base.len()..];
+    let mut above = None;
+    if let Some(r) = rest.strip_prefix("_above_") {
+        let end = r.find("_tokens")?;
+        above = Some(parse_threshold(&r[..end])?);
+        rest = &r[end + "_tokens".len()..];
+    }
+    let variant = match rest {
+        "" => None,
+        r => {
+            let v = r.strip_prefix('_')?;
+            if v.is_empty() || !v.bytes().all(|b| b.is_ascii_lowercase()) {
+                return None;
+            }
+            Some(Variant::from_suffix(v))
+        }
+    };
+    Some((*class, above, variant))
+}
+
+fn parse_threshold(s: &str) -> Option<u64> {
+    let (num, mult) = match s.as_bytes().last()? {
+        b'k' | b'K' => (&s[..s.len() - 1], 1_000),
+        b'm' | b'M' => (&s[..s.len() - 1], 1_000_000),
+        _ => (s, 1),
+    };
+    num.parse::<u64>().ok().map(|n| n * mult)
+}
+
+/// Reads a JSON number (or numeric string) as an exact femto-dollar price.
+fn femtos(v: &Value) -> Option<i128> {
+    let text = match v {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64() {
+                format!("{f:e}")
+            } else {
+                n.to_string()
+            }
+        }
+        Value::String(s) => s.clone(),
+        _ => return None,
+    };
+    parse_decimal_scaled(&text, FEMTO_SCALE).filter(|v| *v >= 0)
+}
+
+impl PriceEntry {
+    /// Builds an entry from a LiteLLM-format JSON object.
+    pub fn from_map(key: &str, map: &Map<String, Value>, origin: EntryOrigin) -> PriceEntry {
+        let mut slots = Vec::new();
+        let mut geo = Vec::new();
+        let mut fast = None;
+        for (k, v) in map {
+            if let Some((class, above, variant)) = parse_price_key(k)
+                && let Some(f) = femtos(v)
+            {
+                slots.push(Slot { class, above, variant, femtos: f });
+            }
+        }
+        if let Some(Value::Object(pse)) = map.get("provider_specific_entry") {
+            for (k, v) in pse {
+                let Some(r) = v.as_f64().and_then(Ratio::from_f64) else { continue };
+                if k == "fast" {
+                    fast = Some(r);
+                } else {
+                    geo.push((k.clone(), r));
+                }
+            }
+        }
+        slots.sort_by(|a, b| (a.class, a.above, &a.variant).cmp(&(b.class, b.above, &b.variant)));
+        geo.sort_by(|a, b| a.0.cmp(&b.0));
+        PriceEntry {
+            key: key.to_string(),
+            provider: map.get("litellm_provider").and_then(Value::as_str).map(str::to_string),
+            mode: map.get("mode").and_then(Value::as_str).map(str::to_string),
+            max_input_tokens: map.get("max_input_tokens").and_then(Value::as_u64),
+            slots,
+            geo,
+            fast,
+            deprecation_date: map.get("deprecation_date").and_then(Value::as_str).map(str::to_string),
+            origin,
+        }
+    }
+
+    /// True when the entry can price a text call (it has an input price).
+    pub fn is_priced(&self) -> bool {
+        self.lookup(PriceClass::Input, None, None).is_some()
+    }
+
+    /// The exact slot, if the catalog has it.
+    pub fn lookup(&self, class: PriceClass, above: Option<u64>, variant: Option<&Variant>) -> Option<i128> {
+        self.slots
+            .iter()
+            .find(|s| s.class == class && s.above == above && s.variant.as_ref() == variant)
+            .map(|s| s.femtos)
+    }
+
+    /// All long-context thresholds, ascending.
+    pub fn thresholds(&self) -> Vec<u64> {
+        let mut t: Vec<u64> = self.slots.iter().filter_map(|s| s.above).collect();
+        t.sort_unstable();
+        t.dedup();
+        t
+    }
+
+    /// All variants the entry prices, sorted.
+    pub fn variants(&self) -> Vec<Variant> {
+        let mut v: Vec<Variant> = self.slots.iter().filter_map(|s| s.variant.clone()).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_key_grammar() {
+        use PriceClass::*;
+        assert_eq!(parse_price_key("input_cost_per_token"), Some((Input, None, None)));
+        assert_eq!(
+            parse_price_key("input_cost_per_token_above_272k_tokens_batches"),
+            Some((Input, Some(272_000), Some(Variant::Batch)))
+        );
+        assert_eq!(parse_price_key("cache_creation_input_token_cost_above_1hr"), Some((CacheWrite1h, None, None)));
+        assert_eq!(
+            parse_price_key("cache_creation_input_token_cost_above_1hr_above_200k_tokens"),
+            Some((CacheWrite1h, Some(200_000), None))
+        );
+        assert_eq!(parse_price_key("cache_read_input_token_cost_flex"), Some((CacheRead, None, Some(Variant::Flex))));
+        assert_eq!(parse_price_key("output_cost_per_token_above_128000_tokens"), Some((Output, Some(128_000), None)));
+        assert_eq!(parse_price_key("output_cost_per_reasoning_token"), Some((Reasoning, None, None)));
+        // Not text token prices.
+        assert_eq!(parse_price_key("cache_creation_input_token_cost_above_12hr"), None);
+        assert_eq!(parse_price_key("input_cost_per_audio_token"), None);
+        assert_eq!(parse_price_key("input_cost_per_token_cache_hit"), None);
+        assert_eq!(parse_price_key("output_cost_per_second"), None);
+    }
+
+    #[test]
+    fn builds_entries_with_multipliers() {
+        let v: Value = serde_json::json!({
+            "litellm_provider": "anthropic", "mode": "chat",
+            "input_cost_per_token": 5e-06, "output_cost_per_token": 2.5e-05,
+            "cache_read_input_token_cost": 5e-07,
+            "input_cost_per_token_batches": 2.5e-06,
+            "provider_specific_entry": {"us": 1.1, "fast": 2.0}
+        });
+        let e = PriceEntry::from_map("claude-opus-4-6", v.as_object().unwrap(), EntryOrigin::Catalog);
+        assert_eq!(e.lookup(PriceClass::Input, None, None), Some(5_000_000_000));
+        assert_eq!(e.lookup(PriceClass::Input, None, Some(&Variant::Batch)), Some(2_500_000_000));
+        assert_eq!(e.geo, vec![("us".to_string(), Ratio::parse("1.1").unwrap())]);
+        assert_eq!(e.fast, Ratio::parse("2"));
+        assert!(e.is_priced());
+        assert_eq!(e.variants(), vec![Variant::Batch]);
+    }
+}

@@ -1,0 +1,583 @@
+//! Read queries behind every report and view.
+//!
+//! The ledger reads the hourly rollups when the window's bounds fall on UTC
+//! hours and (for day/month grouping) the time zone's offsets are whole
+//! hours; otherwise it aggregates the calls table directly in 15-minute
+//! buckets (every real zone offset is a multiple of 15 minutes). Both paths
+//! sum the same integers, so they agree to the nano-dollar.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::str::FromStr;
+
+use jiff::tz::TimeZone;
+use rusqlite::{Connection, params};
+
+use super::rollup::{Agg, Dim, PAIR_SEP};
+use crate::domain::time::{self, MS_PER_HOUR};
+
+/// What the ledger groups by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GroupBy {
+    Workflow,
+    Team,
+    Customer,
+    Model,
+    Provider,
+    Day,
+    Month,
+}
+
+impl GroupBy {
+    pub const ALL: [GroupBy; 7] = [
+        GroupBy::Workflow,
+        GroupBy::Team,
+        GroupBy::Customer,
+        GroupBy::Model,
+        GroupBy::Provider,
+        GroupBy::Day,
+        GroupBy::Month,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Workflow => "workflow",
+            GroupBy::Team => "team",
+            GroupBy::Customer => "customer",
+            GroupBy::Model => "model",
+            GroupBy::Provider => "provider",
+            GroupBy::Day => "day",
+            GroupBy::Month => "month",
+        }
+    }
+
+    pub fn dim(self) -> Option<Dim> {
+        match self {
+            GroupBy::Workflow => Some(Dim::Workflow),
+            GroupBy::Team => Some(Dim::Team),
+            GroupBy::Customer => Some(Dim::Customer),
+            GroupBy::Model => Some(Dim::Model),
+            GroupBy::Provider => Some(Dim::Provider),
+            GroupBy::Day | GroupBy::Month => None,
+        }
+    }
+
+    pub fn is_time(self) -> bool {
+        self.dim().is_none()
+    }
+
+    /// The label for a missing value.
+    pub fn missing_label(self) -> &'static str {
+        match self {
+            GroupBy::Workflow | GroupBy::Team | GroupBy::Customer => "(unattributed)",
+            _ => "(unknown)",
+        }
+    }
+}
+
+impl fmt::Display for GroupBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for GroupBy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        GroupBy::ALL.into_iter().find(|g| g.as_str() == s).ok_or_else(|| {
+            format!("cannot group by '{s}'; use one of: {}", GroupBy::ALL.map(GroupBy::as_str).join(", "))
+        })
+    }
+}
+
+/// A half-open time window `[since, until)` in epoch ms (open ends: `None`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Window {
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+impl Window {
+    pub fn all() -> Window {
+        Window::default()
+    }
+
+    fn hour_aligned(&self) -> bool {
+        self.since.is_none_or(|s| s.rem_euclid(MS_PER_HOUR) == 0)
+            && self.until.is_none_or(|u| u.rem_euclid(MS_PER_HOUR) == 0)
+    }
+
+    fn hour_bounds(&self) -> (i64, i64) {
+        (
+            self.since.map(|s| s.div_euclid(MS_PER_HOUR)).unwrap_or(i64::MIN),
+            self.until.map(|u| u.div_euclid(MS_PER_HOUR)).unwrap_or(i64::MAX),
+        )
+    }
+
+    fn ms_bounds(&self) -> (i64, i64) {
+        (self.since.unwrap_or(i64::MIN), self.until.unwrap_or(i64::MAX))
+    }
+}
+
+/// Which tables answered a query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueryPath {
+    Rollup,
+    Raw,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerRow {
+    /// The group key; empty when the dimension was missing.
+    pub key: String,
+    /// Model rows: the catalog key(s). Workflow rows: the owning team.
+    pub aux: Option<String>,
+    pub agg: Agg,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ledger {
+    pub by: GroupBy,
+    pub window: Window,
+    pub rows: Vec<LedgerRow>,
+    pub total: Agg,
+    /// Cost and calls of rows that have a workflow.
+    pub attributed: Agg,
+    pub path: QueryPath,
+}
+
+impl Ledger {
+    /// Share of cost with a workflow (of calls when nothing has a cost).
+    pub fn attribution_coverage(&self) -> f64 {
+        if self.total.cost_nano > 0 {
+            self.attributed.cost_nano as f64 / self.total.cost_nano as f64
+        } else if self.total.calls > 0 {
+            self.attributed.calls as f64 / self.total.calls as f64
+        } else {
+            0.0
+        }
+    }
+
+    /// Share of calls that have a price.
+    pub fn price_coverage(&self) -> f64 {
+        if self.total.calls == 0 {
+            return 0.0;
+        }
+        (self.total.calls - self.total.unpriced_calls) as f64 / self.total.calls as f64
+    }
+
+    /// A row's share of the total cost.
+    pub fn share(&self, row: &LedgerRow) -> f64 {
+        if self.total.cost_nano == 0 { 0.0 } else { row.agg.cost_nano as f64 / self.total.cost_nano as f64 }
+    }
+}
+
+const AGG_COLS_ROLLUP: &str = "SUM(calls), SUM(uncached_input), SUM(cache_read), SUM(cache_write), SUM(output),
+    SUM(reasoning), SUM(cost_nano), SUM(unpriced_calls), SUM(error_calls), SUM(reported_cost_nano),
+    SUM(latency_ms_sum), SUM(latency_n)";
+
+const AGG_COLS_RAW: &str = "COUNT(*), SUM(uncached_input), SUM(cache_read), SUM(cache_write_5m + cache_write_1h),
+    SUM(output), SUM(reasoning), COALESCE(SUM(cost_nano), 0), SUM(cost_nano IS NULL), SUM(status != 0),
+    COALESCE(SUM(reported_cost_nano), 0), COALESCE(SUM(latency_ms), 0), COUNT(latency_ms)";
+
+fn agg_from(r: &rusqlite::Row, first: usize) -> rusqlite::Result<Agg> {
+    let g = |i: usize| -> rusqlite::Result<i64> { Ok(r.get::<_, Option<i64>>(first + i)?.unwrap_or(0)) };
+    Ok(Agg {
+        calls: g(0)?,
+        uncached_input: g(1)?,
+        cache_read: g(2)?,
+        cache_write: g(3)?,
+        output: g(4)?,
+        reasoning: g(5)?,
+        cost_nano: g(6)?,
+        unpriced_calls: g(7)?,
+        error_calls: g(8)?,
+        reported_cost_nano: g(9)?,
+        latency_ms_sum: g(10)?,
+        latency_n: g(11)?,
+    })
+}
+
+/// The SQL expression for a dimension over the calls table.
+fn raw_expr(d: Dim) -> String {
+    let col = |d: Dim| match d {
+        Dim::Workflow => "COALESCE(workflow, '')",
+        Dim::Team => "COALESCE(team, '')",
+        Dim::Customer => "COALESCE(customer, '')",
+        Dim::Model => "model",
+        Dim::Provider => "COALESCE(provider, '')",
+        _ => "''",
+    };
+    match d.parts() {
+        Some((a, b)) => format!("{} || char(31) || {}", col(a), col(b)),
+        None => col(d).to_string(),
+    }
+}
+
+/// Time filter over the calls table that can use the dedupe index
+/// (`dedupe_ts` is the call time, or 0 when the log had none).
+const RAW_WHERE: &str = "((dedupe_ts >= ?1 AND dedupe_ts < ?2) OR dedupe_ts = 0) AND ts >= ?1 AND ts < ?2";
+
+/// Sums grouped by a dimension over a window.
+pub fn group(conn: &Connection, d: Dim, w: Window, path: QueryPath) -> rusqlite::Result<Vec<(String, Agg)>> {
+    let mut out = Vec::new();
+    match path {
+        QueryPath::Rollup => {
+            let (h0, h1) = w.hour_bounds();
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT key, {AGG_COLS_ROLLUP} FROM rollup_hour WHERE dim = ?1 AND hour >= ?2 AND hour < ?3 GROUP BY key"
+            ))?;
+            let rows = stmt.query_map(params![d.code(), h0, h1], |r| Ok((r.get::<_, String>(0)?, agg_from(r, 1)?)))?;
+            for r in rows {
+                out.push(r?);
+            }
+        }
+        QueryPath::Raw => {
+            let (t0, t1) = w.ms_bounds();
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {expr}, {AGG_COLS_RAW} FROM calls WHERE {RAW_WHERE} GROUP BY 1",
+                expr = raw_expr(d)
+            ))?;
+            let rows = stmt.query_map(params![t0, t1], |r| Ok((r.get::<_, String>(0)?, agg_from(r, 1)?)))?;
+            for r in rows {
+                out.push(r?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Sums per time bucket: UTC hours (rollup) or 15-minute buckets (raw),
+/// returned as (bucket start ms, sums).
+pub fn buckets(conn: &Connection, w: Window, path: QueryPath) -> rusqlite::Result<Vec<(i64, Agg)>> {
+    let mut out = Vec::new();
+    match path {
+        QueryPath::Rollup => {
+            let (h0, h1) = w.hour_bounds();
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT hour, {AGG_COLS_ROLLUP} FROM rollup_hour WHERE dim = 0 AND hour >= ?1 AND hour < ?2
+                 GROUP BY hour ORDER BY hour"
+            ))?;
+            let rows = stmt.query_map(params![h0, h1], |r| Ok((r.get::<_, i64>(0)? * MS_PER_HOUR, agg_from(r, 1)?)))?;
+            for r in rows {
+                out.push(r?);
+            }
+        }
+        QueryPath::Raw => {
+            let (t0, t1) = w.ms_bounds();
+            let mut stmt = conn.prepare(&format!(
+                "SELECT ts / 900000, {AGG_COLS_RAW} FROM calls WHERE {RAW_WHERE} GROUP BY 1 ORDER BY 1"
+            ))?;
+            let rows = stmt.query_map(params![t0, t1], |r| Ok((r.get::<_, i64>(0)? * 900_000, agg_from(r, 1)?)))?;
+            for r in rows {
+                out.push(r?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The first and last call time stored (from the rollups).
+pub fn data_range(conn: &Connection) -> rusqlite::Result<Option<(i64, i64)>> {
+    conn.query_row("SELECT MIN(hour), MAX(hour) FROM rollup_hour WHERE dim = 0", [], |r| {
+        let a: Option<i64> = r.get(0)?;
+        let b: Option<i64> = r.get(1)?;
+        Ok(a.zip(b).map(|(a, b)| (a * MS_PER_HOUR, (b + 1) * MS_PER_HOUR)))
+    })
+}
+
+/// Chooses rollup or raw for a ledger query.
+pub fn choose_path(conn: &Connection, by: GroupBy, w: Window, tz: &TimeZone) -> rusqlite::Result<QueryPath> {
+    if !w.hour_aligned() {
+        return Ok(QueryPath::Raw);
+    }
+    if by.is_time() {
+        let (lo, hi) = match data_range(conn)? {
+            Some((a, b)) => (w.since.unwrap_or(a).max(a), w.until.unwrap_or(b).min(b)),
+            None => return Ok(QueryPath::Rollup),
+        };
+        if !time::tz_is_whole_hour(tz, lo, hi.max(lo)) {
+            return Ok(QueryPath::Raw);
+        }
+    }
+    Ok(QueryPath::Rollup)
+}
+
+/// The itemized ledger.
+pub fn ledger(conn: &Connection, by: GroupBy, w: Window, tz: &TimeZone) -> rusqlite::Result<Ledger> {
+    let path = choose_path(conn, by, w, tz)?;
+    ledger_with_path(conn, by, w, tz, path)
+}
+
+/// The ledger computed along a given path (tests compare both).
+pub fn ledger_with_path(
+    conn: &Connection,
+    by: GroupBy,
+    w: Window,
+    tz: &TimeZone,
+    path: QueryPath,
+) -> rusqlite::Result<Ledger> {
+    let mut rows: Vec<LedgerRow> = match by.dim() {
+        Some(d) => group(conn, d, w, path)?.into_iter().map(|(key, agg)| LedgerRow { key, aux: None, agg }).collect(),
+        None => {
+            let mut map: BTreeMap<String, Agg> = BTreeMap::new();
+            for (start, agg) in buckets(conn, w, path)? {
+                let label = match by {
+                    GroupBy::Month => time::local_month(start, tz),
+                    _ => time::local_day(start, tz),
+                };
+                map.entry(label).or_default().add(&agg);
+            }
+            map.into_iter().map(|(key, agg)| LedgerRow { key, aux: None, agg }).collect()
+        }
+    };
+    let mut total = Agg::default();
+    for r in &rows {
+        total.add(&r.agg);
+    }
+    let mut attributed = Agg::default();
+    if by == GroupBy::Workflow {
+        for r in rows.iter().filter(|r| !r.key.is_empty()) {
+            attributed.add(&r.agg);
+        }
+    } else {
+        for (k, a) in group(conn, Dim::Workflow, w, path)? {
+            if !k.is_empty() {
+                attributed.add(&a);
+            }
+        }
+    }
+    match by {
+        GroupBy::Model => {
+            let keys = model_price_keys(conn)?;
+            for r in &mut rows {
+                r.aux = keys.get(&r.key).cloned();
+            }
+        }
+        GroupBy::Workflow => {
+            let teams = dominant_pair(conn, Dim::WorkflowTeam, w, path)?;
+            for r in &mut rows {
+                r.aux = teams.get(&r.key).cloned().filter(|t| !t.is_empty());
+            }
+        }
+        _ => {}
+    }
+    if by.is_time() {
+        rows.sort_by(|a, b| a.key.cmp(&b.key));
+    } else {
+        rows.sort_by(|a, b| {
+            b.agg.cost_nano.cmp(&a.agg.cost_nano).then(b.agg.calls.cmp(&a.agg.calls)).then(a.key.cmp(&b.key))
+        });
+    }
+    Ok(Ledger { by, window: w, rows, total, attributed, path })
+}
+
+/// For a pair dimension (a, b): each `a`'s `b` with the most cost (then calls).
+pub fn dominant_pair(
+    conn: &Connection,
+    pair: Dim,
+    w: Window,
+    path: QueryPath,
+) -> rusqlite::Result<HashMap<String, String>> {
+    let mut best: HashMap<String, (String, i64, i64)> = HashMap::new();
+    for (key, agg) in group(conn, pair, w, path)? {
+        let (a, b) = key.split_once(PAIR_SEP).unwrap_or((key.as_str(), ""));
+        let e = best.entry(a.to_string()).or_insert_with(|| (b.to_string(), -1, -1));
+        if (agg.cost_nano, agg.calls) > (e.1, e.2) {
+            *e = (b.to_string(), agg.cost_nano, agg.calls);
+        }
+    }
+    Ok(best.into_iter().map(|(a, (b, _, _))| (a, b)).collect())
+}
+
+/// Logged model name → catalog key(s) it resolved to.
+pub fn model_price_keys(conn: &Connection) -> rusqlite::Result<HashMap<String, String>> {
+    let mut stmt = conn.prepare_cached("SELECT model, group_concat(price_key, ', ') FROM model_keys GROUP BY model")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    rows.collect()
+}
+
+/// One rejected line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RejectView {
+    pub path: String,
+    pub line_no: u64,
+    pub byte_offset: u64,
+    pub reason: String,
+    pub excerpt: String,
+    pub at_ms: i64,
+}
+
+/// The most recent rejects, newest first, optionally for paths containing
+/// `path_filter`.
+pub fn rejects(conn: &Connection, limit: usize, path_filter: Option<&str>) -> rusqlite::Result<Vec<RejectView>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT path, line_no, byte_offset, reason, excerpt, at FROM rejects
+         WHERE ?1 IS NULL OR instr(path, ?1) > 0 ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![path_filter, limit as i64], |r| {
+        Ok(RejectView {
+            path: r.get(0)?,
+            line_no: r.get::<_, i64>(1)? as u64,
+            byte_offset: r.get::<_, i64>(2)? as u64,
+            reason: r.get(3)?,
+            excerpt: r.get(4)?,
+            at_ms: r.get(5)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Total number of rejected lines.
+pub fn reject_count(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row("SELECT COUNT(*) FROM rejects", [], |r| r.get::<_, i64>(0)).map(|n| n as u64)
+}
+
+/// One source file as the ledger knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceView {
+    pub id: i64,
+    pub path: String,
+    pub format: Option<String>,
+    pub offset: u64,
+    pub size: u64,
+    pub lines: u64,
+    pub calls: u64,
+    pub duplicates: u64,
+    pub rejects: u64,
+    pub skipped: u64,
+    pub last_line_ts: Option<i64>,
+    pub last_read: Option<i64>,
+}
+
+pub fn sources(conn: &Connection) -> rusqlite::Result<Vec<SourceView>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, path, format, offset, size, lines, calls, duplicates, rejects, skipped, last_line_ts, last_read
+         FROM sources ORDER BY path",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(SourceView {
+            id: r.get(0)?,
+            path: r.get(1)?,
+            format: r.get(2)?,
+            offset: r.get::<_, i64>(3)? as u64,
+            size: r.get::<_, i64>(4)? as u64,
+            lines: r.get::<_, i64>(5)? as u64,
+            calls: r.get::<_, i64>(6)? as u64,
+            duplicates: r.get::<_, i64>(7)? as u64,
+            rejects: r.get::<_, i64>(8)? as u64,
+            skipped: r.get::<_, i64>(9)? as u64,
+            last_line_ts: r.get(10)?,
+            last_read: r.get(11)?,
+        })
+    })?;
+    rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::money::Nanos;
+    use crate::domain::record::CallRecord;
+    use crate::store::{open_memory, rollup, writer};
+
+    fn rec(ts: &str, wf: Option<&str>, model: &str, cost: Option<i64>, key: i64) -> CallRecord {
+        CallRecord {
+            ts_ms: time::parse_ts_str(ts).unwrap(),
+            dedupe_key: key,
+            model: model.into(),
+            workflow: wf.map(Into::into),
+            team: wf.map(|w| format!("team-{w}")),
+            cost: cost.map(Nanos),
+            price_key: cost.map(|_| model.to_string()),
+            tokens: crate::domain::record::Tokens {
+                uncached_input: 100,
+                cache_read: 10,
+                cache_write_5m: 1,
+                output: 5,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    fn seeded() -> Connection {
+        let mut conn = open_memory().unwrap();
+        let tx = conn.transaction().unwrap();
+        let recs = [
+            rec("2026-10-01T10:30:00Z", Some("a"), "m1", Some(1_000_000_001), 1),
+            rec("2026-10-01T23:45:00Z", Some("a"), "m2", Some(2_000_000_002), 2),
+            rec("2026-10-02T00:15:00Z", Some("b"), "m1", Some(3_000_000_003), 3),
+            rec("2026-10-03T12:00:00Z", None, "m3", None, 4),
+            rec("2026-11-01T00:00:00Z", Some("b"), "m1", Some(4), 5),
+        ];
+        let mut rb = rollup::RollupBatch::default();
+        for r in &recs {
+            assert!(writer::insert_call(&tx, None, r).unwrap());
+            rb.add(r);
+        }
+        rb.flush(&tx).unwrap();
+        tx.commit().unwrap();
+        conn
+    }
+
+    #[test]
+    fn rollup_and_raw_paths_agree_to_the_nano() {
+        let conn = seeded();
+        let utc = TimeZone::UTC;
+        for by in GroupBy::ALL {
+            let a = ledger_with_path(&conn, by, Window::all(), &utc, QueryPath::Rollup).unwrap();
+            let b = ledger_with_path(&conn, by, Window::all(), &utc, QueryPath::Raw).unwrap();
+            assert_eq!(a.rows, b.rows, "{by}");
+            assert_eq!(a.total, b.total);
+        }
+    }
+
+    #[test]
+    fn ledger_totals_coverage_and_aux() {
+        let conn = seeded();
+        let l = ledger(&conn, GroupBy::Workflow, Window::all(), &TimeZone::UTC).unwrap();
+        assert_eq!(l.path, QueryPath::Rollup);
+        assert_eq!(l.total.calls, 5);
+        assert_eq!(l.total.cost_nano, 6_000_000_010);
+        assert_eq!(l.total.unpriced_calls, 1);
+        assert_eq!(l.rows[0].key, "b");
+        assert_eq!(l.rows[0].aux.as_deref(), Some("team-b"));
+        assert_eq!(l.rows.iter().map(|r| r.agg.cost_nano).sum::<i64>(), l.total.cost_nano);
+        assert!((l.price_coverage() - 0.8).abs() < 1e-12);
+        assert!((l.attribution_coverage() - 1.0).abs() < 1e-12, "the unattributed call is unpriced");
+        assert_eq!(l.total.input_tokens(), 5 * 111);
+    }
+
+    #[test]
+    fn days_follow_the_time_zone() {
+        let conn = seeded();
+        let utc = ledger(&conn, GroupBy::Day, Window::all(), &TimeZone::UTC).unwrap();
+        let keys: Vec<&str> = utc.rows.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(keys, ["2026-10-01", "2026-10-02", "2026-10-03", "2026-11-01"]);
+        // In Kolkata (+05:30) 23:45 UTC on Oct 1 is Oct 2, and the raw path
+        // is used because the offset is not a whole hour.
+        let ist = time::resolve_tz(Some("Asia/Kolkata")).unwrap();
+        let l = ledger(&conn, GroupBy::Day, Window::all(), &ist).unwrap();
+        assert_eq!(l.path, QueryPath::Raw);
+        assert_eq!(l.rows[0].key, "2026-10-01");
+        assert_eq!(l.rows[0].agg.calls, 1);
+        assert_eq!(l.rows[1].agg.calls, 2);
+    }
+
+    #[test]
+    fn windows_filter_and_unaligned_bounds_use_raw() {
+        let conn = seeded();
+        let w = Window {
+            since: time::parse_ts_str("2026-10-01T00:00:00Z"),
+            until: time::parse_ts_str("2026-10-02T00:00:00Z"),
+        };
+        let l = ledger(&conn, GroupBy::Model, w, &TimeZone::UTC).unwrap();
+        assert_eq!(l.path, QueryPath::Rollup);
+        assert_eq!(l.total.calls, 2);
+        let w2 = Window { since: time::parse_ts_str("2026-10-01T10:31:00Z"), until: None };
+        let l2 = ledger(&conn, GroupBy::Model, w2, &TimeZone::UTC).unwrap();
+        assert_eq!(l2.path, QueryPath::Raw);
+        assert_eq!(l2.total.calls, 4);
+    }
+}

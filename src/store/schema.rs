@@ -1,0 +1,161 @@
+//! Schema and migrations, versioned with `PRAGMA user_version`.
+//! Migrations are append-only: never edit one that has shipped.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Each entry migrates from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 0 -> 1: the ledger.
+    r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE sources (
+    id           INTEGER PRIMARY KEY,
+    path         TEXT NOT NULL UNIQUE,
+    format       TEXT,
+    fingerprint  INTEGER,
+    fp_len       INTEGER NOT NULL DEFAULT 0,
+    dev          INTEGER,
+    inode        INTEGER,
+    offset       INTEGER NOT NULL DEFAULT 0,
+    line_no      INTEGER NOT NULL DEFAULT 0,
+    size         INTEGER NOT NULL DEFAULT 0,
+    generation   INTEGER NOT NULL DEFAULT 0,
+    lines        INTEGER NOT NULL DEFAULT 0,
+    calls        INTEGER NOT NULL DEFAULT 0,
+    duplicates   INTEGER NOT NULL DEFAULT 0,
+    rejects      INTEGER NOT NULL DEFAULT 0,
+    skipped      INTEGER NOT NULL DEFAULT 0,
+    last_line_ts INTEGER,
+    first_seen   INTEGER NOT NULL,
+    last_read    INTEGER
+);
+
+CREATE TABLE calls (
+    id                 INTEGER PRIMARY KEY,
+    ts                 INTEGER NOT NULL,
+    dedupe_ts          INTEGER NOT NULL,
+    dedupe_key         INTEGER NOT NULL,
+    source_id          INTEGER,
+    line_no            INTEGER,
+    format             INTEGER,
+    request_id         TEXT,
+    provider           TEXT,
+    model              TEXT NOT NULL,
+    price_key          TEXT,
+    workflow           TEXT,
+    team               TEXT,
+    customer           TEXT,
+    user               TEXT,
+    project            TEXT,
+    session_id         TEXT,
+    trace_id           TEXT,
+    tags               TEXT,
+    uncached_input     INTEGER NOT NULL,
+    cache_read         INTEGER NOT NULL,
+    cache_write_5m     INTEGER NOT NULL,
+    cache_write_1h     INTEGER NOT NULL,
+    output             INTEGER NOT NULL,
+    reasoning          INTEGER NOT NULL,
+    token_source       INTEGER NOT NULL DEFAULT 0,
+    batch              INTEGER NOT NULL DEFAULT 0,
+    service_tier       TEXT,
+    inference_geo      TEXT,
+    speed              TEXT,
+    latency_ms         INTEGER,
+    status             INTEGER NOT NULL DEFAULT 0,
+    cost_nano          INTEGER,
+    reported_cost_nano INTEGER
+);
+-- Exactly-once identity, time-led so inserts stay append-mostly; it also
+-- serves time-range scans (dedupe_ts = ts unless the log had no time).
+CREATE UNIQUE INDEX calls_dedupe ON calls(dedupe_ts, dedupe_key);
+
+CREATE TABLE rejects (
+    id          INTEGER PRIMARY KEY,
+    source_id   INTEGER,
+    path        TEXT NOT NULL,
+    line_no     INTEGER NOT NULL,
+    byte_offset INTEGER NOT NULL,
+    reason      TEXT NOT NULL,
+    excerpt     TEXT NOT NULL,
+    at          INTEGER NOT NULL
+);
+
+-- Hourly aggregates per dimension (and per pair of dimensions), maintained
+-- by the writer in the same transaction as the rows: reports over months
+-- of data read thousands of rollup rows instead of millions of calls.
+CREATE TABLE rollup_hour (
+    dim                INTEGER NOT NULL,
+    hour               INTEGER NOT NULL,
+    key                TEXT NOT NULL,
+    calls              INTEGER NOT NULL,
+    uncached_input     INTEGER NOT NULL,
+    cache_read         INTEGER NOT NULL,
+    cache_write        INTEGER NOT NULL,
+    output             INTEGER NOT NULL,
+    reasoning          INTEGER NOT NULL,
+    cost_nano          INTEGER NOT NULL,
+    unpriced_calls     INTEGER NOT NULL,
+    error_calls        INTEGER NOT NULL,
+    reported_cost_nano INTEGER NOT NULL,
+    latency_ms_sum     INTEGER NOT NULL,
+    latency_n          INTEGER NOT NULL,
+    PRIMARY KEY (dim, hour, key)
+) WITHOUT ROWID;
+
+-- Which catalog key each logged model name resolved to.
+CREATE TABLE model_keys (
+    model     TEXT NOT NULL,
+    price_key TEXT NOT NULL,
+    PRIMARY KEY (model, price_key)
+) WITHOUT ROWID;
+"#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::TooNew { path: path.display().to_string(), found: version, supported: SCHEMA_VERSION });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_from_empty_and_is_idempotent() {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate(&conn, Path::new(":memory:")).unwrap();
+        migrate(&conn, Path::new(":memory:")).unwrap();
+        let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        let n: i64 = conn.query_row("SELECT count(*) FROM sqlite_master WHERE type='table'", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 6);
+    }
+
+    #[test]
+    fn refuses_newer_databases() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        assert!(matches!(migrate(&conn, Path::new("x.db")), Err(StoreError::TooNew { .. })));
+    }
+}

@@ -1,0 +1,405 @@
+//! The single writer: a thread that owns the only write connection.
+//!
+//! Readers send [`Batch`]es over a bounded channel (a full channel blocks
+//! the sender: back-pressure instead of unbounded memory). The writer folds
+//! whatever batches are waiting into one transaction that inserts the calls
+//! (duplicates are ignored by the UNIQUE dedupe index and counted), stores
+//! rejects, updates the rollups and advances each source's committed offset.
+//! A crash at any moment leaves offsets and rows consistent.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::rollup::RollupBatch;
+use crate::domain::record::{CallRecord, Format};
+use crate::domain::time::now_ms;
+
+/// The most rows folded into one transaction.
+const MAX_TX_ROWS: usize = 20_000;
+
+/// A source file's committed state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceState {
+    pub id: i64,
+    pub fingerprint: Option<i64>,
+    pub fp_len: u64,
+    pub offset: u64,
+    pub line_no: u64,
+    pub size: u64,
+    pub generation: i64,
+}
+
+/// A line that could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RejectRow {
+    pub line_no: u64,
+    pub byte_offset: u64,
+    pub reason: String,
+    pub excerpt: String,
+}
+
+/// Rows read from one source, and how far the source was read.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    pub source_id: i64,
+    pub path: String,
+    /// The file was replaced or truncated: its offset restarts at zero.
+    pub reset: bool,
+    /// Head fingerprint (hash, bytes covered).
+    pub fingerprint: Option<(i64, u64)>,
+    pub dev_inode: Option<(u64, u64)>,
+    pub end_offset: u64,
+    pub end_line: u64,
+    pub size: u64,
+    pub lines: u64,
+    pub skipped: u64,
+    pub format: Option<Format>,
+    pub records: Vec<CallRecord>,
+    pub rejects: Vec<RejectRow>,
+}
+
+enum Msg {
+    Source { path: String, reply: SyncSender<Result<SourceState, String>> },
+    Batch(Box<Batch>),
+    Flush(SyncSender<()>),
+}
+
+/// What one commit changed (sent to observers such as the TUI).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommitEvent {
+    pub stored: u64,
+    pub duplicates: u64,
+    pub rejects: u64,
+    pub unpriced: u64,
+    pub max_ts: Option<i64>,
+}
+
+/// Running totals, readable while the writer works.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    pub stored: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub rejects: AtomicU64,
+    pub unpriced: AtomicU64,
+    pub transactions: AtomicU64,
+}
+
+/// Final totals.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriterTotals {
+    pub stored: u64,
+    pub duplicates: u64,
+    pub rejects: u64,
+    pub unpriced: u64,
+    pub transactions: u64,
+}
+
+impl WriterStats {
+    pub fn snapshot(&self) -> WriterTotals {
+        WriterTotals {
+            stored: self.stored.load(Ordering::Relaxed),
+            duplicates: self.duplicates.load(Ordering::Relaxed),
+            rejects: self.rejects.load(Ordering::Relaxed),
+            unpriced: self.unpriced.load(Ordering::Relaxed),
+            transactions: self.transactions.load(Ordering::Relaxed),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriterError {
+    #[error("the database writer stopped: {0}")]
+    Stopped(String),
+    #[error("database write failed: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// A handle to the writer thread.
+pub struct Writer {
+    tx: SyncSender<Msg>,
+    join: JoinHandle<Result<(), WriterError>>,
+    stats: Arc<WriterStats>,
+}
+
+impl Writer {
+    /// Starts the writer on `conn`. `capacity` bounds the queued batches.
+    pub fn spawn(conn: Connection, capacity: usize, events: Option<Sender<CommitEvent>>) -> Writer {
+        let (tx, rx) = sync_channel(capacity.max(1));
+        let stats = Arc::new(WriterStats::default());
+        let s = Arc::clone(&stats);
+        let join = std::thread::Builder::new()
+            .name("aifin-writer".into())
+            .spawn(move || run(conn, rx, s, events))
+            .expect("spawn writer thread");
+        Writer { tx, join, stats }
+    }
+
+    pub fn stats(&self) -> &Arc<WriterStats> {
+        &self.stats
+    }
+
+    /// Looks up (creating if needed) a source by path.
+    pub fn source(&self, path: &str) -> Result<SourceState, WriterError> {
+        let (reply, rx) = sync_channel(1);
+        self.tx
+            .send(Msg::Source { path: path.to_string(), reply })
+            .map_err(|_| WriterError::Stopped("channel closed".into()))?;
+        rx.recv().map_err(|_| WriterError::Stopped("no reply".into()))?.map_err(WriterError::Stopped)
+    }
+
+    /// Queues a batch; blocks while the queue is full.
+    pub fn send(&self, batch: Batch) -> Result<(), WriterError> {
+        self.tx.send(Msg::Batch(Box::new(batch))).map_err(|_| WriterError::Stopped("channel closed".into()))
+    }
+
+    /// Waits until everything queued so far is committed.
+    pub fn flush(&self) -> Result<(), WriterError> {
+        let (reply, rx) = sync_channel(1);
+        self.tx.send(Msg::Flush(reply)).map_err(|_| WriterError::Stopped("channel closed".into()))?;
+        rx.recv().map_err(|_| WriterError::Stopped("no reply".into()))
+    }
+
+    /// Commits what is queued, stops the thread and returns the totals.
+    pub fn finish(self) -> Result<WriterTotals, WriterError> {
+        let Writer { tx, join, stats } = self;
+        drop(tx);
+        match join.join() {
+            Ok(Ok(())) => Ok(stats.snapshot()),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(WriterError::Stopped("writer thread panicked".into())),
+        }
+    }
+}
+
+fn run(
+    mut conn: Connection,
+    rx: Receiver<Msg>,
+    stats: Arc<WriterStats>,
+    events: Option<Sender<CommitEvent>>,
+) -> Result<(), WriterError> {
+    let mut seen_keys: HashSet<(String, String)> = HashSet::new();
+    let mut deferred: Option<Msg> = None;
+    loop {
+        let msg = match deferred.take() {
+            Some(m) => m,
+            None => match rx.recv() {
+                Ok(m) => m,
+                Err(_) => break,
+            },
+        };
+        match msg {
+            Msg::Source { path, reply } => {
+                let r = source_state(&conn, &path).map_err(|e| e.to_string());
+                let _ = reply.send(r);
+            }
+            Msg::Flush(reply) => {
+                let _ = reply.send(());
+            }
+            Msg::Batch(first) => {
+                let mut pending = vec![first];
+                let mut rows = pending[0].records.len();
+                while rows < MAX_TX_ROWS {
+                    match rx.try_recv() {
+                        Ok(Msg::Batch(b)) => {
+                            rows += b.records.len();
+                            pending.push(b);
+                        }
+                        Ok(other) => {
+                            deferred = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let ev = commit(&mut conn, &pending, &mut seen_keys)?;
+                stats.stored.fetch_add(ev.stored, Ordering::Relaxed);
+                stats.duplicates.fetch_add(ev.duplicates, Ordering::Relaxed);
+                stats.rejects.fetch_add(ev.rejects, Ordering::Relaxed);
+                stats.unpriced.fetch_add(ev.unpriced, Ordering::Relaxed);
+                stats.transactions.fetch_add(1, Ordering::Relaxed);
+                if let Some(tx) = &events {
+                    let _ = tx.send(ev);
+                }
+            }
+        }
+    }
+    // Leave a compact WAL behind for the next reader.
+    let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE);");
+    Ok(())
+}
+
+fn source_state(conn: &Connection, path: &str) -> rusqlite::Result<SourceState> {
+    conn.execute("INSERT OR IGNORE INTO sources (path, first_seen) VALUES (?1, ?2)", params![path, now_ms()])?;
+    read_source_state(conn, path)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
+}
+
+/// Reads a source's committed state without creating it.
+pub fn read_source_state(conn: &Connection, path: &str) -> rusqlite::Result<Option<SourceState>> {
+    conn.query_row(
+        "SELECT id, fingerprint, fp_len, offset, line_no, size, generation FROM sources WHERE path = ?1",
+        [path],
+        |r| {
+            Ok(SourceState {
+                id: r.get(0)?,
+                fingerprint: r.get(1)?,
+                fp_len: r.get::<_, i64>(2)? as u64,
+                offset: r.get::<_, i64>(3)? as u64,
+                line_no: r.get::<_, i64>(4)? as u64,
+                size: r.get::<_, i64>(5)? as u64,
+                generation: r.get(6)?,
+            })
+        },
+    )
+    .optional()
+}
+
+const INSERT_CALL: &str = "INSERT OR IGNORE INTO calls (
+    ts, dedupe_ts, dedupe_key, source_id, line_no, format, request_id, provider, model, price_key,
+    workflow, team, customer, user, project, session_id, trace_id, tags,
+    uncached_input, cache_read, cache_write_5m, cache_write_1h, output, reasoning,
+    token_source, batch, service_tier, inference_geo, speed, latency_ms, status, cost_nano, reported_cost_nano
+) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+          ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)";
+
+/// Packs token provenance and the inferred-time flag into one integer.
+pub fn token_source_code(r: &CallRecord) -> i64 {
+    r.input_source.code() | (r.output_source.code() << 2) | ((r.ts_inferred as i64) << 4)
+}
+
+/// Inserts one call; returns true when it was new.
+pub fn insert_call(tx: &Transaction, source_id: Option<i64>, r: &CallRecord) -> rusqlite::Result<bool> {
+    let mut ins = tx.prepare_cached(INSERT_CALL)?;
+    let dedupe_ts = if r.ts_inferred { 0 } else { r.ts_ms };
+    let n = ins.execute(params![
+        r.ts_ms,
+        dedupe_ts,
+        r.dedupe_key,
+        source_id,
+        r.line_no as i64,
+        r.format.map(Format::code),
+        r.request_id,
+        r.provider,
+        r.model,
+        r.price_key,
+        r.workflow,
+        r.team,
+        r.customer,
+        r.user,
+        r.project,
+        r.session_id,
+        r.trace_id,
+        r.tags_json(),
+        r.tokens.uncached_input as i64,
+        r.tokens.cache_read as i64,
+        r.tokens.cache_write_5m as i64,
+        r.tokens.cache_write_1h as i64,
+        r.tokens.output as i64,
+        r.tokens.reasoning as i64,
+        token_source_code(r),
+        r.batch as i64,
+        r.service_tier,
+        r.inference_geo,
+        r.speed,
+        r.latency_ms.map(|v| v.min(i64::MAX as u64) as i64),
+        r.status.code(),
+        r.cost.map(|c| c.0),
+        r.reported_cost.map(|c| c.0),
+    ])?;
+    Ok(n == 1)
+}
+
+fn commit(
+    conn: &mut Connection,
+    pending: &[Box<Batch>],
+    seen_keys: &mut HashSet<(String, String)>,
+) -> Result<CommitEvent, WriterError> {
+    let tx = conn.transaction()?;
+    let mut ev = CommitEvent::default();
+    let mut rollup = RollupBatch::default();
+    let now = now_ms();
+    for b in pending {
+        if b.reset {
+            tx.execute(
+                "UPDATE sources SET offset = 0, line_no = 0, generation = generation + 1 WHERE id = ?1",
+                [b.source_id],
+            )?;
+        }
+        let (mut stored, mut dups, mut max_ts) = (0u64, 0u64, None::<i64>);
+        for r in &b.records {
+            if insert_call(&tx, Some(b.source_id), r)? {
+                stored += 1;
+                if r.cost.is_none() {
+                    ev.unpriced += 1;
+                }
+                rollup.add(r);
+                if let Some(k) = &r.price_key
+                    && !seen_keys.contains(&(r.model.clone(), k.clone()))
+                {
+                    tx.prepare_cached("INSERT OR IGNORE INTO model_keys (model, price_key) VALUES (?1, ?2)")?
+                        .execute(params![r.model, k])?;
+                    seen_keys.insert((r.model.clone(), k.clone()));
+                }
+            } else {
+                dups += 1;
+            }
+            max_ts = Some(max_ts.map_or(r.ts_ms, |m| m.max(r.ts_ms)));
+        }
+        {
+            let mut rej = tx.prepare_cached(
+                "INSERT INTO rejects (source_id, path, line_no, byte_offset, reason, excerpt, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for r in &b.rejects {
+                rej.execute(params![
+                    b.source_id,
+                    b.path,
+                    r.line_no as i64,
+                    r.byte_offset as i64,
+                    r.reason,
+                    r.excerpt,
+                    now
+                ])?;
+            }
+        }
+        tx.prepare_cached(
+            "UPDATE sources SET offset = ?2, line_no = ?3, size = ?4, lines = lines + ?5, calls = calls + ?6,
+                duplicates = duplicates + ?7, rejects = rejects + ?8, skipped = skipped + ?9,
+                last_line_ts = MAX(COALESCE(last_line_ts, 0), COALESCE(?10, 0)), last_read = ?11,
+                format = COALESCE(?12, format), fingerprint = COALESCE(?13, fingerprint),
+                fp_len = COALESCE(?14, fp_len), dev = COALESCE(?15, dev), inode = COALESCE(?16, inode)
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            b.source_id,
+            b.end_offset as i64,
+            b.end_line as i64,
+            b.size as i64,
+            b.lines as i64,
+            stored as i64,
+            dups as i64,
+            b.rejects.len() as i64,
+            b.skipped as i64,
+            max_ts,
+            now,
+            b.format.map(Format::as_str),
+            b.fingerprint.map(|f| f.0),
+            b.fingerprint.map(|f| f.1 as i64),
+            b.dev_inode.map(|d| d.0 as i64),
+            b.dev_inode.map(|d| d.1 as i64),
+        ])?;
+        ev.stored += stored;
+        ev.duplicates += dups;
+        ev.rejects += b.rejects.len() as u64;
+        if let Some(m) = max_ts {
+            ev.max_ts = Some(ev.max_ts.map_or(m, |x| x.max(m)));
+        }
+    }
+    rollup.flush(&tx)?;
+    tx.commit()?;
+    Ok(ev)
+}
