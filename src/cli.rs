@@ -43,6 +43,39 @@ pub enum Command {
     Prices(PricesArgs),
     /// The source files the ledger has read
     Sources(SourcesArgs),
+    /// Write deterministic synthetic logs (sample data, benchmarks)
+    #[command(hide = true)]
+    Sim(SimArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SimArgs {
+    #[command(subcommand)]
+    pub kind: SimKind,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SimKind {
+    /// The white paper's sample month (calibrated with the config's prices)
+    PaperMonth {
+        /// Output file
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
+    /// Random realistic lines spread over the last DAYS days
+    Bulk {
+        /// Output file
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        lines: u64,
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 /// `--json` / `--csv` on every report.

@@ -25,4 +25,5 @@ pub mod formats;
 pub mod ingest;
 pub mod output;
 pub mod pricing;
+pub mod sim;
 pub mod store;

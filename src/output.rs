@@ -68,9 +68,9 @@ pub fn table(cols: &[Col], rows: &[Vec<String>], total: Option<&[String]>) -> St
 /// Writes CSV with a header row; values are sanitized.
 pub fn csv<W: Write>(out: W, header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    w.write_record(header).map_err(io::Error::other)?;
+    w.write_record(header).map_err(csv_io)?;
     for r in rows {
-        w.write_record(r.iter().map(|v| sanitize::clean(v).into_owned())).map_err(io::Error::other)?;
+        w.write_record(r.iter().map(|v| sanitize::clean(v).into_owned())).map_err(csv_io)?;
     }
     w.flush()
 }

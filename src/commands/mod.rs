@@ -4,6 +4,7 @@ mod ingest;
 mod ledger;
 mod prices;
 mod rejects;
+mod sim;
 mod sources;
 
 use std::io::Write;
@@ -78,6 +79,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rejects(a) => rejects::run(&env, a, &mut out)?,
         Command::Prices(a) => prices::run(&env, a, &mut out)?,
         Command::Sources(a) => sources::run(&env, a, &mut out)?,
+        Command::Sim(a) => sim::run(&env, a, &mut out)?,
     };
     out.flush().ok();
     Ok(code)
