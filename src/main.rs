@@ -2,6 +2,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// Records are built on the parse thread and freed on the writer thread;
+// mimalloc handles that cross-thread traffic far better than glibc malloc.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = aifin::cli::Cli::parse();
     match aifin::commands::run(cli) {

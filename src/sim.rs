@@ -265,8 +265,8 @@ pub const PAPER_WORKFLOWS: &[WorkflowSpec] = &[
 
 /// Relative traffic by hour of day (UTC), business-hours heavy.
 const HOUR_WEIGHTS: [f64; 24] = [
-    0.15, 0.1, 0.08, 0.08, 0.1, 0.2, 0.4, 0.8, 1.3, 1.7, 1.9, 1.9, 1.6, 1.8, 1.9, 1.8, 1.6, 1.3, 0.9, 0.6, 0.45,
-    0.35, 0.25, 0.2,
+    0.15, 0.1, 0.08, 0.08, 0.1, 0.2, 0.4, 0.8, 1.3, 1.7, 1.9, 1.9, 1.6, 1.8, 1.9, 1.8, 1.6, 1.3, 0.9, 0.6, 0.45, 0.35,
+    0.25, 0.2,
 ];
 
 /// A random time in the month starting at `month_start_ms` with `days` days.
@@ -343,9 +343,7 @@ fn workflow_lines(
     };
     let target = Nanos::from_usd_f64(spec.cost_usd).unwrap_or_default().0;
     let total_cost = |pricer: &mut Pricer, scale: f64| -> i64 {
-        (0..n)
-            .map(|k| cost_of(pricer, models[k].0, models[k].1, &usage_for(k, scale)).map(|c| c.0).unwrap_or(0))
-            .sum()
+        (0..n).map(|k| cost_of(pricer, models[k].0, models[k].1, &usage_for(k, scale)).map(|c| c.0).unwrap_or(0)).sum()
     };
     // Cost is monotone in the output scale: bisect.
     let (mut lo, mut hi) = (0.0f64, 100_000.0f64);

@@ -205,9 +205,18 @@ impl CallRecord {
         if self.tags.is_empty() {
             return None;
         }
-        let map: serde_json::Map<String, serde_json::Value> =
-            self.tags.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
-        Some(serde_json::Value::Object(map).to_string())
+        struct AsMap<'a>(&'a [(String, String)]);
+        impl serde::Serialize for AsMap<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap;
+                let mut m = s.serialize_map(Some(self.0.len()))?;
+                for (k, v) in self.0 {
+                    m.serialize_entry(k, v)?;
+                }
+                m.end()
+            }
+        }
+        serde_json::to_string(&AsMap(&self.tags)).ok()
     }
 }
 

@@ -260,7 +260,7 @@ impl FileState {
                 rec.ts_inferred = true;
             }
             pipe.finish(&mut rec, &self.path);
-            self.batch.records.push(rec);
+            self.batch.push(rec);
             self.report.calls += 1;
         }
     }

@@ -17,8 +17,11 @@ use crate::domain::record::CallRecord;
 /// One per ingest thread; the catalog itself is shared.
 pub struct Pricer {
     catalog: Arc<Catalog>,
-    cache: HashMap<(Option<String>, String), Option<(String, Arc<PriceEntry>)>>,
+    /// model → [(provider, resolution)]; looked up without allocating.
+    cache: HashMap<String, Vec<(Option<String>, Resolved)>>,
 }
+
+type Resolved = Option<(String, Arc<PriceEntry>)>;
 
 impl Pricer {
     pub fn new(catalog: Arc<Catalog>) -> Pricer {
@@ -31,20 +34,25 @@ impl Pricer {
 
     /// Resolves a model to its catalog key and entry (cached).
     pub fn resolve(&mut self, provider: Option<&str>, model: &str) -> Option<(String, Arc<PriceEntry>)> {
-        // Avoid allocating a key for the common cache hit.
-        let key = (provider.map(str::to_string), model.to_string());
-        if let Some(hit) = self.cache.get(&key) {
+        if let Some(hit) = self.lookup(provider, model) {
             return hit.clone();
         }
         let r = self.catalog.resolve(provider, model).map(|r| (r.key, r.entry));
-        self.cache.insert(key, r.clone());
+        self.cache.entry(model.to_string()).or_default().push((provider.map(str::to_string), r.clone()));
         r
+    }
+
+    fn lookup(&self, provider: Option<&str>, model: &str) -> Option<&Resolved> {
+        self.cache.get(model)?.iter().find(|(p, _)| p.as_deref() == provider).map(|(_, r)| r)
     }
 
     /// Sets `price_key` and `cost` on a record; unpriced records get `None`
     /// for both (never a silent zero).
     pub fn price(&mut self, rec: &mut CallRecord) {
-        let Some((key, entry)) = self.resolve(rec.provider.as_deref(), &rec.model) else {
+        if self.lookup(rec.provider.as_deref(), &rec.model).is_none() {
+            self.resolve(rec.provider.as_deref(), &rec.model);
+        }
+        let Some(Some((key, entry))) = self.lookup(rec.provider.as_deref(), &rec.model) else {
             rec.price_key = None;
             rec.cost = None;
             return;
@@ -56,9 +64,9 @@ impl Pricer {
             inference_geo: rec.inference_geo.as_deref(),
             speed: rec.speed.as_deref(),
         };
-        match cost::compute(&entry, &input) {
+        match cost::compute(entry, &input) {
             Some(c) => {
-                rec.price_key = Some(key);
+                rec.price_key = Some(key.clone());
                 rec.cost = Some(c.total);
             }
             None => {

@@ -102,11 +102,6 @@ impl Window {
         Window::default()
     }
 
-    fn hour_aligned(&self) -> bool {
-        self.since.is_none_or(|s| s.rem_euclid(MS_PER_HOUR) == 0)
-            && self.until.is_none_or(|u| u.rem_euclid(MS_PER_HOUR) == 0)
-    }
-
     fn hour_bounds(&self) -> (i64, i64) {
         (
             self.since.map(|s| s.div_euclid(MS_PER_HOUR)).unwrap_or(i64::MIN),
@@ -218,62 +213,122 @@ fn raw_expr(d: Dim) -> String {
 /// (`dedupe_ts` is the call time, or 0 when the log had none).
 const RAW_WHERE: &str = "((dedupe_ts >= ?1 AND dedupe_ts < ?2) OR dedupe_ts = 0) AND ts >= ?1 AND ts < ?2";
 
-/// Sums grouped by a dimension over a window.
+/// Splits a window into the whole UTC hours inside it (for the rollups)
+/// and the partial hours at its edges (for the calls table).
+fn split(w: Window) -> (Option<Window>, Vec<Window>) {
+    let ceil =
+        |t: i64| t.div_euclid(MS_PER_HOUR) * MS_PER_HOUR + if t.rem_euclid(MS_PER_HOUR) == 0 { 0 } else { MS_PER_HOUR };
+    let floor = |t: i64| t.div_euclid(MS_PER_HOUR) * MS_PER_HOUR;
+    let inner_since = w.since.map(ceil);
+    let inner_until = w.until.map(floor);
+    if let (Some(a), Some(b)) = (inner_since, inner_until)
+        && a >= b
+    {
+        return (None, vec![w]);
+    }
+    let mut edges = Vec::new();
+    if let (Some(s), Some(a)) = (w.since, inner_since)
+        && s < a
+    {
+        edges.push(Window { since: Some(s), until: Some(a) });
+    }
+    if let (Some(u), Some(b)) = (w.until, inner_until)
+        && b < u
+    {
+        edges.push(Window { since: Some(b), until: Some(u) });
+    }
+    (Some(Window { since: inner_since, until: inner_until }), edges)
+}
+
+fn group_rollup(conn: &Connection, d: Dim, w: Window, out: &mut Vec<(String, Agg)>) -> rusqlite::Result<()> {
+    let (h0, h1) = w.hour_bounds();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT key, {AGG_COLS_ROLLUP} FROM rollup_hour WHERE dim = ?1 AND hour >= ?2 AND hour < ?3 GROUP BY key"
+    ))?;
+    let rows = stmt.query_map(params![d.code(), h0, h1], |r| Ok((r.get::<_, String>(0)?, agg_from(r, 1)?)))?;
+    for r in rows {
+        out.push(r?);
+    }
+    Ok(())
+}
+
+fn group_raw(conn: &Connection, d: Dim, w: Window, out: &mut Vec<(String, Agg)>) -> rusqlite::Result<()> {
+    let (t0, t1) = w.ms_bounds();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {expr}, {AGG_COLS_RAW} FROM calls WHERE {RAW_WHERE} GROUP BY 1",
+        expr = raw_expr(d)
+    ))?;
+    let rows = stmt.query_map(params![t0, t1], |r| Ok((r.get::<_, String>(0)?, agg_from(r, 1)?)))?;
+    for r in rows {
+        out.push(r?);
+    }
+    Ok(())
+}
+
+/// Sums grouped by a dimension over a window. Along the rollup path, whole
+/// hours come from the rollups and partial edge hours from the calls.
 pub fn group(conn: &Connection, d: Dim, w: Window, path: QueryPath) -> rusqlite::Result<Vec<(String, Agg)>> {
-    let mut out = Vec::new();
+    let mut parts = Vec::new();
     match path {
+        QueryPath::Raw => group_raw(conn, d, w, &mut parts)?,
         QueryPath::Rollup => {
-            let (h0, h1) = w.hour_bounds();
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT key, {AGG_COLS_ROLLUP} FROM rollup_hour WHERE dim = ?1 AND hour >= ?2 AND hour < ?3 GROUP BY key"
-            ))?;
-            let rows = stmt.query_map(params![d.code(), h0, h1], |r| Ok((r.get::<_, String>(0)?, agg_from(r, 1)?)))?;
-            for r in rows {
-                out.push(r?);
+            let (inner, edges) = split(w);
+            if let Some(i) = inner {
+                group_rollup(conn, d, i, &mut parts)?;
             }
-        }
-        QueryPath::Raw => {
-            let (t0, t1) = w.ms_bounds();
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {expr}, {AGG_COLS_RAW} FROM calls WHERE {RAW_WHERE} GROUP BY 1",
-                expr = raw_expr(d)
-            ))?;
-            let rows = stmt.query_map(params![t0, t1], |r| Ok((r.get::<_, String>(0)?, agg_from(r, 1)?)))?;
-            for r in rows {
-                out.push(r?);
+            for e in edges {
+                group_raw(conn, d, e, &mut parts)?;
             }
         }
     }
-    Ok(out)
+    let mut merged: HashMap<String, Agg> = HashMap::with_capacity(parts.len());
+    for (k, a) in parts {
+        merged.entry(k).or_default().add(&a);
+    }
+    Ok(merged.into_iter().collect())
 }
 
-/// Sums per time bucket: UTC hours (rollup) or 15-minute buckets (raw),
-/// returned as (bucket start ms, sums).
+fn buckets_rollup(conn: &Connection, w: Window, out: &mut Vec<(i64, Agg)>) -> rusqlite::Result<()> {
+    let (h0, h1) = w.hour_bounds();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT hour, {AGG_COLS_ROLLUP} FROM rollup_hour WHERE dim = 0 AND hour >= ?1 AND hour < ?2 GROUP BY hour"
+    ))?;
+    let rows = stmt.query_map(params![h0, h1], |r| Ok((r.get::<_, i64>(0)? * MS_PER_HOUR, agg_from(r, 1)?)))?;
+    for r in rows {
+        out.push(r?);
+    }
+    Ok(())
+}
+
+fn buckets_raw(conn: &Connection, w: Window, out: &mut Vec<(i64, Agg)>) -> rusqlite::Result<()> {
+    let (t0, t1) = w.ms_bounds();
+    let mut stmt =
+        conn.prepare(&format!("SELECT ts / 900000, {AGG_COLS_RAW} FROM calls WHERE {RAW_WHERE} GROUP BY 1"))?;
+    let rows = stmt.query_map(params![t0, t1], |r| Ok((r.get::<_, i64>(0)? * 900_000, agg_from(r, 1)?)))?;
+    for r in rows {
+        out.push(r?);
+    }
+    Ok(())
+}
+
+/// Sums per time bucket, as (bucket start ms, sums) in time order: UTC
+/// hours from the rollups, 15-minute buckets from the calls table (edges of
+/// an unaligned window, or the raw path).
 pub fn buckets(conn: &Connection, w: Window, path: QueryPath) -> rusqlite::Result<Vec<(i64, Agg)>> {
     let mut out = Vec::new();
     match path {
+        QueryPath::Raw => buckets_raw(conn, w, &mut out)?,
         QueryPath::Rollup => {
-            let (h0, h1) = w.hour_bounds();
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT hour, {AGG_COLS_ROLLUP} FROM rollup_hour WHERE dim = 0 AND hour >= ?1 AND hour < ?2
-                 GROUP BY hour ORDER BY hour"
-            ))?;
-            let rows = stmt.query_map(params![h0, h1], |r| Ok((r.get::<_, i64>(0)? * MS_PER_HOUR, agg_from(r, 1)?)))?;
-            for r in rows {
-                out.push(r?);
+            let (inner, edges) = split(w);
+            if let Some(i) = inner {
+                buckets_rollup(conn, i, &mut out)?;
             }
-        }
-        QueryPath::Raw => {
-            let (t0, t1) = w.ms_bounds();
-            let mut stmt = conn.prepare(&format!(
-                "SELECT ts / 900000, {AGG_COLS_RAW} FROM calls WHERE {RAW_WHERE} GROUP BY 1 ORDER BY 1"
-            ))?;
-            let rows = stmt.query_map(params![t0, t1], |r| Ok((r.get::<_, i64>(0)? * 900_000, agg_from(r, 1)?)))?;
-            for r in rows {
-                out.push(r?);
+            for e in edges {
+                buckets_raw(conn, e, &mut out)?;
             }
         }
     }
+    out.sort_by_key(|(t, _)| *t);
     Ok(out)
 }
 
@@ -286,11 +341,9 @@ pub fn data_range(conn: &Connection) -> rusqlite::Result<Option<(i64, i64)>> {
     })
 }
 
-/// Chooses rollup or raw for a ledger query.
+/// Chooses rollup or raw for a ledger query: rollups unless days or
+/// months must be cut in a zone whose offset is not a whole number of hours.
 pub fn choose_path(conn: &Connection, by: GroupBy, w: Window, tz: &TimeZone) -> rusqlite::Result<QueryPath> {
-    if !w.hour_aligned() {
-        return Ok(QueryPath::Raw);
-    }
     if by.is_time() {
         let (lo, hi) = match data_range(conn)? {
             Some((a, b)) => (w.since.unwrap_or(a).max(a), w.until.unwrap_or(b).min(b)),
@@ -511,11 +564,13 @@ mod tests {
             rec("2026-10-03T12:00:00Z", None, "m3", None, 4),
             rec("2026-11-01T00:00:00Z", Some("b"), "m1", Some(4), 5),
         ];
-        let mut rb = rollup::RollupBatch::default();
+        let mut rb = rollup::Delta::default();
+        let mut ins = writer::CallInserter::new(&tx).unwrap();
         for r in &recs {
-            assert!(writer::insert_call(&tx, None, r).unwrap());
+            assert!(ins.insert(None, r).unwrap());
             rb.add(r);
         }
+        drop(ins);
         rb.flush(&tx).unwrap();
         tx.commit().unwrap();
         conn
@@ -566,7 +621,25 @@ mod tests {
     }
 
     #[test]
-    fn windows_filter_and_unaligned_bounds_use_raw() {
+    fn unaligned_windows_combine_rollups_and_edges_exactly() {
+        let conn = seeded();
+        let utc = TimeZone::UTC;
+        for (since, until) in [
+            ("2026-10-01T10:29:00Z", "2026-10-02T00:16:00Z"),
+            ("2026-10-01T10:31:00Z", "2026-11-30T00:00:00Z"),
+            ("2026-10-01T23:30:00Z", "2026-10-01T23:50:00Z"),
+        ] {
+            let w = Window { since: time::parse_ts_str(since), until: time::parse_ts_str(until) };
+            for by in GroupBy::ALL {
+                let a = ledger_with_path(&conn, by, w, &utc, QueryPath::Rollup).unwrap();
+                let b = ledger_with_path(&conn, by, w, &utc, QueryPath::Raw).unwrap();
+                assert_eq!(a.rows, b.rows, "{by} {since}..{until}");
+            }
+        }
+    }
+
+    #[test]
+    fn windows_filter_calls() {
         let conn = seeded();
         let w = Window {
             since: time::parse_ts_str("2026-10-01T00:00:00Z"),
@@ -577,7 +650,7 @@ mod tests {
         assert_eq!(l.total.calls, 2);
         let w2 = Window { since: time::parse_ts_str("2026-10-01T10:31:00Z"), until: None };
         let l2 = ledger(&conn, GroupBy::Model, w2, &TimeZone::UTC).unwrap();
-        assert_eq!(l2.path, QueryPath::Raw);
+        assert_eq!(l2.path, QueryPath::Rollup, "edges come from the calls table, the rest from rollups");
         assert_eq!(l2.total.calls, 4);
     }
 }

@@ -4,8 +4,6 @@
 //! upserts it in the same transaction as the calls, so rollups and calls
 //! never disagree.
 
-use std::collections::HashMap;
-
 use rusqlite::{Transaction, params};
 
 use crate::domain::record::{CallRecord, Status};
@@ -84,13 +82,6 @@ impl Dim {
             _ => "",
         }
     }
-
-    pub fn key(self, r: &CallRecord) -> String {
-        match self.parts() {
-            Some((a, b)) => pair_key(a.value(r), b.value(r)),
-            None => self.value(r).to_string(),
-        }
-    }
 }
 
 pub fn pair_key(a: &str, b: &str) -> String {
@@ -151,6 +142,23 @@ impl Agg {
         self.latency_n += o.latency_n;
     }
 
+    pub fn negated(&self) -> Agg {
+        Agg {
+            calls: -self.calls,
+            uncached_input: -self.uncached_input,
+            cache_read: -self.cache_read,
+            cache_write: -self.cache_write,
+            output: -self.output,
+            reasoning: -self.reasoning,
+            cost_nano: -self.cost_nano,
+            unpriced_calls: -self.unpriced_calls,
+            error_calls: -self.error_calls,
+            reported_cost_nano: -self.reported_cost_nano,
+            latency_ms_sum: -self.latency_ms_sum,
+            latency_n: -self.latency_n,
+        }
+    }
+
     /// All input classes together.
     pub fn input_tokens(&self) -> i64 {
         self.uncached_input + self.cache_read + self.cache_write
@@ -162,25 +170,73 @@ pub fn hour_of(ts_ms: i64) -> i64 {
     ts_ms.div_euclid(MS_PER_HOUR)
 }
 
-/// Accumulates rollup deltas for one transaction.
-#[derive(Default)]
-pub struct RollupBatch {
-    map: HashMap<(Dim, i64, String), Agg>,
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct RKey {
+    dim: Dim,
+    hour: i64,
+    a: String,
+    b: String,
 }
 
-impl RollupBatch {
+/// A borrowed [`RKey`]: hashes identically, so lookups need no allocation.
+#[derive(Hash)]
+struct RKeyRef<'a> {
+    dim: Dim,
+    hour: i64,
+    a: &'a str,
+    b: &'a str,
+}
+
+impl hashbrown::Equivalent<RKey> for RKeyRef<'_> {
+    fn equivalent(&self, k: &RKey) -> bool {
+        self.dim == k.dim && self.hour == k.hour && self.a == k.a && self.b == k.b
+    }
+}
+
+/// Rollup deltas for a batch of calls. Built by the reader thread next to
+/// the parser (so the writer thread only upserts); the writer subtracts
+/// the calls that turn out to be duplicates.
+#[derive(Clone, Debug, Default)]
+pub struct Delta {
+    map: hashbrown::HashMap<RKey, Agg>,
+}
+
+impl Delta {
     pub fn add(&mut self, r: &CallRecord) {
-        let a = Agg::of(r);
+        self.apply(r, &Agg::of(r));
+    }
+
+    /// Removes a call added before (it was a duplicate).
+    pub fn sub(&mut self, r: &CallRecord) {
+        self.apply(r, &Agg::of(r).negated());
+    }
+
+    fn apply(&mut self, r: &CallRecord, a: &Agg) {
         let hour = hour_of(r.ts_ms);
-        let mut bump = |dim: Dim, key: String| {
-            self.map.entry((dim, hour, key)).or_default().add(&a);
+        let mut bump = |dim: Dim, x: &str, y: &str| {
+            let probe = RKeyRef { dim, hour, a: x, b: y };
+            match self.map.get_mut(&probe) {
+                Some(agg) => agg.add(a),
+                None => {
+                    self.map.insert(RKey { dim, hour, a: x.to_string(), b: y.to_string() }, *a);
+                }
+            }
         };
-        bump(Dim::Total, String::new());
+        bump(Dim::Total, "", "");
         for d in Dim::SINGLES {
-            bump(d, d.key(r));
+            bump(d, d.value(r), "");
         }
         for d in Dim::PAIRS {
-            bump(d, d.key(r));
+            if let Some((x, y)) = d.parts() {
+                bump(d, x.value(r), y.value(r));
+            }
+        }
+    }
+
+    /// Folds another delta into this one.
+    pub fn merge(&mut self, other: Delta) {
+        for (k, v) in other.map {
+            self.map.entry(k).or_default().add(&v);
         }
     }
 
@@ -188,6 +244,7 @@ impl RollupBatch {
         self.map.is_empty()
     }
 
+    /// Upserts the deltas into `rollup_hour`.
     pub fn flush(&mut self, tx: &Transaction) -> rusqlite::Result<()> {
         if self.map.is_empty() {
             return Ok(());
@@ -210,10 +267,15 @@ impl RollupBatch {
                 latency_ms_sum = latency_ms_sum + excluded.latency_ms_sum,
                 latency_n = latency_n + excluded.latency_n",
         )?;
-        for ((dim, hour, key), a) in self.map.drain() {
+        for (k, a) in self.map.drain() {
+            if a.calls == 0 {
+                continue;
+            }
+            let key: std::borrow::Cow<str> =
+                if k.dim.parts().is_some() { pair_key(&k.a, &k.b).into() } else { k.a.into() };
             stmt.execute(params![
-                dim.code(),
-                hour,
+                k.dim.code(),
+                k.hour,
                 key,
                 a.calls,
                 a.uncached_input,

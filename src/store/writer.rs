@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::rollup::RollupBatch;
+use super::rollup::Delta;
 use crate::domain::record::{CallRecord, Format};
 use crate::domain::time::now_ms;
 
@@ -61,6 +61,16 @@ pub struct Batch {
     pub format: Option<Format>,
     pub records: Vec<CallRecord>,
     pub rejects: Vec<RejectRow>,
+    /// Rollup deltas of `records` (see [`Batch::push`]).
+    pub rollup: Delta,
+}
+
+impl Batch {
+    /// Adds a finished record and its rollup delta.
+    pub fn push(&mut self, r: CallRecord) {
+        self.rollup.add(&r);
+        self.records.push(r);
+    }
 }
 
 enum Msg {
@@ -129,6 +139,9 @@ pub struct Writer {
 impl Writer {
     /// Starts the writer on `conn`. `capacity` bounds the queued batches.
     pub fn spawn(conn: Connection, capacity: usize, events: Option<Sender<CommitEvent>>) -> Writer {
+        // A larger page cache keeps the hot ends of the dedupe index and
+        // the rollups in memory across batches.
+        let _ = conn.pragma_update(None, "cache_size", -65_536);
         let (tx, rx) = sync_channel(capacity.max(1));
         let stats = Arc::new(WriterStats::default());
         let s = Arc::clone(&stats);
@@ -182,7 +195,7 @@ fn run(
     stats: Arc<WriterStats>,
     events: Option<Sender<CommitEvent>>,
 ) -> Result<(), WriterError> {
-    let mut seen_keys: HashSet<(String, String)> = HashSet::new();
+    let mut seen_keys: HashSet<u64> = HashSet::new();
     let mut deferred: Option<Msg> = None;
     loop {
         let msg = match deferred.take() {
@@ -201,13 +214,13 @@ fn run(
                 let _ = reply.send(());
             }
             Msg::Batch(first) => {
-                let mut pending = vec![first];
+                let mut pending = vec![*first];
                 let mut rows = pending[0].records.len();
                 while rows < MAX_TX_ROWS {
                     match rx.try_recv() {
                         Ok(Msg::Batch(b)) => {
                             rows += b.records.len();
-                            pending.push(b);
+                            pending.push(*b);
                         }
                         Ok(other) => {
                             deferred = Some(other);
@@ -216,7 +229,7 @@ fn run(
                         Err(_) => break,
                     }
                 }
-                let ev = commit(&mut conn, &pending, &mut seen_keys)?;
+                let ev = commit(&mut conn, pending, &mut seen_keys)?;
                 stats.stored.fetch_add(ev.stored, Ordering::Relaxed);
                 stats.duplicates.fetch_add(ev.duplicates, Ordering::Relaxed);
                 stats.rejects.fetch_add(ev.rejects, Ordering::Relaxed);
@@ -266,63 +279,82 @@ const INSERT_CALL: &str = "INSERT OR IGNORE INTO calls (
 ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
           ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)";
 
+fn model_key_hash(model: &str, key: &str) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(model.as_bytes());
+    h.update(&[0]);
+    h.update(key.as_bytes());
+    h.digest()
+}
+
 /// Packs token provenance and the inferred-time flag into one integer.
 pub fn token_source_code(r: &CallRecord) -> i64 {
     r.input_source.code() | (r.output_source.code() << 2) | ((r.ts_inferred as i64) << 4)
 }
 
-/// Inserts one call; returns true when it was new.
-pub fn insert_call(tx: &Transaction, source_id: Option<i64>, r: &CallRecord) -> rusqlite::Result<bool> {
-    let mut ins = tx.prepare_cached(INSERT_CALL)?;
-    let dedupe_ts = if r.ts_inferred { 0 } else { r.ts_ms };
-    let n = ins.execute(params![
-        r.ts_ms,
-        dedupe_ts,
-        r.dedupe_key,
-        source_id,
-        r.line_no as i64,
-        r.format.map(Format::code),
-        r.request_id,
-        r.provider,
-        r.model,
-        r.price_key,
-        r.workflow,
-        r.team,
-        r.customer,
-        r.user,
-        r.project,
-        r.session_id,
-        r.trace_id,
-        r.tags_json(),
-        r.tokens.uncached_input as i64,
-        r.tokens.cache_read as i64,
-        r.tokens.cache_write_5m as i64,
-        r.tokens.cache_write_1h as i64,
-        r.tokens.output as i64,
-        r.tokens.reasoning as i64,
-        token_source_code(r),
-        r.batch as i64,
-        r.service_tier,
-        r.inference_geo,
-        r.speed,
-        r.latency_ms.map(|v| v.min(i64::MAX as u64) as i64),
-        r.status.code(),
-        r.cost.map(|c| c.0),
-        r.reported_cost.map(|c| c.0),
-    ])?;
-    Ok(n == 1)
+/// Inserts calls with one prepared statement.
+pub struct CallInserter<'t> {
+    stmt: rusqlite::Statement<'t>,
+}
+
+impl<'t> CallInserter<'t> {
+    pub fn new(tx: &'t Transaction) -> rusqlite::Result<CallInserter<'t>> {
+        Ok(CallInserter { stmt: tx.prepare(INSERT_CALL)? })
+    }
+
+    /// Inserts one call; returns true when it was new (not a duplicate).
+    pub fn insert(&mut self, source_id: Option<i64>, r: &CallRecord) -> rusqlite::Result<bool> {
+        let dedupe_ts = if r.ts_inferred { 0 } else { r.ts_ms };
+        let n = self.stmt.execute(params![
+            r.ts_ms,
+            dedupe_ts,
+            r.dedupe_key,
+            source_id,
+            r.line_no as i64,
+            r.format.map(Format::code),
+            r.request_id,
+            r.provider,
+            r.model,
+            r.price_key,
+            r.workflow,
+            r.team,
+            r.customer,
+            r.user,
+            r.project,
+            r.session_id,
+            r.trace_id,
+            r.tags_json(),
+            r.tokens.uncached_input as i64,
+            r.tokens.cache_read as i64,
+            r.tokens.cache_write_5m as i64,
+            r.tokens.cache_write_1h as i64,
+            r.tokens.output as i64,
+            r.tokens.reasoning as i64,
+            token_source_code(r),
+            r.batch as i64,
+            r.service_tier,
+            r.inference_geo,
+            r.speed,
+            r.latency_ms.map(|v| v.min(i64::MAX as u64) as i64),
+            r.status.code(),
+            r.cost.map(|c| c.0),
+            r.reported_cost.map(|c| c.0),
+        ])?;
+        Ok(n == 1)
+    }
 }
 
 fn commit(
     conn: &mut Connection,
-    pending: &[Box<Batch>],
-    seen_keys: &mut HashSet<(String, String)>,
+    pending: Vec<Batch>,
+    seen_keys: &mut HashSet<u64>,
 ) -> Result<CommitEvent, WriterError> {
     let tx = conn.transaction()?;
     let mut ev = CommitEvent::default();
-    let mut rollup = RollupBatch::default();
+    let mut rollup = Delta::default();
     let now = now_ms();
-    for b in pending {
+    let mut ins = CallInserter::new(&tx)?;
+    for mut b in pending {
         if b.reset {
             tx.execute(
                 "UPDATE sources SET offset = 0, line_no = 0, generation = generation + 1 WHERE id = ?1",
@@ -331,21 +363,20 @@ fn commit(
         }
         let (mut stored, mut dups, mut max_ts) = (0u64, 0u64, None::<i64>);
         for r in &b.records {
-            if insert_call(&tx, Some(b.source_id), r)? {
+            if ins.insert(Some(b.source_id), r)? {
                 stored += 1;
                 if r.cost.is_none() {
                     ev.unpriced += 1;
                 }
-                rollup.add(r);
                 if let Some(k) = &r.price_key
-                    && !seen_keys.contains(&(r.model.clone(), k.clone()))
+                    && seen_keys.insert(model_key_hash(&r.model, k))
                 {
                     tx.prepare_cached("INSERT OR IGNORE INTO model_keys (model, price_key) VALUES (?1, ?2)")?
                         .execute(params![r.model, k])?;
-                    seen_keys.insert((r.model.clone(), k.clone()));
                 }
             } else {
                 dups += 1;
+                b.rollup.sub(r);
             }
             max_ts = Some(max_ts.map_or(r.ts_ms, |m| m.max(r.ts_ms)));
         }
@@ -392,6 +423,7 @@ fn commit(
             b.dev_inode.map(|d| d.0 as i64),
             b.dev_inode.map(|d| d.1 as i64),
         ])?;
+        rollup.merge(std::mem::take(&mut b.rollup));
         ev.stored += stored;
         ev.duplicates += dups;
         ev.rejects += b.rejects.len() as u64;
@@ -399,6 +431,7 @@ fn commit(
             ev.max_ts = Some(ev.max_ts.map_or(m, |x| x.max(m)));
         }
     }
+    drop(ins);
     rollup.flush(&tx)?;
     tx.commit()?;
     Ok(ev)

@@ -13,10 +13,7 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Env {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-            config: None,
-        }
+        Env { dir: tempfile::tempdir().unwrap(), config: None }
     }
 
     /// An environment using the sample config.
