@@ -163,7 +163,7 @@ fn ledger_db(rows: u64) -> PathBuf {
         batch.end_offset = sent;
         batch.end_line = sent;
         writer.send(batch).unwrap();
-        if sent % 1_000_000 == 0 {
+        if sent.is_multiple_of(1_000_000) {
             eprintln!("  built {sent} rows ({:.0} rows/s)", sent as f64 / t.elapsed().as_secs_f64());
         }
     }
