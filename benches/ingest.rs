@@ -23,7 +23,7 @@ use aifin::attribution::Attributor;
 use aifin::domain::money::Nanos;
 use aifin::domain::record::{CallRecord, Tokens};
 use aifin::domain::time::{MS_PER_DAY, now_ms};
-use aifin::ingest::{IngestOptions, ingest_paths};
+use aifin::ingest::{IngestOptions, SourceOptions, ingest_paths};
 use aifin::pricing::Catalog;
 use aifin::sim::{Rng, bulk};
 use aifin::store::writer::{Batch, Writer};
@@ -71,12 +71,13 @@ fn ingest_bench(lines: u64) {
         let t = Instant::now();
         let r = ingest_paths(
             std::slice::from_ref(&log),
+            &SourceOptions::default(),
             IngestOptions {
                 db: &db,
                 catalog: Arc::clone(&catalog),
                 attributor: Arc::clone(&attributor),
-                forced: None,
-                on_file: None,
+                stop: None,
+                progress: None,
             },
         )
         .unwrap();

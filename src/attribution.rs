@@ -11,7 +11,9 @@
 //!    still empty.
 //!
 //! A missing field only matches the empty pattern `""`; `*` means "any
-//! value".
+//! value". A value in `set` may copy fields with `{field}`, e.g.
+//! `set = { workflow = "{tag.service.name}" }`; if a referenced field is
+//! missing, that dimension is left alone.
 
 use std::collections::HashMap;
 
@@ -31,8 +33,51 @@ pub enum AttributionError {
     UnknownDim { rule: usize, dim: String },
     #[error("attribution rule {rule}: invalid glob '{glob}' for '{field}': {message}")]
     BadGlob { rule: usize, field: String, glob: String, message: String },
+    #[error("attribution rule {rule}: {message}")]
+    BadValue { rule: usize, message: String },
     #[error("attribution rule {rule}: 'set' is empty, so the rule would do nothing")]
     EmptySet { rule: usize },
+    #[error(
+        "source '{source_path}': unknown dimension '{dim}' in set; use workflow, team, customer, user, project or tag.<name>"
+    )]
+    UnknownSourceDim { source_path: String, dim: String },
+}
+
+/// Attribution defaults of a source (`[[source]] set = {…}`): they fill
+/// dimensions the record does not have, before the rules run.
+#[derive(Clone, Debug, Default)]
+pub struct Defaults(Vec<(Dim, String)>);
+
+impl Defaults {
+    pub fn from_map(
+        source: &str,
+        map: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Defaults, AttributionError> {
+        let mut v = Vec::with_capacity(map.len());
+        for (k, val) in map {
+            let d = Dim::parse(k).ok_or_else(|| AttributionError::UnknownSourceDim {
+                source_path: source.to_string(),
+                dim: k.clone(),
+            })?;
+            v.push((d, val.clone()));
+        }
+        Ok(Defaults(v))
+    }
+
+    /// Defaults that set only the workflow.
+    pub fn workflow(name: &str) -> Defaults {
+        Defaults(vec![(Dim::Workflow, name.to_string())])
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn apply(&self, rec: &mut CallRecord) {
+        for (d, v) in &self.0 {
+            d.set(rec, v, false);
+        }
+    }
 }
 
 const FIELDS: &str = "model, provider, workflow, team, customer, user, project, session, trace, request_id, service_tier, format, source";
@@ -148,10 +193,53 @@ enum Pattern {
     Glob(GlobMatcher),
 }
 
+/// A `set` value: literal text with `{field}` references.
+#[derive(Clone, Debug)]
+enum Piece {
+    Text(String),
+    Field(Field),
+}
+
+#[derive(Clone, Debug)]
+struct Template(Vec<Piece>);
+
+impl Template {
+    fn parse(s: &str) -> Result<Template, String> {
+        let mut pieces = Vec::new();
+        let mut rest = s;
+        while let Some(open) = rest.find('{') {
+            if open > 0 {
+                pieces.push(Piece::Text(rest[..open].to_string()));
+            }
+            let close = rest[open..].find('}').ok_or_else(|| format!("unclosed '{{' in '{s}'"))? + open;
+            let name = &rest[open + 1..close];
+            pieces
+                .push(Piece::Field(Field::parse(name).ok_or_else(|| format!("unknown field '{{{name}}}' in '{s}'"))?));
+            rest = &rest[close + 1..];
+        }
+        if !rest.is_empty() {
+            pieces.push(Piece::Text(rest.to_string()));
+        }
+        Ok(Template(pieces))
+    }
+
+    /// The value for a record, or `None` when a referenced field is missing.
+    fn render(&self, r: &CallRecord, source: &str) -> Option<String> {
+        let mut out = String::new();
+        for p in &self.0 {
+            match p {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Field(f) => out.push_str(f.get(r, source).filter(|v| !v.is_empty())?),
+            }
+        }
+        Some(out)
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Rule {
     matches: Vec<(Field, Pattern)>,
-    set: Vec<(Dim, String)>,
+    set: Vec<(Dim, Template)>,
     replace: bool,
 }
 
@@ -196,7 +284,8 @@ impl Attributor {
             let mut set = Vec::new();
             for (d, v) in &rc.set {
                 let dd = Dim::parse(d).ok_or_else(|| AttributionError::UnknownDim { rule: n, dim: d.clone() })?;
-                set.push((dd, v.clone()));
+                let t = Template::parse(v).map_err(|message| AttributionError::BadValue { rule: n, message })?;
+                set.push((dd, t));
             }
             rules.push(Rule { matches, set, replace: rc.override_existing });
         }
@@ -221,8 +310,10 @@ impl Attributor {
                 (Pattern::Glob(_), None) => false,
             });
             if hit {
-                for (d, v) in &rule.set {
-                    d.set(rec, v, rule.replace);
+                for (d, t) in &rule.set {
+                    if let Some(v) = t.render(rec, source) {
+                        d.set(rec, &v, rule.replace);
+                    }
                 }
             }
         }
@@ -302,6 +393,28 @@ override = true
         r.workflow = Some("x".into());
         a.apply(&mut r, "/var/log/billing/gw.jsonl");
         assert_eq!(r.workflow.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn set_values_can_copy_fields() {
+        let a = attributor(
+            r#"
+[[attribution.rules]]
+match = { "tag.service.name" = "*" }
+set = { workflow = "{tag.service.name}", project = "svc-{tag.service.name}-{model}" }
+[[attribution.rules]]
+match = { model = "*" }
+set = { customer = "{tag.tenant}" }
+"#,
+        );
+        let mut r = rec("gpt-4o");
+        r.tags = vec![("service.name".into(), "billing-bot".into())];
+        a.apply(&mut r, "");
+        assert_eq!(r.workflow.as_deref(), Some("billing-bot"));
+        assert_eq!(r.project.as_deref(), Some("svc-billing-bot-gpt-4o"));
+        assert_eq!(r.customer, None, "a missing field leaves the dimension alone");
+        let c = Config::from_str("[[attribution.rules]]\nset = { workflow = \"{nope}\" }\n", None).unwrap();
+        assert!(Attributor::from_config(&c.file.attribution).unwrap_err().to_string().contains("unknown field"));
     }
 
     #[test]

@@ -103,13 +103,26 @@ impl OutputArgs {
 
 #[derive(Args, Debug)]
 pub struct IngestArgs {
-    /// Files, directories (read recursively for *.jsonl, *.ndjson, *.json, *.log) or globs
-    #[arg(required = true, value_name = "PATH")]
+    /// Files, directories (read recursively for *.jsonl, *.ndjson, *.json, *.log) or globs.
+    /// Without any: the config's [[source]] entries, else Claude Code's transcript directories
+    #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
     /// Read every line as this format instead of detecting it per line
     #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
     pub format: Option<Format>,
+
+    /// Price every call from these paths at batch rates
+    #[arg(long)]
+    pub batch: bool,
+
+    /// Keep reading as files grow, rotate or appear, until Ctrl-C or SIGTERM
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+
+    /// Seconds between rescans when following (file-system events wake it sooner)
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+    pub rescan: f64,
 
     /// Print the summary as JSON
     #[arg(long)]

@@ -33,6 +33,25 @@ pub struct ConfigFile {
     pub pricing: PricingSection,
     #[serde(default)]
     pub attribution: AttributionSection,
+    /// Log sources to read (`aifin ingest` with no paths, `--follow`, the TUI).
+    #[serde(default, rename = "source")]
+    pub sources: Vec<SourceConfig>,
+}
+
+/// A `[[source]]` entry.
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// A file, a directory (read recursively for *.jsonl, *.ndjson, *.json,
+    /// *.log) or a glob; `~` expands to the home directory.
+    pub path: String,
+    /// Force a format instead of detecting it per line.
+    pub format: Option<String>,
+    /// Price every call from this source at batch rates (or not).
+    pub batch: Option<bool>,
+    /// Attribution defaults for calls from this source (fill gaps only).
+    #[serde(default)]
+    pub set: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize, Clone)]

@@ -1,12 +1,17 @@
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Result, anyhow};
 use serde::Serialize;
 
 use super::Env;
 use crate::cli::IngestArgs;
-use crate::ingest::{IngestOptions, IngestReport, ingest_paths};
+use crate::ingest::follow::{FollowOptions, follow};
+use crate::ingest::{IngestOptions, IngestReport, Progress, SourceOptions, SourceSpec, ingest_files, paths};
 use crate::output::{self, thousands};
 
 #[derive(Serialize)]
@@ -24,21 +29,79 @@ struct Summary {
     bytes: u64,
     elapsed_s: f64,
     lines_per_s: f64,
+    interrupted: bool,
     database: String,
     file_errors: Vec<String>,
 }
 
+/// Sets a flag on SIGINT and SIGTERM (a second Ctrl-C still kills).
+fn stop_flag() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop))?;
+        signal_hook::flag::register(sig, Arc::clone(&stop))?;
+    }
+    Ok(stop)
+}
+
+/// What to read: the paths given, else the config's sources, else Claude
+/// Code's transcript directories.
+fn specs(env: &Env, args: &IngestArgs) -> Result<Vec<SourceSpec>> {
+    if !args.paths.is_empty() {
+        let options = SourceOptions { format: args.format, batch: args.batch.then_some(true), ..Default::default() };
+        return args.paths.iter().map(|p| SourceSpec::new(p.clone(), options.clone()).map_err(Into::into)).collect();
+    }
+    let mut s = SourceSpec::from_config(&env.config)?;
+    if s.is_empty() {
+        s = SourceSpec::claude_code_defaults();
+    }
+    if s.is_empty() {
+        return Err(anyhow!(
+            "nothing to ingest: give PATH..., add [[source]] entries to aifin.toml, or run where Claude Code keeps transcripts (~/.claude/projects)"
+        ));
+    }
+    if let Some(f) = args.format {
+        for spec in &mut s {
+            spec.options.format = Some(f);
+        }
+    }
+    Ok(s)
+}
+
 pub fn run(env: &Env, args: &IngestArgs, out: &mut dyn Write) -> Result<ExitCode> {
-    let report = ingest_paths(
-        &args.paths,
-        IngestOptions {
-            db: &env.db,
-            catalog: env.catalog()?,
-            attributor: env.attributor()?,
-            forced: args.format,
-            on_file: None,
-        },
-    )?;
+    let specs = specs(env, args)?;
+    let stop = stop_flag()?;
+    let tty = std::io::stderr().is_terminal();
+    let report = if args.follow {
+        run_follow(env, args, &specs, stop, tty)?
+    } else {
+        let files: Vec<(PathBuf, SourceOptions)> = if args.paths.is_empty() {
+            specs.iter().flat_map(|s| s.files().into_iter().map(|f| (f, s.options.clone()))).collect()
+        } else {
+            let options = specs[0].options.clone();
+            paths::expand(&args.paths)?.into_iter().map(|p| (p, options.clone())).collect()
+        };
+        let total: u64 = files.iter().filter_map(|(f, _)| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+        let progress = Arc::new(Progress::default());
+        let done = Arc::new(AtomicBool::new(false));
+        let display =
+            (tty && total > 32 << 20).then(|| spawn_progress(Arc::clone(&progress), Arc::clone(&done), total));
+        let r = ingest_files(
+            &files,
+            IngestOptions {
+                db: &env.db,
+                catalog: env.catalog()?,
+                attributor: env.attributor()?,
+                stop: Some(&stop),
+                progress: Some(&progress),
+            },
+        );
+        done.store(true, Ordering::Relaxed);
+        if let Some(h) = display {
+            let _ = h.join();
+        }
+        r?
+    };
     let s = summary(env, &report);
     if args.json {
         output::json(&mut *out, &s)?;
@@ -49,6 +112,73 @@ pub fn run(env: &Env, args: &IngestArgs, out: &mut dyn Write) -> Result<ExitCode
         eprintln!("error: {}", crate::domain::sanitize::clean(e));
     }
     Ok(if report.file_errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+fn run_follow(
+    env: &Env,
+    args: &IngestArgs,
+    specs: &[SourceSpec],
+    stop: Arc<AtomicBool>,
+    tty: bool,
+) -> Result<IngestReport> {
+    if tty {
+        eprintln!("following {} source(s); Ctrl-C to stop", specs.len());
+    }
+    let mut last = Instant::now() - Duration::from_secs(10);
+    let mut status = |r: &IngestReport, t: &crate::store::writer::WriterTotals| {
+        if tty && last.elapsed() >= Duration::from_millis(500) {
+            last = Instant::now();
+            eprint!(
+                "\r{} lines · {} stored · {} duplicates · {} rejected · {} files     ",
+                thousands(r.lines as i64),
+                thousands(t.stored as i64),
+                thousands(t.duplicates as i64),
+                thousands(t.rejects as i64),
+                r.files
+            );
+        }
+    };
+    let rescan = Duration::try_from_secs_f64(args.rescan.max(0.05)).map_err(|e| anyhow!("--rescan: {e}"))?;
+    let report = follow(
+        specs,
+        FollowOptions {
+            db: &env.db,
+            catalog: env.catalog()?,
+            attributor: env.attributor()?,
+            stop,
+            rescan,
+            events: None,
+            progress: None,
+            on_round: Some(&mut status),
+        },
+    )?;
+    if tty {
+        eprintln!();
+    }
+    Ok(report)
+}
+
+/// Prints `lines · MB of MB · MB/s · ETA` on stderr until `done`.
+fn spawn_progress(p: Arc<Progress>, done: Arc<AtomicBool>, total: u64) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let start = Instant::now();
+        while !done.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(250));
+            let bytes = p.bytes.load(Ordering::Relaxed).min(total);
+            let secs = start.elapsed().as_secs_f64().max(1e-3);
+            let rate = bytes as f64 / secs;
+            let eta = if rate > 0.0 { (total - bytes) as f64 / rate } else { 0.0 };
+            eprint!(
+                "\r{} lines · {} of {} · {}/s · ETA {:.0} s     ",
+                thousands(p.lines.load(Ordering::Relaxed) as i64),
+                output::bytes(bytes),
+                output::bytes(total),
+                output::bytes(rate as u64),
+                eta
+            );
+        }
+        eprint!("\r{:80}\r", "");
+    })
 }
 
 fn summary(env: &Env, r: &IngestReport) -> Summary {
@@ -66,6 +196,7 @@ fn summary(env: &Env, r: &IngestReport) -> Summary {
         bytes: r.bytes,
         elapsed_s: r.elapsed.as_secs_f64(),
         lines_per_s: r.lines_per_sec(),
+        interrupted: r.interrupted,
         database: env.db.display().to_string(),
         file_errors: r.file_errors.clone(),
     }
@@ -87,6 +218,9 @@ fn print_text(out: &mut dyn Write, s: &Summary) -> std::io::Result<()> {
     writeln!(out, "unpriced    {}{}", n(s.unpriced), if s.unpriced > 0 { "  (see `aifin prices`)" } else { "" })?;
     if s.partial_lines_waiting > 0 {
         writeln!(out, "waiting     {} unterminated last line(s), read when complete", s.partial_lines_waiting)?;
+    }
+    if s.interrupted {
+        writeln!(out, "stopped     early on request; everything above is committed")?;
     }
     writeln!(out, "elapsed     {:.2} s  ({} lines/s)", s.elapsed_s, thousands(s.lines_per_s.round() as i64))?;
     writeln!(out, "database    {}", crate::domain::sanitize::clean(&s.database))

@@ -14,16 +14,40 @@ pub enum Format {
     OpenAi,
     /// Anthropic Messages objects, bare or wrapped.
     Anthropic,
+    /// LiteLLM `StandardLoggingPayload` lines and `LiteLLM_SpendLogs` rows.
+    LiteLlm,
+    /// OpenTelemetry GenAI spans in OTLP/JSON (one `TracesData` per line).
+    Otel,
+    /// Claude Code transcripts (`projects/<project>/<session>.jsonl`).
+    ClaudeCode,
+    /// OpenAI Batch API output files.
+    OpenAiBatch,
+    /// Anthropic Message Batches results files.
+    AnthropicBatch,
 }
 
 impl Format {
-    pub const ALL: [Format; 3] = [Format::Native, Format::OpenAi, Format::Anthropic];
+    pub const ALL: [Format; 8] = [
+        Format::Native,
+        Format::OpenAi,
+        Format::Anthropic,
+        Format::LiteLlm,
+        Format::Otel,
+        Format::ClaudeCode,
+        Format::OpenAiBatch,
+        Format::AnthropicBatch,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Native => "aifin",
             Format::OpenAi => "openai",
             Format::Anthropic => "anthropic",
+            Format::LiteLlm => "litellm",
+            Format::Otel => "otel",
+            Format::ClaudeCode => "claude-code",
+            Format::OpenAiBatch => "openai-batch",
+            Format::AnthropicBatch => "anthropic-batch",
         }
     }
 
@@ -33,6 +57,11 @@ impl Format {
             Format::Native => 1,
             Format::OpenAi => 2,
             Format::Anthropic => 3,
+            Format::LiteLlm => 4,
+            Format::Otel => 5,
+            Format::ClaudeCode => 6,
+            Format::OpenAiBatch => 7,
+            Format::AnthropicBatch => 8,
         }
     }
 
@@ -50,15 +79,16 @@ impl fmt::Display for Format {
 impl FromStr for Format {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "aifin" | "native" => Ok(Format::Native),
-            "openai" => Ok(Format::OpenAi),
-            "anthropic" => Ok(Format::Anthropic),
-            other => Err(format!(
-                "unknown format '{other}'; expected one of: {}",
-                Format::ALL.map(Format::as_str).join(", ")
-            )),
-        }
+        let l = s.to_ascii_lowercase().replace('_', "-");
+        let alias = match l.as_str() {
+            "native" => "aifin",
+            "otlp" | "opentelemetry" => "otel",
+            "claude" | "claudecode" => "claude-code",
+            other => other,
+        };
+        Format::ALL.into_iter().find(|f| f.as_str() == alias).ok_or_else(|| {
+            format!("unknown format '{s}'; expected one of: {}", Format::ALL.map(Format::as_str).join(", "))
+        })
     }
 }
 
@@ -192,6 +222,13 @@ pub struct CallRecord {
     pub cost: Option<Nanos>,
     /// Cost written in the log by the producer, if any.
     pub reported_cost: Option<Nanos>,
+    /// Calls logged several times under one message id (Claude Code writes
+    /// a line per content block): a hash of that id. The ledger keeps the
+    /// copy with the most tokens.
+    pub msg_key: Option<i64>,
+    /// A Claude Code sidechain (sub-agent) line; a parent copy of the same
+    /// message wins over it.
+    pub sidechain: bool,
 }
 
 impl CallRecord {

@@ -6,8 +6,12 @@
 //! line of a file is tried first, so a homogeneous file costs one parse per
 //! line; a line no format claims is rejected with the reason.
 
+pub mod batch;
+pub mod claude_code;
 pub mod common;
+pub mod litellm;
 pub mod native;
+pub mod otel;
 pub mod provider;
 
 use memchr::memmem;
@@ -87,7 +91,7 @@ impl Detector {
         }
         let mut first_err: Option<String> = None;
         let order = candidates(line, self.last);
-        for f in order.into_iter().flatten() {
+        for f in order {
             let before = out.len();
             match try_format(f, text, None, out) {
                 Ok(Outcome::Calls(n)) => {
@@ -114,11 +118,25 @@ impl Detector {
     }
 }
 
+/// The parser that handles a format (OpenAI and Anthropic objects share
+/// one, as do the two batch shapes).
+fn family(f: Format) -> Format {
+    match f {
+        Format::Anthropic => Format::OpenAi,
+        Format::AnthropicBatch => Format::OpenAiBatch,
+        other => other,
+    }
+}
+
 fn try_format(f: Format, text: &str, only: Option<Format>, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
     let before = out.len();
-    let r = match f {
+    let r = match family(f) {
         Format::Native => native::parse(text, out),
-        Format::OpenAi | Format::Anthropic => provider::parse(text, only, out),
+        Format::LiteLlm => litellm::parse(text, out),
+        Format::Otel => otel::parse(text, out),
+        Format::ClaudeCode => claude_code::parse(text, out),
+        Format::OpenAiBatch => batch::parse(text, only, out),
+        _ => provider::parse(text, only, out),
     };
     if r.is_err() {
         out.truncate(before);
@@ -135,38 +153,40 @@ fn try_format(f: Format, text: &str, only: Option<Format>, out: &mut Vec<CallRec
     r
 }
 
+/// The order formats are tried in when nothing hints otherwise: specific
+/// shapes before the generic (wrapped) provider objects.
+const DEFAULT_ORDER: [Format; 6] =
+    [Format::Native, Format::LiteLlm, Format::ClaudeCode, Format::Otel, Format::OpenAiBatch, Format::OpenAi];
+
 /// Formats worth trying for a line, most likely first. Sniffing looks at
 /// key names only; anything not ruled out is still tried, so sniffing can
 /// only change the order, never the verdict.
-fn candidates(line: &[u8], last: Option<Format>) -> [Option<Format>; 3] {
+fn candidates(line: &[u8], last: Option<Format>) -> Vec<Format> {
     let has = |needle: &str| memmem::find(line, needle.as_bytes()).is_some();
-    let mut order: Vec<Format> = Vec::with_capacity(3);
+    let mut order: Vec<Format> = Vec::with_capacity(12);
     if let Some(l) = last {
-        order.push(l);
+        order.push(family(l));
+    }
+    if has("\"resourceSpans\"") {
+        order.push(Format::Otel);
+    }
+    if has("\"custom_id\"") {
+        order.push(Format::OpenAiBatch);
+    }
+    if has("\"sessionId\"") || has("\"requestId\"") || has("\"isSidechain\"") || has("\"parentUuid\"") {
+        order.push(Format::ClaudeCode);
+    }
+    if has("\"call_type\"") || has("\"response_cost\"") || has("\"spend\"") || has("\"litellm_call_id\"") {
+        order.push(Format::LiteLlm);
     }
     if has("\"uncached_input\"") {
         order.push(Format::Native);
     }
-    if has("\"prompt_tokens\"") || has("\"object\"") || has("\"input_tokens_details\"") {
-        order.push(Format::OpenAi);
-    }
-    if has("\"input_tokens\"") || has("\"type\"") {
-        order.push(Format::Anthropic);
-    }
-    for f in Format::ALL {
-        order.push(f);
-    }
-    // OpenAI and Anthropic share one parser: trying one tries both.
-    let mut out = [None; 3];
-    let mut n = 0;
+    order.extend(DEFAULT_ORDER);
+    let mut out: Vec<Format> = Vec::with_capacity(DEFAULT_ORDER.len());
     for f in order {
-        let fam = match f {
-            Format::Anthropic => Format::OpenAi,
-            other => other,
-        };
-        if !out[..n].contains(&Some(fam)) && n < out.len() {
-            out[n] = Some(fam);
-            n += 1;
+        if !out.contains(&f) {
+            out.push(f);
         }
     }
     out

@@ -82,7 +82,7 @@ struct Obj<'a> {
 }
 
 #[derive(Deserialize, Default)]
-struct Usage<'a> {
+pub(crate) struct Usage<'a> {
     prompt_tokens: Option<TokenCount>,
     completion_tokens: Option<TokenCount>,
     input_tokens: Option<TokenCount>,
@@ -95,11 +95,11 @@ struct Usage<'a> {
     cache_read_input_tokens: Option<TokenCount>,
     cache_creation: Option<CacheCreation>,
     #[serde(borrow)]
-    service_tier: Option<Cow<'a, str>>,
+    pub(crate) service_tier: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    inference_geo: Option<Cow<'a, str>>,
+    pub(crate) inference_geo: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    speed: Option<Cow<'a, str>>,
+    pub(crate) speed: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -331,7 +331,9 @@ fn openai_tokens(u: &Usage) -> Result<Tokens, String> {
     })
 }
 
-fn anthropic_tokens(u: &Usage) -> Tokens {
+/// Anthropic usage: `input_tokens` is the uncached remainder; cache writes
+/// split by TTL when the breakdown is present.
+pub(crate) fn anthropic_tokens(u: &Usage) -> Tokens {
     let (w5, w1) = match &u.cache_creation {
         Some(c) if c.ephemeral_5m_input_tokens.is_some() || c.ephemeral_1h_input_tokens.is_some() => {
             (tc(c.ephemeral_5m_input_tokens), tc(c.ephemeral_1h_input_tokens))

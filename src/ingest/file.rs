@@ -1,5 +1,7 @@
 //! Reading one source file from its committed offset to the end.
 //!
+//! * A [`SourceReader`] holds the file open, so a file renamed away by
+//!   log rotation, or deleted, can still be read to its end.
 //! * The file's identity is its path plus a fingerprint of its first bytes
 //!   (up to 4 KiB). If the head changed, or the file is shorter than what
 //!   was already read, the file was replaced or truncated and is read again
@@ -9,20 +11,22 @@
 //!   (its bytes are not committed) for the writer to finish it.
 //! * Lines longer than [`MAX_LINE`] are rejected without being held in
 //!   memory; memory stays bounded whatever the file size.
-//! * Batches are flushed to the writer with the offset just past their last
-//!   complete line; the writer commits rows and offset together.
+//! * Batches go to the writer with the offset just past their last complete
+//!   line; the writer commits rows and offset together.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::Pipeline;
-use crate::domain::record::{CallRecord, Format};
+use super::source::SourceOptions;
+use crate::domain::record::CallRecord;
 use crate::domain::sanitize;
 use crate::formats::{Detector, Parsed};
-use crate::store::writer::{Batch, RejectRow, Writer, WriterError};
+use crate::store::writer::{Batch, RejectRow, SourceState, Writer, WriterError};
 
 /// Lines longer than this are rejected (and skipped without buffering).
 pub const MAX_LINE: usize = 64 * 1024 * 1024;
@@ -47,7 +51,7 @@ pub enum FileError {
     Writer(#[from] WriterError),
 }
 
-/// What reading one file did.
+/// What one read of a file did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FileReport {
     pub path: String,
@@ -62,6 +66,23 @@ pub struct FileReport {
     pub reset: bool,
     /// Nothing new since the last read.
     pub unchanged: bool,
+    /// Reading stopped early because a stop was requested.
+    pub interrupted: bool,
+}
+
+/// Counters shared with a progress display.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub bytes: AtomicU64,
+    pub lines: AtomicU64,
+}
+
+/// Things a read shares with the rest of the ingest.
+pub struct ReadCtx<'a> {
+    pub pipe: &'a mut Pipeline,
+    pub writer: &'a Writer,
+    pub stop: Option<&'a AtomicBool>,
+    pub progress: Option<&'a Progress>,
 }
 
 fn io_err(path: &str) -> impl Fn(std::io::Error) -> FileError + '_ {
@@ -71,134 +92,6 @@ fn io_err(path: &str) -> impl Fn(std::io::Error) -> FileError + '_ {
 /// The head fingerprint of `head` over its first `len` bytes.
 pub fn fingerprint(head: &[u8], len: usize) -> i64 {
     xxh3_64(&head[..len.min(head.len())]) as i64
-}
-
-/// Reads new lines of `path` (canonical) and sends them to the writer.
-pub fn read_file(
-    path: &Path,
-    forced: Option<Format>,
-    pipe: &mut Pipeline,
-    writer: &Writer,
-) -> Result<FileReport, FileError> {
-    let path_str = path.to_string_lossy().to_string();
-    let err = io_err(&path_str);
-    let mut file = File::open(path).map_err(&err)?;
-    let meta = file.metadata().map_err(&err)?;
-    let size = meta.len();
-    let mtime_ms = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_else(crate::domain::time::now_ms);
-    let dev_inode = dev_inode(&meta);
-
-    let state = writer.source(&path_str)?;
-    let mut head = vec![0u8; FINGERPRINT_LEN.min(size as usize)];
-    file.read_exact(&mut head).map_err(&err)?;
-
-    let replaced = state.fp_len > 0
-        && (size < state.fp_len || state.fingerprint != Some(fingerprint(&head, state.fp_len as usize)));
-    let truncated = size < state.offset;
-    let reset = (replaced || truncated) && (state.offset > 0 || state.line_no > 0);
-    let new_fp = (fingerprint(&head, head.len()), head.len() as u64);
-    let (start, start_line) = if reset { (0, 0) } else { (state.offset, state.line_no) };
-
-    let mut report = FileReport { path: path_str.clone(), reset, ..FileReport::default() };
-    if !reset && start == size && state.fp_len == new_fp.1 {
-        report.unchanged = true;
-        return Ok(report);
-    }
-
-    file.seek(SeekFrom::Start(start)).map_err(&err)?;
-    let mut reader = BufReader::with_capacity(1 << 20, file);
-    let mut st = FileState {
-        path: path_str.clone(),
-        detector: Detector::new(forced),
-        batch: Batch {
-            source_id: state.id,
-            path: path_str.clone(),
-            reset,
-            fingerprint: Some(new_fp),
-            dev_inode,
-            size,
-            end_offset: start,
-            end_line: start_line,
-            ..Batch::default()
-        },
-        batch_bytes: 0,
-        pos: start,
-        line_no: start_line,
-        mtime_ms,
-        tmp: Vec::with_capacity(4),
-        report,
-    };
-    let mut long: Vec<u8> = Vec::new();
-    let mut discarding: Option<u64> = None; // bytes of an over-long line so far
-    let mut line_start = start;
-
-    loop {
-        let avail = match reader.fill_buf() {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(err(e)),
-        };
-        if avail.is_empty() {
-            break;
-        }
-        match memchr::memchr(b'\n', avail) {
-            Some(i) => {
-                let consumed = i + 1;
-                if let Some(n) = discarding.take() {
-                    let total = n + i as u64;
-                    st.reject_too_long(line_start, &long, total);
-                    long.clear();
-                } else if long.is_empty() {
-                    st.line(&avail[..i], line_start, pipe);
-                } else {
-                    long.extend_from_slice(&avail[..i]);
-                    st.line(&long, line_start, pipe);
-                    long.clear();
-                }
-                reader.consume(consumed);
-                st.pos += consumed as u64;
-                line_start = st.pos;
-                st.batch.end_offset = st.pos;
-                st.batch.end_line = st.line_no;
-                if st.batch.lines >= BATCH_LINES || st.batch_bytes >= BATCH_BYTES {
-                    st.flush(writer)?;
-                }
-            }
-            None => {
-                let n = avail.len();
-                match discarding.as_mut() {
-                    Some(d) => *d += n as u64,
-                    None if long.len() + n > MAX_LINE => {
-                        // Keep only an excerpt's worth of the line.
-                        long.truncate(EXCERPT_CHARS * 4);
-                        discarding = Some((long.len() + n) as u64);
-                    }
-                    None => long.extend_from_slice(avail),
-                }
-                reader.consume(n);
-                st.pos += n as u64;
-            }
-        }
-    }
-    // A final line without a newline: take it only if it is a whole record.
-    if discarding.is_none() && !long.is_empty() {
-        if st.try_partial(&long, line_start, pipe) {
-            st.batch.end_offset = st.pos;
-            st.batch.end_line = st.line_no;
-        } else {
-            st.report.partial_waiting = true;
-        }
-    } else if discarding.is_some() {
-        st.report.partial_waiting = true;
-    }
-    st.report.bytes = st.batch.end_offset - start;
-    st.flush(writer)?;
-    Ok(st.report)
 }
 
 #[cfg(unix)]
@@ -212,19 +105,204 @@ fn dev_inode(_meta: &std::fs::Metadata) -> Option<(u64, u64)> {
     None
 }
 
-struct FileState {
-    path: String,
+/// The device and inode a path points to now.
+pub fn path_identity(path: &Path) -> Option<(u64, u64)> {
+    std::fs::metadata(path).ok().as_ref().and_then(dev_inode)
+}
+
+/// An open source file and how far it has been read.
+pub struct SourceReader {
+    pub path: String,
+    file: File,
+    pub dev_inode: Option<(u64, u64)>,
+    /// Offset, line and fingerprint of what was sent to the writer.
+    pub state: SourceState,
+    pub options: SourceOptions,
+    /// The last read ended on an unterminated line that is waiting.
+    pub partial: bool,
     detector: Detector,
+}
+
+impl SourceReader {
+    /// Opens `path` (canonical) and loads its committed state.
+    pub fn open(path: &Path, options: SourceOptions, writer: &Writer) -> Result<SourceReader, FileError> {
+        let path_str = path.to_string_lossy().to_string();
+        let file = File::open(path).map_err(io_err(&path_str))?;
+        let meta = file.metadata().map_err(io_err(&path_str))?;
+        let state = writer.source(&path_str)?;
+        Ok(SourceReader {
+            dev_inode: dev_inode(&meta),
+            detector: Detector::new(options.format),
+            path: path_str,
+            file,
+            state,
+            options,
+            partial: false,
+        })
+    }
+
+    /// Reads everything new since the last read and sends it to the writer.
+    pub fn read(&mut self, ctx: &mut ReadCtx) -> Result<FileReport, FileError> {
+        let err = io_err(&self.path);
+        let meta = self.file.metadata().map_err(&err)?;
+        let size = meta.len();
+        let mtime_ms = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_else(crate::domain::time::now_ms);
+        let mut head = vec![0u8; FINGERPRINT_LEN.min(size as usize)];
+        self.file.seek(SeekFrom::Start(0)).map_err(&err)?;
+        self.file.read_exact(&mut head).map_err(&err)?;
+
+        let st = &self.state;
+        let replaced =
+            st.fp_len > 0 && (size < st.fp_len || st.fingerprint != Some(fingerprint(&head, st.fp_len as usize)));
+        let truncated = size < st.offset;
+        let reset = (replaced || truncated) && (st.offset > 0 || st.line_no > 0);
+        let new_fp = (fingerprint(&head, head.len()), head.len() as u64);
+        let (start, start_line) = if reset { (0, 0) } else { (st.offset, st.line_no) };
+        let mut report = FileReport { path: self.path.clone(), reset, ..FileReport::default() };
+        if let Some(p) = ctx.progress {
+            // What was read on earlier runs counts as done.
+            p.bytes.fetch_add(start, Ordering::Relaxed);
+        }
+        if !reset && start == size && st.fp_len == new_fp.1 {
+            report.unchanged = true;
+            return Ok(report);
+        }
+        if reset {
+            self.detector = Detector::new(self.options.format);
+        }
+
+        self.file.seek(SeekFrom::Start(start)).map_err(&err)?;
+        let mut reader = BufReader::with_capacity(1 << 20, &self.file);
+        let mut fs = FileState {
+            path: &self.path,
+            options: &self.options,
+            detector: &mut self.detector,
+            batch: Batch {
+                source_id: self.state.id,
+                path: self.path.clone(),
+                reset,
+                fingerprint: Some(new_fp),
+                dev_inode: self.dev_inode,
+                size,
+                end_offset: start,
+                end_line: start_line,
+                ..Batch::default()
+            },
+            batch_bytes: 0,
+            pos: start,
+            progress_pos: start,
+            line_no: start_line,
+            mtime_ms,
+            tmp: Vec::with_capacity(4),
+            report,
+        };
+        let mut long: Vec<u8> = Vec::new();
+        let mut discarding: Option<u64> = None; // bytes of an over-long line so far
+        let mut line_start = start;
+
+        loop {
+            let avail = match reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(err(e)),
+            };
+            if avail.is_empty() {
+                break;
+            }
+            match memchr::memchr(b'\n', avail) {
+                Some(i) => {
+                    let consumed = i + 1;
+                    if let Some(n) = discarding.take() {
+                        fs.reject_too_long(line_start, &long, n + i as u64);
+                        long.clear();
+                    } else if long.is_empty() {
+                        fs.line(&avail[..i], line_start, ctx.pipe);
+                    } else {
+                        long.extend_from_slice(&avail[..i]);
+                        fs.line(&long, line_start, ctx.pipe);
+                        long.clear();
+                    }
+                    reader.consume(consumed);
+                    fs.pos += consumed as u64;
+                    line_start = fs.pos;
+                    fs.batch.end_offset = fs.pos;
+                    fs.batch.end_line = fs.line_no;
+                    if fs.batch.lines >= BATCH_LINES || fs.batch_bytes >= BATCH_BYTES {
+                        fs.flush(ctx)?;
+                        if ctx.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                            fs.report.interrupted = true;
+                            break;
+                        }
+                    }
+                }
+                None => {
+                    let n = avail.len();
+                    match discarding.as_mut() {
+                        Some(d) => *d += n as u64,
+                        None if long.len() + n > MAX_LINE => {
+                            // Keep only an excerpt's worth of the line.
+                            long.truncate(EXCERPT_CHARS * 4);
+                            discarding = Some((long.len() + n) as u64);
+                        }
+                        None => long.extend_from_slice(avail),
+                    }
+                    reader.consume(n);
+                    fs.pos += n as u64;
+                }
+            }
+        }
+        if !fs.report.interrupted {
+            // A final line without a newline: take it only if it is a whole record.
+            if discarding.is_none() && !long.is_empty() {
+                if fs.try_partial(&long, ctx.pipe) {
+                    fs.batch.end_offset = fs.pos;
+                    fs.batch.end_line = fs.line_no;
+                } else {
+                    fs.report.partial_waiting = true;
+                }
+            } else if discarding.is_some() {
+                fs.report.partial_waiting = true;
+            }
+        }
+        fs.report.bytes = fs.batch.end_offset - start;
+        let (end_offset, end_line) = (fs.batch.end_offset, fs.batch.end_line);
+        fs.flush(ctx)?;
+        let report = fs.report;
+        self.partial = report.partial_waiting;
+        self.state.offset = end_offset;
+        self.state.line_no = end_line;
+        self.state.fingerprint = Some(new_fp.0);
+        self.state.fp_len = new_fp.1;
+        self.state.size = size;
+        Ok(report)
+    }
+}
+
+/// Reads new lines of `path` once (open, read to the end, close).
+pub fn read_file(path: &Path, options: &SourceOptions, ctx: &mut ReadCtx) -> Result<FileReport, FileError> {
+    SourceReader::open(path, options.clone(), ctx.writer)?.read(ctx)
+}
+
+struct FileState<'r> {
+    path: &'r str,
+    options: &'r SourceOptions,
+    detector: &'r mut Detector,
     batch: Batch,
     batch_bytes: usize,
     pos: u64,
+    progress_pos: u64,
     line_no: u64,
     mtime_ms: i64,
     tmp: Vec<CallRecord>,
     report: FileReport,
 }
 
-impl FileState {
+impl FileState<'_> {
     fn line(&mut self, bytes: &[u8], offset: u64, pipe: &mut Pipeline) {
         self.line_no += 1;
         self.batch.lines += 1;
@@ -259,18 +337,18 @@ impl FileState {
                 rec.ts_ms = self.mtime_ms;
                 rec.ts_inferred = true;
             }
-            pipe.finish(&mut rec, &self.path);
+            pipe.finish(&mut rec, self.path, self.options);
             self.batch.push(rec);
             self.report.calls += 1;
         }
     }
 
     /// Parses an unterminated last line; consumes it only if it is a record.
-    fn try_partial(&mut self, bytes: &[u8], _offset: u64, pipe: &mut Pipeline) -> bool {
-        let mut d = self.detector;
+    fn try_partial(&mut self, bytes: &[u8], pipe: &mut Pipeline) -> bool {
+        let mut d = *self.detector;
         match d.parse_line(bytes, &mut self.tmp) {
             Ok(Parsed::Calls(format, _)) => {
-                self.detector = d;
+                *self.detector = d;
                 self.line_no += 1;
                 self.batch.lines += 1;
                 self.report.lines += 1;
@@ -298,7 +376,7 @@ impl FileState {
         self.report.rejects += 1;
     }
 
-    fn flush(&mut self, writer: &Writer) -> Result<(), WriterError> {
+    fn flush(&mut self, ctx: &mut ReadCtx) -> Result<(), WriterError> {
         let next = Batch {
             source_id: self.batch.source_id,
             path: self.batch.path.clone(),
@@ -310,9 +388,16 @@ impl FileState {
             end_line: self.batch.end_line,
             ..Batch::default()
         };
-        let full = std::mem::replace(&mut self.batch, next);
+        let mut full = std::mem::replace(&mut self.batch, next);
+        // The file may have grown while it was read.
+        full.size = full.size.max(full.end_offset);
+        if let Some(p) = ctx.progress {
+            p.lines.fetch_add(full.lines, Ordering::Relaxed);
+            p.bytes.fetch_add(self.pos.saturating_sub(self.progress_pos), Ordering::Relaxed);
+            self.progress_pos = self.pos;
+        }
         self.batch_bytes = 0;
-        writer.send(full)
+        ctx.writer.send(full)
     }
 }
 

@@ -1,27 +1,32 @@
 //! Ingest: files in, priced and attributed records out to the writer.
 //!
 //! ```text
-//! files ─► read_file (offsets, lines) ─► Detector (format + parse)
+//! files ─► SourceReader (offsets, lines) ─► Detector (format + parse)
 //!       ─► Pipeline::finish (provider, price, attribution) ─► Writer thread
 //! ```
 //! Parsing runs on the calling thread and SQLite writes on the writer
-//! thread, so the two overlap.
+//! thread, so the two overlap. [`follow`] keeps reading as files grow.
 
 pub mod file;
+pub mod follow;
 pub mod paths;
+pub mod source;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use crate::attribution::Attributor;
 use crate::domain::record::{CallRecord, Format};
+use crate::formats::claude_code::project_from_path;
 use crate::formats::common::infer_provider;
 use crate::pricing::{Catalog, Pricer};
 use crate::store::writer::{Writer, WriterError, WriterTotals};
 use crate::store::{self, StoreError};
 
-pub use file::{FileError, FileReport, read_file};
+pub use file::{FileError, FileReport, Progress, ReadCtx, SourceReader, read_file};
+pub use source::{SourceOptions, SourceSpec};
 
 /// Per-thread record finishing: provider, price, attribution.
 pub struct Pipeline {
@@ -34,8 +39,14 @@ impl Pipeline {
         Pipeline { pricer: Pricer::new(catalog), attributor }
     }
 
-    /// Completes a parsed record read from `source`.
-    pub fn finish(&mut self, rec: &mut CallRecord, source: &str) {
+    /// Completes a parsed record read from `source` with its options.
+    pub fn finish(&mut self, rec: &mut CallRecord, source: &str, options: &SourceOptions) {
+        if let Some(b) = options.batch {
+            rec.batch = b;
+        }
+        if rec.format == Some(Format::ClaudeCode) && rec.project.is_none() {
+            rec.project = project_from_path(source);
+        }
         if rec.provider.is_none() {
             rec.provider = infer_provider(&rec.model).map(str::to_string);
         }
@@ -45,6 +56,7 @@ impl Pipeline {
         {
             rec.provider = entry.provider.clone();
         }
+        options.defaults.apply(rec);
         self.attributor.apply(rec, source);
     }
 }
@@ -57,9 +69,11 @@ pub enum IngestError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Writer(#[from] WriterError),
+    #[error("cannot watch '{path}' for changes: {message}")]
+    Watch { path: String, message: String },
 }
 
-/// The outcome of a one-shot ingest.
+/// The outcome of an ingest.
 #[derive(Clone, Debug, Default)]
 pub struct IngestReport {
     pub files: usize,
@@ -73,6 +87,8 @@ pub struct IngestReport {
     pub elapsed: Duration,
     /// Files that could not be read, with the reason.
     pub file_errors: Vec<String>,
+    /// A stop (Ctrl-C, SIGTERM) ended the run early.
+    pub interrupted: bool,
 }
 
 impl IngestReport {
@@ -80,40 +96,48 @@ impl IngestReport {
         let s = self.elapsed.as_secs_f64();
         if s > 0.0 { self.lines as f64 / s } else { 0.0 }
     }
+
+    fn add(&mut self, r: &FileReport) {
+        self.lines += r.lines;
+        self.calls += r.calls;
+        self.skipped += r.skipped;
+        self.bytes += r.bytes;
+        self.partial_waiting += r.partial_waiting as u64;
+        self.unchanged_files += r.unchanged as usize;
+        self.interrupted |= r.interrupted;
+    }
 }
 
-/// Options for [`ingest_paths`].
+/// Options for [`ingest_files`].
 pub struct IngestOptions<'a> {
     pub db: &'a Path,
     pub catalog: Arc<Catalog>,
     pub attributor: Arc<Attributor>,
-    pub forced: Option<Format>,
-    /// Called after each file (for progress output).
-    pub on_file: Option<&'a mut dyn FnMut(&FileReport, &WriterTotals)>,
+    /// Checked between batches: stop early, keeping what was committed.
+    pub stop: Option<&'a AtomicBool>,
+    /// Bytes and lines read so far, for a progress display.
+    pub progress: Option<&'a Progress>,
 }
 
-/// Reads every file under `inputs` once, to its end.
-pub fn ingest_paths(inputs: &[PathBuf], opts: IngestOptions) -> Result<IngestReport, IngestError> {
+/// Reads each file once, to its end. `files` pairs each file with the
+/// options of the source it belongs to.
+pub fn ingest_files(
+    files: &[(std::path::PathBuf, SourceOptions)],
+    opts: IngestOptions,
+) -> Result<IngestReport, IngestError> {
     let started = Instant::now();
-    let files = paths::expand(inputs)?;
     let conn = store::open_rw(opts.db)?;
     let writer = Writer::spawn(conn, 8, None);
     let mut pipe = Pipeline::new(opts.catalog, opts.attributor);
     let mut report = IngestReport { files: files.len(), ..Default::default() };
-    let mut on_file = opts.on_file;
-    for f in &files {
-        match read_file(f, opts.forced, &mut pipe, &writer) {
-            Ok(r) => {
-                report.lines += r.lines;
-                report.calls += r.calls;
-                report.skipped += r.skipped;
-                report.bytes += r.bytes;
-                report.partial_waiting += r.partial_waiting as u64;
-                report.unchanged_files += r.unchanged as usize;
-                if let Some(cb) = on_file.as_mut() {
-                    cb(&r, &writer.stats().snapshot());
-                }
-            }
+    for (f, options) in files {
+        if opts.stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed)) {
+            report.interrupted = true;
+            break;
+        }
+        let mut ctx = ReadCtx { pipe: &mut pipe, writer: &writer, stop: opts.stop, progress: opts.progress };
+        match read_file(f, options, &mut ctx) {
+            Ok(r) => report.add(&r),
             Err(FileError::Writer(e)) => return Err(e.into()),
             Err(e) => report.file_errors.push(e.to_string()),
         }
@@ -121,4 +145,15 @@ pub fn ingest_paths(inputs: &[PathBuf], opts: IngestOptions) -> Result<IngestRep
     report.totals = writer.finish()?;
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// Reads every file under `inputs` (files, directories, globs) once, all
+/// with the same options.
+pub fn ingest_paths(
+    inputs: &[std::path::PathBuf],
+    options: &SourceOptions,
+    opts: IngestOptions,
+) -> Result<IngestReport, IngestError> {
+    let files: Vec<_> = paths::expand(inputs)?.into_iter().map(|p| (p, options.clone())).collect();
+    ingest_files(&files, opts)
 }

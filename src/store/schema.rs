@@ -118,6 +118,13 @@ CREATE TABLE model_keys (
     PRIMARY KEY (model, price_key)
 ) WITHOUT ROWID;
 "#,
+    // 1 -> 2: responses logged several times under one message id (Claude
+    // Code); the partial index holds only those rows.
+    r#"
+ALTER TABLE calls ADD COLUMN msg_key INTEGER;
+ALTER TABLE calls ADD COLUMN sidechain INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX calls_msg ON calls(msg_key) WHERE msg_key IS NOT NULL;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -63,11 +63,28 @@ pub struct Batch {
     pub rejects: Vec<RejectRow>,
     /// Rollup deltas of `records` (see [`Batch::push`]).
     pub rollup: Delta,
+    /// Repeated copies of a message merged before sending (duplicates).
+    pub collapsed: u64,
 }
 
 impl Batch {
-    /// Adds a finished record and its rollup delta.
+    /// Adds a finished record and its rollup delta. Consecutive copies of
+    /// one message (same dedupe key and message key) are merged here,
+    /// keeping the copy with the most tokens, so the writer sees one row.
     pub fn push(&mut self, r: CallRecord) {
+        if r.msg_key.is_some()
+            && let Some(last) = self.records.last_mut()
+            && last.msg_key == r.msg_key
+            && last.dedupe_key == r.dedupe_key
+        {
+            self.collapsed += 1;
+            if r.tokens.total() > last.tokens.total() {
+                self.rollup.sub(last);
+                self.rollup.add(&r);
+                *last = r;
+            }
+            return;
+        }
         self.rollup.add(&r);
         self.records.push(r);
     }
@@ -77,6 +94,7 @@ enum Msg {
     Source { path: String, reply: SyncSender<Result<SourceState, String>> },
     Batch(Box<Batch>),
     Flush(SyncSender<()>),
+    Rename { source_id: i64, to: String, reply: SyncSender<Result<(), String>> },
 }
 
 /// What one commit changed (sent to observers such as the TUI).
@@ -165,6 +183,17 @@ impl Writer {
         rx.recv().map_err(|_| WriterError::Stopped("no reply".into()))?.map_err(WriterError::Stopped)
     }
 
+    /// Records that a source file was renamed (log rotation): its row, with
+    /// its offsets, moves to the new path. A row already at that path (a
+    /// file rotated away before) keeps its history under `path#id`.
+    pub fn rename(&self, source_id: i64, to: &str) -> Result<(), WriterError> {
+        let (reply, rx) = sync_channel(1);
+        self.tx
+            .send(Msg::Rename { source_id, to: to.to_string(), reply })
+            .map_err(|_| WriterError::Stopped("channel closed".into()))?;
+        rx.recv().map_err(|_| WriterError::Stopped("no reply".into()))?.map_err(WriterError::Stopped)
+    }
+
     /// Queues a batch; blocks while the queue is full.
     pub fn send(&self, batch: Batch) -> Result<(), WriterError> {
         self.tx.send(Msg::Batch(Box::new(batch))).map_err(|_| WriterError::Stopped("channel closed".into()))
@@ -213,6 +242,10 @@ fn run(
             Msg::Flush(reply) => {
                 let _ = reply.send(());
             }
+            Msg::Rename { source_id, to, reply } => {
+                let r = rename_source(&mut conn, source_id, &to).map_err(|e| e.to_string());
+                let _ = reply.send(r);
+            }
             Msg::Batch(first) => {
                 let mut pending = vec![*first];
                 let mut rows = pending[0].records.len();
@@ -251,6 +284,13 @@ fn source_state(conn: &Connection, path: &str) -> rusqlite::Result<SourceState> 
     read_source_state(conn, path)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
 }
 
+fn rename_source(conn: &mut Connection, source_id: i64, to: &str) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    tx.execute("UPDATE sources SET path = path || '#' || id WHERE path = ?1 AND id != ?2", params![to, source_id])?;
+    tx.execute("UPDATE sources SET path = ?1 WHERE id = ?2", params![to, source_id])?;
+    tx.commit()
+}
+
 /// Reads a source's committed state without creating it.
 pub fn read_source_state(conn: &Connection, path: &str) -> rusqlite::Result<Option<SourceState>> {
     conn.query_row(
@@ -275,9 +315,10 @@ const INSERT_CALL: &str = "INSERT OR IGNORE INTO calls (
     ts, dedupe_ts, dedupe_key, source_id, line_no, format, request_id, provider, model, price_key,
     workflow, team, customer, user, project, session_id, trace_id, tags,
     uncached_input, cache_read, cache_write_5m, cache_write_1h, output, reasoning,
-    token_source, batch, service_tier, inference_geo, speed, latency_ms, status, cost_nano, reported_cost_nano
+    token_source, batch, service_tier, inference_geo, speed, latency_ms, status, cost_nano, reported_cost_nano,
+    msg_key, sidechain
 ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-          ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)";
+          ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35)";
 
 fn model_key_hash(model: &str, key: &str) -> u64 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
@@ -339,9 +380,90 @@ impl<'t> CallInserter<'t> {
             r.status.code(),
             r.cost.map(|c| c.0),
             r.reported_cost.map(|c| c.0),
+            r.msg_key,
+            r.sidechain as i64,
         ])?;
         Ok(n == 1)
     }
+}
+
+/// A stored copy of a message (see [`resolve_copy`]).
+struct StoredCopy {
+    id: i64,
+    source_id: Option<i64>,
+    dedupe_key: i64,
+    sidechain: bool,
+    rec: CallRecord,
+}
+
+/// What to do with a record whose message may already be stored.
+enum CopyAction {
+    Insert,
+    /// A repeat that adds nothing.
+    Duplicate,
+    /// A better copy: delete the stored one, insert this.
+    Replace(Box<StoredCopy>),
+}
+
+fn stored_copies(tx: &Transaction, msg_key: i64) -> rusqlite::Result<Vec<StoredCopy>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT id, source_id, dedupe_key, sidechain, ts, model, provider, workflow, team, customer,
+                uncached_input, cache_read, cache_write_5m, cache_write_1h, output, reasoning,
+                cost_nano, reported_cost_nano, status, latency_ms
+         FROM calls WHERE msg_key = ?1",
+    )?;
+    let rows = stmt.query_map([msg_key], |r| {
+        let rec = CallRecord {
+            ts_ms: r.get(4)?,
+            model: r.get(5)?,
+            provider: r.get(6)?,
+            workflow: r.get(7)?,
+            team: r.get(8)?,
+            customer: r.get(9)?,
+            tokens: crate::domain::record::Tokens {
+                uncached_input: r.get::<_, i64>(10)? as u64,
+                cache_read: r.get::<_, i64>(11)? as u64,
+                cache_write_5m: r.get::<_, i64>(12)? as u64,
+                cache_write_1h: r.get::<_, i64>(13)? as u64,
+                output: r.get::<_, i64>(14)? as u64,
+                reasoning: r.get::<_, i64>(15)? as u64,
+            },
+            cost: r.get::<_, Option<i64>>(16)?.map(crate::domain::money::Nanos),
+            reported_cost: r.get::<_, Option<i64>>(17)?.map(crate::domain::money::Nanos),
+            status: if r.get::<_, i64>(18)? != 0 { crate::domain::record::Status::Error } else { Default::default() },
+            latency_ms: r.get::<_, Option<i64>>(19)?.map(|v| v as u64),
+            ..CallRecord::default()
+        };
+        Ok(StoredCopy {
+            id: r.get(0)?,
+            source_id: r.get(1)?,
+            dedupe_key: r.get(2)?,
+            sidechain: r.get::<_, i64>(3)? != 0,
+            rec,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Claude Code's rule: copies with the same message and request id keep
+/// the largest token total; a sidechain replay (same message, new request
+/// id) loses to the parent's copy. Copies with different request ids where
+/// neither is a sidechain are separate calls.
+fn resolve_copy(tx: &Transaction, r: &CallRecord) -> rusqlite::Result<CopyAction> {
+    let Some(k) = r.msg_key else { return Ok(CopyAction::Insert) };
+    for c in stored_copies(tx, k)? {
+        let same_request = c.dedupe_key == r.dedupe_key;
+        if same_request || c.sidechain || r.sidechain {
+            let better = if c.sidechain != r.sidechain {
+                // The parent (non-sidechain) copy wins.
+                c.sidechain
+            } else {
+                r.tokens.total() > c.rec.tokens.total()
+            };
+            return Ok(if better { CopyAction::Replace(Box::new(c)) } else { CopyAction::Duplicate });
+        }
+    }
+    Ok(CopyAction::Insert)
 }
 
 fn commit(
@@ -361,8 +483,28 @@ fn commit(
                 [b.source_id],
             )?;
         }
-        let (mut stored, mut dups, mut max_ts) = (0u64, 0u64, None::<i64>);
+        let (mut stored, mut dups, mut max_ts) = (0u64, b.collapsed, None::<i64>);
         for r in &b.records {
+            let mut replaced = false;
+            match resolve_copy(&tx, r)? {
+                CopyAction::Insert => {}
+                CopyAction::Duplicate => {
+                    dups += 1;
+                    b.rollup.sub(r);
+                    max_ts = Some(max_ts.map_or(r.ts_ms, |m| m.max(r.ts_ms)));
+                    continue;
+                }
+                CopyAction::Replace(old) => {
+                    tx.prepare_cached("DELETE FROM calls WHERE id = ?1")?.execute([old.id])?;
+                    tx.prepare_cached("UPDATE sources SET calls = calls - 1 WHERE id = ?1")?
+                        .execute([old.source_id])?;
+                    rollup.sub(&old.rec);
+                    if old.rec.cost.is_none() {
+                        ev.unpriced = ev.unpriced.saturating_sub(1);
+                    }
+                    replaced = true;
+                }
+            }
             if ins.insert(Some(b.source_id), r)? {
                 stored += 1;
                 if r.cost.is_none() {
@@ -377,6 +519,12 @@ fn commit(
             } else {
                 dups += 1;
                 b.rollup.sub(r);
+            }
+            if replaced {
+                // The line repeated a call already counted (with fewer tokens).
+                dups += 1;
+                stored -= 1;
+                tx.prepare_cached("UPDATE sources SET calls = calls + 1 WHERE id = ?1")?.execute([b.source_id])?;
             }
             max_ts = Some(max_ts.map_or(r.ts_ms, |m| m.max(r.ts_ms)));
         }

@@ -1,7 +1,9 @@
 //! Integration tests: drive the real `aifin` binary on real files.
 
 mod bad_input;
+mod ecosystem;
 mod exactly_once;
+mod follow;
 mod formats;
 mod reports;
 mod sample_data;

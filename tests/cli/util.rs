@@ -47,7 +47,12 @@ impl Env {
     }
 
     pub fn cmd(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_aifin"));
+        Command::from_std(self.std_cmd())
+    }
+
+    /// A plain `std::process::Command` (for spawning long-running children).
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_aifin"));
         c.current_dir(self.dir.path())
             .env("AIFIN_DB", self.db())
             .env_remove("AIFIN_CONFIG")
