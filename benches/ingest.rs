@@ -163,6 +163,7 @@ fn ledger_db(rows: u64) -> PathBuf {
         }
         batch.end_offset = sent;
         batch.end_line = sent;
+        batch.seal();
         writer.send(batch).unwrap();
         if sent.is_multiple_of(1_000_000) {
             eprintln!("  built {sent} rows ({:.0} rows/s)", sent as f64 / t.elapsed().as_secs_f64());
@@ -207,6 +208,84 @@ fn ledger_bench(rows: u64) {
     }
 }
 
+/// Appends `n` lines one write at a time to a followed file and measures
+/// the time from each write to the commit that contains it.
+fn follow_bench(n: usize) {
+    use aifin::ingest::follow::{FollowOptions, follow};
+    use aifin::ingest::{SourceOptions, SourceSpec};
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("live.jsonl");
+    std::fs::write(&log, "").unwrap();
+    let db = dir.path().join("follow.db");
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spec = SourceSpec::new(log.clone(), SourceOptions::default()).unwrap();
+    let (db2, stop2) = (db.clone(), Arc::clone(&stop));
+    let follower = std::thread::spawn(move || {
+        follow(
+            &[spec],
+            FollowOptions {
+                db: &db2,
+                catalog: Arc::new(Catalog::embedded()),
+                attributor: Arc::new(Attributor::default()),
+                stop: stop2,
+                rescan: std::time::Duration::from_secs(2),
+                events: Some(tx),
+                progress: None,
+                on_round: None,
+            },
+        )
+        .unwrap()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut rng = Rng::new(5);
+    let mut sent: Vec<Instant> = Vec::with_capacity(n);
+    let writer = std::thread::spawn(move || {
+        let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        let mut times = Vec::with_capacity(n);
+        for k in 0..n {
+            let line = serde_json::to_string(&aifin::sim::random_line(&mut rng, now_ms() + k as i64)).unwrap() + "\n";
+            times.push(Instant::now());
+            f.write_all(line.as_bytes()).unwrap();
+            // About 500 lines/s with jitter, in bursts now and then.
+            if k % 100 != 0 {
+                std::thread::sleep(std::time::Duration::from_micros(1000 + rng.below(2000)));
+            }
+        }
+        times
+    });
+    let mut committed = 0usize;
+    let mut lat_ms: Vec<f64> = Vec::with_capacity(n);
+    let mut commits = Vec::new();
+    while committed < n {
+        let ev = rx.recv_timeout(std::time::Duration::from_secs(10)).expect("commit events");
+        let at = Instant::now();
+        committed += ev.stored as usize;
+        commits.push((committed, at));
+    }
+    sent.extend(writer.join().unwrap());
+    let mut done = 0usize;
+    for (upto, at) in commits {
+        for t in &sent[done..upto.min(n)] {
+            lat_ms.push(at.duration_since(*t).as_secs_f64() * 1000.0);
+        }
+        done = upto.min(n);
+    }
+    stop.store(true, Ordering::Relaxed);
+    follower.join().unwrap();
+    lat_ms.sort_by(f64::total_cmp);
+    let pct = |p: f64| lat_ms[((lat_ms.len() as f64 * p) as usize).min(lat_ms.len() - 1)];
+    println!(
+        "follow: {n} appended lines, append-to-commit latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        pct(0.50),
+        pct(0.99),
+        lat_ms[lat_ms.len() - 1]
+    );
+}
+
 fn main() {
     let only = arg("--only");
     let lines: u64 = arg("--lines").and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
@@ -219,5 +298,8 @@ fn main() {
     }
     if only.as_deref() == Some("build") {
         ledger_db(rows);
+    }
+    if only.as_deref().is_none_or(|o| o == "follow") {
+        follow_bench(1000);
     }
 }

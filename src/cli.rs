@@ -64,6 +64,16 @@ pub enum SimKind {
         #[arg(long, default_value_t = 2026)]
         seed: u64,
     },
+    /// A Claude Code `projects/` tree of about LINES lines (last 30 days)
+    ClaudeTree {
+        /// Output directory (the tree goes under OUT/projects)
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 540_000)]
+        lines: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Random realistic lines spread over the last DAYS days
     Bulk {
         /// Output file

@@ -502,6 +502,200 @@ pub fn bulk<W: Write>(out: &mut W, lines: u64, days: i64, end_ms: i64, seed: u64
     Ok(lines)
 }
 
+const WORDS: &str = "the quick brown fox jumps over the lazy dog while the build runs and tests pass \
+refactor the parser to stream lines instead of loading the whole file into memory then add a benchmark \
+fn main() { let x = vec![1, 2, 3]; for i in x { println!(value {i}); } } error[E0502]: cannot borrow \
+as mutable because it is also borrowed as immutable help: consider cloning the value Compiling aifin \
+warning: unused variable tokens ledger cost attribution workflow customer team forecast rollup writer ";
+
+fn text(rng: &mut Rng, len: usize) -> String {
+    let mut s = String::with_capacity(len);
+    while s.len() < len {
+        let start = rng.below(WORDS.len() as u64 - 40) as usize;
+        let take = (len - s.len()).min(WORDS.len() - start);
+        s.push_str(&WORDS[start..start + take]);
+    }
+    s
+}
+
+/// Text of `base` plus up to `extra` characters.
+fn text_between(rng: &mut Rng, base: usize, extra: u64) -> String {
+    let len = base + rng.below(extra) as usize;
+    text(rng, len)
+}
+
+fn uuid(rng: &mut Rng) -> String {
+    let h = rng.hex(32);
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+struct CcCtx<'a> {
+    session: &'a str,
+    cwd: &'a str,
+    sidechain: bool,
+    agent: Option<&'a str>,
+}
+
+impl CcCtx<'_> {
+    fn head(&self, parent: &str, uuid: &str, ts: i64, kind: &str) -> String {
+        let agent = self.agent.map(|a| format!(r#","agentId":"{a}""#)).unwrap_or_default();
+        format!(
+            r#"{{"parentUuid":"{parent}","isSidechain":{},"userType":"external","cwd":"{}","sessionId":"{}","version":"2.1.114","gitBranch":"main"{agent},"type":"{kind}","uuid":"{uuid}","timestamp":"{}""#,
+            self.sidechain,
+            self.cwd,
+            self.session,
+            format_utc(ts)
+        )
+    }
+}
+
+/// One assistant response written as `blocks` lines with growing usage,
+/// as Claude Code does. Returns the lines.
+#[allow(clippy::too_many_arguments)]
+fn cc_assistant(
+    rng: &mut Rng,
+    ctx: &CcCtx,
+    msg_id: &str,
+    req_id: &str,
+    model: &str,
+    ts: i64,
+    cache_read: u64,
+    blocks: usize,
+) -> Vec<String> {
+    let input = 1 + rng.below(9);
+    let (w5, w1) = if rng.f64() < 0.3 { (0, rng.below(6000)) } else { (rng.below(4000), 0) };
+    let final_out = 20 + (600.0 * rng.spread(0.9)) as u64;
+    (0..blocks)
+        .map(|b| {
+            let out = if b + 1 == blocks { final_out } else { final_out * (b as u64 + 1) / (blocks as u64 + 1) };
+            let body = match b % 3 {
+                0 => format!(
+                    r#"{{"type":"thinking","thinking":"{}"}}"#,
+                    text_between(rng, 20, 100)
+                ),
+                1 => format!(r#"{{"type":"text","text":"{}"}}"#, text_between(rng, 20, 100)),
+                _ => format!(
+                    r#"{{"type":"tool_use","id":"toolu_{}","name":"Bash","input":{{"command":"cargo test","description":"{}"}}}}"#,
+                    rng.hex(24),
+                    text(rng, 20)
+                ),
+            };
+            let stop = if b + 1 == blocks { r#""tool_use""# } else { "null" };
+            let u = uuid(rng);
+            format!(
+                r#"{},"message":{{"id":"{msg_id}","type":"message","role":"assistant","model":"{model}","content":[{body}],"stop_reason":{stop},"stop_sequence":null,"usage":{{"input_tokens":{input},"cache_creation_input_tokens":{},"cache_read_input_tokens":{cache_read},"cache_creation":{{"ephemeral_5m_input_tokens":{w5},"ephemeral_1h_input_tokens":{w1}}},"output_tokens":{out},"service_tier":"standard"}}}},"requestId":"{req_id}"}}"#,
+                ctx.head(&uuid(rng), &u, ts + b as i64 * 700, "assistant"),
+                w5 + w1,
+            )
+        })
+        .collect()
+}
+
+/// Writes a Claude Code `projects/` tree of about `target_lines` lines
+/// under `root`: sessions with user turns, tool results and multi-line
+/// assistant responses, sub-agent files with sidechain replays, summaries
+/// and snapshots. Returns (lines, bytes).
+pub fn claude_code_tree(root: &std::path::Path, target_lines: u64, end_ms: i64, seed: u64) -> io::Result<(u64, u64)> {
+    let mut rng = Rng::new(seed);
+    let (mut lines, mut bytes) = (0u64, 0u64);
+    let models =
+        [("claude-sonnet-4-5-20250929", 0.6), ("claude-opus-4-5-20251101", 0.25), ("claude-haiku-4-5-20251001", 0.15)];
+    let mut session_no = 0;
+    while lines < target_lines {
+        session_no += 1;
+        let project = format!("-Users-dev-project-{:02}", session_no % 30);
+        let dir = root.join("projects").join(&project);
+        std::fs::create_dir_all(&dir)?;
+        let session = uuid(&mut rng);
+        let cwd = format!("/Users/dev/project-{:02}", session_no % 30);
+        let ctx = CcCtx { session: &session, cwd: &cwd, sidechain: false, agent: None };
+        let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join(format!("{session}.jsonl")))?);
+        let mut ts = end_ms - 30 * MS_PER_DAY + rng.below(29 * MS_PER_DAY as u64) as i64;
+        let turns = 40 + (300.0 * rng.spread(0.8)) as usize;
+        let mut cache = 8_000 + rng.below(12_000);
+        let mut replayable: Vec<String> = Vec::new();
+        let mut write = |out: &mut std::io::BufWriter<std::fs::File>, l: &str| -> io::Result<()> {
+            out.write_all(l.as_bytes())?;
+            out.write_all(b"\n")?;
+            lines += 1;
+            bytes += l.len() as u64 + 1;
+            Ok(())
+        };
+        for t in 0..turns {
+            ts += 5_000 + rng.below(90_000) as i64;
+            let u = uuid(&mut rng);
+            let user = if t % 4 == 0 {
+                format!(
+                    r#"{},"message":{{"role":"user","content":"{}"}}}}"#,
+                    ctx.head(&uuid(&mut rng), &u, ts, "user"),
+                    text_between(&mut rng, 20, 100)
+                )
+            } else {
+                format!(
+                    r#"{},"message":{{"role":"user","content":[{{"tool_use_id":"toolu_{}","type":"tool_result","content":"{}","is_error":false}}]}}}}"#,
+                    ctx.head(&uuid(&mut rng), &u, ts, "user"),
+                    rng.hex(24),
+                    {
+                        let n = 20 + (120.0 * rng.spread(1.0)) as usize;
+                        text(&mut rng, n)
+                    }
+                )
+            };
+            write(&mut out, &user)?;
+            let model = *rng.pick(&models);
+            let msg_id = format!("msg_01{}", rng.hex(22));
+            let req_id = format!("req_011C{}", rng.hex(18));
+            cache = (cache + rng.below(3000)).min(150_000);
+            let blocks = 1 + rng.below(3) as usize;
+            for l in cc_assistant(&mut rng, &ctx, &msg_id, &req_id, model, ts + 1500, cache, blocks) {
+                write(&mut out, &l)?;
+            }
+            if rng.f64() < 0.05 {
+                replayable.push(msg_id.clone());
+            }
+            if rng.f64() < 0.03 {
+                let snap = format!(
+                    r#"{{"type":"file-history-snapshot","messageId":"{}","snapshot":{{"messageId":"{}","trackedFileBackups":{{}},"timestamp":"{}"}},"isSnapshotUpdate":false}}"#,
+                    uuid(&mut rng),
+                    uuid(&mut rng),
+                    format_utc(ts)
+                );
+                write(&mut out, &snap)?;
+            }
+        }
+        write(
+            &mut out,
+            &format!(r#"{{"type":"summary","summary":"{}","leafUuid":"{}"}}"#, text(&mut rng, 40), uuid(&mut rng)),
+        )?;
+        out.flush()?;
+        // Some sessions run sub-agents; their files replay a few parent
+        // messages (same message id, new request id) as sidechains.
+        if rng.f64() < 0.15 {
+            let sub = dir.join(&session).join("subagents");
+            std::fs::create_dir_all(&sub)?;
+            let agent = rng.hex(8);
+            let sctx = CcCtx { session: &session, cwd: &cwd, sidechain: true, agent: Some(&agent) };
+            let mut sout = std::io::BufWriter::new(std::fs::File::create(sub.join(format!("agent-{agent}.jsonl")))?);
+            for m in &replayable {
+                let req = format!("req_011C{}", rng.hex(18));
+                for l in cc_assistant(&mut rng, &sctx, m, &req, "claude-sonnet-4-5-20250929", ts, cache, 1) {
+                    write(&mut sout, &l)?;
+                }
+            }
+            for _ in 0..(10 + rng.below(60)) {
+                ts += 3_000;
+                let msg_id = format!("msg_01{}", rng.hex(22));
+                let req_id = format!("req_011C{}", rng.hex(18));
+                for l in cc_assistant(&mut rng, &sctx, &msg_id, &req_id, "claude-haiku-4-5-20251001", ts, 5_000, 2) {
+                    write(&mut sout, &l)?;
+                }
+            }
+            sout.flush()?;
+        }
+    }
+    Ok((lines, bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -525,5 +719,24 @@ mod tests {
             d.parse_line(line, &mut out).unwrap();
         }
         assert_eq!(out.len(), 50);
+    }
+
+    #[test]
+    fn claude_code_trees_parse_cleanly() {
+        let d = tempfile::tempdir().unwrap();
+        let (lines, _) = claude_code_tree(d.path(), 3000, 1_790_000_000_000, 5).unwrap();
+        assert!(lines >= 3000);
+        let mut parsed = 0u64;
+        for e in walkdir::WalkDir::new(d.path()).into_iter().flatten().filter(|e| e.file_type().is_file()) {
+            let text = std::fs::read(e.path()).unwrap();
+            let mut det = crate::formats::Detector::new(None);
+            let mut out = Vec::new();
+            for line in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                det.parse_line(line, &mut out).unwrap();
+                parsed += 1;
+            }
+            assert!(out.iter().all(|r| r.format == Some(crate::domain::record::Format::ClaudeCode)));
+        }
+        assert_eq!(parsed, lines);
     }
 }

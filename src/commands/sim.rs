@@ -19,6 +19,11 @@ pub fn run(env: &Env, args: &SimArgs, out: &mut dyn Write) -> Result<ExitCode> {
             f.flush()?;
             (path, n)
         }
+        SimKind::ClaudeTree { out: path, lines, seed } => {
+            let (n, bytes) = sim::claude_code_tree(path, *lines, crate::domain::time::now_ms(), *seed)?;
+            writeln!(out, "{}", crate::output::bytes(bytes))?;
+            (path, n)
+        }
         SimKind::Bulk { out: path, lines, days, seed } => {
             let mut f = create(path)?;
             let n = sim::bulk(&mut f, *lines, *days, crate::domain::time::now_ms(), *seed)?;

@@ -21,7 +21,10 @@ struct SourceJson {
     skipped: u64,
     bytes_read: u64,
     size: u64,
+    /// Bytes on disk not yet read (from the file's size now).
     lag_bytes: u64,
+    /// `ok`, `behind` (unread bytes) or `missing` (the file is gone).
+    status: &'static str,
     last_line_time: Option<String>,
     last_read: Option<String>,
 }
@@ -30,19 +33,28 @@ pub fn run(env: &Env, args: &SourcesArgs, out: &mut dyn Write) -> Result<ExitCod
     let conn = env.read_conn()?;
     let list: Vec<SourceJson> = queries::sources(&conn)?
         .into_iter()
-        .map(|s| SourceJson {
-            lag_bytes: s.size.saturating_sub(s.offset),
-            path: s.path,
-            format: s.format,
-            lines: s.lines,
-            calls: s.calls,
-            duplicates: s.duplicates,
-            rejects: s.rejects,
-            skipped: s.skipped,
-            bytes_read: s.offset,
-            size: s.size,
-            last_line_time: s.last_line_ts.map(time::format_utc),
-            last_read: s.last_read.map(time::format_utc),
+        .map(|s| {
+            let now_size = std::fs::metadata(&s.path).ok().map(|m| m.len());
+            let lag = now_size.unwrap_or(s.size).saturating_sub(s.offset);
+            SourceJson {
+                lag_bytes: lag,
+                status: match now_size {
+                    None => "missing",
+                    Some(_) if lag > 0 => "behind",
+                    Some(_) => "ok",
+                },
+                path: s.path,
+                format: s.format,
+                lines: s.lines,
+                calls: s.calls,
+                duplicates: s.duplicates,
+                rejects: s.rejects,
+                skipped: s.skipped,
+                bytes_read: s.offset,
+                size: s.size,
+                last_line_time: s.last_line_ts.map(time::format_utc),
+                last_read: s.last_read.map(time::format_utc),
+            }
         })
         .collect();
     match args.output.format() {
@@ -61,6 +73,8 @@ pub fn run(env: &Env, args: &SourcesArgs, out: &mut dyn Write) -> Result<ExitCod
                         s.skipped.to_string(),
                         s.bytes_read.to_string(),
                         s.size.to_string(),
+                        s.lag_bytes.to_string(),
+                        s.status.to_string(),
                         s.last_line_time.clone().unwrap_or_default(),
                         s.last_read.clone().unwrap_or_default(),
                     ]
@@ -97,6 +111,7 @@ pub fn run(env: &Env, args: &SourcesArgs, out: &mut dyn Write) -> Result<ExitCod
                 right("Dups"),
                 right("Rejects"),
                 right("Read"),
+                right("Lag"),
                 left("Last line"),
             ];
             let rows: Vec<Vec<String>> = list
@@ -110,6 +125,11 @@ pub fn run(env: &Env, args: &SourcesArgs, out: &mut dyn Write) -> Result<ExitCod
                         thousands(s.duplicates as i64),
                         thousands(s.rejects as i64),
                         format!("{}/{}", output::bytes(s.bytes_read), output::bytes(s.size)),
+                        match s.status {
+                            "missing" => "missing".to_string(),
+                            _ if s.lag_bytes == 0 => "-".to_string(),
+                            _ => output::bytes(s.lag_bytes),
+                        },
                         s.last_line_time.clone().unwrap_or_else(|| "-".into()),
                     ]
                 })

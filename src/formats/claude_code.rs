@@ -32,7 +32,7 @@ struct Line<'a> {
     #[serde(rename = "type", borrow)]
     kind: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    message: Option<&'a RawValue>,
+    message: Option<Message<'a>>,
     #[serde(rename = "requestId", borrow)]
     request_id: Option<Cow<'a, str>>,
     #[serde(rename = "sessionId", borrow)]
@@ -89,13 +89,9 @@ pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
     if l.kind.as_deref() != Some("assistant") {
         return Ok(Outcome::Skip("not an assistant message"));
     }
-    let Some(raw) = l.message else {
+    let Some(m) = l.message.as_ref() else {
         return Ok(Outcome::Skip("assistant line without a message"));
     };
-    if !raw.get().trim_start().starts_with('{') {
-        return Ok(Outcome::Skip("assistant line without a message"));
-    }
-    let m: Message = serde_json::from_str(raw.get()).map_err(|e| format!("message: {}", json_error(e)))?;
     let Some(usage) = m.usage.as_ref() else {
         return Ok(Outcome::Skip("assistant message without usage"));
     };

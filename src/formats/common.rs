@@ -252,7 +252,11 @@ pub fn dim(s: Option<&str>) -> Option<String> {
     if c.is_empty() {
         return None;
     }
-    if c.chars().count() > MAX_DIM_LEN { Some(c.chars().take(MAX_DIM_LEN).collect()) } else { Some(c.to_string()) }
+    if c.len() > MAX_DIM_LEN && c.chars().count() > MAX_DIM_LEN {
+        Some(c.chars().take(MAX_DIM_LEN).collect())
+    } else {
+        Some(c.to_string())
+    }
 }
 
 /// Attribution gathered from the many places a log can carry it.

@@ -90,8 +90,23 @@ impl Detector {
             };
         }
         let mut first_err: Option<String> = None;
-        let order = candidates(line, self.last);
-        for f in order {
+        // The format of the previous line first: in a homogeneous file that
+        // is one parse per line and no sniffing.
+        if let Some(last) = self.last {
+            let before = out.len();
+            match try_format(last, text, None, out) {
+                Ok(Outcome::Calls(n)) => {
+                    let actual = out.get(before).and_then(|r| r.format).unwrap_or(last);
+                    return Ok(Parsed::Calls(actual, n));
+                }
+                Ok(Outcome::Skip(why)) => return Ok(Parsed::Skip(why)),
+                Ok(Outcome::NotMine) => {}
+                Err(e) => first_err = Some(e),
+            }
+        }
+        let tried = self.last.map(family);
+        let order = candidates(line, None);
+        for f in order.into_iter().filter(|f| Some(*f) != tried) {
             let before = out.len();
             match try_format(f, text, None, out) {
                 Ok(Outcome::Calls(n)) => {

@@ -126,10 +126,15 @@ pub struct SourceReader {
 impl SourceReader {
     /// Opens `path` (canonical) and loads its committed state.
     pub fn open(path: &Path, options: SourceOptions, writer: &Writer) -> Result<SourceReader, FileError> {
+        let state = writer.source(&path.to_string_lossy())?;
+        SourceReader::open_with_state(path, options, state)
+    }
+
+    /// Opens `path` with a state already looked up ([`Writer::sources`]).
+    pub fn open_with_state(path: &Path, options: SourceOptions, state: SourceState) -> Result<SourceReader, FileError> {
         let path_str = path.to_string_lossy().to_string();
         let file = File::open(path).map_err(io_err(&path_str))?;
         let meta = file.metadata().map_err(io_err(&path_str))?;
-        let state = writer.source(&path_str)?;
         Ok(SourceReader {
             dev_inode: dev_inode(&meta),
             detector: Detector::new(options.format),
@@ -288,6 +293,16 @@ pub fn read_file(path: &Path, options: &SourceOptions, ctx: &mut ReadCtx) -> Res
     SourceReader::open(path, options.clone(), ctx.writer)?.read(ctx)
 }
 
+/// Reads `path` once from a state already looked up.
+pub fn read_file_from(
+    path: &Path,
+    options: &SourceOptions,
+    state: SourceState,
+    ctx: &mut ReadCtx,
+) -> Result<FileReport, FileError> {
+    SourceReader::open_with_state(path, options.clone(), state)?.read(ctx)
+}
+
 struct FileState<'r> {
     path: &'r str,
     options: &'r SourceOptions,
@@ -391,6 +406,7 @@ impl FileState<'_> {
         let mut full = std::mem::replace(&mut self.batch, next);
         // The file may have grown while it was read.
         full.size = full.size.max(full.end_offset);
+        full.seal();
         if let Some(p) = ctx.progress {
             p.lines.fetch_add(full.lines, Ordering::Relaxed);
             p.bytes.fetch_add(self.pos.saturating_sub(self.progress_pos), Ordering::Relaxed);

@@ -25,7 +25,7 @@ use crate::pricing::{Catalog, Pricer};
 use crate::store::writer::{Writer, WriterError, WriterTotals};
 use crate::store::{self, StoreError};
 
-pub use file::{FileError, FileReport, Progress, ReadCtx, SourceReader, read_file};
+pub use file::{FileError, FileReport, Progress, ReadCtx, SourceReader, read_file, read_file_from};
 pub use source::{SourceOptions, SourceSpec};
 
 /// Per-thread record finishing: provider, price, attribution.
@@ -130,13 +130,15 @@ pub fn ingest_files(
     let writer = Writer::spawn(conn, 8, None);
     let mut pipe = Pipeline::new(opts.catalog, opts.attributor);
     let mut report = IngestReport { files: files.len(), ..Default::default() };
-    for (f, options) in files {
+    // One round trip for every file's committed state.
+    let states = writer.sources(files.iter().map(|(f, _)| f.to_string_lossy().to_string()).collect())?;
+    for ((f, options), state) in files.iter().zip(states) {
         if opts.stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed)) {
             report.interrupted = true;
             break;
         }
         let mut ctx = ReadCtx { pipe: &mut pipe, writer: &writer, stop: opts.stop, progress: opts.progress };
-        match read_file(f, options, &mut ctx) {
+        match read_file_from(f, options, state, &mut ctx) {
             Ok(r) => report.add(&r),
             Err(FileError::Writer(e)) => return Err(e.into()),
             Err(e) => report.file_errors.push(e.to_string()),

@@ -564,11 +564,10 @@ mod tests {
             rec("2026-10-03T12:00:00Z", None, "m3", None, 4),
             rec("2026-11-01T00:00:00Z", Some("b"), "m1", Some(4), 5),
         ];
-        let mut rb = rollup::Delta::default();
+        let mut rb = rollup::Delta::of(&recs);
         let mut ins = writer::CallInserter::new(&tx).unwrap();
         for r in &recs {
             assert!(ins.insert(None, r).unwrap());
-            rb.add(r);
         }
         drop(ins);
         rb.flush(&tx).unwrap();

@@ -170,38 +170,95 @@ pub fn hour_of(ts_ms: i64) -> i64 {
     ts_ms.div_euclid(MS_PER_HOUR)
 }
 
+/// The dimensions of one call that the rollups break down by.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct RKey {
-    dim: Dim,
+struct Group {
     hour: i64,
-    a: String,
-    b: String,
+    workflow: String,
+    team: String,
+    customer: String,
+    model: String,
+    provider: String,
 }
 
-/// A borrowed [`RKey`]: hashes identically, so lookups need no allocation.
+/// A borrowed [`Group`]: hashes identically, so lookups need no allocation.
 #[derive(Hash)]
-struct RKeyRef<'a> {
-    dim: Dim,
+struct GroupRef<'a> {
     hour: i64,
-    a: &'a str,
-    b: &'a str,
+    workflow: &'a str,
+    team: &'a str,
+    customer: &'a str,
+    model: &'a str,
+    provider: &'a str,
 }
 
-impl hashbrown::Equivalent<RKey> for RKeyRef<'_> {
-    fn equivalent(&self, k: &RKey) -> bool {
-        self.dim == k.dim && self.hour == k.hour && self.a == k.a && self.b == k.b
+impl<'a> GroupRef<'a> {
+    fn of(r: &'a CallRecord) -> GroupRef<'a> {
+        GroupRef {
+            hour: hour_of(r.ts_ms),
+            workflow: Dim::Workflow.value(r),
+            team: Dim::Team.value(r),
+            customer: Dim::Customer.value(r),
+            model: Dim::Model.value(r),
+            provider: Dim::Provider.value(r),
+        }
     }
 }
 
-/// Rollup deltas for a batch of calls. Built by the reader thread next to
-/// the parser (so the writer thread only upserts); the writer subtracts
-/// the calls that turn out to be duplicates.
+impl hashbrown::Equivalent<Group> for GroupRef<'_> {
+    fn equivalent(&self, g: &Group) -> bool {
+        self.hour == g.hour
+            && self.model == g.model
+            && self.workflow == g.workflow
+            && self.customer == g.customer
+            && self.team == g.team
+            && self.provider == g.provider
+    }
+}
+
+impl Group {
+    fn value(&self, d: Dim) -> &str {
+        match d {
+            Dim::Workflow => &self.workflow,
+            Dim::Team => &self.team,
+            Dim::Customer => &self.customer,
+            Dim::Model => &self.model,
+            Dim::Provider => &self.provider,
+            _ => "",
+        }
+    }
+
+    /// The rollup keys this group contributes to, as (dim, part, part).
+    fn keys(&self) -> impl Iterator<Item = (Dim, &str, &str)> + '_ {
+        let total = std::iter::once((Dim::Total, "", ""));
+        let singles = Dim::SINGLES.into_iter().map(|d| (d, self.value(d), ""));
+        let pairs = Dim::PAIRS.into_iter().filter_map(|d| {
+            let (a, b) = d.parts()?;
+            Some((d, self.value(a), self.value(b)))
+        });
+        total.chain(singles).chain(pairs)
+    }
+}
+
+/// Rollup deltas for a batch of calls, aggregated per group of dimensions
+/// (one hash lookup per call) and expanded into the rollup rows at flush.
+/// Built by the reader thread next to the parser; the writer subtracts the
+/// calls that turn out to be duplicates.
 #[derive(Clone, Debug, Default)]
 pub struct Delta {
-    map: hashbrown::HashMap<RKey, Agg>,
+    map: hashbrown::HashMap<Group, Agg>,
 }
 
 impl Delta {
+    /// The deltas of a list of calls.
+    pub fn of(records: &[CallRecord]) -> Delta {
+        let mut d = Delta::default();
+        for r in records {
+            d.add(r);
+        }
+        d
+    }
+
     pub fn add(&mut self, r: &CallRecord) {
         self.apply(r, &Agg::of(r));
     }
@@ -212,23 +269,19 @@ impl Delta {
     }
 
     fn apply(&mut self, r: &CallRecord, a: &Agg) {
-        let hour = hour_of(r.ts_ms);
-        let mut bump = |dim: Dim, x: &str, y: &str| {
-            let probe = RKeyRef { dim, hour, a: x, b: y };
-            match self.map.get_mut(&probe) {
-                Some(agg) => agg.add(a),
-                None => {
-                    self.map.insert(RKey { dim, hour, a: x.to_string(), b: y.to_string() }, *a);
-                }
-            }
-        };
-        bump(Dim::Total, "", "");
-        for d in Dim::SINGLES {
-            bump(d, d.value(r), "");
-        }
-        for d in Dim::PAIRS {
-            if let Some((x, y)) = d.parts() {
-                bump(d, x.value(r), y.value(r));
+        let probe = GroupRef::of(r);
+        match self.map.get_mut(&probe) {
+            Some(agg) => agg.add(a),
+            None => {
+                let g = Group {
+                    hour: probe.hour,
+                    workflow: probe.workflow.to_string(),
+                    team: probe.team.to_string(),
+                    customer: probe.customer.to_string(),
+                    model: probe.model.to_string(),
+                    provider: probe.provider.to_string(),
+                };
+                self.map.insert(g, *a);
             }
         }
     }
@@ -249,6 +302,16 @@ impl Delta {
         if self.map.is_empty() {
             return Ok(());
         }
+        // Expand groups into rollup rows, borrowing the keys from the groups.
+        let mut rows: hashbrown::HashMap<(Dim, i64, &str, &str), Agg> = hashbrown::HashMap::new();
+        for (g, a) in &self.map {
+            if a.calls == 0 && a.cost_nano == 0 {
+                continue;
+            }
+            for (d, x, y) in g.keys() {
+                rows.entry((d, g.hour, x, y)).or_default().add(a);
+            }
+        }
         let mut stmt = tx.prepare_cached(
             "INSERT INTO rollup_hour (dim, hour, key, calls, uncached_input, cache_read, cache_write, output,
                 reasoning, cost_nano, unpriced_calls, error_calls, reported_cost_nano, latency_ms_sum, latency_n)
@@ -267,15 +330,11 @@ impl Delta {
                 latency_ms_sum = latency_ms_sum + excluded.latency_ms_sum,
                 latency_n = latency_n + excluded.latency_n",
         )?;
-        for (k, a) in self.map.drain() {
-            if a.calls == 0 {
-                continue;
-            }
-            let key: std::borrow::Cow<str> =
-                if k.dim.parts().is_some() { pair_key(&k.a, &k.b).into() } else { k.a.into() };
+        for ((dim, hour, x, y), a) in rows {
+            let key: std::borrow::Cow<str> = if dim.parts().is_some() { pair_key(x, y).into() } else { x.into() };
             stmt.execute(params![
-                k.dim.code(),
-                k.hour,
+                dim.code(),
+                hour,
                 key,
                 a.calls,
                 a.uncached_input,
@@ -291,6 +350,8 @@ impl Delta {
                 a.latency_n
             ])?;
         }
+        drop(stmt);
+        self.map.clear();
         Ok(())
     }
 }

@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, Sender, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -21,6 +21,8 @@ use crate::domain::time::now_ms;
 
 /// The most rows folded into one transaction.
 const MAX_TX_ROWS: usize = 20_000;
+/// How long a commit waits for more batches to join it.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(30);
 
 /// A source file's committed state.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -61,16 +63,17 @@ pub struct Batch {
     pub format: Option<Format>,
     pub records: Vec<CallRecord>,
     pub rejects: Vec<RejectRow>,
-    /// Rollup deltas of `records` (see [`Batch::push`]).
+    /// Rollup deltas of `records`, computed when the batch is sealed
+    /// ([`Batch::seal`]) on the sending thread.
     pub rollup: Delta,
     /// Repeated copies of a message merged before sending (duplicates).
     pub collapsed: u64,
 }
 
 impl Batch {
-    /// Adds a finished record and its rollup delta. Consecutive copies of
-    /// one message (same dedupe key and message key) are merged here,
-    /// keeping the copy with the most tokens, so the writer sees one row.
+    /// Adds a finished record. Consecutive copies of one message (same
+    /// dedupe key and message key) are merged here, keeping the copy with
+    /// the most tokens, so the writer sees one row.
     pub fn push(&mut self, r: CallRecord) {
         if r.msg_key.is_some()
             && let Some(last) = self.records.last_mut()
@@ -79,19 +82,23 @@ impl Batch {
         {
             self.collapsed += 1;
             if r.tokens.total() > last.tokens.total() {
-                self.rollup.sub(last);
-                self.rollup.add(&r);
                 *last = r;
             }
             return;
         }
-        self.rollup.add(&r);
         self.records.push(r);
+    }
+
+    /// Computes the rollup deltas of the records (call before sending, on
+    /// the reader's thread, so the writer thread only upserts).
+    pub fn seal(&mut self) {
+        self.rollup = Delta::of(&self.records);
     }
 }
 
 enum Msg {
     Source { path: String, reply: SyncSender<Result<SourceState, String>> },
+    Sources { paths: Vec<String>, reply: SyncSender<Result<Vec<SourceState>, String>> },
     Batch(Box<Batch>),
     Flush(SyncSender<()>),
     Rename { source_id: i64, to: String, reply: SyncSender<Result<(), String>> },
@@ -157,9 +164,10 @@ pub struct Writer {
 impl Writer {
     /// Starts the writer on `conn`. `capacity` bounds the queued batches.
     pub fn spawn(conn: Connection, capacity: usize, events: Option<Sender<CommitEvent>>) -> Writer {
-        // A larger page cache keeps the hot ends of the dedupe index and
-        // the rollups in memory across batches.
-        let _ = conn.pragma_update(None, "cache_size", -65_536);
+        // A larger page cache (16 MiB) keeps the hot ends of the dedupe
+        // index and the rollups in memory across transactions.
+        let _ = conn.pragma_update(None, "cache_size", -16_384);
+
         let (tx, rx) = sync_channel(capacity.max(1));
         let stats = Arc::new(WriterStats::default());
         let s = Arc::clone(&stats);
@@ -194,6 +202,14 @@ impl Writer {
         rx.recv().map_err(|_| WriterError::Stopped("no reply".into()))?.map_err(WriterError::Stopped)
     }
 
+    /// Looks up (creating if needed) many sources in one round trip, so a
+    /// reader of many files never waits for the writer between files.
+    pub fn sources(&self, paths: Vec<String>) -> Result<Vec<SourceState>, WriterError> {
+        let (reply, rx) = sync_channel(1);
+        self.tx.send(Msg::Sources { paths, reply }).map_err(|_| WriterError::Stopped("channel closed".into()))?;
+        rx.recv().map_err(|_| WriterError::Stopped("no reply".into()))?.map_err(WriterError::Stopped)
+    }
+
     /// Queues a batch; blocks while the queue is full.
     pub fn send(&self, batch: Batch) -> Result<(), WriterError> {
         self.tx.send(Msg::Batch(Box::new(batch))).map_err(|_| WriterError::Stopped("channel closed".into()))
@@ -218,6 +234,34 @@ impl Writer {
     }
 }
 
+/// Message keys known to be stored, loaded the first time a record with a
+/// message key arrives: a new message needs no lookup at all.
+#[derive(Default)]
+struct MsgKeys(Option<HashSet<i64>>);
+
+impl MsgKeys {
+    fn known(&mut self, tx: &Transaction) -> rusqlite::Result<&mut HashSet<i64>> {
+        if self.0.is_none() {
+            let mut set = HashSet::new();
+            let mut stmt = tx.prepare("SELECT msg_key FROM calls WHERE msg_key IS NOT NULL")?;
+            for k in stmt.query_map([], |r| r.get::<_, i64>(0))? {
+                set.insert(k?);
+            }
+            self.0 = Some(set);
+        }
+        Ok(self.0.get_or_insert_with(HashSet::new))
+    }
+}
+
+/// Everything one transaction accumulates.
+#[derive(Default)]
+struct TxState {
+    ev: CommitEvent,
+    rollup: Delta,
+    rows: usize,
+    flush_replies: Vec<SyncSender<()>>,
+}
+
 fn run(
     mut conn: Connection,
     rx: Receiver<Msg>,
@@ -225,53 +269,64 @@ fn run(
     events: Option<Sender<CommitEvent>>,
 ) -> Result<(), WriterError> {
     let mut seen_keys: HashSet<u64> = HashSet::new();
-    let mut deferred: Option<Msg> = None;
-    loop {
-        let msg = match deferred.take() {
-            Some(m) => m,
-            None => match rx.recv() {
-                Ok(m) => m,
-                Err(_) => break,
-            },
-        };
-        match msg {
-            Msg::Source { path, reply } => {
-                let r = source_state(&conn, &path).map_err(|e| e.to_string());
-                let _ = reply.send(r);
-            }
-            Msg::Flush(reply) => {
-                let _ = reply.send(());
-            }
-            Msg::Rename { source_id, to, reply } => {
-                let r = rename_source(&mut conn, source_id, &to).map_err(|e| e.to_string());
-                let _ = reply.send(r);
-            }
-            Msg::Batch(first) => {
-                let mut pending = vec![*first];
-                let mut rows = pending[0].records.len();
-                while rows < MAX_TX_ROWS {
-                    match rx.try_recv() {
-                        Ok(Msg::Batch(b)) => {
-                            rows += b.records.len();
-                            pending.push(*b);
-                        }
-                        Ok(other) => {
-                            deferred = Some(other);
-                            break;
-                        }
-                        Err(_) => break,
-                    }
+    let mut msg_keys = MsgKeys::default();
+    let mut open = true;
+    while open {
+        // Wait for work, then keep one transaction open while messages keep
+        // coming: it commits when it is big enough, after a short linger,
+        // or when a flush is requested. Source lookups are answered inside
+        // it (this connection sees its own uncommitted rows), so readers
+        // never wait for a commit.
+        let Ok(first) = rx.recv() else { break };
+        let tx = conn.transaction()?;
+        let mut st = TxState::default();
+        let deadline = std::time::Instant::now() + LINGER;
+        let mut next = Some(first);
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Source { path, reply } => {
+                    let r = source_state(&tx, &path).map_err(|e| e.to_string());
+                    let _ = reply.send(r);
                 }
-                let ev = commit(&mut conn, pending, &mut seen_keys)?;
-                stats.stored.fetch_add(ev.stored, Ordering::Relaxed);
-                stats.duplicates.fetch_add(ev.duplicates, Ordering::Relaxed);
-                stats.rejects.fetch_add(ev.rejects, Ordering::Relaxed);
-                stats.unpriced.fetch_add(ev.unpriced, Ordering::Relaxed);
-                stats.transactions.fetch_add(1, Ordering::Relaxed);
-                if let Some(tx) = &events {
-                    let _ = tx.send(ev);
+                Msg::Sources { paths, reply } => {
+                    let r: Result<Vec<_>, _> = paths.iter().map(|p| source_state(&tx, p)).collect();
+                    let _ = reply.send(r.map_err(|e| e.to_string()));
+                }
+                Msg::Rename { source_id, to, reply } => {
+                    let r = rename_source(&tx, source_id, &to).map_err(|e| e.to_string());
+                    let _ = reply.send(r);
+                }
+                Msg::Flush(reply) => st.flush_replies.push(reply),
+                Msg::Batch(b) => {
+                    st.rows += b.records.len();
+                    apply_batch(&tx, *b, &mut st, &mut seen_keys, &mut msg_keys)?;
                 }
             }
+            if st.rows >= MAX_TX_ROWS || !st.flush_replies.is_empty() {
+                break;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(m) => next = Some(m),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => open = false,
+            }
+        }
+        st.rollup.flush(&tx)?;
+        tx.commit()?;
+        for r in st.flush_replies.drain(..) {
+            let _ = r.send(());
+        }
+        let ev = st.ev;
+        stats.stored.fetch_add(ev.stored, Ordering::Relaxed);
+        stats.duplicates.fetch_add(ev.duplicates, Ordering::Relaxed);
+        stats.rejects.fetch_add(ev.rejects, Ordering::Relaxed);
+        stats.unpriced.fetch_add(ev.unpriced, Ordering::Relaxed);
+        stats.transactions.fetch_add(1, Ordering::Relaxed);
+        if let Some(tx) = &events
+            && (ev.stored > 0 || ev.duplicates > 0 || ev.rejects > 0)
+        {
+            let _ = tx.send(ev);
         }
     }
     // Leave a compact WAL behind for the next reader.
@@ -284,11 +339,10 @@ fn source_state(conn: &Connection, path: &str) -> rusqlite::Result<SourceState> 
     read_source_state(conn, path)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
 }
 
-fn rename_source(conn: &mut Connection, source_id: i64, to: &str) -> rusqlite::Result<()> {
-    let tx = conn.transaction()?;
+fn rename_source(tx: &Transaction, source_id: i64, to: &str) -> rusqlite::Result<()> {
     tx.execute("UPDATE sources SET path = path || '#' || id WHERE path = ?1 AND id != ?2", params![to, source_id])?;
     tx.execute("UPDATE sources SET path = ?1 WHERE id = ?2", params![to, source_id])?;
-    tx.commit()
+    Ok(())
 }
 
 /// Reads a source's committed state without creating it.
@@ -466,121 +520,126 @@ fn resolve_copy(tx: &Transaction, r: &CallRecord) -> rusqlite::Result<CopyAction
     Ok(CopyAction::Insert)
 }
 
-fn commit(
-    conn: &mut Connection,
-    pending: Vec<Batch>,
+fn apply_batch(
+    tx: &Transaction,
+    mut b: Batch,
+    st: &mut TxState,
     seen_keys: &mut HashSet<u64>,
-) -> Result<CommitEvent, WriterError> {
-    let tx = conn.transaction()?;
-    let mut ev = CommitEvent::default();
-    let mut rollup = Delta::default();
+    msg_keys: &mut MsgKeys,
+) -> Result<(), WriterError> {
     let now = now_ms();
-    let mut ins = CallInserter::new(&tx)?;
-    for mut b in pending {
-        if b.reset {
-            tx.execute(
-                "UPDATE sources SET offset = 0, line_no = 0, generation = generation + 1 WHERE id = ?1",
-                [b.source_id],
-            )?;
-        }
-        let (mut stored, mut dups, mut max_ts) = (0u64, b.collapsed, None::<i64>);
-        for r in &b.records {
-            let mut replaced = false;
-            match resolve_copy(&tx, r)? {
-                CopyAction::Insert => {}
-                CopyAction::Duplicate => {
-                    dups += 1;
-                    b.rollup.sub(r);
-                    max_ts = Some(max_ts.map_or(r.ts_ms, |m| m.max(r.ts_ms)));
-                    continue;
-                }
-                CopyAction::Replace(old) => {
-                    tx.prepare_cached("DELETE FROM calls WHERE id = ?1")?.execute([old.id])?;
-                    tx.prepare_cached("UPDATE sources SET calls = calls - 1 WHERE id = ?1")?
-                        .execute([old.source_id])?;
-                    rollup.sub(&old.rec);
-                    if old.rec.cost.is_none() {
-                        ev.unpriced = ev.unpriced.saturating_sub(1);
-                    }
-                    replaced = true;
+    let ev = &mut st.ev;
+    let rollup = &mut st.rollup;
+    let mut ins = CallInserter::new(tx)?;
+    if b.reset {
+        tx.execute(
+            "UPDATE sources SET offset = 0, line_no = 0, generation = generation + 1 WHERE id = ?1",
+            [b.source_id],
+        )?;
+    }
+    let (mut stored, mut dups, mut max_ts) = (0u64, b.collapsed, None::<i64>);
+    for r in &b.records {
+        let mut replaced = false;
+        let action = match r.msg_key {
+            None => CopyAction::Insert,
+            Some(k) => {
+                if msg_keys.known(tx)?.insert(k) {
+                    CopyAction::Insert
+                } else {
+                    resolve_copy(tx, r)?
                 }
             }
-            if ins.insert(Some(b.source_id), r)? {
-                stored += 1;
-                if r.cost.is_none() {
-                    ev.unpriced += 1;
-                }
-                if let Some(k) = &r.price_key
-                    && seen_keys.insert(model_key_hash(&r.model, k))
-                {
-                    tx.prepare_cached("INSERT OR IGNORE INTO model_keys (model, price_key) VALUES (?1, ?2)")?
-                        .execute(params![r.model, k])?;
-                }
-            } else {
+        };
+        match action {
+            CopyAction::Insert => {}
+            CopyAction::Duplicate => {
                 dups += 1;
                 b.rollup.sub(r);
+                max_ts = Some(max_ts.map_or(r.ts_ms, |m| m.max(r.ts_ms)));
+                continue;
             }
-            if replaced {
-                // The line repeated a call already counted (with fewer tokens).
-                dups += 1;
-                stored -= 1;
-                tx.prepare_cached("UPDATE sources SET calls = calls + 1 WHERE id = ?1")?.execute([b.source_id])?;
-            }
-            max_ts = Some(max_ts.map_or(r.ts_ms, |m| m.max(r.ts_ms)));
-        }
-        {
-            let mut rej = tx.prepare_cached(
-                "INSERT INTO rejects (source_id, path, line_no, byte_offset, reason, excerpt, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            for r in &b.rejects {
-                rej.execute(params![
-                    b.source_id,
-                    b.path,
-                    r.line_no as i64,
-                    r.byte_offset as i64,
-                    r.reason,
-                    r.excerpt,
-                    now
-                ])?;
+            CopyAction::Replace(old) => {
+                tx.prepare_cached("DELETE FROM calls WHERE id = ?1")?.execute([old.id])?;
+                tx.prepare_cached("UPDATE sources SET calls = calls - 1 WHERE id = ?1")?.execute([old.source_id])?;
+                rollup.sub(&old.rec);
+                if old.rec.cost.is_none() {
+                    ev.unpriced = ev.unpriced.saturating_sub(1);
+                }
+                replaced = true;
             }
         }
-        tx.prepare_cached(
-            "UPDATE sources SET offset = ?2, line_no = ?3, size = ?4, lines = lines + ?5, calls = calls + ?6,
-                duplicates = duplicates + ?7, rejects = rejects + ?8, skipped = skipped + ?9,
-                last_line_ts = MAX(COALESCE(last_line_ts, 0), COALESCE(?10, 0)), last_read = ?11,
-                format = COALESCE(?12, format), fingerprint = COALESCE(?13, fingerprint),
-                fp_len = COALESCE(?14, fp_len), dev = COALESCE(?15, dev), inode = COALESCE(?16, inode)
-             WHERE id = ?1",
-        )?
-        .execute(params![
-            b.source_id,
-            b.end_offset as i64,
-            b.end_line as i64,
-            b.size as i64,
-            b.lines as i64,
-            stored as i64,
-            dups as i64,
-            b.rejects.len() as i64,
-            b.skipped as i64,
-            max_ts,
-            now,
-            b.format.map(Format::as_str),
-            b.fingerprint.map(|f| f.0),
-            b.fingerprint.map(|f| f.1 as i64),
-            b.dev_inode.map(|d| d.0 as i64),
-            b.dev_inode.map(|d| d.1 as i64),
-        ])?;
-        rollup.merge(std::mem::take(&mut b.rollup));
-        ev.stored += stored;
-        ev.duplicates += dups;
-        ev.rejects += b.rejects.len() as u64;
-        if let Some(m) = max_ts {
-            ev.max_ts = Some(ev.max_ts.map_or(m, |x| x.max(m)));
+        if ins.insert(Some(b.source_id), r)? {
+            stored += 1;
+            if r.cost.is_none() {
+                ev.unpriced += 1;
+            }
+            if let Some(k) = &r.price_key
+                && seen_keys.insert(model_key_hash(&r.model, k))
+            {
+                tx.prepare_cached("INSERT OR IGNORE INTO model_keys (model, price_key) VALUES (?1, ?2)")?
+                    .execute(params![r.model, k])?;
+            }
+        } else {
+            dups += 1;
+            b.rollup.sub(r);
+        }
+        if replaced {
+            // The line repeated a call already counted (with fewer tokens).
+            dups += 1;
+            stored -= 1;
+            tx.prepare_cached("UPDATE sources SET calls = calls + 1 WHERE id = ?1")?.execute([b.source_id])?;
+        }
+        max_ts = Some(max_ts.map_or(r.ts_ms, |m| m.max(r.ts_ms)));
+    }
+    {
+        let mut rej = tx.prepare_cached(
+            "INSERT INTO rejects (source_id, path, line_no, byte_offset, reason, excerpt, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for r in &b.rejects {
+            rej.execute(params![
+                b.source_id,
+                b.path,
+                r.line_no as i64,
+                r.byte_offset as i64,
+                r.reason,
+                r.excerpt,
+                now
+            ])?;
         }
     }
-    drop(ins);
-    rollup.flush(&tx)?;
-    tx.commit()?;
-    Ok(ev)
+    tx.prepare_cached(
+        "UPDATE sources SET offset = ?2, line_no = ?3, size = ?4, lines = lines + ?5, calls = calls + ?6,
+            duplicates = duplicates + ?7, rejects = rejects + ?8, skipped = skipped + ?9,
+            last_line_ts = MAX(COALESCE(last_line_ts, 0), COALESCE(?10, 0)), last_read = ?11,
+            format = COALESCE(?12, format), fingerprint = COALESCE(?13, fingerprint),
+            fp_len = COALESCE(?14, fp_len), dev = COALESCE(?15, dev), inode = COALESCE(?16, inode)
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        b.source_id,
+        b.end_offset as i64,
+        b.end_line as i64,
+        b.size as i64,
+        b.lines as i64,
+        stored as i64,
+        dups as i64,
+        b.rejects.len() as i64,
+        b.skipped as i64,
+        max_ts,
+        now,
+        b.format.map(Format::as_str),
+        b.fingerprint.map(|f| f.0),
+        b.fingerprint.map(|f| f.1 as i64),
+        b.dev_inode.map(|d| d.0 as i64),
+        b.dev_inode.map(|d| d.1 as i64),
+    ])?;
+    rollup.merge(std::mem::take(&mut b.rollup));
+    ev.stored += stored;
+    ev.duplicates += dups;
+    ev.rejects += b.rejects.len() as u64;
+    if let Some(m) = max_ts {
+        ev.max_ts = Some(ev.max_ts.map_or(m, |x| x.max(m)));
+    }
+    Ok(())
 }
