@@ -43,6 +43,8 @@ pub enum Command {
     Prices(PricesArgs),
     /// The source files the ledger has read
     Sources(SourcesArgs),
+    /// The cockpit: live spend per workflow, the ledger, sources (built-in demo when nothing is configured)
+    Tui(TuiArgs),
     /// Write deterministic synthetic logs (sample data, benchmarks)
     #[command(hide = true)]
     Sim(SimArgs),
@@ -194,6 +196,17 @@ pub struct PricesArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct TuiArgs {
+    /// Run on built-in demo data with simulated live traffic (a temporary ledger)
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Time zone for days and months [default: config report.tz, else the system zone]
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
 }
 
 #[derive(Args, Debug)]

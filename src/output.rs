@@ -103,6 +103,13 @@ pub fn percent(r: f64, decimals: usize) -> String {
     format!("{:.*}%", decimals, r * 100.0)
 }
 
+/// A coverage ratio as a percentage rounded *down*, so that anything short
+/// of complete never shows as 100%.
+pub fn coverage(r: f64) -> String {
+    let tenths = (r * 1000.0).floor() / 10.0;
+    format!("{tenths:.1}%")
+}
+
 /// Bytes in human units.
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -125,6 +132,8 @@ mod tests {
         assert_eq!(thousands(1_240_000), "1,240,000");
         assert_eq!(thousands(-1234), "-1,234");
         assert_eq!(percent(0.38, 0), "38%");
+        assert_eq!(coverage(0.99986), "99.9%");
+        assert_eq!(coverage(1.0), "100.0%");
         assert_eq!(bytes(1536), "1.5 KiB");
     }
 

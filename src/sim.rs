@@ -696,6 +696,52 @@ pub fn claude_code_tree(root: &std::path::Path, target_lines: u64, end_ms: i64, 
     Ok((lines, bytes))
 }
 
+/// Mean output tokens per call of each paper workflow (same order as
+/// [`PAPER_WORKFLOWS`]), as in the sample month.
+pub const PAPER_OUTPUT_MEANS: [u64; 6] = [464, 9974, 2308, 1070, 2663, 2038];
+
+/// One live line for a paper workflow (the demo's traffic), at time `ts`.
+/// `heavy` makes a runaway call (long context, long output).
+pub fn paper_line(rng: &mut Rng, w: usize, ts: i64, heavy: bool) -> NativeLine {
+    let spec = &PAPER_WORKFLOWS[w % PAPER_WORKFLOWS.len()];
+    let items: Vec<((&str, &str), f64)> = spec.models.iter().map(|(m, p, wt)| ((*m, *p), *wt)).collect();
+    let (model, provider) = *rng.pick(&items);
+    let scale = if heavy { 3.0 } else { 1.0 };
+    let input = ((spec.avg_input as f64) * rng.spread(0.45) * scale).round().max(50.0) as u64;
+    let cached = (input as f64 * spec.cache_share).round() as u64;
+    let output = ((PAPER_OUTPUT_MEANS[w % 6] as f64) * rng.spread(0.5) * scale).round().max(1.0) as u64;
+    let mut tags = std::collections::BTreeMap::new();
+    tags.insert("env".to_string(), "prod".to_string());
+    if !spec.apps.is_empty() {
+        tags.insert("app".to_string(), rng.pick(spec.apps).to_string());
+    }
+    NativeLine {
+        ts: format_utc(ts),
+        request_id: format!("req_{}", rng.hex(24)),
+        provider: provider.to_string(),
+        model: model.to_string(),
+        workflow: spec.workflow_in_log.then(|| spec.name.to_string()),
+        team: spec.team_in_log.then(|| spec.team.to_string()),
+        customer: (!spec.customers.is_empty()).then(|| rng.pick(spec.customers).to_string()),
+        user: format!("u_{:04}", 1000 + rng.below(40)),
+        session_id: None,
+        trace_id: rng.hex(32),
+        tags,
+        usage: NativeUsage {
+            uncached_input: input - cached,
+            cache_read: cached,
+            cache_write_5m: 0,
+            cache_write_1h: 0,
+            output,
+            reasoning: (output as f64 * spec.reasoning_share).round() as u64,
+        },
+        batch: false,
+        latency_ms: latency(rng, spec.base_latency_ms, output),
+        status: if rng.f64() < 0.007 { "error" } else { "ok" },
+        cost_usd: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -251,8 +251,8 @@ fn print_table(out: &mut dyn Write, l: &Ledger, tz_name: &str) -> std::io::Resul
     writeln!(
         out,
         "attribution coverage {} of cost · price coverage {} of calls{}",
-        percent(l.attribution_coverage(), 1),
-        percent(l.price_coverage(), 1),
+        crate::output::coverage(l.attribution_coverage()),
+        crate::output::coverage(l.price_coverage()),
         if l.total.unpriced_calls > 0 {
             format!(" · {} unpriced calls are not in the cost (see `aifin prices`)", thousands(l.total.unpriced_calls))
         } else {

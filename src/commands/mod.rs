@@ -6,6 +6,7 @@ mod prices;
 mod rejects;
 mod sim;
 mod sources;
+mod tui;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -71,6 +72,10 @@ impl Env {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let env = Env::load(&cli)?;
+    if let Command::Tui(a) = &cli.command {
+        // The TUI owns the terminal; nothing else may write to stdout.
+        return tui::run(&env, a);
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let code = match &cli.command {
@@ -80,6 +85,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Prices(a) => prices::run(&env, a, &mut out)?,
         Command::Sources(a) => sources::run(&env, a, &mut out)?,
         Command::Sim(a) => sim::run(&env, a, &mut out)?,
+        Command::Tui(_) => unreachable!("handled before stdout is locked"),
     };
     out.flush().ok();
     Ok(code)

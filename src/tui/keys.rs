@@ -1,0 +1,48 @@
+//! Terminal events to actions.
+
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEventKind};
+
+use super::app::Action;
+
+pub fn action_for(ev: &Event) -> Option<Action> {
+    match ev {
+        Event::Key(k) if k.kind != KeyEventKind::Release => key(k),
+        Event::Mouse(m) => match m.kind {
+            MouseEventKind::Down(MouseButton::Left) => Some(Action::Click(m.column, m.row)),
+            MouseEventKind::ScrollUp => Some(Action::ScrollUp),
+            MouseEventKind::ScrollDown => Some(Action::ScrollDown),
+            _ => None,
+        },
+        Event::Resize(w, h) => Some(Action::Resize(*w, *h)),
+        _ => None,
+    }
+}
+
+fn key(k: &KeyEvent) -> Option<Action> {
+    if k.modifiers.contains(KeyModifiers::CONTROL) {
+        return match k.code {
+            KeyCode::Char('c') => Some(Action::Quit),
+            _ => None,
+        };
+    }
+    Some(match k.code {
+        KeyCode::Char('q') => Action::Quit,
+        KeyCode::Char('?') => Action::ToggleHelp,
+        KeyCode::Esc => Action::Back,
+        KeyCode::Char(c @ '1'..='3') => Action::SelectTab(c as usize - '1' as usize),
+        KeyCode::Tab | KeyCode::Right | KeyCode::Char('l') => Action::NextTab,
+        KeyCode::BackTab | KeyCode::Left | KeyCode::Char('h') => Action::PrevTab,
+        KeyCode::Up | KeyCode::Char('k') => Action::Up,
+        KeyCode::Down | KeyCode::Char('j') => Action::Down,
+        KeyCode::PageUp => Action::PageUp,
+        KeyCode::PageDown => Action::PageDown,
+        KeyCode::Home => Action::Home,
+        KeyCode::End => Action::End,
+        KeyCode::Char('g') => Action::CycleGroup,
+        KeyCode::Char('s') => Action::CycleSort,
+        KeyCode::Char('r') => Action::ReverseSort,
+        KeyCode::Char('w') => Action::CycleWindow,
+        KeyCode::Enter => Action::Enter,
+        _ => return None,
+    })
+}

@@ -1,0 +1,216 @@
+//! Rendering: `render(frame, &app)` lays out view models; it reads state
+//! and never changes it, never queries, never formats numbers itself.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Cell, Clear, Paragraph, Row, Sparkline, Table, Wrap};
+
+use super::app::{App, Tab};
+use super::layout::{self, Areas};
+use super::theme::Theme;
+use super::view::{self, TableVm};
+
+pub fn render(f: &mut Frame, app: &App, theme: &Theme) {
+    let a = layout::areas(f.area(), app.status.notice.is_some());
+    header(f, app, theme, &a);
+    tabs(f, app, theme, &a);
+    match app.tab {
+        Tab::Live => live(f, app, theme, a.body),
+        Tab::Ledger => ledger(f, app, theme, a.body),
+        Tab::Sources => sources(f, app, theme, a.body),
+    }
+    if let Some(n) = &app.status.notice {
+        f.render_widget(Paragraph::new(Span::styled(format!(" {n}"), theme.warn())), a.notice);
+    }
+    f.render_widget(Paragraph::new(Span::styled(view::status_line(app), theme.dim())), a.status);
+    if app.help {
+        help(f, theme, f.area());
+    }
+}
+
+fn header(f: &mut Frame, app: &App, theme: &Theme, a: &Areas) {
+    let mut spans = vec![Span::styled(" aifin ", theme.title())];
+    match &app.snapshot {
+        Some(s) => {
+            let h = view::header_vm(&s.live, app.now_ms);
+            spans.extend([
+                Span::raw("│ today "),
+                Span::styled(h.today, theme.money()),
+                Span::raw(" │ month to date "),
+                Span::styled(h.month, theme.money()),
+                Span::raw(" │ month-end projection "),
+                Span::styled(h.projection, theme.money()),
+            ]);
+            if h.alerts > 0 {
+                spans.push(Span::raw(" │ "));
+                spans.push(Span::styled(format!("{} runaway", h.alerts), theme.alert()));
+            }
+        }
+        None => spans.push(Span::styled("│ loading the ledger…", theme.dim())),
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), a.header);
+}
+
+fn tabs(f: &mut Frame, app: &App, theme: &Theme, a: &Areas) {
+    for (i, (t, r)) in Tab::ALL.iter().zip(layout::tab_rects(a.tabs)).enumerate() {
+        let style = if *t == app.tab { theme.tab_active() } else { theme.dim() };
+        f.render_widget(Paragraph::new(Span::styled(layout::tab_label(i, *t), style)), r);
+    }
+}
+
+fn live(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
+    let Some(s) = &app.snapshot else { return };
+    if s.live.workflows.is_empty() {
+        let msg = "No calls today yet. Waiting for new lines in the followed sources…";
+        f.render_widget(Paragraph::new(Span::styled(msg, theme.dim())).block(Block::bordered()), body);
+        return;
+    }
+    let wide = body.width >= 100;
+    for (i, r) in layout::live_panes(body, s.live.workflows.len(), app.live_selected) {
+        let vm = view::pane_vm(&s.live.workflows[i], s.live.today.cost_nano, wide && r.width >= 90);
+        let selected = i == app.live_selected;
+        let mut block = Block::bordered().title(Span::styled(format!(" {} ", vm.title), theme.bold()));
+        if let Some(badge) = &vm.badge {
+            block = block
+                .border_style(theme.alert())
+                .title_top(Line::from(Span::styled(badge.clone(), theme.alert())).right_aligned());
+        } else if selected {
+            block = block.border_style(theme.title());
+        }
+        if selected && vm.badge.is_some() {
+            block = block.title_bottom(Line::from(Span::styled(" selected ", theme.alert())));
+        }
+        let inner = block.inner(r);
+        f.render_widget(block, r);
+        let [l1, l2] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(inner);
+        f.render_widget(Paragraph::new(vm.line1), l1);
+        let (text, style) = match &vm.alert {
+            Some(reason) => (reason.clone(), theme.alert()),
+            None => (vm.line2.clone(), theme.dim()),
+        };
+        let text_w = (text.chars().count() as u16 + 2).min(l2.width.saturating_sub(12));
+        let [t2, spark] = Layout::horizontal([Constraint::Length(text_w), Constraint::Min(0)]).areas(l2);
+        f.render_widget(Paragraph::new(Span::styled(text, style)), t2);
+        let n = spark.width as usize;
+        let data: Vec<u64> = vm.spark.iter().skip(vm.spark.len().saturating_sub(n)).copied().collect();
+        f.render_widget(
+            Sparkline::default().data(data).style(if vm.alert.is_some() { theme.alert() } else { theme.spark() }),
+            spark,
+        );
+    }
+}
+
+fn table(f: &mut Frame, theme: &Theme, area: Rect, vm: &TableVm, selected: Option<usize>) {
+    let visible = layout::table_rows_visible(area, vm.total.is_some());
+    let offset = selected.map(|s| layout::scroll_offset(s, visible)).unwrap_or(0);
+    let cell = |text: &str, right: bool| -> Cell<'static> {
+        let line = Line::from(text.to_string());
+        Cell::from(if right { line.right_aligned() } else { line })
+    };
+    let header = Row::new(vm.headers.iter().zip(&vm.right).map(|(h, r)| cell(h, *r))).style(theme.bold());
+    let mut rows: Vec<Row> = vm
+        .rows
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(visible)
+        .map(|(i, r)| {
+            let row = Row::new(r.iter().zip(&vm.right).map(|(c, ri)| cell(c, *ri)));
+            if Some(i) == selected { row.style(theme.selected()) } else { row }
+        })
+        .collect();
+    if let Some(t) = &vm.total {
+        rows.push(Row::new(t.iter().zip(&vm.right).map(|(c, ri)| cell(c, *ri))).style(theme.bold()));
+    }
+    let widths: Vec<Constraint> = vm
+        .widths
+        .iter()
+        .enumerate()
+        .map(|(i, w)| if i == 0 { Constraint::Min(*w) } else { Constraint::Length(*w) })
+        .collect();
+    let mut block = Block::bordered().title(Span::styled(format!(" {} ", vm.title), theme.title()));
+    if !vm.footer.is_empty() {
+        block = block.title_bottom(Line::from(Span::styled(format!(" {} ", vm.footer), theme.dim())));
+    }
+    f.render_widget(Table::new(rows, widths).header(header).block(block).column_spacing(1), area);
+}
+
+fn ledger(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
+    let Some(s) = &app.snapshot else { return };
+    let (t, d) = layout::ledger_split(body, app.ledger.drill.is_some());
+    let vm = view::ledger_vm(&s.ledger, &app.ledger, t.width);
+    table(f, theme, t, &vm, Some(app.ledger.selected));
+    if let (Some(area), Some(drill)) = (d, &s.drill) {
+        let block = Block::bordered();
+        let inner = block.inner(area);
+        let n_cols = drill.breakdowns.len() as u16 + 1;
+        let dv = view::drill_vm(drill, s.ledger.by, inner.width / n_cols);
+        let block = block.title(Span::styled(format!(" {} ", dv.title), theme.title()));
+        f.render_widget(block, area);
+        let [summary, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+        f.render_widget(Paragraph::new(Span::styled(dv.summary, theme.bold())), summary);
+        let n = dv.sections.len() + 1;
+        let cols = Layout::horizontal(vec![Constraint::Ratio(1, n as u32); n]).split(rest);
+        for ((title, lines), col) in dv.sections.iter().zip(cols.iter()) {
+            let mut text = vec![Line::from(Span::styled(title.clone(), theme.bold()))];
+            text.extend(lines.iter().map(|l| Line::from(l.clone())));
+            f.render_widget(Paragraph::new(text), *col);
+        }
+        let trend = cols[n - 1];
+        // The most recent days that fit, three columns per bar.
+        let fit = (trend.width / 3).max(1) as usize;
+        let bars: Vec<Bar> = dv
+            .daily
+            .iter()
+            .skip(dv.daily.len().saturating_sub(fit))
+            .map(|(label, v)| Bar::default().value(*v).label(Line::from(label.clone())).text_value(String::new()))
+            .collect();
+        let per_bar = (trend.width / (bars.len().max(1) as u16)).clamp(3, 6);
+        let chart = BarChart::default()
+            .block(
+                Block::default().borders(Borders::NONE).title(Span::styled("Daily cost (whole hours)", theme.bold())),
+            )
+            .data(BarGroup::default().bars(&bars))
+            .bar_width(per_bar - 1)
+            .bar_gap(1)
+            .bar_style(theme.spark());
+        f.render_widget(chart, trend);
+    }
+}
+
+fn sources(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
+    let Some(s) = &app.snapshot else { return };
+    let (t, r) = layout::sources_split(body);
+    let (vm, rejects) = view::sources_vm(&s.sources, &app.source_rates, app.now_ms, t.width);
+    table(f, theme, t, &vm, Some(app.sources_selected));
+    let title = format!(" Latest rejected lines · {} in all ", crate::output::thousands(s.sources.reject_total as i64));
+    let lines: Vec<Line> = if rejects.is_empty() {
+        vec![Line::from(Span::styled("No rejected lines.", theme.dim()))]
+    } else {
+        rejects.into_iter().map(Line::from).collect()
+    };
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(Block::bordered().title(Span::styled(title, theme.title())))
+            .wrap(Wrap { trim: true }),
+        r,
+    );
+}
+
+fn help(f: &mut Frame, theme: &Theme, area: Rect) {
+    let width = 74;
+    let r = layout::centered(area, width, view::HELP.len() as u16 + 4);
+    let mut lines = vec![Line::from("")];
+    for (k, what) in view::HELP {
+        lines.push(Line::from(vec![Span::styled(format!(" {k:<23}"), theme.bold()), Span::raw(*what)]));
+    }
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(Block::bordered().title(Span::styled(" Keys ", theme.title())).title_bottom(" Esc or ? closes "))
+            .style(Style::default()),
+        r,
+    );
+}
