@@ -78,6 +78,7 @@ fn ingest_bench(lines: u64) {
                 attributor: Arc::clone(&attributor),
                 stop: None,
                 progress: None,
+                tokenize: true,
             },
         )
         .unwrap();
@@ -236,6 +237,7 @@ fn follow_bench(n: usize) {
                 events: Some(tx),
                 progress: None,
                 on_round: None,
+                tokenizer: None,
             },
         )
         .unwrap()

@@ -132,6 +132,10 @@ pub struct IngestArgs {
     #[arg(long, short = 'f')]
     pub follow: bool,
 
+    /// Do not count prompt components of logs that carry prompt text
+    #[arg(long)]
+    pub no_tokenize: bool,
+
     /// Seconds between rescans when following (file-system events wake it sooner)
     #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
     pub rescan: f64,

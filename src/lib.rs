@@ -28,4 +28,5 @@ pub mod output;
 pub mod pricing;
 pub mod sim;
 pub mod store;
+pub mod tokenize;
 pub mod tui;

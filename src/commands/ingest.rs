@@ -28,6 +28,7 @@ struct Summary {
     partial_lines_waiting: u64,
     bytes: u64,
     transactions: u64,
+    tokenized: u64,
     elapsed_s: f64,
     lines_per_s: f64,
     interrupted: bool,
@@ -95,6 +96,7 @@ pub fn run(env: &Env, args: &IngestArgs, out: &mut dyn Write) -> Result<ExitCode
                 attributor: env.attributor()?,
                 stop: Some(&stop),
                 progress: Some(&progress),
+                tokenize: !args.no_tokenize,
             },
         );
         done.store(true, Ordering::Relaxed);
@@ -151,6 +153,7 @@ fn run_follow(
             events: None,
             progress: None,
             on_round: Some(&mut status),
+            tokenizer: (!args.no_tokenize).then(Default::default),
         },
     )?;
     if tty {
@@ -196,6 +199,7 @@ fn summary(env: &Env, r: &IngestReport) -> Summary {
         partial_lines_waiting: r.partial_waiting,
         bytes: r.bytes,
         transactions: r.totals.transactions,
+        tokenized: r.tokenized,
         elapsed_s: r.elapsed.as_secs_f64(),
         lines_per_s: r.lines_per_sec(),
         interrupted: r.interrupted,
@@ -218,6 +222,9 @@ fn print_text(out: &mut dyn Write, s: &Summary) -> std::io::Result<()> {
     writeln!(out, "rejected    {}{}", n(s.rejected), if s.rejected > 0 { "  (see `aifin rejects`)" } else { "" })?;
     writeln!(out, "skipped     {}  (valid lines that are not billable calls)", n(s.skipped))?;
     writeln!(out, "unpriced    {}{}", n(s.unpriced), if s.unpriced > 0 { "  (see `aifin prices`)" } else { "" })?;
+    if s.tokenized > 0 {
+        writeln!(out, "tokenized   {}  (calls whose prompt components were counted)", n(s.tokenized))?;
+    }
     if s.partial_lines_waiting > 0 {
         writeln!(out, "waiting     {} unterminated last line(s), read when complete", s.partial_lines_waiting)?;
     }

@@ -177,6 +177,26 @@ impl Tokens {
     }
 }
 
+/// Prompt components, in this order: system, tool schemas,
+/// retrieval/context (tool results), history, latest user turn, output.
+pub const PART_NAMES: [&str; 6] = ["system", "tools", "context", "history", "user", "output"];
+
+/// Token counts per prompt component (see [`PART_NAMES`]).
+pub type Parts = [u64; 6];
+
+/// Prompt text as logged, per component. Held in memory only, on its way
+/// to the tokenizer; never stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PromptText {
+    pub parts: [String; 6],
+}
+
+impl PromptText {
+    pub fn is_empty(&self) -> bool {
+        self.parts.iter().all(String::is_empty)
+    }
+}
+
 /// One model call, normalized.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CallRecord {
@@ -229,6 +249,14 @@ pub struct CallRecord {
     /// A Claude Code sidechain (sub-agent) line; a parent copy of the same
     /// message wins over it.
     pub sidechain: bool,
+    /// Token counts per prompt component, when the log gave them or the
+    /// tokenizer counted them, with their provenance.
+    pub parts: Option<(Parts, TokenSource)>,
+    /// Prompt text for the tokenizer (not stored).
+    pub prompt: Option<Box<PromptText>>,
+    /// The log had prompt text but no usage: the tokenizer's counts become
+    /// the usage (marked estimated or counted).
+    pub usage_missing: bool,
 }
 
 impl CallRecord {

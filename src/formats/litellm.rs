@@ -77,6 +77,8 @@ struct Line<'a> {
     cache_hit: Option<&'a RawValue>,
     #[serde(borrow)]
     model_map_information: Option<&'a RawValue>,
+    #[serde(borrow)]
+    messages: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize, Default)]
@@ -259,6 +261,15 @@ pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
         reported_cost: l.response_cost.or(l.spend).and_then(|c| c.0),
         ..CallRecord::default()
     };
+    // Payloads with message logging on carry the prompt for the tokenizer
+    // (SpendLogs rows hold "{}" unless payload storage is on).
+    if let Some(m) = l.messages.filter(|m| m.get().trim_start().starts_with('['))
+        && !cache_hit
+    {
+        let text = super::prompt::from_messages(m, None, None);
+        let output = response_text.as_deref().and_then(|t| RawValue::from_string(t.to_string()).ok()).map(|r| super::prompt::output_text(&r)).unwrap_or_default();
+        rec.prompt = Some(Box::new(super::prompt::with_output(text, output)));
+    }
     let mut dims = Dims::default();
     for raw in [l.request_tags, meta.spend_logs_metadata, meta.requester_metadata].into_iter().flatten() {
         dims.absorb_json(raw);
@@ -305,7 +316,7 @@ mod tests {
     fn standard_logging_payload_fixture() {
         // Shortened from LiteLLM's own test fixture (gcs_pub_sub_body/standard_logging_payload.json).
         let r = one(
-            r#"{"id":"chatcmpl-2299b6a2-82a3-465a-b47c-04e685a2227f","trace_id":null,"call_type":"acompletion","cache_hit":null,"stream":true,"status":"success","custom_llm_provider":"openai","saved_cache_cost":0.0,"startTime":"2025-01-24 09:20:46.847371","endTime":"2025-01-24 09:20:46.851954","completionStartTime":"2025-01-24 09:20:46.851954","response_time":0.007394075393676758,"model":"gpt-4o","metadata":{"user_api_key_hash":null,"user_api_key_alias":null,"user_api_key_team_id":null,"user_api_key_org_id":null,"user_api_key_user_id":null,"user_api_key_team_alias":null,"user_api_key_user_email":null,"spend_logs_metadata":null,"requester_ip_address":null,"requester_metadata":null,"user_api_key_end_user_id":null,"applied_guardrails":[]},"cache_key":null,"response_cost":0.00022500000000000002,"total_tokens":30,"prompt_tokens":10,"completion_tokens":20,"request_tags":[],"end_user":"","api_base":"","model_group":"","model_id":"","requester_ip_address":null,"messages":[{"role":"user","content":"Hello, world!"}],"response":{"id":"chatcmpl-2299b6a2","created":1742855151,"object":"chat.completion","model":"gpt-4o","usage":{"completion_tokens":20,"prompt_tokens":10,"total_tokens":30,"completion_tokens_details":null,"prompt_tokens_details":null}},"hidden_params":{"model_id":null,"cache_key":null,"api_base":"https://api.openai.com","response_cost":0.00022500000000000002,"additional_headers":{},"litellm_overhead_time_ms":null,"batch_models":null,"litellm_model_name":"gpt-4o"}}"#,
+            r#"{"id":"chatcmpl-2299b6a2-82a3-465a-b47c-04e685a2227f","trace_id":null,"call_type":"acompletion","cache_hit":null,"stream":true,"status":"success","custom_llm_provider":"openai","saved_cache_cost":0.0,"startTime":"2025-01-24 09:20:46.847371","endTime":"2025-01-24 09:20:46.851954","completionStartTime":"2025-01-24 09:20:46.851954","response_time":0.007394075393676758,"model":"gpt-4o","metadata":{"user_api_key_hash":null,"user_api_key_alias":null,"user_api_key_team_id":null,"user_api_key_org_id":null,"user_api_key_user_id":null,"user_api_key_team_alias":null,"user_api_key_user_email":null,"spend_logs_metadata":null,"requester_ip_address":null,"requester_metadata":null,"user_api_key_end_user_id":null,"applied_guardrails":[]},"cache_key":null,"response_cost":0.00022500000000000002,"total_tokens":30,"prompt_tokens":10,"completion_tokens":20,"request_tags":[],"end_user":"","api_base":"","model_group":"","model_id":"","requester_ip_address":null,"messages":[{"role":"user","content":"Hello, world!"}],"response":{"id":"chatcmpl-2299b6a2","created":1742855151,"object":"chat.completion","model":"gpt-4o","choices":[{"finish_reason":"stop","index":0,"message":{"content":"hi","role":"assistant","tool_calls":null}}],"usage":{"completion_tokens":20,"prompt_tokens":10,"total_tokens":30,"completion_tokens_details":null,"prompt_tokens_details":null}},"hidden_params":{"model_id":null,"cache_key":null,"api_base":"https://api.openai.com","response_cost":0.00022500000000000002,"additional_headers":{},"litellm_overhead_time_ms":null,"batch_models":null,"litellm_model_name":"gpt-4o"}}"#,
         );
         assert_eq!(r.format, Some(Format::LiteLlm));
         assert_eq!(r.model, "gpt-4o");
@@ -317,6 +328,9 @@ mod tests {
         assert_eq!(r.status, Status::Ok);
         assert_eq!(r.ts_ms, crate::domain::time::parse_ts_str("2025-01-24T09:20:46.847Z").unwrap());
         assert_eq!(r.customer, None, "an empty end_user is no customer");
+        let p = r.prompt.expect("messages are kept for the tokenizer");
+        assert_eq!(p.parts[4], "Hello, world!");
+        assert_eq!(p.parts[5], "hi");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod common;
 pub mod litellm;
 pub mod native;
 pub mod otel;
+pub mod prompt;
 pub mod provider;
 
 use memchr::memmem;

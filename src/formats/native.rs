@@ -23,7 +23,7 @@ use super::Outcome;
 use super::common::{
     Dims, FlexStr, Millis, TokenCount, TsValue, UsdValue, dedupe_key, dim, json_error, status_from_raw, tc,
 };
-use crate::domain::record::{CallRecord, Format, TokenSource, Tokens};
+use crate::domain::record::{CallRecord, Format, PromptText, TokenSource, Tokens};
 
 #[derive(Deserialize)]
 struct Line<'a> {
@@ -65,6 +65,37 @@ struct Line<'a> {
     cost_usd: Option<UsdValue>,
     #[serde(borrow)]
     token_source: Option<Cow<'a, str>>,
+    /// Prompt text per component, for the tokenizer (never stored).
+    #[serde(borrow)]
+    prompt: Option<Prompt<'a>>,
+    #[serde(borrow)]
+    output_text: Option<Cow<'a, str>>,
+    /// Token counts per component, already counted by the producer.
+    prompt_parts: Option<PromptParts>,
+}
+
+#[derive(Deserialize)]
+struct Prompt<'a> {
+    #[serde(borrow)]
+    system: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    tools: Option<&'a RawValue>,
+    #[serde(borrow)]
+    context: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    history: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct PromptParts {
+    system: Option<TokenCount>,
+    tools: Option<TokenCount>,
+    context: Option<TokenCount>,
+    history: Option<TokenCount>,
+    user: Option<TokenCount>,
+    output: Option<TokenCount>,
 }
 
 #[derive(Deserialize)]
@@ -86,21 +117,27 @@ impl Usage {
 
 pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
     let l: Line = serde_json::from_str(line).map_err(json_error)?;
-    let Some(usage) = l.usage.as_ref().filter(|u| u.is_native()) else {
+    let usage = l.usage.as_ref().filter(|u| u.is_native());
+    // A line with prompt text but no usage is still a call: the tokenizer
+    // estimates its usage.
+    let usage_missing = usage.is_none() && l.prompt.is_some() && l.usage.is_none();
+    if usage.is_none() && !usage_missing {
         return Ok(Outcome::NotMine);
-    };
+    }
     let Some(ts) = l.ts else {
         return Err("aifin record without \"ts\"".into());
     };
     let model = dim(l.model.as_deref()).ok_or("aifin record without \"model\"")?;
-    let tokens = Tokens {
-        uncached_input: tc(usage.uncached_input),
-        cache_read: tc(usage.cache_read),
-        cache_write_5m: tc(usage.cache_write_5m),
-        cache_write_1h: tc(usage.cache_write_1h),
-        output: tc(usage.output),
-        reasoning: tc(usage.reasoning),
-    };
+    let tokens = usage
+        .map(|u| Tokens {
+            uncached_input: tc(u.uncached_input),
+            cache_read: tc(u.cache_read),
+            cache_write_5m: tc(u.cache_write_5m),
+            cache_write_1h: tc(u.cache_write_1h),
+            output: tc(u.output),
+            reasoning: tc(u.reasoning),
+        })
+        .unwrap_or_default();
     let source = match l.token_source.as_deref() {
         Some("counted") => TokenSource::Counted,
         Some("estimated") => TokenSource::Estimated,
@@ -131,6 +168,30 @@ pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
         latency_ms: l.latency_ms.and_then(|m| m.0),
         status: status_from_raw(l.status),
         reported_cost: l.cost_usd.and_then(|c| c.0),
+        usage_missing,
+        parts: l.prompt_parts.as_ref().map(|p| {
+            ([tc(p.system), tc(p.tools), tc(p.context), tc(p.history), tc(p.user), tc(p.output)], TokenSource::Reported)
+        }),
+        prompt: l.prompt.as_ref().map(|p| {
+            let text = |c: &Option<Cow<str>>| c.as_deref().unwrap_or("").to_string();
+            let tools = p
+                .tools
+                .map(|t| match serde_json::from_str::<Cow<str>>(t.get()) {
+                    Ok(s) => s.into_owned(),
+                    Err(_) => t.get().to_string(),
+                })
+                .unwrap_or_default();
+            Box::new(PromptText {
+                parts: [
+                    text(&p.system),
+                    tools,
+                    text(&p.context),
+                    text(&p.history),
+                    text(&p.user),
+                    l.output_text.as_deref().unwrap_or("").to_string(),
+                ],
+            })
+        }),
         ..CallRecord::default()
     };
     if let Some(tags) = l.tags {
@@ -180,6 +241,27 @@ mod tests {
         let r = one("{ \"timestamp\" : 1790000000000 , \"model\" : \"gpt-4o\" , \"usage\" : { \"output\" : 3 } }");
         assert_eq!(r.ts_ms, 1_790_000_000_000);
         assert_eq!(r.tokens.output, 3);
+    }
+
+    #[test]
+    fn prompt_text_and_counted_parts() {
+        let r = one(
+            r#"{"ts":1790000000000,"model":"gpt-4o","usage":{"uncached_input":10,"output":2},"prompt":{"system":"Be brief.","tools":[{"name":"kb"}],"user":"hi"},"output_text":"hello","prompt_parts":{"system":3,"user":1,"output":2}}"#,
+        );
+        let p = r.prompt.unwrap();
+        assert_eq!(p.parts[0], "Be brief.");
+        assert_eq!(p.parts[1], r#"[{"name":"kb"}]"#);
+        assert_eq!(p.parts[4], "hi");
+        assert_eq!(p.parts[5], "hello");
+        assert_eq!(r.parts, Some(([3, 0, 0, 0, 1, 2], TokenSource::Reported)));
+        assert!(!r.usage_missing);
+    }
+
+    #[test]
+    fn text_without_usage_is_a_call_to_estimate() {
+        let r = one(r#"{"ts":1790000000000,"model":"claude-haiku-4-5","prompt":{"user":"hello there"}}"#);
+        assert!(r.usage_missing);
+        assert_eq!(r.tokens, Tokens::default());
     }
 
     #[test]

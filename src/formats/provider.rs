@@ -131,6 +131,12 @@ struct Request<'a> {
     metadata: Option<&'a RawValue>,
     #[serde(borrow)]
     service_tier: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    messages: Option<&'a RawValue>,
+    #[serde(borrow)]
+    tools: Option<&'a RawValue>,
+    #[serde(borrow)]
+    system: Option<&'a RawValue>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -294,6 +300,11 @@ pub fn parse(line: &str, only: Option<Format>, out: &mut Vec<CallRecord>) -> Res
         reported_cost: head.cost_usd.and_then(|c| c.0),
         ..CallRecord::default()
     };
+    if let Some(messages) = req.messages {
+        let text = super::prompt::from_messages(messages, req.tools, req.system);
+        let output = wrapped_response.map(super::prompt::output_text).unwrap_or_default();
+        rec.prompt = Some(Box::new(super::prompt::with_output(text, output)));
+    }
     let mut dims = Dims::default();
     for raw in [head.tags, head.metadata, req.metadata, wrapper.and(obj.metadata)].into_iter().flatten() {
         dims.absorb_json(raw);
@@ -444,6 +455,16 @@ mod tests {
         assert_eq!(r.reported_cost, Some(Nanos(2_000_000)));
         // The wrapper's time wins over the response's `created`.
         assert_eq!(r.ts_ms, crate::domain::time::parse_ts_str("2026-10-01T08:00:00Z").unwrap());
+    }
+
+    #[test]
+    fn wrapped_requests_carry_prompt_text_for_the_tokenizer() {
+        let r = one(
+            r#"{"ts":"2026-10-01T08:00:00Z","request":{"model":"gpt-4o","messages":[{"role":"system","content":"S"},{"role":"user","content":"U"}],"tools":[{"type":"function"}]},"response":{"id":"chatcmpl-p","object":"chat.completion","model":"gpt-4o","choices":[{"message":{"role":"assistant","content":"O"}}],"usage":{"prompt_tokens":10,"completion_tokens":1}}}"#,
+        );
+        let p = r.prompt.unwrap();
+        assert_eq!((p.parts[0].as_str(), p.parts[4].as_str(), p.parts[5].as_str()), ("S", "U", "O"));
+        assert_eq!(p.parts[1], r#"[{"type":"function"}]"#);
     }
 
     #[test]

@@ -27,6 +27,7 @@ use crate::domain::record::CallRecord;
 use crate::domain::sanitize;
 use crate::formats::{Detector, Parsed};
 use crate::store::writer::{Batch, RejectRow, SourceState, Writer, WriterError};
+use crate::tokenize::{Job, TokenizerWorker};
 
 /// Lines longer than this are rejected (and skipped without buffering).
 pub const MAX_LINE: usize = 64 * 1024 * 1024;
@@ -83,6 +84,8 @@ pub struct ReadCtx<'a> {
     pub writer: &'a Writer,
     pub stop: Option<&'a AtomicBool>,
     pub progress: Option<&'a Progress>,
+    /// Counts prompt components in the background (`None`: prompts ignored).
+    pub tokenizer: Option<&'a TokenizerWorker>,
 }
 
 fn io_err(path: &str) -> impl Fn(std::io::Error) -> FileError + '_ {
@@ -204,6 +207,7 @@ impl SourceReader {
             line_no: start_line,
             mtime_ms,
             tmp: Vec::with_capacity(4),
+            jobs: Vec::new(),
             report,
         };
         let mut long: Vec<u8> = Vec::new();
@@ -314,6 +318,8 @@ struct FileState<'r> {
     line_no: u64,
     mtime_ms: i64,
     tmp: Vec<CallRecord>,
+    /// Prompt texts to count once this batch has gone to the writer.
+    jobs: Vec<Job>,
     report: FileReport,
 }
 
@@ -353,6 +359,15 @@ impl FileState<'_> {
                 rec.ts_inferred = true;
             }
             pipe.finish(&mut rec, self.path, self.options);
+            if let Some(text) = rec.prompt.take().filter(|t| !t.is_empty()) {
+                self.jobs.push(Job {
+                    dedupe_ts: if rec.ts_inferred { 0 } else { rec.ts_ms },
+                    dedupe_key: rec.dedupe_key,
+                    model: rec.model.clone(),
+                    text,
+                    fill: rec.usage_missing.then(|| Box::new(rec.clone())),
+                });
+            }
             self.batch.push(rec);
             self.report.calls += 1;
         }
@@ -413,7 +428,13 @@ impl FileState<'_> {
             self.progress_pos = self.pos;
         }
         self.batch_bytes = 0;
-        ctx.writer.send(full)
+        ctx.writer.send(full)?;
+        // After the batch: counts must reach the writer after their calls.
+        match ctx.tokenizer {
+            Some(t) => self.jobs.drain(..).for_each(|j| t.submit(j)),
+            None => self.jobs.clear(),
+        }
+        Ok(())
     }
 }
 

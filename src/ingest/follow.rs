@@ -35,6 +35,7 @@ use super::source::SourceSpec;
 use super::{IngestError, IngestReport, Pipeline, Progress};
 use crate::attribution::Attributor;
 use crate::pricing::Catalog;
+use crate::tokenize::{TokenizerStats, TokenizerWorker};
 use crate::store;
 use crate::store::writer::{CommitEvent, Writer, WriterTotals};
 
@@ -55,6 +56,8 @@ pub struct FollowOptions<'a> {
     /// Called after each round that read something, with the running
     /// report and the writer's totals.
     pub on_round: Option<&'a mut dyn FnMut(&IngestReport, &WriterTotals)>,
+    /// Count prompt components in the background, reporting here.
+    pub tokenizer: Option<Arc<TokenizerStats>>,
 }
 
 struct State<'s> {
@@ -152,6 +155,8 @@ pub fn follow(specs: &[SourceSpec], opts: FollowOptions) -> Result<IngestReport,
     let started = Instant::now();
     let conn = store::open_rw(opts.db)?;
     let writer = Writer::spawn(conn, 8, opts.events);
+    let tokenizer =
+        opts.tokenizer.map(|stats| TokenizerWorker::spawn_with_stats(writer.sender(), Arc::clone(&opts.catalog), stats));
     let mut pipe = Pipeline::new(opts.catalog, opts.attributor);
     let (tx, rx) = std::sync::mpsc::channel::<notify::Result<notify::Event>>();
     // Without a watcher (no inotify, too many watches) the rescan still works.
@@ -179,7 +184,13 @@ pub fn follow(specs: &[SourceSpec], opts: FollowOptions) -> Result<IngestReport,
     let mut on_round = opts.on_round;
     let progress = opts.progress.clone();
     let mut round = |state: &mut State, paths: BTreeSet<PathBuf>, pipe: &mut Pipeline| -> Result<(), IngestError> {
-        let mut ctx = ReadCtx { pipe, writer: &writer, stop: Some(&opts.stop), progress: progress.as_deref() };
+        let mut ctx = ReadCtx {
+            pipe,
+            writer: &writer,
+            stop: Some(&opts.stop),
+            progress: progress.as_deref(),
+            tokenizer: tokenizer.as_ref(),
+        };
         let mut did = false;
         for p in paths {
             if opts.stop.load(Ordering::Relaxed) {
@@ -220,6 +231,9 @@ pub fn follow(specs: &[SourceSpec], opts: FollowOptions) -> Result<IngestReport,
         }
     }
     drop(watcher);
+    if let Some(t) = tokenizer {
+        t.finish();
+    }
     // Report the final state, not every visit of a quiet file.
     state.report.partial_waiting = state.tracked.values().filter(|r| r.partial).count() as u64;
     state.report.unchanged_files = 0;

@@ -24,6 +24,7 @@ use crate::formats::common::infer_provider;
 use crate::pricing::{Catalog, Pricer};
 use crate::store::writer::{Writer, WriterError, WriterTotals};
 use crate::store::{self, StoreError};
+use crate::tokenize::TokenizerWorker;
 
 pub use file::{FileError, FileReport, Progress, ReadCtx, SourceReader, read_file, read_file_from};
 pub use source::{SourceOptions, SourceSpec};
@@ -89,6 +90,8 @@ pub struct IngestReport {
     pub file_errors: Vec<String>,
     /// A stop (Ctrl-C, SIGTERM) ended the run early.
     pub interrupted: bool,
+    /// Calls whose prompt components were counted.
+    pub tokenized: u64,
 }
 
 impl IngestReport {
@@ -117,6 +120,8 @@ pub struct IngestOptions<'a> {
     pub stop: Option<&'a AtomicBool>,
     /// Bytes and lines read so far, for a progress display.
     pub progress: Option<&'a Progress>,
+    /// Count prompt components of calls whose logs carry text.
+    pub tokenize: bool,
 }
 
 /// Reads each file once, to its end. `files` pairs each file with the
@@ -128,6 +133,7 @@ pub fn ingest_files(
     let started = Instant::now();
     let conn = store::open_rw(opts.db)?;
     let writer = Writer::spawn(conn, 8, None);
+    let tokenizer = opts.tokenize.then(|| TokenizerWorker::spawn(writer.sender(), Arc::clone(&opts.catalog)));
     let mut pipe = Pipeline::new(opts.catalog, opts.attributor);
     let mut report = IngestReport { files: files.len(), ..Default::default() };
     // One round trip for every file's committed state.
@@ -137,12 +143,18 @@ pub fn ingest_files(
             report.interrupted = true;
             break;
         }
-        let mut ctx = ReadCtx { pipe: &mut pipe, writer: &writer, stop: opts.stop, progress: opts.progress };
+        let mut ctx =
+            ReadCtx { pipe: &mut pipe, writer: &writer, stop: opts.stop, progress: opts.progress, tokenizer: tokenizer.as_ref() };
         match read_file_from(f, options, state, &mut ctx) {
             Ok(r) => report.add(&r),
             Err(FileError::Writer(e)) => return Err(e.into()),
             Err(e) => report.file_errors.push(e.to_string()),
         }
+    }
+    if let Some(t) = tokenizer {
+        let stats = Arc::clone(t.stats());
+        t.finish();
+        report.tokenized = stats.done.load(std::sync::atomic::Ordering::Relaxed);
     }
     report.totals = writer.finish()?;
     report.elapsed = started.elapsed();

@@ -13,7 +13,7 @@ use std::str::FromStr;
 use jiff::tz::TimeZone;
 use rusqlite::{Connection, params};
 
-use super::rollup::{Agg, Dim, PAIR_SEP};
+use super::rollup::{Agg, Dim, PAIR_SEP, RAW_FROM, agg_from_row, raw_sums, rollup_sums};
 use crate::domain::time::{self, MS_PER_HOUR};
 
 /// What the ledger groups by.
@@ -167,40 +167,14 @@ impl Ledger {
     }
 }
 
-const AGG_COLS_ROLLUP: &str = "SUM(calls), SUM(uncached_input), SUM(cache_read), SUM(cache_write), SUM(output),
-    SUM(reasoning), SUM(cost_nano), SUM(unpriced_calls), SUM(error_calls), SUM(reported_cost_nano),
-    SUM(latency_ms_sum), SUM(latency_n)";
-
-const AGG_COLS_RAW: &str = "COUNT(*), SUM(uncached_input), SUM(cache_read), SUM(cache_write_5m + cache_write_1h),
-    SUM(output), SUM(reasoning), COALESCE(SUM(cost_nano), 0), SUM(cost_nano IS NULL), SUM(status != 0),
-    COALESCE(SUM(reported_cost_nano), 0), COALESCE(SUM(latency_ms), 0), COUNT(latency_ms)";
-
-fn agg_from(r: &rusqlite::Row, first: usize) -> rusqlite::Result<Agg> {
-    let g = |i: usize| -> rusqlite::Result<i64> { Ok(r.get::<_, Option<i64>>(first + i)?.unwrap_or(0)) };
-    Ok(Agg {
-        calls: g(0)?,
-        uncached_input: g(1)?,
-        cache_read: g(2)?,
-        cache_write: g(3)?,
-        output: g(4)?,
-        reasoning: g(5)?,
-        cost_nano: g(6)?,
-        unpriced_calls: g(7)?,
-        error_calls: g(8)?,
-        reported_cost_nano: g(9)?,
-        latency_ms_sum: g(10)?,
-        latency_n: g(11)?,
-    })
-}
-
 /// The SQL expression for a dimension over the calls table.
 fn raw_expr(d: Dim) -> String {
     let col = |d: Dim| match d {
-        Dim::Workflow => "COALESCE(workflow, '')",
-        Dim::Team => "COALESCE(team, '')",
-        Dim::Customer => "COALESCE(customer, '')",
-        Dim::Model => "model",
-        Dim::Provider => "COALESCE(provider, '')",
+        Dim::Workflow => "COALESCE(c.workflow, '')",
+        Dim::Team => "COALESCE(c.team, '')",
+        Dim::Customer => "COALESCE(c.customer, '')",
+        Dim::Model => "c.model",
+        Dim::Provider => "COALESCE(c.provider, '')",
         _ => "''",
     };
     match d.parts() {
@@ -211,7 +185,7 @@ fn raw_expr(d: Dim) -> String {
 
 /// Time filter over the calls table that can use the dedupe index
 /// (`dedupe_ts` is the call time, or 0 when the log had none).
-const RAW_WHERE: &str = "((dedupe_ts >= ?1 AND dedupe_ts < ?2) OR dedupe_ts = 0) AND ts >= ?1 AND ts < ?2";
+pub const RAW_WHERE: &str = "((c.dedupe_ts >= ?1 AND c.dedupe_ts < ?2) OR c.dedupe_ts = 0) AND c.ts >= ?1 AND c.ts < ?2";
 
 /// Splits a window into the whole UTC hours inside it (for the rollups)
 /// and the partial hours at its edges (for the calls table).
@@ -243,9 +217,10 @@ fn split(w: Window) -> (Option<Window>, Vec<Window>) {
 fn group_rollup(conn: &Connection, d: Dim, w: Window, out: &mut Vec<(String, Agg)>) -> rusqlite::Result<()> {
     let (h0, h1) = w.hour_bounds();
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT key, {AGG_COLS_ROLLUP} FROM rollup_hour WHERE dim = ?1 AND hour >= ?2 AND hour < ?3 GROUP BY key"
+        "SELECT key, {} FROM rollup_hour WHERE dim = ?1 AND hour >= ?2 AND hour < ?3 GROUP BY key",
+        rollup_sums()
     ))?;
-    let rows = stmt.query_map(params![d.code(), h0, h1], |r| Ok((r.get::<_, String>(0)?, agg_from(r, 1)?)))?;
+    let rows = stmt.query_map(params![d.code(), h0, h1], |r| Ok((r.get::<_, String>(0)?, agg_from_row(r, 1)?)))?;
     for r in rows {
         out.push(r?);
     }
@@ -255,10 +230,11 @@ fn group_rollup(conn: &Connection, d: Dim, w: Window, out: &mut Vec<(String, Agg
 fn group_raw(conn: &Connection, d: Dim, w: Window, out: &mut Vec<(String, Agg)>) -> rusqlite::Result<()> {
     let (t0, t1) = w.ms_bounds();
     let mut stmt = conn.prepare(&format!(
-        "SELECT {expr}, {AGG_COLS_RAW} FROM calls WHERE {RAW_WHERE} GROUP BY 1",
-        expr = raw_expr(d)
+        "SELECT {expr}, {sums} FROM {RAW_FROM} WHERE {RAW_WHERE} GROUP BY 1",
+        expr = raw_expr(d),
+        sums = raw_sums()
     ))?;
-    let rows = stmt.query_map(params![t0, t1], |r| Ok((r.get::<_, String>(0)?, agg_from(r, 1)?)))?;
+    let rows = stmt.query_map(params![t0, t1], |r| Ok((r.get::<_, String>(0)?, agg_from_row(r, 1)?)))?;
     for r in rows {
         out.push(r?);
     }
@@ -291,9 +267,10 @@ pub fn group(conn: &Connection, d: Dim, w: Window, path: QueryPath) -> rusqlite:
 fn buckets_rollup(conn: &Connection, w: Window, out: &mut Vec<(i64, Agg)>) -> rusqlite::Result<()> {
     let (h0, h1) = w.hour_bounds();
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT hour, {AGG_COLS_ROLLUP} FROM rollup_hour WHERE dim = 0 AND hour >= ?1 AND hour < ?2 GROUP BY hour"
+        "SELECT hour, {} FROM rollup_hour WHERE dim = 0 AND hour >= ?1 AND hour < ?2 GROUP BY hour",
+        rollup_sums()
     ))?;
-    let rows = stmt.query_map(params![h0, h1], |r| Ok((r.get::<_, i64>(0)? * MS_PER_HOUR, agg_from(r, 1)?)))?;
+    let rows = stmt.query_map(params![h0, h1], |r| Ok((r.get::<_, i64>(0)? * MS_PER_HOUR, agg_from_row(r, 1)?)))?;
     for r in rows {
         out.push(r?);
     }
@@ -303,8 +280,8 @@ fn buckets_rollup(conn: &Connection, w: Window, out: &mut Vec<(i64, Agg)>) -> ru
 fn buckets_raw(conn: &Connection, w: Window, out: &mut Vec<(i64, Agg)>) -> rusqlite::Result<()> {
     let (t0, t1) = w.ms_bounds();
     let mut stmt =
-        conn.prepare(&format!("SELECT ts / 900000, {AGG_COLS_RAW} FROM calls WHERE {RAW_WHERE} GROUP BY 1"))?;
-    let rows = stmt.query_map(params![t0, t1], |r| Ok((r.get::<_, i64>(0)? * 900_000, agg_from(r, 1)?)))?;
+        conn.prepare(&format!("SELECT c.ts / 900000, {} FROM {RAW_FROM} WHERE {RAW_WHERE} GROUP BY 1", raw_sums()))?;
+    let rows = stmt.query_map(params![t0, t1], |r| Ok((r.get::<_, i64>(0)? * 900_000, agg_from_row(r, 1)?)))?;
     for r in rows {
         out.push(r?);
     }

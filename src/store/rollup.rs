@@ -4,7 +4,7 @@
 //! upserts it in the same transaction as the calls, so rollups and calls
 //! never disagree.
 
-use rusqlite::{Transaction, params};
+use rusqlite::Transaction;
 
 use crate::domain::record::{CallRecord, Status};
 use crate::domain::time::MS_PER_HOUR;
@@ -107,10 +107,88 @@ pub struct Agg {
     pub reported_cost_nano: i64,
     pub latency_ms_sum: i64,
     pub latency_n: i64,
+    /// Prompt composition token sums (see `PART_NAMES`) over `parts_calls`.
+    pub parts: [i64; 6],
+    pub parts_calls: i64,
+}
+
+/// Number of measures in an [`Agg`].
+pub const AGG_LEN: usize = 19;
+
+/// The `rollup_hour` columns holding an [`Agg`], in [`Agg::values`] order.
+pub const AGG_COLUMNS: [&str; AGG_LEN] = [
+    "calls",
+    "uncached_input",
+    "cache_read",
+    "cache_write",
+    "output",
+    "reasoning",
+    "cost_nano",
+    "unpriced_calls",
+    "error_calls",
+    "reported_cost_nano",
+    "latency_ms_sum",
+    "latency_n",
+    "p_system",
+    "p_tools",
+    "p_context",
+    "p_history",
+    "p_user",
+    "p_output",
+    "p_calls",
+];
+
+/// The same measures over [`RAW_FROM`] (calls `c` with their prompt parts `p`).
+pub const RAW_EXPRS: [&str; AGG_LEN] = [
+    "COUNT(*)",
+    "SUM(c.uncached_input)",
+    "SUM(c.cache_read)",
+    "SUM(c.cache_write_5m + c.cache_write_1h)",
+    "SUM(c.output)",
+    "SUM(c.reasoning)",
+    "COALESCE(SUM(c.cost_nano), 0)",
+    "SUM(c.cost_nano IS NULL)",
+    "SUM(c.status != 0)",
+    "COALESCE(SUM(c.reported_cost_nano), 0)",
+    "COALESCE(SUM(c.latency_ms), 0)",
+    "COUNT(c.latency_ms)",
+    "COALESCE(SUM(p.system), 0)",
+    "COALESCE(SUM(p.tools), 0)",
+    "COALESCE(SUM(p.context), 0)",
+    "COALESCE(SUM(p.history), 0)",
+    "COALESCE(SUM(p.user), 0)",
+    "COALESCE(SUM(p.output), 0)",
+    "COUNT(p.dedupe_key)",
+];
+
+/// Calls joined with their prompt composition, for [`RAW_EXPRS`].
+pub const RAW_FROM: &str = "calls c LEFT JOIN prompt_parts p ON p.dedupe_ts = c.dedupe_ts AND p.dedupe_key = c.dedupe_key";
+
+/// `SUM(col), ...` over the rollup columns.
+pub fn rollup_sums() -> String {
+    AGG_COLUMNS.iter().map(|c| format!("SUM({c})")).collect::<Vec<_>>().join(", ")
+}
+
+/// The raw measure expressions, comma-separated.
+pub fn raw_sums() -> String {
+    RAW_EXPRS.join(", ")
+}
+
+/// Reads an [`Agg`] from `AGG_LEN` columns starting at `first`.
+pub fn agg_from_row(r: &rusqlite::Row, first: usize) -> rusqlite::Result<Agg> {
+    let mut v = [0i64; AGG_LEN];
+    for (i, slot) in v.iter_mut().enumerate() {
+        *slot = r.get::<_, Option<i64>>(first + i)?.unwrap_or(0);
+    }
+    Ok(Agg::from_values(v))
 }
 
 impl Agg {
     pub fn of(r: &CallRecord) -> Agg {
+        let (parts, parts_calls) = match &r.parts {
+            Some((p, _)) => (p.map(|v| v as i64), 1),
+            None => ([0; 6], 0),
+        };
         Agg {
             calls: 1,
             uncached_input: r.tokens.uncached_input as i64,
@@ -124,44 +202,73 @@ impl Agg {
             reported_cost_nano: r.reported_cost.map(|c| c.0).unwrap_or(0),
             latency_ms_sum: r.latency_ms.unwrap_or(0) as i64,
             latency_n: r.latency_ms.is_some() as i64,
+            parts,
+            parts_calls,
+        }
+    }
+
+    /// The measures as an array, in [`AGG_COLUMNS`] order.
+    pub fn values(&self) -> [i64; AGG_LEN] {
+        let p = self.parts;
+        [
+            self.calls,
+            self.uncached_input,
+            self.cache_read,
+            self.cache_write,
+            self.output,
+            self.reasoning,
+            self.cost_nano,
+            self.unpriced_calls,
+            self.error_calls,
+            self.reported_cost_nano,
+            self.latency_ms_sum,
+            self.latency_n,
+            p[0],
+            p[1],
+            p[2],
+            p[3],
+            p[4],
+            p[5],
+            self.parts_calls,
+        ]
+    }
+
+    pub fn from_values(v: [i64; AGG_LEN]) -> Agg {
+        Agg {
+            calls: v[0],
+            uncached_input: v[1],
+            cache_read: v[2],
+            cache_write: v[3],
+            output: v[4],
+            reasoning: v[5],
+            cost_nano: v[6],
+            unpriced_calls: v[7],
+            error_calls: v[8],
+            reported_cost_nano: v[9],
+            latency_ms_sum: v[10],
+            latency_n: v[11],
+            parts: [v[12], v[13], v[14], v[15], v[16], v[17]],
+            parts_calls: v[18],
         }
     }
 
     pub fn add(&mut self, o: &Agg) {
-        self.calls += o.calls;
-        self.uncached_input += o.uncached_input;
-        self.cache_read += o.cache_read;
-        self.cache_write += o.cache_write;
-        self.output += o.output;
-        self.reasoning += o.reasoning;
-        self.cost_nano += o.cost_nano;
-        self.unpriced_calls += o.unpriced_calls;
-        self.error_calls += o.error_calls;
-        self.reported_cost_nano += o.reported_cost_nano;
-        self.latency_ms_sum += o.latency_ms_sum;
-        self.latency_n += o.latency_n;
+        let (a, b) = (self.values(), o.values());
+        *self = Agg::from_values(std::array::from_fn(|i| a[i] + b[i]));
     }
 
     pub fn negated(&self) -> Agg {
-        Agg {
-            calls: -self.calls,
-            uncached_input: -self.uncached_input,
-            cache_read: -self.cache_read,
-            cache_write: -self.cache_write,
-            output: -self.output,
-            reasoning: -self.reasoning,
-            cost_nano: -self.cost_nano,
-            unpriced_calls: -self.unpriced_calls,
-            error_calls: -self.error_calls,
-            reported_cost_nano: -self.reported_cost_nano,
-            latency_ms_sum: -self.latency_ms_sum,
-            latency_n: -self.latency_n,
-        }
+        Agg::from_values(self.values().map(|v| -v))
     }
 
     /// All input classes together.
     pub fn input_tokens(&self) -> i64 {
         self.uncached_input + self.cache_read + self.cache_write
+    }
+
+    /// Only the prompt composition of a call (calls and money unchanged).
+    pub fn parts_only(parts: &crate::domain::record::Parts) -> Agg {
+        Agg { parts: parts.map(|v| v as i64), parts_calls: 1, ..Agg::default() }
     }
 }
 
@@ -268,6 +375,11 @@ impl Delta {
         self.apply(r, &Agg::of(r).negated());
     }
 
+    /// Adds `a` to the group of call `r` (e.g. prompt parts counted later).
+    pub fn add_agg(&mut self, r: &CallRecord, a: &Agg) {
+        self.apply(r, a);
+    }
+
     fn apply(&mut self, r: &CallRecord, a: &Agg) {
         let probe = GroupRef::of(r);
         match self.map.get_mut(&probe) {
@@ -305,55 +417,36 @@ impl Delta {
         // Expand groups into rollup rows, borrowing the keys from the groups.
         let mut rows: hashbrown::HashMap<(Dim, i64, &str, &str), Agg> = hashbrown::HashMap::new();
         for (g, a) in &self.map {
-            if a.calls == 0 && a.cost_nano == 0 {
+            if a.values().iter().all(|v| *v == 0) {
                 continue;
             }
             for (d, x, y) in g.keys() {
                 rows.entry((d, g.hour, x, y)).or_default().add(a);
             }
         }
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO rollup_hour (dim, hour, key, calls, uncached_input, cache_read, cache_write, output,
-                reasoning, cost_nano, unpriced_calls, error_calls, reported_cost_nano, latency_ms_sum, latency_n)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-             ON CONFLICT (dim, hour, key) DO UPDATE SET
-                calls = calls + excluded.calls,
-                uncached_input = uncached_input + excluded.uncached_input,
-                cache_read = cache_read + excluded.cache_read,
-                cache_write = cache_write + excluded.cache_write,
-                output = output + excluded.output,
-                reasoning = reasoning + excluded.reasoning,
-                cost_nano = cost_nano + excluded.cost_nano,
-                unpriced_calls = unpriced_calls + excluded.unpriced_calls,
-                error_calls = error_calls + excluded.error_calls,
-                reported_cost_nano = reported_cost_nano + excluded.reported_cost_nano,
-                latency_ms_sum = latency_ms_sum + excluded.latency_ms_sum,
-                latency_n = latency_n + excluded.latency_n",
-        )?;
+        let mut stmt = tx.prepare_cached(&upsert_sql())?;
         for ((dim, hour, x, y), a) in rows {
             let key: std::borrow::Cow<str> = if dim.parts().is_some() { pair_key(x, y).into() } else { x.into() };
-            stmt.execute(params![
-                dim.code(),
-                hour,
-                key,
-                a.calls,
-                a.uncached_input,
-                a.cache_read,
-                a.cache_write,
-                a.output,
-                a.reasoning,
-                a.cost_nano,
-                a.unpriced_calls,
-                a.error_calls,
-                a.reported_cost_nano,
-                a.latency_ms_sum,
-                a.latency_n
-            ])?;
+            let mut values: Vec<rusqlite::types::Value> = vec![dim.code().into(), hour.into(), key.into_owned().into()];
+            values.extend(a.values().iter().map(|v| rusqlite::types::Value::from(*v)));
+            stmt.execute(rusqlite::params_from_iter(values))?;
         }
         drop(stmt);
         self.map.clear();
         Ok(())
     }
+}
+
+/// `INSERT ... ON CONFLICT DO UPDATE` adding an [`Agg`] to a rollup row.
+fn upsert_sql() -> String {
+    let cols = AGG_COLUMNS.join(", ");
+    let params: Vec<String> = (4..4 + AGG_LEN).map(|i| format!("?{i}")).collect();
+    let sets: Vec<String> = AGG_COLUMNS.iter().map(|c| format!("{c} = {c} + excluded.{c}")).collect();
+    format!(
+        "INSERT INTO rollup_hour (dim, hour, key, {cols}) VALUES (?1, ?2, ?3, {}) ON CONFLICT (dim, hour, key) DO UPDATE SET {}",
+        params.join(", "),
+        sets.join(", ")
+    )
 }
 
 /// Rebuilds every rollup from the calls table (after a repricing or for
@@ -362,11 +455,11 @@ pub fn rebuild(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute("DELETE FROM rollup_hour", [])?;
     let expr = |d: Dim| -> String {
         let col = |d: Dim| match d {
-            Dim::Workflow => "COALESCE(workflow,'')",
-            Dim::Team => "COALESCE(team,'')",
-            Dim::Customer => "COALESCE(customer,'')",
-            Dim::Model => "model",
-            Dim::Provider => "COALESCE(provider,'')",
+            Dim::Workflow => "COALESCE(c.workflow,'')",
+            Dim::Team => "COALESCE(c.team,'')",
+            Dim::Customer => "COALESCE(c.customer,'')",
+            Dim::Model => "c.model",
+            Dim::Provider => "COALESCE(c.provider,'')",
             _ => "''",
         };
         match d.parts() {
@@ -378,17 +471,15 @@ pub fn rebuild(tx: &Transaction) -> rusqlite::Result<()> {
     dims.extend(Dim::SINGLES);
     dims.extend(Dim::PAIRS);
     for d in dims {
-        let key = expr(d);
         tx.execute(
             &format!(
-                "INSERT INTO rollup_hour
-                 SELECT {code}, ts / {h} - (ts % {h} < 0), {key}, COUNT(*), SUM(uncached_input), SUM(cache_read),
-                        SUM(cache_write_5m + cache_write_1h), SUM(output), SUM(reasoning),
-                        COALESCE(SUM(cost_nano), 0), SUM(cost_nano IS NULL), SUM(status != 0),
-                        COALESCE(SUM(reported_cost_nano), 0), COALESCE(SUM(latency_ms), 0), COUNT(latency_ms)
-                 FROM calls GROUP BY 2, 3",
+                "INSERT INTO rollup_hour (dim, hour, key, {cols})
+                 SELECT {code}, c.ts / {h} - (c.ts % {h} < 0), {key}, {sums} FROM {RAW_FROM} GROUP BY 2, 3",
+                cols = AGG_COLUMNS.join(", "),
                 code = d.code(),
                 h = MS_PER_HOUR,
+                key = expr(d),
+                sums = raw_sums(),
             ),
             [],
         )?;
@@ -405,6 +496,51 @@ mod tests {
         assert_eq!(Dim::pair(Dim::Workflow, Dim::Model), Some((Dim::WorkflowModel, true)));
         assert_eq!(Dim::pair(Dim::Model, Dim::Workflow), Some((Dim::WorkflowModel, false)));
         assert_eq!(Dim::pair(Dim::Provider, Dim::Model), None);
+    }
+
+    #[test]
+    fn values_round_trip_and_add() {
+        let a = Agg { calls: 2, cost_nano: 5, parts: [1, 2, 3, 4, 5, 6], parts_calls: 1, ..Agg::default() };
+        assert_eq!(Agg::from_values(a.values()), a);
+        let mut b = a;
+        b.add(&a.negated());
+        assert_eq!(b, Agg::default());
+    }
+
+    #[test]
+    fn rebuild_matches_incremental_rollups() {
+        let mut conn = crate::store::open_memory().unwrap();
+        let recs: Vec<CallRecord> = (0..50)
+            .map(|i| CallRecord {
+                ts_ms: 1_790_000_000_000 + i * 600_000,
+                dedupe_key: i,
+                model: ["m1", "m2"][i as usize % 2].into(),
+                workflow: (i % 3 != 0).then(|| format!("w{}", i % 4)),
+                customer: Some(format!("c{}", i % 5)),
+                cost: (i % 7 != 0).then_some(crate::domain::money::Nanos(i * 1000)),
+                parts: (i % 2 == 0).then_some(([1, 2, 3, 4, 5, 6], crate::domain::record::TokenSource::Reported)),
+                ..CallRecord::default()
+            })
+            .collect();
+        let tx = conn.transaction().unwrap();
+        {
+            let mut ins = crate::store::writer::CallInserter::new(&tx).unwrap();
+            for r in &recs {
+                ins.insert(None, r).unwrap();
+                if let Some((p, src)) = &r.parts {
+                    crate::store::writer::insert_parts(&tx, r.ts_ms, r.dedupe_key, p, *src).unwrap();
+                }
+            }
+        }
+        Delta::of(&recs).flush(&tx).unwrap();
+        let dump = |tx: &Transaction| -> Vec<(i64, i64, String, [i64; AGG_LEN])> {
+            let mut st = tx.prepare(&format!("SELECT dim, hour, key, {} FROM rollup_hour ORDER BY 1, 2, 3", AGG_COLUMNS.join(", "))).unwrap();
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, agg_from_row(r, 3)?.values()))).unwrap().map(Result::unwrap).collect()
+        };
+        let incremental = dump(&tx);
+        rebuild(&tx).unwrap();
+        assert_eq!(dump(&tx), incremental);
+        tx.commit().unwrap();
     }
 
     #[test]

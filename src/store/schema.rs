@@ -125,6 +125,28 @@ ALTER TABLE calls ADD COLUMN msg_key INTEGER;
 ALTER TABLE calls ADD COLUMN sidechain INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX calls_msg ON calls(msg_key) WHERE msg_key IS NOT NULL;
 "#,
+    // 2 -> 3: prompt composition (token counts per component; never text).
+    r#"
+CREATE TABLE prompt_parts (
+    dedupe_ts  INTEGER NOT NULL,
+    dedupe_key INTEGER NOT NULL,
+    system     INTEGER NOT NULL,
+    tools      INTEGER NOT NULL,
+    context    INTEGER NOT NULL,
+    history    INTEGER NOT NULL,
+    user       INTEGER NOT NULL,
+    output     INTEGER NOT NULL,
+    source     INTEGER NOT NULL,
+    PRIMARY KEY (dedupe_ts, dedupe_key)
+) WITHOUT ROWID;
+ALTER TABLE rollup_hour ADD COLUMN p_system INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rollup_hour ADD COLUMN p_tools INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rollup_hour ADD COLUMN p_context INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rollup_hour ADD COLUMN p_history INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rollup_hour ADD COLUMN p_user INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rollup_hour ADD COLUMN p_output INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rollup_hour ADD COLUMN p_calls INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -156,7 +178,7 @@ mod tests {
         let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(v, SCHEMA_VERSION);
         let n: i64 = conn.query_row("SELECT count(*) FROM sqlite_master WHERE type='table'", [], |r| r.get(0)).unwrap();
-        assert_eq!(n, 6);
+        assert_eq!(n, 7);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::rollup::Delta;
-use crate::domain::record::{CallRecord, Format};
+use crate::domain::record::{CallRecord, Format, Parts, TokenSource};
 use crate::domain::time::now_ms;
 
 /// The most rows folded into one transaction.
@@ -100,8 +100,38 @@ enum Msg {
     Source { path: String, reply: SyncSender<Result<SourceState, String>> },
     Sources { paths: Vec<String>, reply: SyncSender<Result<Vec<SourceState>, String>> },
     Batch(Box<Batch>),
+    Parts(Box<PartsUpdate>),
     Flush(SyncSender<()>),
     Rename { source_id: i64, to: String, reply: SyncSender<Result<(), String>> },
+}
+
+/// Token counts per prompt component for a stored call, from the
+/// tokenizer; `fill` replaces a call's missing usage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PartsUpdate {
+    pub dedupe_ts: i64,
+    pub dedupe_key: i64,
+    pub parts: Parts,
+    pub source: TokenSource,
+    pub fill: Option<Fill>,
+}
+
+/// Usage estimated from the prompt, with its price.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fill {
+    pub tokens: crate::domain::record::Tokens,
+    pub cost: Option<crate::domain::money::Nanos>,
+    pub price_key: Option<String>,
+}
+
+/// A cloneable handle for other threads (the tokenizer) to send to the writer.
+#[derive(Clone)]
+pub struct WriterSender(SyncSender<Msg>);
+
+impl WriterSender {
+    pub fn parts(&self, u: PartsUpdate) -> Result<(), WriterError> {
+        self.0.send(Msg::Parts(Box::new(u))).map_err(|_| WriterError::Stopped("channel closed".into()))
+    }
 }
 
 /// What one commit changed (sent to observers such as the TUI).
@@ -180,6 +210,11 @@ impl Writer {
 
     pub fn stats(&self) -> &Arc<WriterStats> {
         &self.stats
+    }
+
+    /// A handle other threads can send tokenizer results through.
+    pub fn sender(&self) -> WriterSender {
+        WriterSender(self.tx.clone())
     }
 
     /// Looks up (creating if needed) a source by path.
@@ -300,6 +335,10 @@ fn run(
                 Msg::Batch(b) => {
                     st.rows += b.records.len();
                     apply_batch(&tx, *b, &mut st, &mut seen_keys, &mut msg_keys)?;
+                }
+                Msg::Parts(u) => {
+                    st.rows += 1;
+                    apply_parts(&tx, &u, &mut st)?;
                 }
             }
             if st.rows >= MAX_TX_ROWS || !st.flush_replies.is_empty() {
@@ -441,6 +480,102 @@ impl<'t> CallInserter<'t> {
     }
 }
 
+/// Stores a call's prompt composition; false when it already had one.
+pub fn insert_parts(tx: &Transaction, dedupe_ts: i64, dedupe_key: i64, p: &Parts, src: TokenSource) -> rusqlite::Result<bool> {
+    let n = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO prompt_parts (dedupe_ts, dedupe_key, system, tools, context, history, user, output, source)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?
+        .execute(params![
+            dedupe_ts,
+            dedupe_key,
+            p[0] as i64,
+            p[1] as i64,
+            p[2] as i64,
+            p[3] as i64,
+            p[4] as i64,
+            p[5] as i64,
+            src.code()
+        ])?;
+    Ok(n == 1)
+}
+
+/// The dimensions, tokens and money of a stored call.
+fn load_call(tx: &Transaction, dedupe_ts: i64, dedupe_key: i64) -> rusqlite::Result<Option<CallRecord>> {
+    tx.prepare_cached(
+        "SELECT ts, model, provider, workflow, team, customer, uncached_input, cache_read, cache_write_5m, cache_write_1h,
+                output, reasoning, cost_nano, reported_cost_nano, status, latency_ms
+         FROM calls WHERE dedupe_ts = ?1 AND dedupe_key = ?2",
+    )?
+    .query_row(params![dedupe_ts, dedupe_key], |r| {
+        Ok(CallRecord {
+            ts_ms: r.get(0)?,
+            model: r.get(1)?,
+            provider: r.get(2)?,
+            workflow: r.get(3)?,
+            team: r.get(4)?,
+            customer: r.get(5)?,
+            tokens: crate::domain::record::Tokens {
+                uncached_input: r.get::<_, i64>(6)? as u64,
+                cache_read: r.get::<_, i64>(7)? as u64,
+                cache_write_5m: r.get::<_, i64>(8)? as u64,
+                cache_write_1h: r.get::<_, i64>(9)? as u64,
+                output: r.get::<_, i64>(10)? as u64,
+                reasoning: r.get::<_, i64>(11)? as u64,
+            },
+            cost: r.get::<_, Option<i64>>(12)?.map(crate::domain::money::Nanos),
+            reported_cost: r.get::<_, Option<i64>>(13)?.map(crate::domain::money::Nanos),
+            status: if r.get::<_, i64>(14)? != 0 { crate::domain::record::Status::Error } else { Default::default() },
+            latency_ms: r.get::<_, Option<i64>>(15)?.map(|v| v as u64),
+            ..CallRecord::default()
+        })
+    })
+    .optional()
+}
+
+/// Stores tokenizer counts for a call and adds them to the rollups; with
+/// `fill`, the counts also become the call's (estimated) usage and price.
+fn apply_parts(tx: &Transaction, u: &PartsUpdate, st: &mut TxState) -> Result<(), WriterError> {
+    let Some(old) = load_call(tx, u.dedupe_ts, u.dedupe_key)? else { return Ok(()) };
+    if !insert_parts(tx, u.dedupe_ts, u.dedupe_key, &u.parts, u.source)? {
+        return Ok(());
+    }
+    st.rollup.add_agg(&old, &crate::store::rollup::Agg::parts_only(&u.parts));
+    if let Some(fill) = &u.fill
+        && old.tokens.total() == 0
+    {
+        let mut new = old.clone();
+        new.tokens = fill.tokens;
+        new.cost = fill.cost;
+        let code = u.source.code() | (u.source.code() << 2);
+        tx.prepare_cached(
+            "UPDATE calls SET uncached_input = ?3, cache_read = ?4, cache_write_5m = ?5, cache_write_1h = ?6, output = ?7,
+                reasoning = ?8, cost_nano = ?9, price_key = COALESCE(?10, price_key), token_source = (token_source & 16) | ?11
+             WHERE dedupe_ts = ?1 AND dedupe_key = ?2",
+        )?
+        .execute(params![
+            u.dedupe_ts,
+            u.dedupe_key,
+            fill.tokens.uncached_input as i64,
+            fill.tokens.cache_read as i64,
+            fill.tokens.cache_write_5m as i64,
+            fill.tokens.cache_write_1h as i64,
+            fill.tokens.output as i64,
+            fill.tokens.reasoning as i64,
+            fill.cost.map(|c| c.0),
+            fill.price_key,
+            code,
+        ])?;
+        st.rollup.sub(&old);
+        st.rollup.add(&new);
+        if old.cost.is_none() && new.cost.is_some() {
+            st.ev.unpriced = st.ev.unpriced.saturating_sub(1);
+        }
+    }
+    Ok(())
+}
+
 /// A stored copy of a message (see [`resolve_copy`]).
 struct StoredCopy {
     id: i64,
@@ -572,6 +707,9 @@ fn apply_batch(
             stored += 1;
             if r.cost.is_none() {
                 ev.unpriced += 1;
+            }
+            if let Some((p, src)) = &r.parts {
+                insert_parts(tx, if r.ts_inferred { 0 } else { r.ts_ms }, r.dedupe_key, p, *src)?;
             }
             if let Some(k) = &r.price_key
                 && seen_keys.insert(model_key_hash(&r.model, k))

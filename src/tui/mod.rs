@@ -32,6 +32,7 @@ use crate::attribution::Attributor;
 use crate::ingest::follow::{FollowOptions, follow};
 use crate::ingest::{Progress, SourceSpec};
 use crate::pricing::Catalog;
+use crate::tokenize::TokenizerStats;
 use app::{Action, App, Effect, Status};
 use data::{QueryParams, Snapshot};
 
@@ -102,6 +103,7 @@ pub fn run(opts: TuiOptions) -> Result<(), TuiError> {
     let queries = spawn_query_thread(opts.db.clone(), app_tx.clone());
 
     let progress = Arc::new(Progress::default());
+    let tokenizer = Arc::new(TokenizerStats::default());
     let following = opts.specs.len();
     let follower = (!opts.specs.is_empty()).then(|| {
         let (ctx, crx) = std::sync::mpsc::channel();
@@ -113,7 +115,7 @@ pub fn run(opts: TuiOptions) -> Result<(), TuiError> {
                 }
             }
         });
-        let (db, specs, stop, progress, catalog, attributor, err_tx) = (
+        let (db, specs, stop, progress, catalog, attributor, err_tx, tok_stats) = (
             opts.db.clone(),
             opts.specs,
             Arc::clone(&opts.stop),
@@ -121,6 +123,7 @@ pub fn run(opts: TuiOptions) -> Result<(), TuiError> {
             opts.catalog,
             opts.attributor,
             app_tx.clone(),
+            Arc::clone(&tokenizer),
         );
         std::thread::Builder::new()
             .name("aifin-follow".into())
@@ -136,6 +139,7 @@ pub fn run(opts: TuiOptions) -> Result<(), TuiError> {
                         events: Some(ctx),
                         progress: Some(progress),
                         on_round: None,
+                        tokenizer: Some(tok_stats),
                     },
                 );
                 if let Err(e) = r {
@@ -193,6 +197,10 @@ pub fn run(opts: TuiOptions) -> Result<(), TuiError> {
                     }
                     status.ingest_lines = lines;
                     last_lines = (lines, now);
+                    let done = tokenizer.done.load(Ordering::Relaxed);
+                    status.tokenizer_rate = (done - status.tokenizer_done) as f64 / dt.max(1e-3);
+                    status.tokenizer_done = done;
+                    status.tokenizer_queue = tokenizer.queued.load(Ordering::Relaxed);
                     actions.push(Action::Status(Box::new(status.clone())));
                     actions.push(Action::Tick(crate::domain::time::now_ms()));
                 }

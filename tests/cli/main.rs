@@ -7,4 +7,5 @@ mod follow;
 mod formats;
 mod reports;
 mod sample_data;
+mod tui;
 mod util;
