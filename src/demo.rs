@@ -29,6 +29,8 @@ pub const SPIKE_FOR: Duration = Duration::from_secs(120);
 pub const SPIKE_WORKFLOW: usize = 2;
 /// Lines per second of normal traffic.
 pub const BASE_RATE: f64 = 1.0;
+/// The workflow whose simulated SDK logs prompt text for the tokenizer.
+const TEXT_WORKFLOW: usize = 3;
 /// Minutes of simulated history written before the demo starts, so the
 /// live panes have a trailing hour to compare with.
 pub const WARMUP_MINUTES: i64 = 70;
@@ -164,7 +166,14 @@ pub fn simulate(file: PathBuf, stop: Arc<AtomicBool>) -> std::thread::JoinHandle
                     let n = (expected + rng.f64()).floor() as usize;
                     for _ in 0..n {
                         let heavy = spiking && w == SPIKE_WORKFLOW;
-                        let line = sim::paper_line(&mut rng, w, now_ms(), heavy);
+                        // The knowledge bot's SDK logs prompt text (and,
+                        // for some calls, no usage): the tokenizer's work.
+                        let line = if w == TEXT_WORKFLOW && !heavy && rng.f64() < 0.3 {
+                            let with_usage = rng.f64() < 0.5;
+                            sim::text_line(&mut rng, now_ms(), with_usage)
+                        } else {
+                            sim::paper_line(&mut rng, w, now_ms(), heavy)
+                        };
                         if serde_json::to_writer(&mut out, &line).is_err() || out.write_all(b"\n").is_err() {
                             return;
                         }

@@ -95,6 +95,7 @@ pub struct NativeLine {
     pub session_id: Option<String>,
     pub trace_id: String,
     pub tags: std::collections::BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "NativeUsage::is_empty")]
     pub usage: NativeUsage,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub batch: bool,
@@ -102,6 +103,44 @@ pub struct NativeLine {
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost_usd: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt_parts: Option<PartsOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<PromptOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_text: Option<String>,
+}
+
+/// Token counts per prompt component, as a gateway that counts them logs.
+#[derive(Serialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PartsOut {
+    pub system: u64,
+    pub tools: u64,
+    pub context: u64,
+    pub history: u64,
+    pub user: u64,
+    pub output: u64,
+}
+
+/// Prompt text per component, for lines that carry text instead of counts.
+#[derive(Serialize, Clone, Debug, Default)]
+pub struct PromptOut {
+    pub system: String,
+    pub context: String,
+    pub user: String,
+}
+
+/// Splits `input` tokens by `shares` (largest remainder), plus `output`.
+pub fn split_parts(input: u64, output: u64, shares: &[f64; 5]) -> PartsOut {
+    let total: f64 = shares.iter().sum::<f64>().max(f64::MIN_POSITIVE);
+    let mut n = [0u64; 5];
+    for (k, s) in shares.iter().enumerate() {
+        n[k] = (input as f64 * s / total).floor() as u64;
+    }
+    let rest = input - n.iter().sum::<u64>().min(input);
+    let largest = (0..5).max_by(|a, b| shares[*a].total_cmp(&shares[*b])).unwrap_or(0);
+    n[largest] += rest;
+    PartsOut { system: n[0], tools: n[1], context: n[2], history: n[3], user: n[4], output }
 }
 
 #[derive(Serialize, Clone, Copy, Debug, Default)]
@@ -115,6 +154,11 @@ pub struct NativeUsage {
 }
 
 impl NativeUsage {
+    /// No usage at all: the line is written without a `usage` object.
+    pub fn is_empty(&self) -> bool {
+        self.uncached_input + self.cache_read + self.cache_write_5m + self.cache_write_1h + self.output == 0
+    }
+
     fn tokens(&self) -> Tokens {
         Tokens {
             uncached_input: self.uncached_input,
@@ -148,6 +192,9 @@ pub struct WorkflowSpec {
     pub customers: &'static [(&'static str, f64)],
     pub apps: &'static [(&'static str, f64)],
     pub base_latency_ms: u64,
+    /// Share of the input per prompt component: system, tool schemas,
+    /// retrieved context, history, latest user turn.
+    pub composition: [f64; 5],
 }
 
 const CUSTOMERS: &[(&str, f64)] = &[
@@ -181,6 +228,7 @@ pub const PAPER_WORKFLOWS: &[WorkflowSpec] = &[
         customers: CUSTOMERS,
         apps: &[],
         base_latency_ms: 2400,
+        composition: [0.15, 0.10, 0.50, 0.18, 0.07],
     },
     WorkflowSpec {
         name: "contract-extraction",
@@ -196,6 +244,7 @@ pub const PAPER_WORKFLOWS: &[WorkflowSpec] = &[
         customers: CUSTOMERS,
         apps: &[],
         base_latency_ms: 21000,
+        composition: [0.05, 0.02, 0.88, 0.0, 0.05],
     },
     WorkflowSpec {
         name: "sales-research-agent",
@@ -211,6 +260,7 @@ pub const PAPER_WORKFLOWS: &[WorkflowSpec] = &[
         customers: &[("prospect-northwind", 3.0), ("prospect-contoso", 2.0), ("prospect-fabrikam", 1.0)],
         apps: &[],
         base_latency_ms: 45000,
+        composition: [0.08, 0.12, 0.60, 0.15, 0.05],
     },
     WorkflowSpec {
         name: "internal-knowledge-bot",
@@ -226,6 +276,7 @@ pub const PAPER_WORKFLOWS: &[WorkflowSpec] = &[
         customers: &[("internal", 1.0)],
         apps: &[],
         base_latency_ms: 1900,
+        composition: [0.20, 0.05, 0.55, 0.12, 0.08],
     },
     WorkflowSpec {
         name: "marketing-drafting",
@@ -241,6 +292,7 @@ pub const PAPER_WORKFLOWS: &[WorkflowSpec] = &[
         customers: &[("internal", 1.0)],
         apps: &[],
         base_latency_ms: 9000,
+        composition: [0.30, 0.0, 0.20, 0.30, 0.20],
     },
     WorkflowSpec {
         name: "everything-else",
@@ -260,6 +312,7 @@ pub const PAPER_WORKFLOWS: &[WorkflowSpec] = &[
         customers: &[],
         apps: &[("slack-summarizer", 4.0), ("meeting-notes", 3.0), ("sql-helper", 2.0), ("translate-bot", 1.0)],
         base_latency_ms: 1500,
+        composition: [0.25, 0.05, 0.30, 0.20, 0.20],
     },
 ];
 
@@ -398,6 +451,13 @@ fn workflow_lines(
                 status: if error { "error" } else { "ok" },
                 // What the gateway itself reported: list price.
                 cost_usd: cost_of(list, model, provider, &usage).map(|c| c.to_usd_f64()),
+                prompt_parts: Some(split_parts(
+                    usage.uncached_input + usage.cache_read,
+                    usage.output,
+                    &spec.composition,
+                )),
+                prompt: None,
+                output_text: None,
             };
             (ts, line)
         })
@@ -485,6 +545,9 @@ pub fn random_line(rng: &mut Rng, ts: i64) -> NativeLine {
         latency_ms: latency(rng, 1500, output),
         status: if rng.f64() < 0.02 { "error" } else { "ok" },
         cost_usd: Some(((input as f64 * 2.0e-6 + output as f64 * 8.0e-6) * 1e6).round() / 1e6),
+        prompt_parts: None,
+        prompt: None,
+        output_text: None,
     }
 }
 
@@ -739,7 +802,27 @@ pub fn paper_line(rng: &mut Rng, w: usize, ts: i64, heavy: bool) -> NativeLine {
         latency_ms: latency(rng, spec.base_latency_ms, output),
         status: if rng.f64() < 0.007 { "error" } else { "ok" },
         cost_usd: None,
+        prompt_parts: Some(split_parts(input, output, &spec.composition)),
+        prompt: None,
+        output_text: None,
     }
+}
+
+/// A line from an SDK that logs the prompt text but, for some calls, no
+/// usage: the tokenizer counts its components and fills in the usage.
+pub fn text_line(rng: &mut Rng, ts: i64, with_usage: bool) -> NativeLine {
+    let mut line = paper_line(rng, 3, ts, false);
+    let system = "You are the internal knowledge assistant. Answer from the retrieved pages only and cite them.";
+    let context = text_between(rng, 1200, 2400);
+    let user = text_between(rng, 60, 240);
+    let output = text_between(rng, 200, 800);
+    line.prompt_parts = None;
+    line.prompt = Some(PromptOut { system: system.to_string(), context, user });
+    line.output_text = Some(output);
+    if !with_usage {
+        line.usage = NativeUsage::default();
+    }
+    line
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ struct Summary {
     bytes: u64,
     transactions: u64,
     tokenized: u64,
+    usage_from_text: u64,
     elapsed_s: f64,
     lines_per_s: f64,
     interrupted: bool,
@@ -200,6 +201,7 @@ fn summary(env: &Env, r: &IngestReport) -> Summary {
         bytes: r.bytes,
         transactions: r.totals.transactions,
         tokenized: r.tokenized,
+        usage_from_text: r.usage_filled,
         elapsed_s: r.elapsed.as_secs_f64(),
         lines_per_s: r.lines_per_sec(),
         interrupted: r.interrupted,
@@ -224,6 +226,13 @@ fn print_text(out: &mut dyn Write, s: &Summary) -> std::io::Result<()> {
     writeln!(out, "unpriced    {}{}", n(s.unpriced), if s.unpriced > 0 { "  (see `aifin prices`)" } else { "" })?;
     if s.tokenized > 0 {
         writeln!(out, "tokenized   {}  (calls whose prompt components were counted)", n(s.tokenized))?;
+    }
+    if s.usage_from_text > 0 {
+        writeln!(
+            out,
+            "usage from  {}  calls logged without usage: tokens counted from their text",
+            n(s.usage_from_text)
+        )?;
     }
     if s.partial_lines_waiting > 0 {
         writeln!(out, "waiting     {} unterminated last line(s), read when complete", s.partial_lines_waiting)?;

@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -7,6 +8,7 @@ use serde::Serialize;
 use super::Env;
 use crate::cli::LedgerArgs;
 use crate::domain::money::Nanos;
+use crate::domain::record::PART_NAMES;
 use crate::domain::time;
 use crate::output::{self, Col, OutputFormat, left, percent, right, thousands};
 use crate::store::queries::{self, GroupBy, Ledger, Window};
@@ -34,6 +36,16 @@ struct RowJson {
     unpriced_calls: i64,
     error_calls: i64,
     reported_cost_usd: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    composition: Option<CompositionJson>,
+}
+
+/// Prompt composition over the calls whose components are known.
+#[derive(Serialize)]
+struct CompositionJson {
+    calls: i64,
+    tokens: BTreeMap<&'static str, i64>,
+    share: BTreeMap<&'static str, f64>,
 }
 
 #[derive(Serialize)]
@@ -74,6 +86,11 @@ fn row_json(key: Option<String>, aux: Option<String>, by: GroupBy, a: &Agg, tota
         unpriced_calls: a.unpriced_calls,
         error_calls: a.error_calls,
         reported_cost_usd: Nanos(a.reported_cost_nano).to_usd_f64(),
+        composition: a.composition().map(|share| CompositionJson {
+            calls: a.parts_calls,
+            tokens: PART_NAMES.iter().copied().zip(a.parts).collect(),
+            share: PART_NAMES.iter().copied().zip(share).collect(),
+        }),
     }
 }
 

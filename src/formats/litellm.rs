@@ -267,7 +267,11 @@ pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
         && !cache_hit
     {
         let text = super::prompt::from_messages(m, None, None);
-        let output = response_text.as_deref().and_then(|t| RawValue::from_string(t.to_string()).ok()).map(|r| super::prompt::output_text(&r)).unwrap_or_default();
+        let output = response_text
+            .as_deref()
+            .and_then(|t| RawValue::from_string(t.to_string()).ok())
+            .map(|r| super::prompt::output_text(&r))
+            .unwrap_or_default();
         rec.prompt = Some(Box::new(super::prompt::with_output(text, output)));
     }
     let mut dims = Dims::default();

@@ -35,9 +35,9 @@ use super::source::SourceSpec;
 use super::{IngestError, IngestReport, Pipeline, Progress};
 use crate::attribution::Attributor;
 use crate::pricing::Catalog;
-use crate::tokenize::{TokenizerStats, TokenizerWorker};
 use crate::store;
 use crate::store::writer::{CommitEvent, Writer, WriterTotals};
+use crate::tokenize::{TokenizerStats, TokenizerWorker};
 
 /// Options for [`follow`].
 pub struct FollowOptions<'a> {
@@ -155,8 +155,9 @@ pub fn follow(specs: &[SourceSpec], opts: FollowOptions) -> Result<IngestReport,
     let started = Instant::now();
     let conn = store::open_rw(opts.db)?;
     let writer = Writer::spawn(conn, 8, opts.events);
-    let tokenizer =
-        opts.tokenizer.map(|stats| TokenizerWorker::spawn_with_stats(writer.sender(), Arc::clone(&opts.catalog), stats));
+    let tokenizer = opts
+        .tokenizer
+        .map(|stats| TokenizerWorker::spawn_with_stats(writer.sender(), Arc::clone(&opts.catalog), stats));
     let mut pipe = Pipeline::new(opts.catalog, opts.attributor);
     let (tx, rx) = std::sync::mpsc::channel::<notify::Result<notify::Event>>();
     // Without a watcher (no inotify, too many watches) the rescan still works.

@@ -92,6 +92,8 @@ pub struct IngestReport {
     pub interrupted: bool,
     /// Calls whose prompt components were counted.
     pub tokenized: u64,
+    /// Calls logged without usage whose usage was counted from their text.
+    pub usage_filled: u64,
 }
 
 impl IngestReport {
@@ -143,8 +145,13 @@ pub fn ingest_files(
             report.interrupted = true;
             break;
         }
-        let mut ctx =
-            ReadCtx { pipe: &mut pipe, writer: &writer, stop: opts.stop, progress: opts.progress, tokenizer: tokenizer.as_ref() };
+        let mut ctx = ReadCtx {
+            pipe: &mut pipe,
+            writer: &writer,
+            stop: opts.stop,
+            progress: opts.progress,
+            tokenizer: tokenizer.as_ref(),
+        };
         match read_file_from(f, options, state, &mut ctx) {
             Ok(r) => report.add(&r),
             Err(FileError::Writer(e)) => return Err(e.into()),
@@ -155,6 +162,7 @@ pub fn ingest_files(
         let stats = Arc::clone(t.stats());
         t.finish();
         report.tokenized = stats.done.load(std::sync::atomic::Ordering::Relaxed);
+        report.usage_filled = stats.usage_filled.load(std::sync::atomic::Ordering::Relaxed);
     }
     report.totals = writer.finish()?;
     report.elapsed = started.elapsed();

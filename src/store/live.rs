@@ -60,7 +60,7 @@ pub fn hours_of_key(conn: &Connection, d: Dim, key: &str, w: Window) -> rusqlite
          GROUP BY hour ORDER BY hour",
         rollup_sums()
     ))?;
-    let rows =
-        stmt.query_map(params![d.code(), key, h0, h1], |r| Ok((r.get::<_, i64>(0)? * MS_PER_HOUR, agg_from_row(r, 1)?)))?;
+    let rows = stmt
+        .query_map(params![d.code(), key, h0, h1], |r| Ok((r.get::<_, i64>(0)? * MS_PER_HOUR, agg_from_row(r, 1)?)))?;
     rows.collect()
 }

@@ -185,7 +185,8 @@ fn raw_expr(d: Dim) -> String {
 
 /// Time filter over the calls table that can use the dedupe index
 /// (`dedupe_ts` is the call time, or 0 when the log had none).
-pub const RAW_WHERE: &str = "((c.dedupe_ts >= ?1 AND c.dedupe_ts < ?2) OR c.dedupe_ts = 0) AND c.ts >= ?1 AND c.ts < ?2";
+pub const RAW_WHERE: &str =
+    "((c.dedupe_ts >= ?1 AND c.dedupe_ts < ?2) OR c.dedupe_ts = 0) AND c.ts >= ?1 AND c.ts < ?2";
 
 /// Splits a window into the whole UTC hours inside it (for the rollups)
 /// and the partial hours at its edges (for the calls table).

@@ -162,7 +162,8 @@ pub const RAW_EXPRS: [&str; AGG_LEN] = [
 ];
 
 /// Calls joined with their prompt composition, for [`RAW_EXPRS`].
-pub const RAW_FROM: &str = "calls c LEFT JOIN prompt_parts p ON p.dedupe_ts = c.dedupe_ts AND p.dedupe_key = c.dedupe_key";
+pub const RAW_FROM: &str =
+    "calls c LEFT JOIN prompt_parts p ON p.dedupe_ts = c.dedupe_ts AND p.dedupe_key = c.dedupe_key";
 
 /// `SUM(col), ...` over the rollup columns.
 pub fn rollup_sums() -> String {
@@ -264,6 +265,13 @@ impl Agg {
     /// All input classes together.
     pub fn input_tokens(&self) -> i64 {
         self.uncached_input + self.cache_read + self.cache_write
+    }
+
+    /// Each prompt component's share of all component tokens, or `None`
+    /// when no call in the group has a known composition.
+    pub fn composition(&self) -> Option<[f64; 6]> {
+        let total: i64 = self.parts.iter().sum();
+        (self.parts_calls > 0 && total > 0).then(|| self.parts.map(|v| v as f64 / total as f64))
     }
 
     /// Only the prompt composition of a call (calls and money unchanged).
@@ -534,8 +542,16 @@ mod tests {
         }
         Delta::of(&recs).flush(&tx).unwrap();
         let dump = |tx: &Transaction| -> Vec<(i64, i64, String, [i64; AGG_LEN])> {
-            let mut st = tx.prepare(&format!("SELECT dim, hour, key, {} FROM rollup_hour ORDER BY 1, 2, 3", AGG_COLUMNS.join(", "))).unwrap();
-            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, agg_from_row(r, 3)?.values()))).unwrap().map(Result::unwrap).collect()
+            let mut st = tx
+                .prepare(&format!(
+                    "SELECT dim, hour, key, {} FROM rollup_hour ORDER BY 1, 2, 3",
+                    AGG_COLUMNS.join(", ")
+                ))
+                .unwrap();
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, agg_from_row(r, 3)?.values())))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
         };
         let incremental = dump(&tx);
         rebuild(&tx).unwrap();

@@ -481,7 +481,13 @@ impl<'t> CallInserter<'t> {
 }
 
 /// Stores a call's prompt composition; false when it already had one.
-pub fn insert_parts(tx: &Transaction, dedupe_ts: i64, dedupe_key: i64, p: &Parts, src: TokenSource) -> rusqlite::Result<bool> {
+pub fn insert_parts(
+    tx: &Transaction,
+    dedupe_ts: i64,
+    dedupe_key: i64,
+    p: &Parts,
+    src: TokenSource,
+) -> rusqlite::Result<bool> {
     let n = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO prompt_parts (dedupe_ts, dedupe_key, system, tools, context, history, user, output, source)

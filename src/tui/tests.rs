@@ -10,15 +10,14 @@ use rusqlite::Connection;
 use super::app::{Action, App, Effect, SortCol, Status, Tab};
 use super::data::{self, QueryParams, Snapshot, WindowKind};
 
-
 use super::theme::Theme;
 use super::ui;
 use crate::domain::money::Nanos;
-use crate::domain::record::{CallRecord, Tokens};
+use crate::domain::record::{CallRecord, TokenSource, Tokens};
 use crate::domain::time::{MS_PER_DAY, parse_ts_str};
 use crate::store::queries::GroupBy;
 use crate::store::rollup::Delta;
-use crate::store::writer::CallInserter;
+use crate::store::writer::{CallInserter, insert_parts};
 
 /// 2026-11-28T12:00:30Z
 fn now() -> i64 {
@@ -91,12 +90,26 @@ pub fn fixture() -> Connection {
     }
     key += 1;
     recs.push(call(n - 3_000_000, key, "", None, "ft:gpt-4o-mini:acme::x1", "acme-corp", None, 1000));
+    // Two workflows log their prompt composition.
+    for r in recs.iter_mut() {
+        let input = r.tokens.uncached_input + r.tokens.cache_read;
+        let shares = match r.workflow.as_deref() {
+            Some("support-copilot") => [15, 10, 50, 18],
+            Some("sales-research-agent") => [8, 12, 60, 15],
+            _ => continue,
+        };
+        let [a, b, c, d] = shares.map(|s| input * s / 100);
+        r.parts = Some(([a, b, c, d, input - a - b - c - d, r.tokens.output], TokenSource::Reported));
+    }
     let tx = conn.transaction().unwrap();
     let mut d = Delta::of(&recs);
     {
         let mut ins = CallInserter::new(&tx).unwrap();
         for r in &recs {
             assert!(ins.insert(Some(1), r).unwrap());
+            if let Some((p, src)) = &r.parts {
+                assert!(insert_parts(&tx, r.ts_ms, r.dedupe_key, p, *src).unwrap());
+            }
         }
     }
     d.flush(&tx).unwrap();

@@ -145,7 +145,7 @@ fn ledger(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
     if let (Some(area), Some(drill)) = (d, &s.drill) {
         let block = Block::bordered();
         let inner = block.inner(area);
-        let n_cols = drill.breakdowns.len() as u16 + 1;
+        let n_cols = drill.breakdowns.len() as u16 + 2;
         let dv = view::drill_vm(drill, s.ledger.by, inner.width / n_cols);
         let block = block.title(Span::styled(format!(" {} ", dv.title), theme.title()));
         f.render_widget(block, area);
@@ -169,9 +169,7 @@ fn ledger(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
             .collect();
         let per_bar = (trend.width / (bars.len().max(1) as u16)).clamp(3, 6);
         let chart = BarChart::default()
-            .block(
-                Block::default().borders(Borders::NONE).title(Span::styled("Daily cost (whole hours)", theme.bold())),
-            )
+            .block(Block::default().borders(Borders::NONE).title(Span::styled("Cost per day", theme.bold())))
             .data(BarGroup::default().bars(&bars))
             .bar_width(per_bar - 1)
             .bar_gap(1)

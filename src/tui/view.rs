@@ -5,6 +5,7 @@
 use super::app::{App, LedgerState, SortCol, Status, Tab};
 use super::data::{BURN_MINUTES, Drill, LiveData, LiveWorkflow, SourcesData};
 use crate::domain::money::{Nanos, div_round};
+use crate::domain::record::PART_NAMES;
 use crate::domain::sanitize::{clean, clean_truncated};
 use crate::domain::time::MS_PER_HOUR;
 use crate::output::{bytes, coverage, percent, thousands};
@@ -356,10 +357,13 @@ pub struct DrillVm {
 
 /// `col_width` is the width of one breakdown column on screen.
 pub fn drill_vm(d: &Drill, by: GroupBy, col_width: u16) -> DrillVm {
-    let label_w = (col_width as usize).saturating_sub(18).clamp(8, 40);
+    // One blank column between sections; the share only when it fits.
+    let usable = (col_width as usize).saturating_sub(1);
+    let with_share = usable >= 28;
+    let label_w = usable.saturating_sub(if with_share { 17 } else { 11 }).clamp(4, 40);
     let name = if d.key.is_empty() { by.missing_label().to_string() } else { clean(&d.key).into_owned() };
     let total = d.row.cost_nano;
-    let sections = d
+    let mut sections: Vec<(String, Vec<String>)> = d
         .breakdowns
         .iter()
         .map(|(title, rows)| {
@@ -368,13 +372,18 @@ pub fn drill_vm(d: &Drill, by: GroupBy, col_width: u16) -> DrillVm {
                 .take(8)
                 .map(|(k, a)| {
                     let label = if k.is_empty() { "(none)".to_string() } else { clean_truncated(k, label_w) };
-                    let share = if total > 0 { percent(a.cost_nano as f64 / total as f64, 0) } else { "-".into() };
-                    format!("{label:<label_w$} {:>10} {:>5}", usd(a.cost_nano), share)
+                    if with_share {
+                        let share = if total > 0 { percent(a.cost_nano as f64 / total as f64, 0) } else { "-".into() };
+                        format!("{label:<label_w$} {:>10} {:>5}", usd(a.cost_nano), share)
+                    } else {
+                        format!("{label:<label_w$} {:>10}", usd(a.cost_nano))
+                    }
                 })
                 .collect();
             (title.to_string(), lines)
         })
         .collect();
+    sections.push(composition_section(&d.row, col_width));
     DrillVm {
         title: format!("{} · {name}", group_title(by)),
         summary: format!(
@@ -392,6 +401,23 @@ pub fn drill_vm(d: &Drill, by: GroupBy, col_width: u16) -> DrillVm {
             .map(|(day, a)| (day.get(8..).unwrap_or(day).to_string(), a.cost_nano.max(0) as u64))
             .collect(),
     }
+}
+
+/// Token shares per prompt component, with a bar each.
+fn composition_section(a: &Agg, col_width: u16) -> (String, Vec<String>) {
+    let Some(shares) = a.composition() else {
+        return ("Prompt".into(), vec!["composition not".into(), "in these logs".into()]);
+    };
+    let bar_w = (col_width as usize).saturating_sub(15).clamp(1, 20);
+    let lines = PART_NAMES
+        .iter()
+        .zip(shares)
+        .map(|(name, share)| {
+            let filled = (share * bar_w as f64).round() as usize;
+            format!("{name:<7} {:>4} {}", percent(share, 0), "█".repeat(filled))
+        })
+        .collect();
+    (format!("Prompt · {} calls", thousands(a.parts_calls)), lines)
 }
 
 /// Lines read per second per source, from two snapshots `dt_ms` apart.

@@ -7,5 +7,6 @@ mod follow;
 mod formats;
 mod reports;
 mod sample_data;
+mod tokenizer;
 mod tui;
 mod util;

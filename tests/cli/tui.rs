@@ -28,7 +28,11 @@ impl Screen {
     fn wait_for(&self, needle: &str, what: &str) {
         let t = Instant::now();
         while !self.text().contains(needle) {
-            assert!(t.elapsed() < Duration::from_secs(20), "timed out waiting for {what} ({needle:?}); screen:\n{}", self.text());
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "timed out waiting for {what} ({needle:?}); screen:\n{}",
+                self.text()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -54,7 +58,11 @@ fn live_totals_change_as_lines_are_appended() {
     let mut child = pair.slave.spawn_command(cmd).unwrap();
     drop(pair.slave);
 
-    let parser = Arc::new(Mutex::new(vt100::Parser::new(std::num::NonZeroU16::new(40).unwrap(), std::num::NonZeroU16::new(120).unwrap(), 0)));
+    let parser = Arc::new(Mutex::new(vt100::Parser::new(
+        std::num::NonZeroU16::new(40).unwrap(),
+        std::num::NonZeroU16::new(120).unwrap(),
+        0,
+    )));
     let mut reader = pair.master.try_clone_reader().unwrap();
     let p = Arc::clone(&parser);
     std::thread::spawn(move || {
