@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, params};
 
-use super::queries::{QueryPath, RAW_WHERE, Window, group};
+use super::queries::{HOURS_CTE, PairFilter, QueryPath, RAW_WHERE, Window, clamp_hours, group_filtered};
 use super::rollup::{Agg, Dim, PAIR_SEP, RAW_FROM, agg_from_row, raw_sums, rollup_sums};
 use crate::domain::time::MS_PER_HOUR;
 
@@ -38,7 +38,8 @@ pub fn pair_breakdown(
     key: &str,
     w: Window,
 ) -> rusqlite::Result<Vec<(String, Agg)>> {
-    let mut out: Vec<(String, Agg)> = group(conn, pair, w, QueryPath::Rollup)?
+    let filter = if key_first { PairFilter::First(key.to_string()) } else { PairFilter::Second(key.to_string()) };
+    let mut out: Vec<(String, Agg)> = group_filtered(conn, pair, w, QueryPath::Rollup, &filter)?
         .into_iter()
         .filter_map(|(k, a)| {
             let (x, y) = k.split_once(PAIR_SEP)?;
@@ -55,12 +56,13 @@ pub fn pair_breakdown(
 pub fn hours_of_key(conn: &Connection, d: Dim, key: &str, w: Window) -> rusqlite::Result<Vec<(i64, Agg)>> {
     let h0 = w.since.map(|s| s.div_euclid(MS_PER_HOUR)).unwrap_or(i64::MIN);
     let h1 = w.until.map(|u| (u + MS_PER_HOUR - 1).div_euclid(MS_PER_HOUR)).unwrap_or(i64::MAX);
+    let Some((h0, h1)) = clamp_hours(conn, h0, h1)? else { return Ok(Vec::new()) };
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT hour, {} FROM rollup_hour WHERE dim = ?1 AND key = ?2 AND hour >= ?3 AND hour < ?4
+        "{HOURS_CTE} SELECT hour, {} FROM h CROSS JOIN rollup_hour r ON r.dim = ?1 AND r.hour = h.x AND r.key = ?4
          GROUP BY hour ORDER BY hour",
         rollup_sums()
     ))?;
     let rows = stmt
-        .query_map(params![d.code(), key, h0, h1], |r| Ok((r.get::<_, i64>(0)? * MS_PER_HOUR, agg_from_row(r, 1)?)))?;
+        .query_map(params![d.code(), h0, h1, key], |r| Ok((r.get::<_, i64>(0)? * MS_PER_HOUR, agg_from_row(r, 1)?)))?;
     rows.collect()
 }

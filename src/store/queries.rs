@@ -215,16 +215,46 @@ fn split(w: Window) -> (Option<Window>, Vec<Window>) {
     (Some(Window { since: inner_since, until: inner_until }), edges)
 }
 
-fn group_rollup(conn: &Connection, d: Dim, w: Window, out: &mut Vec<(String, Agg)>) -> rusqlite::Result<()> {
+fn group_rollup(
+    conn: &Connection,
+    d: Dim,
+    w: Window,
+    filter: &PairFilter,
+    out: &mut Vec<(String, Agg)>,
+) -> rusqlite::Result<()> {
     let (h0, h1) = w.hour_bounds();
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT key, {} FROM rollup_hour WHERE dim = ?1 AND hour >= ?2 AND hour < ?3 GROUP BY key",
-        rollup_sums()
-    ))?;
-    let rows = stmt.query_map(params![d.code(), h0, h1], |r| Ok((r.get::<_, String>(0)?, agg_from_row(r, 1)?)))?;
-    for r in rows {
-        out.push(r?);
-    }
+    let Some((h0, h1)) = clamp_hours(conn, h0, h1)? else { return Ok(()) };
+    let sums = rollup_sums();
+    let (sql, a, b) = match filter {
+        PairFilter::All => (
+            format!("SELECT key, {sums} FROM rollup_hour WHERE dim = ?1 AND hour >= ?2 AND hour < ?3 GROUP BY key"),
+            String::new(),
+            String::new(),
+        ),
+        // Keys "x<SEP>..." sort between "x<SEP>" and "x<SEP + 1>": one
+        // primary-key range seek per hour instead of reading every key.
+        PairFilter::First(x) => (
+            format!(
+                "{HOURS_CTE} SELECT key, {sums} FROM h CROSS JOIN rollup_hour r ON r.dim = ?1 AND r.hour = h.x AND r.key >= ?4 AND r.key < ?5 GROUP BY key"
+            ),
+            format!("{x}{PAIR_SEP}"),
+            format!("{x}{}", (PAIR_SEP as u8 + 1) as char),
+        ),
+        PairFilter::Second(y) => (
+            format!(
+                "SELECT key, {sums} FROM rollup_hour WHERE dim = ?1 AND hour >= ?2 AND hour < ?3 AND substr(key, instr(key, ?4) + 1) = ?5 GROUP BY key"
+            ),
+            PAIR_SEP.to_string(),
+            y.clone(),
+        ),
+    };
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let map = |r: &rusqlite::Row| Ok((r.get::<_, String>(0)?, agg_from_row(r, 1)?));
+    let rows: Vec<(String, Agg)> = match filter {
+        PairFilter::All => stmt.query_map(params![d.code(), h0, h1], map)?.collect::<rusqlite::Result<_>>()?,
+        _ => stmt.query_map(params![d.code(), h0, h1, a, b], map)?.collect::<rusqlite::Result<_>>()?,
+    };
+    out.extend(rows);
     Ok(())
 }
 
@@ -242,16 +272,60 @@ fn group_raw(conn: &Connection, d: Dim, w: Window, out: &mut Vec<(String, Agg)>)
     Ok(())
 }
 
+/// The hours `?2 <= x < ?3` as a table `h(x)`, so that a join seeks the
+/// rollup's primary key (dim, hour, key) once per hour.
+pub const HOURS_CTE: &str = "WITH RECURSIVE h(x) AS (SELECT ?2 UNION ALL SELECT x + 1 FROM h WHERE x + 1 < ?3)";
+
+/// Hour bounds `[h0, h1)` narrowed to the hours that hold data, or `None`
+/// when none do (keeps [`HOURS_CTE`] finite).
+pub fn clamp_hours(conn: &Connection, h0: i64, h1: i64) -> rusqlite::Result<Option<(i64, i64)>> {
+    let Some((lo, hi)) = data_range(conn)? else { return Ok(None) };
+    let (a, b) = (h0.max(lo / MS_PER_HOUR), h1.min(hi / MS_PER_HOUR));
+    Ok((a < b).then_some((a, b)))
+}
+
+/// Which keys of a pair dimension a query wants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PairFilter {
+    All,
+    /// Pairs whose first part is this key.
+    First(String),
+    /// Pairs whose second part is this key.
+    Second(String),
+}
+
+impl PairFilter {
+    fn keeps(&self, key: &str) -> bool {
+        match self {
+            PairFilter::All => true,
+            PairFilter::First(x) => key.split_once(PAIR_SEP).is_some_and(|(a, _)| a == x),
+            PairFilter::Second(y) => key.split_once(PAIR_SEP).is_some_and(|(_, b)| b == y),
+        }
+    }
+}
+
 /// Sums grouped by a dimension over a window. Along the rollup path, whole
 /// hours come from the rollups and partial edge hours from the calls.
 pub fn group(conn: &Connection, d: Dim, w: Window, path: QueryPath) -> rusqlite::Result<Vec<(String, Agg)>> {
+    group_filtered(conn, d, w, path, &PairFilter::All)
+}
+
+/// [`group`] keeping only the pairs that `filter` wants (filtered inside
+/// the rollup query, so a drill-down reads a fraction of the rows).
+pub fn group_filtered(
+    conn: &Connection,
+    d: Dim,
+    w: Window,
+    path: QueryPath,
+    filter: &PairFilter,
+) -> rusqlite::Result<Vec<(String, Agg)>> {
     let mut parts = Vec::new();
     match path {
         QueryPath::Raw => group_raw(conn, d, w, &mut parts)?,
         QueryPath::Rollup => {
             let (inner, edges) = split(w);
             if let Some(i) = inner {
-                group_rollup(conn, d, i, &mut parts)?;
+                group_rollup(conn, d, i, filter, &mut parts)?;
             }
             for e in edges {
                 group_raw(conn, d, e, &mut parts)?;
@@ -260,7 +334,9 @@ pub fn group(conn: &Connection, d: Dim, w: Window, path: QueryPath) -> rusqlite:
     }
     let mut merged: HashMap<String, Agg> = HashMap::with_capacity(parts.len());
     for (k, a) in parts {
-        merged.entry(k).or_default().add(&a);
+        if filter.keeps(&k) {
+            merged.entry(k).or_default().add(&a);
+        }
     }
     Ok(merged.into_iter().collect())
 }
@@ -595,6 +671,32 @@ mod tests {
         assert_eq!(l.rows[0].key, "2026-10-01");
         assert_eq!(l.rows[0].agg.calls, 1);
         assert_eq!(l.rows[1].agg.calls, 2);
+    }
+
+    #[test]
+    fn pair_filters_keep_exactly_the_matching_pairs() {
+        let conn = seeded();
+        let w = Window { since: time::parse_ts_str("2026-10-01T10:40:00Z"), until: None };
+        for d in [Dim::WorkflowModel, Dim::TeamModel, Dim::WorkflowCustomer] {
+            let all = group(&conn, d, w, QueryPath::Rollup).unwrap();
+            for key in ["a", "b", "m1", "m2", "team-a", "", "zz"] {
+                for (filter, first) in [(PairFilter::First(key.into()), true), (PairFilter::Second(key.into()), false)]
+                {
+                    let mut got = group_filtered(&conn, d, w, QueryPath::Rollup, &filter).unwrap();
+                    let mut want: Vec<(String, Agg)> = all
+                        .iter()
+                        .filter(|(k, _)| {
+                            let (x, y) = k.split_once(PAIR_SEP).unwrap();
+                            if first { x == key } else { y == key }
+                        })
+                        .cloned()
+                        .collect();
+                    got.sort_by(|a, b| a.0.cmp(&b.0));
+                    want.sort_by(|a, b| a.0.cmp(&b.0));
+                    assert_eq!(got, want, "{d:?} {filter:?}");
+                }
+            }
+        }
     }
 
     #[test]
