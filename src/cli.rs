@@ -43,6 +43,8 @@ pub enum Command {
     Prices(PricesArgs),
     /// The source files the ledger has read
     Sources(SourcesArgs),
+    /// Monthly cost = calls x tokens per call x rate, with what-if scenarios, levers, trend and accuracy
+    Forecast(Box<ForecastArgs>),
     /// The cockpit: live spend per workflow, the ledger, sources (built-in demo when nothing is configured)
     Tui(TuiArgs),
     /// Write deterministic synthetic logs (sample data, benchmarks)
@@ -173,6 +175,93 @@ pub struct LedgerArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ForecastArgs {
+    /// Forecast one workflow (default: all together)
+    #[arg(long, value_name = "NAME")]
+    pub workflow: Option<String>,
+
+    /// Base window for the drivers, back from now (e.g. 30d, 14d)
+    #[arg(long, value_name = "SPAN", default_value = "30d", conflicts_with_all = ["since", "until"])]
+    pub base: String,
+
+    /// Base window start instead of --base: YYYY-MM-DD, RFC 3339, `today`
+    #[arg(long, value_name = "WHEN", requires = "until")]
+    pub since: Option<String>,
+
+    /// Base window end (inclusive for dates)
+    #[arg(long, value_name = "WHEN", requires = "since")]
+    pub until: Option<String>,
+
+    /// Days in the month the base window is scaled to
+    #[arg(long, value_name = "DAYS", default_value_t = 30.0)]
+    pub month_days: f64,
+
+    /// Project the month containing this time (trend) [default: now]
+    #[arg(long, value_name = "WHEN")]
+    pub as_of: Option<String>,
+
+    /// Explicit drivers (no database needed): calls per month
+    #[arg(long, value_name = "N", requires_all = ["tokens_per_call", "rate_per_1k"], conflicts_with_all = ["workflow", "since", "as_of"])]
+    pub calls: Option<f64>,
+
+    /// Explicit drivers: average input + output tokens per call
+    #[arg(long, value_name = "N", requires = "calls")]
+    pub tokens_per_call: Option<f64>,
+
+    /// Explicit drivers: blended cost per 1,000 tokens in USD
+    #[arg(long, value_name = "USD", requires = "calls")]
+    pub rate_per_1k: Option<f64>,
+
+    /// Explicit drivers: share of tokens that are input, in percent
+    #[arg(long, value_name = "PCT", default_value_t = 90.0, requires = "calls")]
+    pub input_share: f64,
+
+    /// Scenario: adoption growth in percent (calls x (1 + PCT/100))
+    #[arg(long, value_name = "PCT", default_value_t = 0.0, allow_negative_numbers = true)]
+    pub growth: f64,
+
+    /// Scenario: tokens per call become N
+    #[arg(long, value_name = "N", conflicts_with = "tokens_change")]
+    pub new_tokens_per_call: Option<f64>,
+
+    /// Scenario: tokens per call change by PCT percent
+    #[arg(long, value_name = "PCT", allow_negative_numbers = true)]
+    pub tokens_change: Option<f64>,
+
+    /// Scenario: the blended rate per 1K tokens becomes USD
+    #[arg(long, value_name = "USD", conflicts_with_all = ["rate_change", "route_share"])]
+    pub new_rate_per_1k: Option<f64>,
+
+    /// Scenario: the rate changes by PCT percent
+    #[arg(long, value_name = "PCT", allow_negative_numbers = true, conflicts_with = "route_share")]
+    pub rate_change: Option<f64>,
+
+    /// Lever: route PCT percent of calls to --route-to (priced from the catalog)
+    #[arg(long, value_name = "PCT", requires = "route_to")]
+    pub route_share: Option<f64>,
+
+    /// Lever: the model routed calls go to
+    #[arg(long, value_name = "MODEL", requires = "route_share")]
+    pub route_to: Option<String>,
+
+    /// Lever: cut input tokens by PCT percent (compression)
+    #[arg(long, value_name = "PCT", default_value_t = 0.0)]
+    pub input_reduction: f64,
+
+    /// Lever: share of input served from the prompt cache, in percent
+    #[arg(long, value_name = "PCT")]
+    pub cache_hit: Option<f64>,
+
+    /// Time zone for days and months [default: config report.tz, else the system zone]
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

@@ -22,6 +22,7 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod forecast;
 pub mod formats;
 pub mod ingest;
 pub mod output;

@@ -287,13 +287,35 @@ pub fn parse_bound(text: &str, tz: &TimeZone, now_ms: i64, end_of_day: bool) -> 
     ))
 }
 
-fn next_local_day(start_ms: i64, tz: &TimeZone) -> i64 {
+/// Midnight of the local day after the one starting at `start_ms`.
+pub fn next_local_day(start_ms: i64, tz: &TimeZone) -> i64 {
     Timestamp::from_millisecond(start_ms)
         .ok()
         .and_then(|ts| ts.to_zoned_datetime(tz.clone()).tomorrow().ok())
         .and_then(|z| z.start_of_day().ok())
         .map(|z| z.timestamp().as_millisecond())
         .unwrap_or(start_ms + MS_PER_DAY)
+}
+
+/// Midnight of the first day of the local month containing `ms`.
+pub fn start_of_month(ms: i64, tz: &TimeZone) -> i64 {
+    Timestamp::from_millisecond(ms)
+        .ok()
+        .and_then(|t| t.to_zoned_datetime(tz.clone()).first_of_month().ok())
+        .and_then(|z| z.start_of_day().ok())
+        .map(|z| z.timestamp().as_millisecond())
+        .unwrap_or(ms)
+}
+
+/// Midnight of the first day of the next local month.
+pub fn end_of_month(ms: i64, tz: &TimeZone) -> i64 {
+    Timestamp::from_millisecond(ms)
+        .ok()
+        .and_then(|t| t.to_zoned_datetime(tz.clone()).last_of_month().ok())
+        .and_then(|z| z.tomorrow().ok())
+        .and_then(|z| z.start_of_day().ok())
+        .map(|z| z.timestamp().as_millisecond())
+        .unwrap_or(ms)
 }
 
 /// Current time as epoch milliseconds.

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use jiff::tz::TimeZone;
 use rusqlite::Connection;
 
-use crate::domain::time::{self, MS_PER_DAY, MS_PER_HOUR};
+use crate::domain::time::{self, MS_PER_DAY, MS_PER_HOUR, end_of_month, start_of_month};
 use crate::store::live::{MS_PER_MINUTE, hours_of_key, minutes_by_workflow, newest_ts, pair_breakdown};
 use crate::store::queries::{self, GroupBy, Ledger, QueryPath, RejectView, SourceView, Window};
 use crate::store::rollup::{Agg, Dim};
@@ -54,27 +54,6 @@ impl WindowKind {
         };
         Window { since: Some(since), until: None }
     }
-}
-
-/// Midnight of the first day of the local month containing `ms`.
-pub fn start_of_month(ms: i64, tz: &TimeZone) -> i64 {
-    jiff::Timestamp::from_millisecond(ms)
-        .ok()
-        .and_then(|t| t.to_zoned_datetime(tz.clone()).first_of_month().ok())
-        .and_then(|z| z.start_of_day().ok())
-        .map(|z| z.timestamp().as_millisecond())
-        .unwrap_or(ms)
-}
-
-/// Midnight of the first day of the next local month.
-pub fn end_of_month(ms: i64, tz: &TimeZone) -> i64 {
-    jiff::Timestamp::from_millisecond(ms)
-        .ok()
-        .and_then(|t| t.to_zoned_datetime(tz.clone()).last_of_month().ok())
-        .and_then(|z| z.tomorrow().ok())
-        .and_then(|z| z.start_of_day().ok())
-        .map(|z| z.timestamp().as_millisecond())
-        .unwrap_or(ms)
 }
 
 /// What a refresh asks for.

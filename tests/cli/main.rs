@@ -4,6 +4,7 @@ mod bad_input;
 mod ecosystem;
 mod exactly_once;
 mod follow;
+mod forecast;
 mod formats;
 mod reports;
 mod sample_data;

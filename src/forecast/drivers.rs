@@ -1,0 +1,413 @@
+//! Drivers, daily history, trend and backtest read from the ledger.
+
+use jiff::tz::TimeZone;
+use rusqlite::Connection;
+use serde::Serialize;
+
+use super::trend::{self, Backtest, MonthSeries, Trend};
+use super::{DEFAULT_CACHE_PRICE_RATIO, DEFAULT_OUTPUT_PRICE_RATIO, Drivers};
+use crate::domain::money::{Nanos, div_round};
+use crate::domain::record::{CallRecord, Tokens};
+use crate::domain::time::{self, MS_PER_DAY, end_of_month, next_local_day, start_of_local_day, start_of_month};
+use crate::pricing::Pricer;
+use crate::store::live::hours_of_key;
+use crate::store::queries::{self, PairFilter, QueryPath, Window};
+use crate::store::rollup::{Agg, Dim};
+
+/// Drivers of one workflow (or all) measured over a base window.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Measured {
+    /// `None`: every workflow together.
+    pub workflow: Option<String>,
+    pub since_ms: i64,
+    pub until_ms: i64,
+    pub base_days: f64,
+    pub month_days: f64,
+    /// What the ledger holds for the window.
+    pub calls: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cost_nanousd: i64,
+    pub unpriced_calls: i64,
+    /// The model with the largest cost.
+    pub main_model: Option<String>,
+    pub drivers: Drivers,
+    /// The average call's tokens (for pricing routed calls).
+    #[serde(skip)]
+    pub avg_call: Tokens,
+}
+
+fn rec(model: &str, tokens: Tokens) -> CallRecord {
+    CallRecord { model: model.to_string(), tokens, ..CallRecord::default() }
+}
+
+fn per_call(total: i64, calls: i64) -> u64 {
+    if calls > 0 { (total as f64 / calls as f64).round().max(0.0) as u64 } else { 0 }
+}
+
+fn avg_tokens(a: &Agg) -> Tokens {
+    Tokens {
+        uncached_input: per_call(a.uncached_input, a.calls),
+        cache_read: per_call(a.cache_read, a.calls),
+        cache_write_5m: per_call(a.cache_write, a.calls),
+        output: per_call(a.output, a.calls),
+        reasoning: per_call(a.reasoning, a.calls),
+        ..Tokens::default()
+    }
+}
+
+/// Cost (nanos) of one call of `model` with `tokens`, if priced.
+fn price(pricer: &mut Pricer, model: &str, tokens: Tokens) -> Option<i64> {
+    let mut r = rec(model, tokens);
+    pricer.price(&mut r);
+    r.cost.map(|c| c.0)
+}
+
+/// The blended rate per 1K tokens of `model` for a call like `avg`.
+pub fn rate_of(pricer: &mut Pricer, model: &str, avg: Tokens) -> Option<f64> {
+    let tokens = avg.uncached_input + avg.cache_read + avg.cache_write_5m + avg.cache_write_1h + avg.output;
+    let cost = price(pricer, model, avg)?;
+    (tokens > 0).then(|| Nanos(cost).to_usd_f64() / tokens as f64 * 1000.0)
+}
+
+/// Measures the drivers over `[since, until)`, scaled to a month of
+/// `month_days` days. `None` when the window holds no calls.
+pub fn measure(
+    conn: &Connection,
+    pricer: &mut Pricer,
+    workflow: Option<&str>,
+    since: i64,
+    until: i64,
+    month_days: f64,
+) -> rusqlite::Result<Option<Measured>> {
+    let w = Window { since: Some(since), until: Some(until) };
+    let (agg, models) = match workflow {
+        Some(wf) => {
+            let a = queries::group(conn, Dim::Workflow, w, QueryPath::Rollup)?
+                .into_iter()
+                .find(|(k, _)| k == wf)
+                .map(|(_, a)| a)
+                .unwrap_or_default();
+            let models: Vec<(String, Agg)> = queries::group_filtered(
+                conn,
+                Dim::WorkflowModel,
+                w,
+                QueryPath::Rollup,
+                &PairFilter::First(wf.to_string()),
+            )?
+            .into_iter()
+            .filter_map(|(k, a)| Some((k.split_once(crate::store::rollup::PAIR_SEP)?.1.to_string(), a)))
+            .collect();
+            (a, models)
+        }
+        None => {
+            let mut total = Agg::default();
+            for (_, a) in queries::group(conn, Dim::Total, w, QueryPath::Rollup)? {
+                total.add(&a);
+            }
+            (total, queries::group(conn, Dim::Model, w, QueryPath::Rollup)?)
+        }
+    };
+    if agg.calls == 0 {
+        return Ok(None);
+    }
+    let base_ms = until - since;
+    let month_ms = (month_days * MS_PER_DAY as f64).round() as i64;
+    let monthly_cost = div_round(agg.cost_nano as i128 * month_ms as i128, base_ms as i128) as i64;
+    let scale = month_ms as f64 / base_ms as f64;
+    let input = agg.input_tokens();
+    let tokens = input + agg.output;
+
+    // Which part of the cost is input, from catalog prices per model.
+    let (mut cin, mut cout) = (0f64, 0f64);
+    let mut main: Option<(String, i64)> = None;
+    for (model, a) in &models {
+        let avg = avg_tokens(a);
+        let i = price(pricer, model, Tokens { output: 0, reasoning: 0, ..avg });
+        let o = price(pricer, model, Tokens { output: avg.output, reasoning: avg.reasoning, ..Tokens::default() });
+        if let (Some(i), Some(o)) = (i, o) {
+            cin += i as f64 * a.calls as f64;
+            cout += o as f64 * a.calls as f64;
+        }
+        if main.as_ref().is_none_or(|(_, c)| a.cost_nano > *c) {
+            main = Some((model.clone(), a.cost_nano));
+        }
+    }
+    let input_share = if tokens > 0 { input as f64 / tokens as f64 } else { 0.0 };
+    let input_cost_share = if cin + cout > 0.0 {
+        cin / (cin + cout)
+    } else {
+        let weighted = input_share + (1.0 - input_share) * DEFAULT_OUTPUT_PRICE_RATIO;
+        if weighted > 0.0 { input_share / weighted } else { 0.0 }
+    };
+    let cache_price_ratio = main
+        .as_ref()
+        .and_then(|(m, _)| {
+            let full = price(pricer, m, Tokens { uncached_input: 1_000_000, ..Tokens::default() })?;
+            let cached = price(pricer, m, Tokens { cache_read: 1_000_000, ..Tokens::default() })?;
+            (full > 0).then(|| cached as f64 / full as f64)
+        })
+        .unwrap_or(DEFAULT_CACHE_PRICE_RATIO);
+    let calls = agg.calls as f64 * scale;
+    let drivers = Drivers {
+        calls,
+        tokens_per_call: tokens as f64 / agg.calls as f64,
+        rate_per_1k_usd: if tokens > 0 { Nanos(agg.cost_nano).to_usd_f64() / tokens as f64 * 1000.0 } else { 0.0 },
+        monthly_cost_nanos: monthly_cost,
+        input_share,
+        input_cost_share,
+        cache_share: if input > 0 { agg.cache_read as f64 / input as f64 } else { 0.0 },
+        cache_price_ratio,
+    };
+    Ok(Some(Measured {
+        workflow: workflow.map(str::to_string),
+        since_ms: since,
+        until_ms: until,
+        base_days: base_ms as f64 / MS_PER_DAY as f64,
+        month_days,
+        calls: agg.calls,
+        input_tokens: input,
+        output_tokens: agg.output,
+        cost_nanousd: agg.cost_nano,
+        unpriced_calls: agg.unpriced_calls,
+        main_model: main.map(|(m, _)| m),
+        drivers,
+        avg_call: avg_tokens(&agg),
+    }))
+}
+
+/// Daily spend (USD) of a workflow (or all), per local day.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Daily {
+    /// (local day label, start ms, USD), consecutive days, oldest first.
+    pub days: Vec<(String, i64, f64)>,
+}
+
+/// Daily spend from `since` up to `until` (the hour containing it
+/// included), every day present (zero when nothing was spent). Whole hours
+/// from the rollups, assigned to the local day they start in.
+pub fn daily(
+    conn: &Connection,
+    workflow: Option<&str>,
+    since: i64,
+    until: i64,
+    tz: &TimeZone,
+) -> rusqlite::Result<Daily> {
+    let first = start_of_local_day(since, tz);
+    let mut days: Vec<(String, i64, f64)> = Vec::new();
+    let mut d = first;
+    while d <= until {
+        days.push((time::local_day(d, tz), d, 0.0));
+        d = next_local_day(d, tz);
+    }
+    // Nothing after `until` (a projection as of a past time must not see
+    // the rest of its day).
+    let w = Window { since: Some(first), until: Some(until) };
+    let hours = match workflow {
+        Some(wf) => hours_of_key(conn, Dim::Workflow, wf, w)?,
+        None => hours_of_key(conn, Dim::Total, "", w)?,
+    };
+    for (hour_ms, a) in hours {
+        // Days are sorted by start: the last one starting at or before.
+        let i = days.partition_point(|(_, s, _)| *s <= hour_ms);
+        if i > 0 {
+            days[i - 1].2 += Nanos(a.cost_nano).to_usd_f64();
+        }
+    }
+    Ok(Daily { days })
+}
+
+/// The month-end trend as of `now` and the backtest over all history.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct TrendReport {
+    pub month: String,
+    pub trend: Option<Trend>,
+    pub backtest: Option<Backtest>,
+    /// Daily spend of the history shown (label, USD): the last
+    /// [`SHOWN_DAYS`] days up to today.
+    #[serde(skip)]
+    pub recent: Vec<(String, f64)>,
+    /// Days of the month after today (labels), for the chart.
+    #[serde(skip)]
+    pub ahead: Vec<String>,
+}
+
+pub const SHOWN_DAYS: usize = 30;
+
+/// The first and last call time of a workflow (or all), from the rollups.
+fn data_span(conn: &Connection, workflow: Option<&str>) -> rusqlite::Result<Option<(i64, i64)>> {
+    let (dim, key) = match workflow {
+        Some(w) => (Dim::Workflow, w),
+        None => (Dim::Total, ""),
+    };
+    conn.query_row(
+        "SELECT MIN(hour), MAX(hour) FROM rollup_hour WHERE dim = ?1 AND key = ?2",
+        rusqlite::params![dim.code(), key],
+        |r| {
+            let a: Option<i64> = r.get(0)?;
+            let b: Option<i64> = r.get(1)?;
+            Ok(a.zip(b).map(|(a, b)| (a * time::MS_PER_HOUR, (b + 1) * time::MS_PER_HOUR)))
+        },
+    )
+}
+
+/// Projects the month containing `now` and backtests every complete month.
+pub fn trend_report(
+    conn: &Connection,
+    workflow: Option<&str>,
+    now: i64,
+    tz: &TimeZone,
+) -> rusqlite::Result<TrendReport> {
+    let month_start = start_of_month(now, tz);
+    let month_end = end_of_month(now, tz);
+    let mut report = TrendReport { month: time::local_month(now, tz), ..TrendReport::default() };
+    let Some((first, _)) = data_span(conn, workflow)? else { return Ok(report) };
+    let first = start_of_local_day(first.min(now), tz);
+    let series = daily(conn, workflow, first, now, tz)?;
+    let today_start = start_of_local_day(now, tz);
+    let today_end = next_local_day(today_start, tz);
+    // Complete days before today.
+    let history: Vec<f64> = series.days.iter().filter(|(_, s, _)| *s < today_start).map(|d| d.2).collect();
+    let mtd: f64 = series.days.iter().filter(|(_, s, _)| *s >= month_start && *s <= now).map(|d| d.2).sum();
+    let today_left = (today_end - now).max(0) as f64 / (today_end - today_start).max(1) as f64;
+    let mut ahead = Vec::new();
+    let mut d = today_end;
+    while d < month_end {
+        ahead.push(time::local_day(d, tz));
+        d = next_local_day(d, tz);
+    }
+    report.trend = trend::project_month(&history, mtd, today_left, ahead.len());
+    report.recent =
+        series.days[series.days.len().saturating_sub(SHOWN_DAYS)..].iter().map(|(l, _, v)| (l.clone(), *v)).collect();
+    report.ahead = ahead;
+
+    // Complete months whose first day has data.
+    let mut months: Vec<(String, usize, usize)> = Vec::new();
+    for (i, (_, s, _)) in series.days.iter().enumerate() {
+        let label = time::local_month(*s, tz);
+        match months.last_mut() {
+            Some((l, _, end)) if *l == label => *end = i + 1,
+            _ => months.push((label, i, i + 1)),
+        }
+    }
+    let values: Vec<f64> = series.days.iter().map(|d| d.2).collect();
+    let complete: Vec<MonthSeries> = months
+        .iter()
+        .filter(|(_, start, end)| {
+            let s = series.days[*start].1;
+            start_of_month(s, tz) == s && next_local_day(series.days[end - 1].1, tz) <= today_start
+        })
+        .map(|(label, start, end)| MonthSeries {
+            label: label.clone(),
+            before: &values[start.saturating_sub(trend::FIT_DAYS)..*start],
+            days: &values[*start..*end],
+        })
+        .collect();
+    report.backtest = trend::backtest(&complete);
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::time::parse_ts_str;
+    use crate::store::{open_memory, rollup, writer};
+
+    fn call(ts: &str, wf: &str, model: &str, key: i64, cost: i64) -> CallRecord {
+        CallRecord {
+            ts_ms: parse_ts_str(ts).unwrap(),
+            dedupe_key: key,
+            model: model.into(),
+            workflow: Some(wf.into()),
+            tokens: Tokens { uncached_input: 900, cache_read: 100, output: 100, ..Default::default() },
+            cost: Some(Nanos(cost)),
+            price_key: Some(model.into()),
+            ..Default::default()
+        }
+    }
+
+    fn db(recs: &[CallRecord]) -> Connection {
+        let mut conn = open_memory().unwrap();
+        let tx = conn.transaction().unwrap();
+        let mut d = rollup::Delta::of(recs);
+        let mut ins = writer::CallInserter::new(&tx).unwrap();
+        for r in recs {
+            assert!(ins.insert(None, r).unwrap());
+        }
+        drop(ins);
+        d.flush(&tx).unwrap();
+        tx.commit().unwrap();
+        conn
+    }
+
+    #[test]
+    fn drivers_reproduce_the_ledger_exactly() {
+        let recs: Vec<CallRecord> = (0..30)
+            .map(|i| call(&format!("2026-09-{:02}T12:00:00Z", i % 30 + 1), "wf", "gpt-4o", i, 1_000_000_007 + i))
+            .collect();
+        let conn = db(&recs);
+        let mut pricer = Pricer::new(std::sync::Arc::new(crate::pricing::Catalog::embedded()));
+        let since = parse_ts_str("2026-09-01T00:00:00Z").unwrap();
+        let until = parse_ts_str("2026-10-01T00:00:00Z").unwrap();
+        let m = measure(&conn, &mut pricer, Some("wf"), since, until, 30.0).unwrap().unwrap();
+        let total: i64 = recs.iter().map(|r| r.cost.unwrap().0).sum();
+        assert_eq!(m.cost_nanousd, total);
+        assert_eq!(m.drivers.monthly_cost_nanos, total, "30-day base, 30-day month: the ledger's cost");
+        assert_eq!(m.drivers.calls, 30.0);
+        assert_eq!(m.drivers.tokens_per_call, 1100.0);
+        assert!((m.drivers.input_share - 1000.0 / 1100.0).abs() < 1e-12);
+        assert!((m.drivers.cache_share - 0.1).abs() < 1e-12);
+        // gpt-4o: $2.50 in, $1.25 cached, $10 out per 1M.
+        let cin = 900.0 * 2.5 + 100.0 * 1.25;
+        assert!((m.drivers.input_cost_share - cin / (cin + 1000.0)).abs() < 1e-9, "{}", m.drivers.input_cost_share);
+        assert!((m.drivers.cache_price_ratio - 0.5).abs() < 1e-9);
+        let p = super::super::project(&m.drivers, &super::super::Scenario::default());
+        assert_eq!(p.projected_monthly_cost_nanousd, total);
+        // A 15-day base doubles to a month.
+        let half = parse_ts_str("2026-09-16T00:00:00Z").unwrap();
+        let m2 = measure(&conn, &mut pricer, Some("wf"), since, half, 30.0).unwrap().unwrap();
+        assert_eq!(m2.drivers.monthly_cost_nanos, m2.cost_nanousd * 2);
+        assert!(measure(&conn, &mut pricer, Some("nope"), since, until, 30.0).unwrap().is_none());
+        // gpt-4o-mini: (900 x $0.15 + 100 x $0.075 + 100 x $0.60) / 1M over 1,100 tokens, per 1K.
+        let want = (900.0 * 0.15 + 100.0 * 0.075 + 100.0 * 0.6) / 1e6 / 1100.0 * 1000.0;
+        let got = rate_of(&mut pricer, "gpt-4o-mini", m.avg_call).unwrap();
+        assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+    }
+
+    #[test]
+    fn daily_series_fill_gaps_and_the_trend_backtests_complete_months() {
+        // September: $10/day every day; October: $10/day to the 20th.
+        let mut recs = Vec::new();
+        let mut k = 0;
+        for (month, days) in [(9, 30), (10, 20)] {
+            for d in 1..=days {
+                if month == 9 && d == 12 {
+                    continue; // a day without calls
+                }
+                k += 1;
+                let cost = if month == 9 && d == 13 { 20_000_000_000 } else { 10_000_000_000 };
+                recs.push(call(&format!("2026-{month:02}-{d:02}T10:00:00Z"), "wf", "gpt-4o", k, cost));
+            }
+        }
+        let conn = db(&recs);
+        let tz = TimeZone::UTC;
+        let now = parse_ts_str("2026-10-20T12:00:00Z").unwrap();
+        let s = daily(&conn, Some("wf"), parse_ts_str("2026-09-10T00:00:00Z").unwrap(), now, &tz).unwrap();
+        let v: Vec<f64> = s.days.iter().map(|d| d.2).collect();
+        assert_eq!(s.days[0].0, "2026-09-10");
+        assert_eq!(&v[..4], &[10.0, 10.0, 0.0, 20.0]);
+        assert_eq!(s.days.len(), 41);
+        let r = trend_report(&conn, Some("wf"), now, &tz).unwrap();
+        assert_eq!(r.month, "2026-10");
+        let t = r.trend.unwrap();
+        assert!((t.month_to_date_usd - 200.0).abs() < 1e-9);
+        assert_eq!(r.ahead.len(), 11);
+        assert!((t.projected_month_end_usd - 310.0).abs() < 15.0, "{}", t.projected_month_end_usd);
+        assert!(t.p10_usd <= t.projected_month_end_usd && t.projected_month_end_usd <= t.p90_usd);
+        let b = r.backtest.unwrap();
+        assert_eq!(b.periods.len(), 1, "September only: October is not complete");
+        assert_eq!(b.periods[0].period, "2026-09");
+        assert!((b.periods[0].actual_usd - 300.0).abs() < 1e-9);
+        assert!(b.within_target, "{b:?}");
+    }
+}
