@@ -51,8 +51,11 @@ fn app_over_generated_ledger(dir: &std::path::Path) -> App {
         group: GroupBy::Workflow,
         window: WindowKind::Days30,
         drill: Some("support-copilot".into()),
+        forecast: true,
     };
-    app.update(Action::DataReady(Box::new(data::snapshot(&conn, &p).unwrap())));
+    app.update(Action::DataReady(Box::new(
+        data::snapshot(&conn, &p, &mut aifin::pricing::Pricer::new(Arc::new(Catalog::embedded()))).unwrap(),
+    )));
     app
 }
 
@@ -63,7 +66,7 @@ fn render(c: &mut Criterion) {
     for (w, h) in [(80u16, 24u16), (120, 40), (200, 60)] {
         app.update(Action::Resize(w, h));
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-        for (tab, name) in [(0, "live"), (1, "ledger"), (2, "sources")] {
+        for (tab, name) in [(0, "live"), (1, "ledger"), (2, "sources"), (3, "forecast")] {
             app.update(Action::SelectTab(tab));
             c.bench_function(&format!("render {name} {w}x{h}"), |b| {
                 b.iter(|| {

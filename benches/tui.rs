@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aifin::domain::time::now_ms;
+use aifin::pricing::{Catalog, Pricer};
 use aifin::store::queries::GroupBy;
 use aifin::tui::data::{self, QueryParams, WindowKind};
 use jiff::tz::TimeZone;
@@ -42,18 +43,21 @@ fn best_of<T>(n: usize, mut f: impl FnMut() -> T) -> (f64, T) {
 }
 
 fn params(window: WindowKind, group: GroupBy, drill: Option<String>) -> QueryParams {
-    QueryParams { now_ms: now_ms(), tz: TimeZone::UTC, group, window, drill }
+    QueryParams { now_ms: now_ms(), tz: TimeZone::UTC, group, window, drill, forecast: false }
 }
 
 fn queries(db: &std::path::Path, rows: u64) {
     let conn = aifin::store::open_read(db).unwrap();
-    let (cold, _) = best_of(1, || data::snapshot(&conn, &params(WindowKind::Today, GroupBy::Workflow, None)).unwrap());
+    let mut pricer = Pricer::new(Arc::new(Catalog::embedded()));
+    let (cold, _) =
+        best_of(1, || data::snapshot(&conn, &params(WindowKind::Today, GroupBy::Workflow, None), &mut pricer).unwrap());
     println!("queries: first snapshot over {rows} calls (cold connection): {cold:.1} ms");
     for window in WindowKind::ALL {
         for group in [GroupBy::Workflow, GroupBy::Team, GroupBy::Customer, GroupBy::Model] {
-            let (ms, s) = best_of(3, || data::snapshot(&conn, &params(window, group, None)).unwrap());
+            let (ms, s) = best_of(3, || data::snapshot(&conn, &params(window, group, None), &mut pricer).unwrap());
             let key = s.ledger.rows.first().map(|r| r.key.clone());
-            let (drill_ms, _) = best_of(3, || data::snapshot(&conn, &params(window, group, key.clone())).unwrap());
+            let (drill_ms, _) =
+                best_of(3, || data::snapshot(&conn, &params(window, group, key.clone()), &mut pricer).unwrap());
             println!(
                 "queries: window {:<6} by {:<8} snapshot {ms:>6.1} ms, with drill-down {drill_ms:>6.1} ms",
                 window.label(),
@@ -61,6 +65,10 @@ fn queries(db: &std::path::Path, rows: u64) {
             );
         }
     }
+    let p = QueryParams { forecast: true, ..params(WindowKind::Today, GroupBy::Workflow, None) };
+    let (ms, s) = best_of(3, || data::snapshot(&conn, &p, &mut pricer).unwrap());
+    let items = s.forecast.map(|f| f.items.len()).unwrap_or(0);
+    println!("queries: snapshot with the forecast tab's data ({items} items: drivers, trends, backtests): {ms:.1} ms");
 }
 
 struct Pty {

@@ -12,7 +12,7 @@ use crate::domain::time::{self, MS_PER_DAY, end_of_month, next_local_day, start_
 use crate::pricing::Pricer;
 use crate::store::live::hours_of_key;
 use crate::store::queries::{self, PairFilter, QueryPath, Window};
-use crate::store::rollup::{Agg, Dim};
+use crate::store::rollup::{Agg, Dim, PAIR_SEP};
 
 /// Drivers of one workflow (or all) measured over a base window.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -88,7 +88,7 @@ pub fn measure(
                 .find(|(k, _)| k == wf)
                 .map(|(_, a)| a)
                 .unwrap_or_default();
-            let models: Vec<(String, Agg)> = queries::group_filtered(
+            let models = queries::group_filtered(
                 conn,
                 Dim::WorkflowModel,
                 w,
@@ -96,20 +96,65 @@ pub fn measure(
                 &PairFilter::First(wf.to_string()),
             )?
             .into_iter()
-            .filter_map(|(k, a)| Some((k.split_once(crate::store::rollup::PAIR_SEP)?.1.to_string(), a)))
+            .filter_map(|(k, a)| Some((k.split_once(PAIR_SEP)?.1.to_string(), a)))
             .collect();
             (a, models)
         }
-        None => {
-            let mut total = Agg::default();
-            for (_, a) in queries::group(conn, Dim::Total, w, QueryPath::Rollup)? {
-                total.add(&a);
-            }
-            (total, queries::group(conn, Dim::Model, w, QueryPath::Rollup)?)
-        }
+        None => total_and_models(conn, w)?,
     };
+    Ok(from_aggs(pricer, workflow, &agg, &models, since, until, month_days))
+}
+
+fn total_and_models(conn: &Connection, w: Window) -> rusqlite::Result<(Agg, Vec<(String, Agg)>)> {
+    let mut total = Agg::default();
+    for (_, a) in queries::group(conn, Dim::Total, w, QueryPath::Rollup)? {
+        total.add(&a);
+    }
+    Ok((total, queries::group(conn, Dim::Model, w, QueryPath::Rollup)?))
+}
+
+/// All workflows together, then each workflow by cost (three queries in
+/// all, whatever the number of workflows).
+pub fn measure_all(
+    conn: &Connection,
+    pricer: &mut Pricer,
+    since: i64,
+    until: i64,
+    month_days: f64,
+) -> rusqlite::Result<Vec<Measured>> {
+    let w = Window { since: Some(since), until: Some(until) };
+    let (total, models) = total_and_models(conn, w)?;
+    let mut out: Vec<Measured> =
+        from_aggs(pricer, None, &total, &models, since, until, month_days).into_iter().collect();
+    let mut by_wf: std::collections::HashMap<String, Vec<(String, Agg)>> = std::collections::HashMap::new();
+    for (k, a) in queries::group(conn, Dim::WorkflowModel, w, QueryPath::Rollup)? {
+        if let Some((wf, m)) = k.split_once(PAIR_SEP) {
+            by_wf.entry(wf.to_string()).or_default().push((m.to_string(), a));
+        }
+    }
+    let mut wfs = queries::group(conn, Dim::Workflow, w, QueryPath::Rollup)?;
+    wfs.sort_by(|a, b| b.1.cost_nano.cmp(&a.1.cost_nano).then(a.0.cmp(&b.0)));
+    for (wf, agg) in wfs {
+        if wf.is_empty() {
+            continue;
+        }
+        let models = by_wf.remove(&wf).unwrap_or_default();
+        out.extend(from_aggs(pricer, Some(&wf), &agg, &models, since, until, month_days));
+    }
+    Ok(out)
+}
+
+fn from_aggs(
+    pricer: &mut Pricer,
+    workflow: Option<&str>,
+    agg: &Agg,
+    models: &[(String, Agg)],
+    since: i64,
+    until: i64,
+    month_days: f64,
+) -> Option<Measured> {
     if agg.calls == 0 {
-        return Ok(None);
+        return None;
     }
     let base_ms = until - since;
     let month_ms = (month_days * MS_PER_DAY as f64).round() as i64;
@@ -121,7 +166,7 @@ pub fn measure(
     // Which part of the cost is input, from catalog prices per model.
     let (mut cin, mut cout) = (0f64, 0f64);
     let mut main: Option<(String, i64)> = None;
-    for (model, a) in &models {
+    for (model, a) in models {
         let avg = avg_tokens(a);
         let i = price(pricer, model, Tokens { output: 0, reasoning: 0, ..avg });
         let o = price(pricer, model, Tokens { output: avg.output, reasoning: avg.reasoning, ..Tokens::default() });
@@ -159,7 +204,7 @@ pub fn measure(
         cache_share: if input > 0 { agg.cache_read as f64 / input as f64 } else { 0.0 },
         cache_price_ratio,
     };
-    Ok(Some(Measured {
+    Some(Measured {
         workflow: workflow.map(str::to_string),
         since_ms: since,
         until_ms: until,
@@ -172,8 +217,8 @@ pub fn measure(
         unpriced_calls: agg.unpriced_calls,
         main_model: main.map(|(m, _)| m),
         drivers,
-        avg_call: avg_tokens(&agg),
-    }))
+        avg_call: avg_tokens(agg),
+    })
 }
 
 /// Daily spend (USD) of a workflow (or all), per local day.

@@ -13,16 +13,18 @@ pub enum Tab {
     Live,
     Ledger,
     Sources,
+    Forecast,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 3] = [Tab::Live, Tab::Ledger, Tab::Sources];
+    pub const ALL: [Tab; 4] = [Tab::Live, Tab::Ledger, Tab::Sources, Tab::Forecast];
 
     pub fn title(self) -> &'static str {
         match self {
             Tab::Live => "Live",
             Tab::Ledger => "Ledger",
             Tab::Sources => "Sources",
+            Tab::Forecast => "Forecast",
         }
     }
 
@@ -86,6 +88,59 @@ pub struct LedgerState {
     pub drill: Option<String>,
 }
 
+/// A what-if slider of the forecast tab (values in percent).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Slider {
+    pub name: &'static str,
+    pub min: f64,
+    pub max: f64,
+    pub step: f64,
+    pub big_step: f64,
+}
+
+pub const SLIDERS: [Slider; 5] = [
+    Slider { name: "Adoption growth", min: -90.0, max: 500.0, step: 5.0, big_step: 25.0 },
+    Slider { name: "Tokens per call", min: -90.0, max: 300.0, step: 5.0, big_step: 25.0 },
+    Slider { name: "Rate per 1K", min: -90.0, max: 300.0, step: 5.0, big_step: 25.0 },
+    Slider { name: "Input reduction", min: 0.0, max: 90.0, step: 5.0, big_step: 25.0 },
+    Slider { name: "Cache hit rate", min: 0.0, max: 100.0, step: 5.0, big_step: 25.0 },
+];
+
+/// The scenario the slider values describe.
+pub fn scenario_of(values: &[f64; 5]) -> crate::forecast::Scenario {
+    use crate::forecast::{RateChange, Scenario, TokensChange};
+    Scenario {
+        growth_pct: values[0],
+        tokens: if values[1] == 0.0 { TokensChange::Same } else { TokensChange::Pct(values[1]) },
+        rate: if values[2] == 0.0 { RateChange::Same } else { RateChange::Pct(values[2]) },
+        input_reduction_pct: values[3],
+        cache_hit_pct: (values[4] > 0.0).then_some(values[4]),
+        route: None,
+    }
+}
+
+/// A scenario kept for comparison.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SavedScenario {
+    pub workflow: String,
+    pub values: [f64; 5],
+    pub today_nanos: i64,
+    pub cost_nanos: i64,
+}
+
+/// Scenarios kept at most (the oldest is dropped).
+pub const MAX_SAVED: usize = 6;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ForecastState {
+    /// Index into the forecast items (0: all workflows).
+    pub item: usize,
+    /// The slider that arrows move.
+    pub slider: usize,
+    pub values: [f64; 5],
+    pub saved: Vec<SavedScenario>,
+}
+
 /// Background progress shown in the status bar.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Status {
@@ -119,6 +174,19 @@ pub enum Action {
     CycleSort,
     ReverseSort,
     CycleWindow,
+    /// Left / right arrows: previous / next tab, or move a slider.
+    Left,
+    Right,
+    /// Shift + arrows: a big slider step.
+    BigLeft,
+    BigRight,
+    /// `[` / `]`: previous / next workflow in the forecast.
+    PrevItem,
+    NextItem,
+    ResetSlider,
+    ResetAll,
+    SaveScenario,
+    ClearSaved,
     Enter,
     Back,
     ToggleHelp,
@@ -145,6 +213,7 @@ pub struct App {
     pub live_selected: usize,
     pub ledger: LedgerState,
     pub sources_selected: usize,
+    pub forecast: ForecastState,
     pub help: bool,
     pub quit: bool,
     pub now_ms: i64,
@@ -182,6 +251,7 @@ impl App {
                 drill: None,
             },
             sources_selected: 0,
+            forecast: ForecastState::default(),
             help: false,
             quit: false,
             now_ms,
@@ -205,6 +275,7 @@ impl App {
             group: self.ledger.group,
             window: self.ledger.window,
             drill: self.ledger.drill.clone(),
+            forecast: self.tab == Tab::Forecast,
         }
     }
 
@@ -225,7 +296,48 @@ impl App {
             Tab::Live => self.snapshot.as_ref().map(|s| s.live.workflows.len()).unwrap_or(0),
             Tab::Ledger => self.ledger_rows(),
             Tab::Sources => self.snapshot.as_ref().map(|s| s.sources.sources.len()).unwrap_or(0),
+            Tab::Forecast => SLIDERS.len(),
         }
+    }
+
+    /// Items of the forecast tab (all workflows, then each).
+    pub fn forecast_items(&self) -> usize {
+        self.snapshot.as_ref().and_then(|s| s.forecast.as_ref()).map(|f| f.items.len()).unwrap_or(0)
+    }
+
+    /// Switches tab; the forecast tab asks for its data when it has none.
+    fn go_to(&mut self, t: Tab) -> Vec<Effect> {
+        self.tab = t;
+        let missing = self.snapshot.as_ref().is_none_or(|s| s.forecast.is_none());
+        if t == Tab::Forecast && missing && !self.waiting { self.query() } else { vec![] }
+    }
+
+    /// Moves the selected slider by `delta` (in memory only: the view
+    /// recomputes the projection from the loaded drivers).
+    fn nudge(&mut self, delta: f64) {
+        let s = SLIDERS[self.forecast.slider];
+        let v = &mut self.forecast.values[self.forecast.slider];
+        *v = (*v + delta).clamp(s.min, s.max);
+    }
+
+    fn save_scenario(&mut self) {
+        let Some(item) =
+            self.snapshot.as_ref().and_then(|s| s.forecast.as_ref()).and_then(|f| f.items.get(self.forecast.item))
+        else {
+            return;
+        };
+        let d = &item.measured.drivers;
+        let p = crate::forecast::project(d, &scenario_of(&self.forecast.values));
+        let saved = SavedScenario {
+            workflow: item.measured.workflow.clone().unwrap_or_else(|| "all workflows".into()),
+            values: self.forecast.values,
+            today_nanos: d.monthly_cost_nanos,
+            cost_nanos: p.projected_monthly_cost_nanousd,
+        };
+        if self.forecast.saved.len() == MAX_SAVED {
+            self.forecast.saved.remove(0);
+        }
+        self.forecast.saved.push(saved);
     }
 
     fn selected_mut(&mut self) -> &mut usize {
@@ -233,6 +345,7 @@ impl App {
             Tab::Live => &mut self.live_selected,
             Tab::Ledger => &mut self.ledger.selected,
             Tab::Sources => &mut self.sources_selected,
+            Tab::Forecast => &mut self.forecast.slider,
         }
     }
 
@@ -269,18 +382,57 @@ impl App {
                 self.help = !self.help;
                 vec![]
             }
-            Action::NextTab => {
-                self.tab = Tab::ALL[(self.tab.index() + 1) % Tab::ALL.len()];
+            Action::NextTab => self.go_to(Tab::ALL[(self.tab.index() + 1) % Tab::ALL.len()]),
+            Action::PrevTab => self.go_to(Tab::ALL[(self.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]),
+            Action::SelectTab(i) => match Tab::ALL.get(i) {
+                Some(t) => self.go_to(*t),
+                None => vec![],
+            },
+            Action::Left | Action::Right | Action::BigLeft | Action::BigRight if self.tab == Tab::Forecast => {
+                let s = SLIDERS[self.forecast.slider];
+                let d = match action {
+                    Action::Left => -s.step,
+                    Action::Right => s.step,
+                    Action::BigLeft => -s.big_step,
+                    _ => s.big_step,
+                };
+                self.nudge(d);
                 vec![]
             }
-            Action::PrevTab => {
-                self.tab = Tab::ALL[(self.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()];
-                vec![]
-            }
-            Action::SelectTab(i) => {
-                if let Some(t) = Tab::ALL.get(i) {
-                    self.tab = *t;
+            Action::Left => self.update(Action::PrevTab),
+            Action::Right => self.update(Action::NextTab),
+            Action::BigLeft | Action::BigRight => vec![],
+            Action::PrevItem | Action::NextItem if self.tab == Tab::Forecast => {
+                let n = self.forecast_items();
+                if n > 0 {
+                    let i = self.forecast.item;
+                    self.forecast.item = if action == Action::NextItem { (i + 1) % n } else { (i + n - 1) % n };
                 }
+                vec![]
+            }
+            Action::ResetSlider if self.tab == Tab::Forecast => {
+                self.forecast.values[self.forecast.slider] = 0.0;
+                vec![]
+            }
+            Action::ResetAll if self.tab == Tab::Forecast => {
+                self.forecast.values = [0.0; 5];
+                vec![]
+            }
+            Action::SaveScenario if self.tab == Tab::Forecast => {
+                self.save_scenario();
+                vec![]
+            }
+            Action::ClearSaved if self.tab == Tab::Forecast => {
+                self.forecast.saved.clear();
+                vec![]
+            }
+            Action::PrevItem
+            | Action::NextItem
+            | Action::ResetSlider
+            | Action::ResetAll
+            | Action::SaveScenario
+            | Action::ClearSaved => {
+                self.dirty = false;
                 vec![]
             }
             Action::Up => {
@@ -354,7 +506,7 @@ impl App {
                     self.ledger.drill = key;
                     self.query()
                 }
-                Tab::Sources => vec![],
+                Tab::Sources | Tab::Forecast => vec![],
             },
             Action::Back => {
                 if self.help {
@@ -407,6 +559,10 @@ impl App {
                 let sel = self.selected_mut();
                 if *sel >= n {
                     *sel = n.saturating_sub(1);
+                }
+                let items = self.forecast_items();
+                if self.forecast.item >= items {
+                    self.forecast.item = 0;
                 }
                 vec![]
             }

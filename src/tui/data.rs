@@ -10,6 +10,8 @@ use jiff::tz::TimeZone;
 use rusqlite::Connection;
 
 use crate::domain::time::{self, MS_PER_DAY, MS_PER_HOUR, end_of_month, start_of_month};
+use crate::forecast::drivers::{self, Measured, TrendReport};
+use crate::pricing::Pricer;
 use crate::store::live::{MS_PER_MINUTE, hours_of_key, minutes_by_workflow, newest_ts, pair_breakdown};
 use crate::store::queries::{self, GroupBy, Ledger, QueryPath, RejectView, SourceView, Window};
 use crate::store::rollup::{Agg, Dim};
@@ -65,6 +67,8 @@ pub struct QueryParams {
     pub window: WindowKind,
     /// The ledger row whose drill-down to load.
     pub drill: Option<String>,
+    /// Load the forecast (drivers, trends) too.
+    pub forecast: bool,
 }
 
 /// One workflow in the Live tab.
@@ -121,6 +125,35 @@ pub struct Snapshot {
     pub ledger: Ledger,
     pub drill: Option<Drill>,
     pub sources: SourcesData,
+    pub forecast: Option<ForecastData>,
+}
+
+/// One row of the forecast tab: a workflow (or all) with its drivers over
+/// the last [`FORECAST_BASE_DAYS`] days and its month-end trend.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForecastItem {
+    pub measured: Measured,
+    pub trend: TrendReport,
+}
+
+/// Everything the forecast tab's sliders work from, in memory.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ForecastData {
+    /// All workflows first, then each workflow by cost.
+    pub items: Vec<ForecastItem>,
+}
+
+pub const FORECAST_BASE_DAYS: i64 = 30;
+
+/// Drivers and trends for all workflows and each one.
+pub fn forecast(conn: &Connection, pricer: &mut Pricer, now: i64, tz: &TimeZone) -> rusqlite::Result<ForecastData> {
+    let since = now - FORECAST_BASE_DAYS * MS_PER_DAY;
+    let mut items = Vec::new();
+    for m in drivers::measure_all(conn, pricer, since, now, FORECAST_BASE_DAYS as f64)? {
+        let trend = drivers::trend_report(conn, m.workflow.as_deref(), now, tz)?;
+        items.push(ForecastItem { measured: m, trend });
+    }
+    Ok(ForecastData { items })
 }
 
 fn live(conn: &Connection, now: i64, tz: &TimeZone) -> rusqlite::Result<LiveData> {
@@ -226,7 +259,7 @@ fn drill(conn: &Connection, l: &Ledger, key: &str, w: Window, tz: &TimeZone) -> 
 }
 
 /// Reads everything the cockpit shows.
-pub fn snapshot(conn: &Connection, p: &QueryParams) -> rusqlite::Result<Snapshot> {
+pub fn snapshot(conn: &Connection, p: &QueryParams, pricer: &mut Pricer) -> rusqlite::Result<Snapshot> {
     let w = p.window.window(p.now_ms, &p.tz);
     let ledger = queries::ledger(conn, p.group, w, &p.tz)?;
     let drill = match &p.drill {
@@ -248,5 +281,6 @@ pub fn snapshot(conn: &Connection, p: &QueryParams) -> rusqlite::Result<Snapshot
                 reject_total: queries::reject_count(conn)?,
             }
         },
+        forecast: if p.forecast { Some(forecast(conn, pricer, p.now_ms, &p.tz)?) } else { None },
     })
 }

@@ -147,7 +147,26 @@ pub fn hit(app: &App, x: u16, y: u16) -> Hit {
             let (table, _) = sources_split(a.body);
             table_row_hit(table, false, app.sources_selected, x, y)
         }
+        Tab::Forecast => Hit::None,
     }
+}
+
+/// The forecast tab: workflows | sliders and result, then saved
+/// scenarios | daily spend with the trend.
+pub struct ForecastAreas {
+    pub list: Rect,
+    pub scenario: Rect,
+    pub saved: Rect,
+    pub chart: Rect,
+}
+
+pub fn forecast_split(body: Rect) -> ForecastAreas {
+    let top_h = 14.min(body.height.saturating_sub(6)).max(body.height.min(8));
+    let [top, bottom] = Layout::vertical([Constraint::Length(top_h), Constraint::Min(0)]).areas(body);
+    let list_w = (body.width / 4).clamp(20, 36);
+    let [list, scenario] = Layout::horizontal([Constraint::Length(list_w), Constraint::Min(0)]).areas(top);
+    let [saved, chart] = Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(bottom);
+    ForecastAreas { list, scenario, saved, chart }
 }
 
 fn table_row_hit(table: Rect, total_row: bool, selected: usize, x: u16, y: u16) -> Hit {

@@ -66,6 +66,7 @@ enum AppEvent {
 /// Runs queries on its own connection; only the newest request is served.
 fn spawn_query_thread(
     db: PathBuf,
+    catalog: Arc<Catalog>,
     tx: tokio::sync::mpsc::UnboundedSender<AppEvent>,
 ) -> std::sync::mpsc::Sender<QueryParams> {
     let (qtx, qrx) = std::sync::mpsc::channel::<QueryParams>();
@@ -79,11 +80,12 @@ fn spawn_query_thread(
                     return;
                 }
             };
+            let mut pricer = crate::pricing::Pricer::new(catalog);
             while let Ok(mut p) = qrx.recv() {
                 while let Ok(newer) = qrx.try_recv() {
                     p = newer;
                 }
-                let ev = match data::snapshot(&conn, &p) {
+                let ev = match data::snapshot(&conn, &p, &mut pricer) {
                     Ok(s) => AppEvent::Data(Box::new(s)),
                     Err(e) => AppEvent::Error(format!("query failed: {e}")),
                 };
@@ -100,7 +102,7 @@ pub fn run(opts: TuiOptions) -> Result<(), TuiError> {
     // Make sure the ledger exists before readers open it.
     drop(crate::store::open_rw(&opts.db)?);
     let (app_tx, mut app_rx) = tokio::sync::mpsc::unbounded_channel::<AppEvent>();
-    let queries = spawn_query_thread(opts.db.clone(), app_tx.clone());
+    let queries = spawn_query_thread(opts.db.clone(), Arc::clone(&opts.catalog), app_tx.clone());
 
     let progress = Arc::new(Progress::default());
     let tokenizer = Arc::new(TokenizerStats::default());

@@ -130,7 +130,8 @@ pub fn fixture() -> Connection {
 }
 
 fn snap(conn: &Connection, p: &QueryParams) -> Snapshot {
-    data::snapshot(conn, p).unwrap()
+    let mut pricer = crate::pricing::Pricer::new(std::sync::Arc::new(crate::pricing::Catalog::embedded()));
+    data::snapshot(conn, p, &mut pricer).unwrap()
 }
 
 fn app_with(conn: &Connection, size: (u16, u16)) -> App {
@@ -176,6 +177,23 @@ fn every_tab_renders_at_two_sizes() {
         insta::assert_snapshot!(format!("ledger_drill_{w}x{h}"), render(&app));
         drive(&mut app, &conn, &[Action::Back, Action::SelectTab(2)]);
         insta::assert_snapshot!(format!("sources_{w}x{h}"), render(&app));
+        drive(&mut app, &conn, &[Action::SelectTab(3)]);
+        insta::assert_snapshot!(format!("forecast_{w}x{h}"), render(&app));
+        // Growth +40%, input reduction 30%, then a saved scenario.
+        let moves = [
+            Action::BigRight,
+            Action::Right,
+            Action::Right,
+            Action::Right,
+            Action::Down,
+            Action::Down,
+            Action::Down,
+            Action::BigRight,
+            Action::Right,
+            Action::SaveScenario,
+        ];
+        drive(&mut app, &conn, &moves);
+        insta::assert_snapshot!(format!("forecast_moved_{w}x{h}"), render(&app));
         drive(&mut app, &conn, &[Action::ToggleHelp]);
         insta::assert_snapshot!(format!("help_{w}x{h}"), render(&app));
     }
@@ -221,7 +239,16 @@ fn keys_switch_tabs_sort_group_and_drill() {
     assert!(app.update(Action::NextTab).is_empty(), "switching tabs needs no query");
     assert_eq!(app.tab, Tab::Ledger);
     app.update(Action::PrevTab);
-    app.update(Action::PrevTab);
+    let e = app.update(Action::PrevTab);
+    assert_eq!(app.tab, Tab::Forecast);
+    assert!(matches!(&e[..], [Effect::Query(p)] if p.forecast), "the forecast tab asks for its data once");
+    app.update(Action::Left);
+    assert_eq!(app.tab, Tab::Forecast, "on the forecast, arrows move sliders");
+    assert_eq!(app.forecast.values[0], -5.0);
+    app.update(Action::SelectTab(2));
+    app.update(Action::Left);
+    assert_eq!(app.tab, Tab::Ledger, "elsewhere, arrows switch tabs");
+    app.update(Action::Right);
     assert_eq!(app.tab, Tab::Sources);
     app.update(Action::SelectTab(1));
     // Grouping and windows ask for new data; sorting does not.
@@ -310,4 +337,54 @@ fn hostile_text_never_reaches_the_screen() {
         let screen = render(&app);
         assert!(!screen.contains('\u{1b}') && !screen.contains('\u{7}'), "{screen}");
     }
+}
+
+#[test]
+fn sliders_answer_from_memory_without_touching_sqlite() {
+    let conn = fixture();
+    let mut app = app_with(&conn, (120, 40));
+    drive(&mut app, &conn, &[Action::SelectTab(3)]);
+    let data = app.snapshot.as_ref().unwrap().forecast.clone().unwrap();
+    assert_eq!(data.items[0].measured.workflow, None, "all workflows first");
+    let total: i64 = data.items[1..].iter().map(|i| i.measured.cost_nanousd).sum();
+    assert_eq!(data.items[0].measured.cost_nanousd, total, "the workflows add up to the whole");
+    // The connection is gone: whatever follows cannot query.
+    drop(conn);
+    let before = super::view::forecast_vm(&app).unwrap();
+    let moves = [
+        Action::Right,
+        Action::Right,
+        Action::BigRight,
+        Action::Down,
+        Action::BigLeft,
+        Action::NextItem,
+        Action::PrevItem,
+        Action::SaveScenario,
+    ];
+    for a in moves {
+        assert!(app.update(a.clone()).is_empty(), "{a:?} asked for a query");
+    }
+    assert_eq!(app.forecast.values, [35.0, -25.0, 0.0, 0.0, 0.0]);
+    let after = super::view::forecast_vm(&app).unwrap();
+    assert_ne!(before.rows, after.rows);
+    let d = &data.items[0].measured.drivers;
+    let p = crate::forecast::project(d, &super::app::scenario_of(&app.forecast.values));
+    assert_eq!(after.rows[3][2], super::view::usd(p.projected_monthly_cost_nanousd));
+    assert_eq!(after.rows[3][1], super::view::usd(d.monthly_cost_nanos));
+    // Growth 35% and 25% fewer tokens: 1.35 x 0.75 of today.
+    let want = (d.monthly_cost_nanos as f64 * 1.35 * 0.75).round() as i64;
+    assert!((p.projected_monthly_cost_nanousd - want).abs() <= 1, "{} vs {want}", p.projected_monthly_cost_nanousd);
+    assert_eq!(app.forecast.saved.len(), 1);
+    assert_eq!(app.forecast.saved[0].cost_nanos, p.projected_monthly_cost_nanousd);
+    assert_eq!(after.bars.len(), 2, "today and the saved scenario");
+    // Sliders stop at their bounds; reset puts them back.
+    for _ in 0..100 {
+        app.update(Action::BigLeft);
+    }
+    assert_eq!(app.forecast.values[1], super::app::SLIDERS[1].min);
+    app.update(Action::ResetSlider);
+    assert_eq!(app.forecast.values[1], 0.0);
+    app.update(Action::ResetAll);
+    assert_eq!(app.forecast.values, [0.0; 5]);
+    assert_eq!(super::view::forecast_vm(&app).unwrap().rows, before.rows);
 }

@@ -20,6 +20,7 @@ pub fn render(f: &mut Frame, app: &App, theme: &Theme) {
         Tab::Live => live(f, app, theme, a.body),
         Tab::Ledger => ledger(f, app, theme, a.body),
         Tab::Sources => sources(f, app, theme, a.body),
+        Tab::Forecast => forecast(f, app, theme, a.body),
     }
     if let Some(n) = &app.status.notice {
         f.render_widget(Paragraph::new(Span::styled(format!(" {n}"), theme.warn())), a.notice);
@@ -195,6 +196,159 @@ fn sources(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
             .wrap(Wrap { trim: true }),
         r,
     );
+}
+
+/// A slider track `width` cells wide: the zero mark and the knob.
+fn track(s: &view::SliderVm, width: usize) -> String {
+    let cells = width.max(3);
+    let at = |x: f64| ((x * (cells - 1) as f64).round() as usize).min(cells - 1);
+    let (knob, zero) = (at(s.pos), at(s.zero));
+    (0..cells)
+        .map(|i| {
+            if i == knob {
+                '●'
+            } else if i == zero {
+                '┼'
+            } else {
+                '─'
+            }
+        })
+        .collect()
+}
+
+fn forecast(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
+    let a = layout::forecast_split(body);
+    let Some(vm) = view::forecast_vm(app) else {
+        let msg = if app.snapshot.as_ref().is_some_and(|s| s.forecast.is_some()) {
+            "No calls in the last 30 days to forecast from."
+        } else {
+            "Loading the forecast…"
+        };
+        f.render_widget(Paragraph::new(Span::styled(msg, theme.dim())).block(Block::bordered()), body);
+        return;
+    };
+    // Workflows.
+    let visible = a.list.height.saturating_sub(2) as usize;
+    let offset = layout::scroll_offset(vm.selected_item, visible);
+    let name_w = (a.list.width as usize).saturating_sub(13).max(4);
+    let lines: Vec<Line> = vm
+        .items
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(visible)
+        .map(|(i, (name, cost))| {
+            let text = format!("{:<name_w$} {cost:>10}", crate::domain::sanitize::clean_truncated(name, name_w));
+            if i == vm.selected_item { Line::styled(text, theme.selected()) } else { Line::raw(text) }
+        })
+        .collect();
+    f.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(Span::styled(" Workflows [ ] ", theme.title()))),
+        a.list,
+    );
+
+    // Sliders and the projection.
+    let block = Block::bordered().title(Span::styled(format!(" {} ", vm.title), theme.title()));
+    let inner = block.inner(a.scenario);
+    f.render_widget(block, a.scenario);
+    let n = vm.sliders.len() as u16;
+    let [sl, res] = Layout::vertical([Constraint::Length(n + 1), Constraint::Min(0)]).areas(inner);
+    let note_w = vm.sliders.iter().map(|s| s.note.chars().count()).max().unwrap_or(0) + 1;
+    let track_w = (sl.width as usize).saturating_sub(25 + note_w).clamp(6, 40);
+    let mut lines: Vec<Line> = vm
+        .sliders
+        .iter()
+        .map(|s| {
+            let mark = if s.selected { "▶ " } else { "  " };
+            let style = if s.selected { theme.bold() } else { Style::default() };
+            Line::from(vec![
+                Span::styled(format!("{mark}{:<16}{:>6} ", s.name, s.value), style),
+                Span::styled(track(s, track_w), if s.selected { theme.spark() } else { theme.dim() }),
+                Span::styled(format!(" {}", s.note), theme.dim()),
+            ])
+        })
+        .collect();
+    lines.push(Line::from(""));
+    f.render_widget(Paragraph::new(lines), sl);
+    let mut out: Vec<Line> =
+        vec![Line::from(Span::styled(format!("{:<15}{:>14}{:>14}", "", "Today", "Scenario"), theme.bold()))];
+    for [label, t, sc] in &vm.rows {
+        out.push(Line::from(vec![
+            Span::raw(format!("{label:<15}{t:>14}")),
+            Span::styled(format!("{sc:>14}"), theme.money()),
+        ]));
+    }
+    if let Some(last) = out.last_mut() {
+        last.push_span(Span::styled(format!("  {}", vm.delta), theme.bold()));
+    }
+    out.push(Line::from(Span::styled(vm.levers.clone(), theme.dim())));
+    f.render_widget(Paragraph::new(out), res);
+
+    // Saved scenarios.
+    let bars: Vec<Bar> = vm
+        .bars
+        .iter()
+        .map(|(label, v, text)| Bar::default().value(*v).label(Line::from(label.clone())).text_value(text.clone()))
+        .collect();
+    let chart = BarChart::default()
+        .block(Block::bordered().title(Span::styled(" Saved (a: save, x: clear) ", theme.title())))
+        .direction(ratatui::layout::Direction::Horizontal)
+        .data(BarGroup::default().bars(&bars))
+        .bar_width(1)
+        .bar_gap(0)
+        .bar_style(theme.spark());
+    f.render_widget(chart, a.saved);
+
+    // Daily spend, the trend and its band.
+    let title = Span::styled(" Daily spend · trend to month end (P10–P90) ", theme.title());
+    match &vm.chart {
+        Some(c) => {
+            use ratatui::symbols::Marker;
+            use ratatui::widgets::{Axis, Chart, Dataset, GraphType};
+            let sets = vec![
+                Dataset::default()
+                    .name("spend")
+                    .marker(Marker::Braille)
+                    .graph_type(GraphType::Line)
+                    .style(theme.money())
+                    .data(&c.actual),
+                Dataset::default()
+                    .name("trend")
+                    .marker(Marker::Braille)
+                    .graph_type(GraphType::Line)
+                    .style(theme.bold())
+                    .data(&c.expected),
+                Dataset::default()
+                    .name("P10")
+                    .marker(Marker::Dot)
+                    .graph_type(GraphType::Scatter)
+                    .style(theme.dim())
+                    .data(&c.p10),
+                Dataset::default()
+                    .name("P90")
+                    .marker(Marker::Dot)
+                    .graph_type(GraphType::Scatter)
+                    .style(theme.dim())
+                    .data(&c.p90),
+            ];
+            let block = Block::bordered()
+                .title(title)
+                .title_bottom(Line::from(Span::styled(format!(" {} ", c.summary), theme.dim())));
+            let inner = block.inner(a.chart);
+            f.render_widget(block, a.chart);
+            let [plot, acc] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
+            let chart = Chart::new(sets)
+                .x_axis(Axis::default().bounds([0.0, c.x_max]).labels(c.x_labels.iter().map(|l| Span::raw(l.clone()))))
+                .y_axis(Axis::default().bounds([0.0, c.y_max]).labels(c.y_labels.iter().map(|l| Span::raw(l.clone()))))
+                .hidden_legend_constraints((Constraint::Ratio(1, 1), Constraint::Ratio(1, 1)));
+            f.render_widget(chart, plot);
+            f.render_widget(Paragraph::new(Span::styled(c.accuracy.clone(), theme.dim())), acc);
+        }
+        None => f.render_widget(
+            Paragraph::new(Span::styled("No daily history yet.", theme.dim())).block(Block::bordered().title(title)),
+            a.chart,
+        ),
+    }
 }
 
 fn help(f: &mut Frame, theme: &Theme, area: Rect) {

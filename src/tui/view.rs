@@ -535,7 +535,7 @@ pub fn status_line(app: &App) -> String {
 
 /// Help overlay text: every key.
 pub const HELP: &[(&str, &str)] = &[
-    ("1 2 3, Tab, ← →, h l", "switch tab (Live, Ledger, Sources)"),
+    ("1 2 3 4, Tab, ← →, h l", "switch tab (Live, Ledger, Sources, Forecast)"),
     ("↑ ↓, j k, mouse wheel", "move the selection"),
     ("PgUp PgDn, Home End", "page, first, last"),
     ("Enter", "drill into the row (Live: in the ledger)"),
@@ -543,7 +543,203 @@ pub const HELP: &[(&str, &str)] = &[
     ("g", "ledger: group by workflow/team/customer/model"),
     ("s, r", "ledger: sort by next column, reverse"),
     ("w", "ledger: window today / 7 d / 30 d / month"),
+    ("Forecast: ↑ ↓, j k", "choose a slider"),
+    ("Forecast: ← →, h l", "move it (Shift or H L: bigger steps)"),
+    ("Forecast: [ ]", "previous / next workflow"),
+    ("Forecast: 0, R", "reset the slider, reset all"),
+    ("Forecast: a, x", "save the scenario for comparison, clear saved"),
     ("mouse click", "select a tab or a row"),
     ("?", "this help"),
     ("q, Ctrl-C", "quit"),
 ];
+
+/// One slider as drawn.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SliderVm {
+    pub name: &'static str,
+    pub value: String,
+    /// Knob position and the zero mark, 0..=1 along the track.
+    pub pos: f64,
+    pub zero: f64,
+    pub selected: bool,
+    pub note: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrendChartVm {
+    /// (day index, USD) of past days; today is the last index.
+    pub actual: Vec<(f64, f64)>,
+    /// From today to month end: expected, P10 and P90 per day.
+    pub expected: Vec<(f64, f64)>,
+    pub p10: Vec<(f64, f64)>,
+    pub p90: Vec<(f64, f64)>,
+    pub x_max: f64,
+    pub y_max: f64,
+    pub x_labels: Vec<String>,
+    pub y_labels: Vec<String>,
+    pub summary: String,
+    pub accuracy: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForecastVm {
+    /// (name, today's monthly cost)
+    pub items: Vec<(String, String)>,
+    pub selected_item: usize,
+    pub title: String,
+    pub sliders: Vec<SliderVm>,
+    /// (label, today, scenario)
+    pub rows: Vec<[String; 3]>,
+    pub delta: String,
+    pub levers: String,
+    /// (label, cost in cents for the bar, cost text): today first, then saved.
+    pub bars: Vec<(String, u64, String)>,
+    pub chart: Option<TrendChartVm>,
+}
+
+fn signed_pct(v: f64) -> String {
+    if v.abs() < 0.05 { "0%".into() } else { format!("{v:+.0}%") }
+}
+
+fn usd_f(v: f64) -> String {
+    Nanos::from_usd_f64(v).map(|n| n.format_usd(2)).unwrap_or_else(|| format!("${v:.2}"))
+}
+
+/// The forecast tab from the loaded drivers and the sliders: pure
+/// arithmetic, no queries, so it follows every keypress.
+pub fn forecast_vm(app: &App) -> Option<ForecastVm> {
+    use super::app::{SLIDERS, scenario_of};
+    let data = app.snapshot.as_ref()?.forecast.as_ref()?;
+    let st = &app.forecast;
+    let items: Vec<(String, String)> = data
+        .items
+        .iter()
+        .map(|i| {
+            let name =
+                i.measured.workflow.as_deref().map(|w| clean(w).into_owned()).unwrap_or_else(|| "All workflows".into());
+            (name, usd(i.measured.drivers.monthly_cost_nanos))
+        })
+        .collect();
+    let selected_item = st.item.min(data.items.len().saturating_sub(1));
+    let item = data.items.get(selected_item)?;
+    let d = &item.measured.drivers;
+    let s = scenario_of(&st.values);
+    let today = crate::forecast::project(d, &crate::forecast::Scenario::default());
+    let p = crate::forecast::project(d, &s);
+    let sliders = SLIDERS
+        .iter()
+        .enumerate()
+        .map(|(k, sl)| {
+            let v = st.values[k];
+            let span = sl.max - sl.min;
+            let note = match k {
+                3 => format!("input {} of tokens", percent(d.input_share, 0)),
+                4 => format!("today {}", percent(d.cache_share, 0)),
+                _ => String::new(),
+            };
+            SliderVm {
+                name: sl.name,
+                value: if k >= 3 { format!("{v:.0}%") } else { signed_pct(v) },
+                pos: (v - sl.min) / span,
+                zero: (0.0 - sl.min) / span,
+                selected: k == st.slider,
+                note,
+            }
+        })
+        .collect();
+    let calls = |v: f64| thousands(v.round() as i64);
+    let rows = vec![
+        ["Calls / month".into(), calls(today.monthly_calls), calls(p.monthly_calls)],
+        ["Tokens / call".into(), calls(today.tokens_per_call), calls(p.tokens_per_call)],
+        ["Rate / 1K".into(), format!("${:.6}", today.rate_per_1k_usd), format!("${:.6}", p.rate_per_1k_usd)],
+        ["Monthly cost".into(), usd(today.projected_monthly_cost_nanousd), usd(p.projected_monthly_cost_nanousd)],
+    ];
+    let has_levers = st.values[3] > 0.0 || st.values[4] > 0.0;
+    let levers = if has_levers {
+        let l = crate::forecast::levers(d, &s);
+        format!(
+            "levers together save {} · naive sum claims {}",
+            usd_f(l.composed_saving_usd),
+            usd_f(l.naive_sum_saving_usd)
+        )
+    } else {
+        "levers: input reduction and cache hit rate (↓ to reach them)".into()
+    };
+    let mut bars = vec![(
+        "today".to_string(),
+        (today.projected_monthly_cost_nanousd.max(0) / 10_000_000) as u64,
+        usd(today.projected_monthly_cost_nanousd),
+    )];
+    for (k, sv) in st.saved.iter().enumerate() {
+        let label = format!("{} {}", k + 1, clean_truncated(&sv.workflow, 12));
+        bars.push((label, (sv.cost_nanos.max(0) / 10_000_000) as u64, usd(sv.cost_nanos)));
+    }
+    let chart = trend_chart_vm(&item.trend);
+    Some(ForecastVm {
+        title: format!(
+            "{} · drivers from the last {:.0} days · {} calls",
+            items[selected_item].0,
+            item.measured.base_days,
+            thousands(item.measured.calls)
+        ),
+        items,
+        selected_item,
+        sliders,
+        rows,
+        delta: format!("{} vs today", signed_pct(p.delta_vs_today_pct)),
+        levers,
+        bars,
+        chart,
+    })
+}
+
+fn trend_chart_vm(r: &crate::forecast::drivers::TrendReport) -> Option<TrendChartVm> {
+    let t = r.trend.as_ref()?;
+    let n = r.recent.len();
+    if n == 0 {
+        return None;
+    }
+    // Past days, with today last; then the days ahead.
+    let actual: Vec<(f64, f64)> = r.recent.iter().enumerate().map(|(i, (_, v))| (i as f64, *v)).collect();
+    let today_x = (n - 1) as f64;
+    let ahead = |f: &dyn Fn(&(f64, f64, f64)) -> f64| -> Vec<(f64, f64)> {
+        t.daily.iter().enumerate().map(|(k, d)| (today_x + k as f64, f(d))).collect()
+    };
+    let expected = ahead(&|d| d.0);
+    let p10 = ahead(&|d| d.1);
+    let p90 = ahead(&|d| d.2);
+    let x_max = (today_x + t.daily.len().saturating_sub(1) as f64).max(1.0);
+    let y_max = actual.iter().chain(&p90).map(|(_, y)| *y).fold(0.0, f64::max).max(0.01) * 1.1;
+    let first = r.recent.first().map(|(l, _)| l.get(5..).unwrap_or(l).to_string()).unwrap_or_default();
+    let today = r.recent.last().map(|(l, _)| l.get(5..).unwrap_or(l).to_string()).unwrap_or_default();
+    let end = r.ahead.last().map(|l| l.get(5..).unwrap_or(l).to_string()).unwrap_or_else(|| today.clone());
+    let accuracy = match &r.backtest {
+        Some(b) => format!(
+            "accuracy: {} mean error at mid-month over {} month(s) · target {} · {}",
+            percent(b.mean_abs_error_pct / 100.0, 1),
+            b.periods.len(),
+            percent(b.target_pct / 100.0, 0),
+            if b.within_target { "met" } else { "missed" }
+        ),
+        None => "accuracy: no complete month to backtest yet".into(),
+    };
+    Some(TrendChartVm {
+        actual,
+        expected,
+        p10,
+        p90,
+        x_max,
+        y_max,
+        x_labels: vec![first, today, end],
+        y_labels: vec!["$0".into(), usd_f(y_max / 2.0), usd_f(y_max)],
+        summary: format!(
+            "{} month end {} (P10 {} – P90 {}) · to date {}",
+            r.month,
+            usd_f(t.projected_month_end_usd),
+            usd_f(t.p10_usd),
+            usd_f(t.p90_usd),
+            usd_f(t.month_to_date_usd)
+        ),
+        accuracy,
+    })
+}
