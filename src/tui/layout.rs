@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! ┌ header: today · month to date · projection ───────────────┐
-//! │ tabs: 1 Live  2 Ledger  3 Sources                          │
+//! │ tabs: 1 Live  2 Ledger  3 Sources  4 Forecast              │
 //! │ body (the tab)                                             │
 //! │ notice (demo, errors)                                      │
 //! └ status: ingest rate · tokenizer · db · window · tz · age ─┘
