@@ -413,6 +413,11 @@ mod tests {
         let m2 = measure(&conn, &mut pricer, Some("wf"), since, half, 30.0).unwrap().unwrap();
         assert_eq!(m2.drivers.monthly_cost_nanos, m2.cost_nanousd * 2);
         assert!(measure(&conn, &mut pricer, Some("nope"), since, until, 30.0).unwrap().is_none());
+        // All at once agrees with one at a time.
+        let all = measure_all(&conn, &mut pricer, since, until, 30.0).unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0], measure(&conn, &mut pricer, None, since, until, 30.0).unwrap().unwrap());
+        assert_eq!(all[1], m);
         // gpt-4o-mini: (900 x $0.15 + 100 x $0.075 + 100 x $0.60) / 1M over 1,100 tokens, per 1K.
         let want = (900.0 * 0.15 + 100.0 * 0.075 + 100.0 * 0.6) / 1e6 / 1100.0 * 1000.0;
         let got = rate_of(&mut pricer, "gpt-4o-mini", m.avg_call).unwrap();
