@@ -165,7 +165,9 @@ pub fn forecast_split(body: Rect) -> ForecastAreas {
     let [top, bottom] = Layout::vertical([Constraint::Length(top_h), Constraint::Min(0)]).areas(body);
     let list_w = (body.width / 4).clamp(20, 36);
     let [list, scenario] = Layout::horizontal([Constraint::Length(list_w), Constraint::Min(0)]).areas(top);
-    let [saved, chart] = Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(bottom);
+    let saved_pct = if body.width < 100 { 50 } else { 40 };
+    let [saved, chart] =
+        Layout::horizontal([Constraint::Percentage(saved_pct), Constraint::Percentage(100 - saved_pct)]).areas(bottom);
     ForecastAreas { list, scenario, saved, chart }
 }
 

@@ -376,7 +376,10 @@ fn sliders_answer_from_memory_without_touching_sqlite() {
     assert!((p.projected_monthly_cost_nanousd - want).abs() <= 1, "{} vs {want}", p.projected_monthly_cost_nanousd);
     assert_eq!(app.forecast.saved.len(), 1);
     assert_eq!(app.forecast.saved[0].cost_nanos, p.projected_monthly_cost_nanousd);
-    assert_eq!(after.bars.len(), 2, "today and the saved scenario");
+    assert_eq!(after.saved.len(), 2, "today and the saved scenario");
+    assert_eq!(after.saved[1].changes, "g+35 t-25");
+    assert_eq!(after.saved[1].cost, after.rows[3][2]);
+    assert_eq!(super::view::scenario_changes(&[0.0, 0.0, -10.0, 30.0, 60.0]), "r-10 i30 c60");
     // Sliders stop at their bounds; reset puts them back.
     for _ in 0..100 {
         app.update(Action::BigLeft);

@@ -284,20 +284,33 @@ fn forecast(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
     out.push(Line::from(Span::styled(vm.levers.clone(), theme.dim())));
     f.render_widget(Paragraph::new(out), res);
 
-    // Saved scenarios.
-    let bars: Vec<Bar> = vm
-        .bars
+    // Saved scenarios: a comparison table with a bar per row.
+    let block = Block::bordered().title(Span::styled(" Saved scenarios (a: save, x: clear) ", theme.title()));
+    let inner = block.inner(a.saved);
+    f.render_widget(block, a.saved);
+    let w = inner.width as usize;
+    // Cost (9) and delta (5) with their spaces take 17 cells; the rest is
+    // shared by the label, the changes and the bar.
+    let rest = w.saturating_sub(17);
+    let label_w = (rest * 35 / 100).clamp(4, 20);
+    let changes_w = (rest * 35 / 100).clamp(4, 22);
+    let bar_w = rest.saturating_sub(label_w + changes_w);
+    let lines: Vec<Line> = vm
+        .saved
         .iter()
-        .map(|(label, v, text)| Bar::default().value(*v).label(Line::from(label.clone())).text_value(text.clone()))
+        .map(|r| {
+            let label = crate::domain::sanitize::clean_truncated(&r.label, label_w);
+            let changes = crate::domain::sanitize::clean_truncated(&r.changes, changes_w);
+            let bar = "█".repeat((r.frac * bar_w as f64).round() as usize);
+            Line::from(vec![
+                Span::raw(format!("{label:<label_w$} {changes:<changes_w$} ")),
+                Span::styled(format!("{:>9}", r.cost), theme.money()),
+                Span::raw(format!(" {:>5} ", r.delta)),
+                Span::styled(bar, theme.spark()),
+            ])
+        })
         .collect();
-    let chart = BarChart::default()
-        .block(Block::bordered().title(Span::styled(" Saved (a: save, x: clear) ", theme.title())))
-        .direction(ratatui::layout::Direction::Horizontal)
-        .data(BarGroup::default().bars(&bars))
-        .bar_width(1)
-        .bar_gap(0)
-        .bar_style(theme.spark());
-    f.render_widget(chart, a.saved);
+    f.render_widget(Paragraph::new(lines), inner);
 
     // Daily spend, the trend and its band.
     let title = Span::styled(" Daily spend · trend to month end (P10–P90) ", theme.title());

@@ -581,6 +581,31 @@ pub struct TrendChartVm {
     pub accuracy: String,
 }
 
+/// One row of the saved-scenarios comparison.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SavedVm {
+    pub label: String,
+    /// The sliders that differ from today, e.g. `g+40 i30`.
+    pub changes: String,
+    pub cost: String,
+    pub delta: String,
+    /// Bar length as a share of the largest cost in the table.
+    pub frac: f64,
+}
+
+/// Compact slider values: growth g, tokens t, rate r, input reduction i,
+/// cache hit c; only those set.
+pub fn scenario_changes(values: &[f64; 5]) -> String {
+    let tags = ["g", "t", "r", "i", "c"];
+    let parts: Vec<String> = values
+        .iter()
+        .zip(tags)
+        .filter(|(v, _)| **v != 0.0)
+        .map(|(v, t)| if t == "i" || t == "c" { format!("{t}{v:.0}") } else { format!("{t}{v:+.0}") })
+        .collect();
+    if parts.is_empty() { "as today".into() } else { parts.join(" ") }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct ForecastVm {
     /// (name, today's monthly cost)
@@ -592,8 +617,9 @@ pub struct ForecastVm {
     pub rows: Vec<[String; 3]>,
     pub delta: String,
     pub levers: String,
-    /// (label, cost in cents for the bar, cost text): today first, then saved.
-    pub bars: Vec<(String, u64, String)>,
+    /// The comparison table: today's drivers of the selected workflow
+    /// first, then each saved scenario.
+    pub saved: Vec<SavedVm>,
     pub chart: Option<TrendChartVm>,
 }
 
@@ -665,15 +691,29 @@ pub fn forecast_vm(app: &App) -> Option<ForecastVm> {
     } else {
         "levers: input reduction and cache hit rate (↓ to reach them)".into()
     };
-    let mut bars = vec![(
-        "today".to_string(),
-        (today.projected_monthly_cost_nanousd.max(0) / 10_000_000) as u64,
-        usd(today.projected_monthly_cost_nanousd),
-    )];
+    let mut rows_saved: Vec<(String, String, i64, f64)> =
+        vec![("today".into(), "as today".into(), today.projected_monthly_cost_nanousd, 0.0)];
     for (k, sv) in st.saved.iter().enumerate() {
-        let label = format!("{} {}", k + 1, clean_truncated(&sv.workflow, 12));
-        bars.push((label, (sv.cost_nanos.max(0) / 10_000_000) as u64, usd(sv.cost_nanos)));
+        let delta =
+            if sv.today_nanos != 0 { (sv.cost_nanos as f64 / sv.today_nanos as f64 - 1.0) * 100.0 } else { 0.0 };
+        rows_saved.push((
+            format!("{} {}", k + 1, clean(&sv.workflow)),
+            scenario_changes(&sv.values),
+            sv.cost_nanos,
+            delta,
+        ));
     }
+    let max = rows_saved.iter().map(|r| r.2).max().unwrap_or(0).max(1);
+    let saved = rows_saved
+        .into_iter()
+        .map(|(label, changes, cost, delta)| SavedVm {
+            label,
+            changes,
+            cost: usd(cost),
+            delta: signed_pct(delta),
+            frac: cost.max(0) as f64 / max as f64,
+        })
+        .collect();
     let chart = trend_chart_vm(&item.trend);
     Some(ForecastVm {
         title: format!(
@@ -688,7 +728,7 @@ pub fn forecast_vm(app: &App) -> Option<ForecastVm> {
         rows,
         delta: format!("{} vs today", signed_pct(p.delta_vs_today_pct)),
         levers,
-        bars,
+        saved,
         chart,
     })
 }
