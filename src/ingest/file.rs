@@ -76,6 +76,9 @@ pub struct FileReport {
 pub struct Progress {
     pub bytes: AtomicU64,
     pub lines: AtomicU64,
+    /// Set by a follower once it has read every source to its end once
+    /// and committed (the catch-up is over).
+    pub caught_up: AtomicBool,
 }
 
 /// Things a read shares with the rest of the ingest.

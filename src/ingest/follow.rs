@@ -208,6 +208,10 @@ pub fn follow(specs: &[SourceSpec], opts: FollowOptions) -> Result<IngestReport,
     // Catch up on everything, then follow.
     let everything = state.scan();
     round(&mut state, everything, &mut pipe)?;
+    writer.flush()?;
+    if let Some(p) = &opts.progress {
+        p.caught_up.store(true, Ordering::Relaxed);
+    }
     let mut last_scan = Instant::now();
     while !opts.stop.load(Ordering::Relaxed) {
         let wait = opts.rescan.saturating_sub(last_scan.elapsed()).min(Duration::from_millis(200));

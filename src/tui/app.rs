@@ -148,6 +148,8 @@ pub struct Status {
     pub ingest_rate: f64,
     pub ingest_lines: u64,
     pub following: usize,
+    /// The follower is still reading the sources' existing lines.
+    pub catching_up: bool,
     pub tokenizer_queue: u64,
     pub tokenizer_done: u64,
     pub tokenizer_rate: f64,

@@ -156,6 +156,7 @@ pub fn run(opts: TuiOptions) -> Result<(), TuiError> {
         db_path: opts.db.display().to_string(),
         tz_name: crate::domain::time::tz_name(&opts.tz),
         following,
+        catching_up: following > 0,
         notice: opts.notice.clone(),
         ..Status::default()
     };
@@ -198,6 +199,7 @@ pub fn run(opts: TuiOptions) -> Result<(), TuiError> {
                         status.ingest_rate = (lines - last_lines.0) as f64 / dt;
                     }
                     status.ingest_lines = lines;
+                    status.catching_up = following > 0 && !progress.caught_up.load(Ordering::Relaxed);
                     last_lines = (lines, now);
                     let done = tokenizer.done.load(Ordering::Relaxed);
                     status.tokenizer_rate = (done - status.tokenizer_done) as f64 / dt.max(1e-3);

@@ -391,3 +391,18 @@ fn sliders_answer_from_memory_without_touching_sqlite() {
     assert_eq!(app.forecast.values, [0.0; 5]);
     assert_eq!(super::view::forecast_vm(&app).unwrap().rows, before.rows);
 }
+
+#[test]
+fn an_empty_ledger_says_whether_the_sources_are_still_being_read() {
+    let conn = crate::store::open_memory().unwrap();
+    let status = Status { following: 1, catching_up: true, ingest_lines: 12_345, ..Status::default() };
+    let mut app = App::new(now(), TimeZone::UTC, status);
+    app.update(Action::Resize(100, 20));
+    app.update(Action::DataReady(Box::new(snap(&conn, &app.params()))));
+    let screen = render(&app);
+    assert!(screen.contains("Reading the sources… 12,345 lines so far"), "{screen}");
+    assert!(screen.contains("catching up"), "{screen}");
+    let done = Status { following: 1, ..Status::default() };
+    app.update(Action::Status(Box::new(done)));
+    assert!(render(&app).contains("No calls today yet"));
+}

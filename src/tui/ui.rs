@@ -64,7 +64,11 @@ fn tabs(f: &mut Frame, app: &App, theme: &Theme, a: &Areas) {
 fn live(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
     let Some(s) = &app.snapshot else { return };
     if s.live.workflows.is_empty() {
-        let msg = "No calls today yet. Waiting for new lines in the followed sources…";
+        let msg = if app.status.catching_up {
+            format!("Reading the sources… {} lines so far", crate::output::thousands(app.status.ingest_lines as i64))
+        } else {
+            "No calls today yet. Waiting for new lines in the followed sources…".to_string()
+        };
         f.render_widget(Paragraph::new(Span::styled(msg, theme.dim())).block(Block::bordered()), body);
         return;
     }

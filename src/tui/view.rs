@@ -519,8 +519,13 @@ pub fn status_line(app: &App) -> String {
     } else {
         "tokenizer idle".to_string()
     };
-    let ingest =
-        if st.following == 0 { "not following".to_string() } else { format!("ingest {:.0} lines/s", st.ingest_rate) };
+    let ingest = if st.following == 0 {
+        "not following".to_string()
+    } else if st.catching_up {
+        format!("catching up {:.0} lines/s", st.ingest_rate)
+    } else {
+        format!("ingest {:.0} lines/s", st.ingest_rate)
+    };
     let window = match app.tab {
         Tab::Ledger => app.ledger.window.label(),
         _ => "today",
