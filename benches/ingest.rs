@@ -21,12 +21,10 @@ use std::time::Instant;
 
 use aifin::attribution::Attributor;
 use aifin::domain::time::now_ms;
-use aifin::ingest::{IngestOptions, SourceOptions, ingest_paths};
-use aifin::pricing::Catalog;
 use aifin::sim::{Rng, bulk};
 
 mod common;
-use common::{arg, bench_dir, ledger_db, peak_rss_mib};
+use common::{arg, bench_dir, catalog, ingest_file, ledger_db, peak_rss_mib};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -45,23 +43,9 @@ fn ingest_bench(lines: u64) {
     }
     let bytes = std::fs::metadata(&log).unwrap().len();
     let db = dir.path().join("bench.db");
-    let catalog = Arc::new(Catalog::embedded());
-    let attributor = Arc::new(Attributor::default());
     let run = |label: &str| {
         let t = Instant::now();
-        let r = ingest_paths(
-            std::slice::from_ref(&log),
-            &SourceOptions::default(),
-            IngestOptions {
-                db: &db,
-                catalog: Arc::clone(&catalog),
-                attributor: Arc::clone(&attributor),
-                stop: None,
-                progress: None,
-                tokenize: true,
-            },
-        )
-        .unwrap();
+        let r = ingest_file(&log, &db, true);
         let s = t.elapsed().as_secs_f64();
         println!(
             "ingest {label}: {} lines, {:.1} MB in {:.2} s = {:.0} lines/s, {:.1} MB/s (stored {}, duplicates {})",
@@ -126,7 +110,7 @@ fn follow_bench(n: usize) {
             &[spec],
             FollowOptions {
                 db: &db2,
-                catalog: Arc::new(Catalog::embedded()),
+                catalog: catalog(),
                 attributor: Arc::new(Attributor::default()),
                 stop: stop2,
                 rescan: std::time::Duration::from_secs(2),

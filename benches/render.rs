@@ -6,17 +6,13 @@
 //! `cargo bench --bench render`
 
 use std::hint::black_box;
-use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jiff::tz::TimeZone;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use aifin::attribution::Attributor;
 use aifin::domain::time::now_ms;
-use aifin::ingest::{IngestOptions, SourceOptions, ingest_paths};
-use aifin::pricing::Catalog;
 use aifin::sim::bulk;
 use aifin::store::queries::GroupBy;
 use aifin::tui::app::{Action, App, Status};
@@ -24,25 +20,16 @@ use aifin::tui::data::{self, QueryParams, WindowKind};
 use aifin::tui::theme::Theme;
 use aifin::tui::ui;
 
+mod common;
+use common::ingest_file;
+
 fn app_over_generated_ledger(dir: &std::path::Path) -> App {
     let log = dir.join("gateway.jsonl");
     let mut f = std::io::BufWriter::new(std::fs::File::create(&log).unwrap());
     bulk(&mut f, 200_000, 30, now_ms(), 21).unwrap();
     drop(f);
     let db = dir.join("render.db");
-    ingest_paths(
-        std::slice::from_ref(&log),
-        &SourceOptions::default(),
-        IngestOptions {
-            db: &db,
-            catalog: Arc::new(Catalog::embedded()),
-            attributor: Arc::new(Attributor::default()),
-            stop: None,
-            progress: None,
-            tokenize: false,
-        },
-    )
-    .unwrap();
+    ingest_file(&log, &db, false);
     let conn = aifin::store::open_read(&db).unwrap();
     let mut app = App::new(now_ms(), TimeZone::UTC, Status::default());
     let p = QueryParams {
@@ -54,7 +41,7 @@ fn app_over_generated_ledger(dir: &std::path::Path) -> App {
         forecast: true,
     };
     app.update(Action::DataReady(Box::new(
-        data::snapshot(&conn, &p, &mut aifin::pricing::Pricer::new(Arc::new(Catalog::embedded()))).unwrap(),
+        data::snapshot(&conn, &p, &mut aifin::pricing::Pricer::new(common::catalog())).unwrap(),
     )));
     app
 }

@@ -12,14 +12,13 @@
 //! * **worker**: a log of calls that carry prompt text (half without
 //!   usage) ingested with and without the tokenizer worker.
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use aifin::attribution::Attributor;
 use aifin::domain::time::now_ms;
-use aifin::ingest::{IngestOptions, SourceOptions, ingest_paths};
-use aifin::pricing::Catalog;
 use aifin::sim::{Rng, text_line};
+
+mod common;
+use common::ingest_file;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -110,24 +109,10 @@ fn worker(lines: u64) {
         text.push('\n');
     }
     std::fs::write(&log, &text).unwrap();
-    let catalog = Arc::new(Catalog::embedded());
-    let attributor = Arc::new(Attributor::default());
     for tokenize in [false, true] {
         let db = dir.path().join(format!("w-{tokenize}.db"));
         let t = Instant::now();
-        let r = ingest_paths(
-            std::slice::from_ref(&log),
-            &SourceOptions::default(),
-            IngestOptions {
-                db: &db,
-                catalog: Arc::clone(&catalog),
-                attributor: Arc::clone(&attributor),
-                stop: None,
-                progress: None,
-                tokenize,
-            },
-        )
-        .unwrap();
+        let r = ingest_file(&log, &db, tokenize);
         let s = t.elapsed().as_secs_f64();
         println!(
             "worker: tokenize={tokenize:<5} {} lines, {:.1} MB in {:.2} s = {:.0} lines/s, {:.1} MB/s; {} calls tokenized",

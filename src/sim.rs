@@ -95,7 +95,7 @@ pub struct NativeLine {
     pub session_id: Option<String>,
     pub trace_id: String,
     pub tags: std::collections::BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "NativeUsage::is_empty")]
+    #[serde(skip_serializing_if = "no_usage")]
     pub usage: NativeUsage,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub batch: bool,
@@ -143,32 +143,12 @@ pub fn split_parts(input: u64, output: u64, shares: &[f64; 5]) -> PartsOut {
     PartsOut { system: n[0], tools: n[1], context: n[2], history: n[3], user: n[4], output }
 }
 
-#[derive(Serialize, Clone, Copy, Debug, Default)]
-pub struct NativeUsage {
-    pub uncached_input: u64,
-    pub cache_read: u64,
-    pub cache_write_5m: u64,
-    pub cache_write_1h: u64,
-    pub output: u64,
-    pub reasoning: u64,
-}
+/// The `usage` object of aifin's format has the token classes' own names.
+pub type NativeUsage = Tokens;
 
-impl NativeUsage {
-    /// No usage at all: the line is written without a `usage` object.
-    pub fn is_empty(&self) -> bool {
-        self.uncached_input + self.cache_read + self.cache_write_5m + self.cache_write_1h + self.output == 0
-    }
-
-    fn tokens(&self) -> Tokens {
-        Tokens {
-            uncached_input: self.uncached_input,
-            cache_read: self.cache_read,
-            cache_write_5m: self.cache_write_5m,
-            cache_write_1h: self.cache_write_1h,
-            output: self.output,
-            reasoning: self.reasoning,
-        }
-    }
+/// No usage at all: the line is written without a `usage` object.
+fn no_usage(t: &Tokens) -> bool {
+    t.total() == 0
 }
 
 /// A workflow of the sample month.
@@ -344,7 +324,7 @@ fn cost_of(pricer: &mut Pricer, model: &str, provider: &str, usage: &NativeUsage
     let mut rec = CallRecord {
         model: model.to_string(),
         provider: Some(provider.to_string()),
-        tokens: usage.tokens(),
+        tokens: *usage,
         ..CallRecord::default()
     };
     pricer.price(&mut rec);

@@ -1,12 +1,16 @@
 //! Helpers shared by the benchmark binaries.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use aifin::domain::money::Nanos;
 use aifin::domain::record::{CallRecord, Tokens};
 use aifin::domain::time::{MS_PER_DAY, now_ms};
+use aifin::attribution::Attributor;
+use aifin::ingest::{IngestOptions, IngestReport, SourceOptions, ingest_paths};
+use aifin::pricing::Catalog;
 use aifin::sim::Rng;
 use aifin::store::writer::{Batch, Writer};
 
@@ -112,4 +116,27 @@ pub fn ledger_db(rows: u64) -> PathBuf {
         let _ = std::fs::remove_file(db.with_extension(ext));
     }
     db
+}
+
+/// The embedded catalog, parsed once per process (not inside a timing).
+pub fn catalog() -> Arc<Catalog> {
+    static C: OnceLock<Arc<Catalog>> = OnceLock::new();
+    Arc::clone(C.get_or_init(|| Arc::new(Catalog::embedded())))
+}
+
+/// Reads `log` into the ledger at `db` once, as `aifin ingest` does.
+pub fn ingest_file(log: &Path, db: &Path, tokenize: bool) -> IngestReport {
+    ingest_paths(
+        &[log.to_path_buf()],
+        &SourceOptions::default(),
+        IngestOptions {
+            db,
+            catalog: catalog(),
+            attributor: Arc::new(Attributor::default()),
+            stop: None,
+            progress: None,
+            tokenize,
+        },
+    )
+    .unwrap()
 }

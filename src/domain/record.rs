@@ -152,7 +152,7 @@ impl TokenSource {
 /// The classes are disjoint: `uncached_input + cache_read + cache_write_5m
 /// + cache_write_1h` is everything the model read. `reasoning` is part of
 /// `output` and informational only.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Tokens {
     pub uncached_input: u64,
     pub cache_read: u64,

@@ -507,37 +507,42 @@ pub fn insert_parts(
     Ok(n == 1)
 }
 
+/// The columns [`call_from_row`] reads, in its order.
+const CALL_COLUMNS: &str = "ts, model, provider, workflow, team, customer, uncached_input, cache_read, cache_write_5m,
+    cache_write_1h, output, reasoning, cost_nano, reported_cost_nano, status, latency_ms";
+
+/// The dimensions, tokens and money of a stored call, from [`CALL_COLUMNS`]
+/// starting at column `at`.
+fn call_from_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<CallRecord> {
+    let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(at + i)? as u64) };
+    Ok(CallRecord {
+        ts_ms: r.get(at)?,
+        model: r.get(at + 1)?,
+        provider: r.get(at + 2)?,
+        workflow: r.get(at + 3)?,
+        team: r.get(at + 4)?,
+        customer: r.get(at + 5)?,
+        tokens: crate::domain::record::Tokens {
+            uncached_input: n(6)?,
+            cache_read: n(7)?,
+            cache_write_5m: n(8)?,
+            cache_write_1h: n(9)?,
+            output: n(10)?,
+            reasoning: n(11)?,
+        },
+        cost: r.get::<_, Option<i64>>(at + 12)?.map(crate::domain::money::Nanos),
+        reported_cost: r.get::<_, Option<i64>>(at + 13)?.map(crate::domain::money::Nanos),
+        status: if r.get::<_, i64>(at + 14)? != 0 { crate::domain::record::Status::Error } else { Default::default() },
+        latency_ms: r.get::<_, Option<i64>>(at + 15)?.map(|v| v as u64),
+        ..CallRecord::default()
+    })
+}
+
 /// The dimensions, tokens and money of a stored call.
 fn load_call(tx: &Transaction, dedupe_ts: i64, dedupe_key: i64) -> rusqlite::Result<Option<CallRecord>> {
-    tx.prepare_cached(
-        "SELECT ts, model, provider, workflow, team, customer, uncached_input, cache_read, cache_write_5m, cache_write_1h,
-                output, reasoning, cost_nano, reported_cost_nano, status, latency_ms
-         FROM calls WHERE dedupe_ts = ?1 AND dedupe_key = ?2",
-    )?
-    .query_row(params![dedupe_ts, dedupe_key], |r| {
-        Ok(CallRecord {
-            ts_ms: r.get(0)?,
-            model: r.get(1)?,
-            provider: r.get(2)?,
-            workflow: r.get(3)?,
-            team: r.get(4)?,
-            customer: r.get(5)?,
-            tokens: crate::domain::record::Tokens {
-                uncached_input: r.get::<_, i64>(6)? as u64,
-                cache_read: r.get::<_, i64>(7)? as u64,
-                cache_write_5m: r.get::<_, i64>(8)? as u64,
-                cache_write_1h: r.get::<_, i64>(9)? as u64,
-                output: r.get::<_, i64>(10)? as u64,
-                reasoning: r.get::<_, i64>(11)? as u64,
-            },
-            cost: r.get::<_, Option<i64>>(12)?.map(crate::domain::money::Nanos),
-            reported_cost: r.get::<_, Option<i64>>(13)?.map(crate::domain::money::Nanos),
-            status: if r.get::<_, i64>(14)? != 0 { crate::domain::record::Status::Error } else { Default::default() },
-            latency_ms: r.get::<_, Option<i64>>(15)?.map(|v| v as u64),
-            ..CallRecord::default()
-        })
-    })
-    .optional()
+    tx.prepare_cached(&format!("SELECT {CALL_COLUMNS} FROM calls WHERE dedupe_ts = ?1 AND dedupe_key = ?2"))?
+        .query_row(params![dedupe_ts, dedupe_key], |r| call_from_row(r, 0))
+        .optional()
 }
 
 /// Stores tokenizer counts for a call and adds them to the rollups; with
@@ -554,7 +559,10 @@ fn apply_parts(tx: &Transaction, u: &PartsUpdate, st: &mut TxState) -> Result<()
         let mut new = old.clone();
         new.tokens = fill.tokens;
         new.cost = fill.cost;
-        let code = u.source.code() | (u.source.code() << 2);
+        new.input_source = u.source;
+        new.output_source = u.source;
+        // The stored time-inferred bit stays (`& 16` below).
+        let code = token_source_code(&new);
         tx.prepare_cached(
             "UPDATE calls SET uncached_input = ?3, cache_read = ?4, cache_write_5m = ?5, cache_write_1h = ?6, output = ?7,
                 reasoning = ?8, cost_nano = ?9, price_key = COALESCE(?10, price_key), token_source = (token_source & 16) | ?11
@@ -601,40 +609,15 @@ enum CopyAction {
 }
 
 fn stored_copies(tx: &Transaction, msg_key: i64) -> rusqlite::Result<Vec<StoredCopy>> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT id, source_id, dedupe_key, sidechain, ts, model, provider, workflow, team, customer,
-                uncached_input, cache_read, cache_write_5m, cache_write_1h, output, reasoning,
-                cost_nano, reported_cost_nano, status, latency_ms
-         FROM calls WHERE msg_key = ?1",
-    )?;
+    let mut stmt =
+        tx.prepare_cached(&format!("SELECT id, source_id, dedupe_key, sidechain, {CALL_COLUMNS} FROM calls WHERE msg_key = ?1"))?;
     let rows = stmt.query_map([msg_key], |r| {
-        let rec = CallRecord {
-            ts_ms: r.get(4)?,
-            model: r.get(5)?,
-            provider: r.get(6)?,
-            workflow: r.get(7)?,
-            team: r.get(8)?,
-            customer: r.get(9)?,
-            tokens: crate::domain::record::Tokens {
-                uncached_input: r.get::<_, i64>(10)? as u64,
-                cache_read: r.get::<_, i64>(11)? as u64,
-                cache_write_5m: r.get::<_, i64>(12)? as u64,
-                cache_write_1h: r.get::<_, i64>(13)? as u64,
-                output: r.get::<_, i64>(14)? as u64,
-                reasoning: r.get::<_, i64>(15)? as u64,
-            },
-            cost: r.get::<_, Option<i64>>(16)?.map(crate::domain::money::Nanos),
-            reported_cost: r.get::<_, Option<i64>>(17)?.map(crate::domain::money::Nanos),
-            status: if r.get::<_, i64>(18)? != 0 { crate::domain::record::Status::Error } else { Default::default() },
-            latency_ms: r.get::<_, Option<i64>>(19)?.map(|v| v as u64),
-            ..CallRecord::default()
-        };
         Ok(StoredCopy {
             id: r.get(0)?,
             source_id: r.get(1)?,
             dedupe_key: r.get(2)?,
             sidechain: r.get::<_, i64>(3)? != 0,
-            rec,
+            rec: call_from_row(r, 4)?,
         })
     })?;
     rows.collect()
