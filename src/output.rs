@@ -93,6 +93,11 @@ fn csv_io(e: csv::Error) -> io::Error {
 }
 
 /// `1234567` → `1,234,567`.
+/// A projected (not measured) dollar amount, to the cent.
+pub fn usd_f64(v: f64) -> String {
+    crate::domain::money::Nanos::from_usd_f64(v).map(|n| n.format_usd(2)).unwrap_or_else(|| format!("${v:.2}"))
+}
+
 pub fn thousands(n: i64) -> String {
     let grouped = crate::domain::money::group_thousands(&n.unsigned_abs().to_string());
     if n < 0 { format!("-{grouped}") } else { grouped }

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
+use aifin::attribution::Attributor;
 use aifin::domain::money::Nanos;
 use aifin::domain::record::{CallRecord, Tokens};
 use aifin::domain::time::{MS_PER_DAY, now_ms};
-use aifin::attribution::Attributor;
 use aifin::ingest::{IngestOptions, IngestReport, SourceOptions, ingest_paths};
 use aifin::pricing::Catalog;
 use aifin::sim::Rng;

@@ -169,7 +169,7 @@ pub fn run(env: &Env, a: &ForecastArgs, out: &mut dyn Write) -> Result<ExitCode>
         )?,
         None => writeln!(out, "Forecast · drivers from the command line")?,
     }
-    let usd = |v: f64| Nanos::from_usd_f64(v).map(|n| n.format_usd(2)).unwrap_or_else(|| format!("${v:.2}"));
+    let usd = output::usd_f64;
     let rate = |v: f64| format!("${v:.6}");
     let delta = |v: f64| if v.abs() < 0.05 { "0.0%".to_string() } else { format!("{v:+.1}%") };
     let rows = vec![

@@ -609,8 +609,9 @@ enum CopyAction {
 }
 
 fn stored_copies(tx: &Transaction, msg_key: i64) -> rusqlite::Result<Vec<StoredCopy>> {
-    let mut stmt =
-        tx.prepare_cached(&format!("SELECT id, source_id, dedupe_key, sidechain, {CALL_COLUMNS} FROM calls WHERE msg_key = ?1"))?;
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT id, source_id, dedupe_key, sidechain, {CALL_COLUMNS} FROM calls WHERE msg_key = ?1"
+    ))?;
     let rows = stmt.query_map([msg_key], |r| {
         Ok(StoredCopy {
             id: r.get(0)?,

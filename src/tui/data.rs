@@ -129,7 +129,8 @@ pub struct Snapshot {
 }
 
 /// One row of the forecast tab: a workflow (or all) with its drivers over
-/// the last [`FORECAST_BASE_DAYS`] days and its month-end trend.
+/// the ledger's 30 d window (scaled to a [`FORECAST_MONTH_DAYS`]-day month)
+/// and its month-end trend.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ForecastItem {
     pub measured: Measured,
@@ -143,13 +144,14 @@ pub struct ForecastData {
     pub items: Vec<ForecastItem>,
 }
 
-pub const FORECAST_BASE_DAYS: i64 = 30;
+pub const FORECAST_MONTH_DAYS: f64 = 30.0;
 
 /// Drivers and trends for all workflows and each one.
 pub fn forecast(conn: &Connection, pricer: &mut Pricer, now: i64, tz: &TimeZone) -> rusqlite::Result<ForecastData> {
-    let since = now - FORECAST_BASE_DAYS * MS_PER_DAY;
+    // The ledger tab's 30-day window: both views show the same cost.
+    let since = WindowKind::Days30.window(now, tz).since.unwrap_or(now);
     let mut items = Vec::new();
-    for m in drivers::measure_all(conn, pricer, since, now, FORECAST_BASE_DAYS as f64)? {
+    for m in drivers::measure_all(conn, pricer, since, now, FORECAST_MONTH_DAYS)? {
         let trend = drivers::trend_report(conn, m.workflow.as_deref(), now, tz)?;
         items.push(ForecastItem { measured: m, trend });
     }

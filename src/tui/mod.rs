@@ -63,6 +63,10 @@ enum AppEvent {
     Error(String),
 }
 
+/// How long the forecast tab's drivers and trends are reused before they
+/// are read again (they are 30-day aggregates).
+const FORECAST_REFRESH_MS: i64 = 30_000;
+
 /// Runs queries on its own connection; only the newest request is served.
 fn spawn_query_thread(
     db: PathBuf,
@@ -81,12 +85,26 @@ fn spawn_query_thread(
                 }
             };
             let mut pricer = crate::pricing::Pricer::new(catalog);
+            // (asked at, data): the forecast's 30-day drivers are reused
+            // between refreshes that come sooner than FORECAST_REFRESH_MS.
+            let mut forecast: Option<(i64, data::ForecastData)> = None;
             while let Ok(mut p) = qrx.recv() {
                 while let Ok(newer) = qrx.try_recv() {
                     p = newer;
                 }
-                let ev = match data::snapshot(&conn, &p, &mut pricer) {
-                    Ok(s) => AppEvent::Data(Box::new(s)),
+                let reuse =
+                    p.forecast && forecast.as_ref().is_some_and(|(t, _)| (p.now_ms - t).abs() < FORECAST_REFRESH_MS);
+                let q = QueryParams { forecast: p.forecast && !reuse, ..p.clone() };
+                let ev = match data::snapshot(&conn, &q, &mut pricer) {
+                    Ok(mut s) => {
+                        match &s.forecast {
+                            Some(f) => forecast = Some((p.now_ms, f.clone())),
+                            None if reuse => s.forecast = forecast.as_ref().map(|(_, f)| f.clone()),
+                            None => {}
+                        }
+                        s.params = p;
+                        AppEvent::Data(Box::new(s))
+                    }
                     Err(e) => AppEvent::Error(format!("query failed: {e}")),
                 };
                 if tx.send(ev).is_err() {

@@ -348,6 +348,11 @@ fn sliders_answer_from_memory_without_touching_sqlite() {
     assert_eq!(data.items[0].measured.workflow, None, "all workflows first");
     let total: i64 = data.items[1..].iter().map(|i| i.measured.cost_nanousd).sum();
     assert_eq!(data.items[0].measured.cost_nanousd, total, "the workflows add up to the whole");
+    // The forecast's "today" is the ledger tab's 30 d total, to the nano.
+    let mut thirty = app.params();
+    thirty.window = WindowKind::Days30;
+    thirty.forecast = false;
+    assert_eq!(data.items[0].measured.drivers.monthly_cost_nanos, snap(&conn, &thirty).ledger.total.cost_nano);
     // The connection is gone: whatever follows cannot query.
     drop(conn);
     let before = super::view::forecast_vm(&app).unwrap();

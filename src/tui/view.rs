@@ -8,7 +8,7 @@ use crate::domain::money::{Nanos, div_round};
 use crate::domain::record::PART_NAMES;
 use crate::domain::sanitize::{clean, clean_truncated};
 use crate::domain::time::MS_PER_HOUR;
-use crate::output::{bytes, coverage, percent, thousands};
+use crate::output::{bytes, coverage, percent, thousands, usd_f64};
 use crate::store::queries::{GroupBy, Ledger};
 use crate::store::rollup::Agg;
 
@@ -632,10 +632,6 @@ fn signed_pct(v: f64) -> String {
     if v.abs() < 0.05 { "0%".into() } else { format!("{v:+.0}%") }
 }
 
-fn usd_f(v: f64) -> String {
-    Nanos::from_usd_f64(v).map(|n| n.format_usd(2)).unwrap_or_else(|| format!("${v:.2}"))
-}
-
 /// The forecast tab from the loaded drivers and the sliders: pure
 /// arithmetic, no queries, so it follows every keypress.
 pub fn forecast_vm(app: &App) -> Option<ForecastVm> {
@@ -690,8 +686,8 @@ pub fn forecast_vm(app: &App) -> Option<ForecastVm> {
         let l = crate::forecast::levers(d, &s);
         format!(
             "levers together save {} · naive sum claims {}",
-            usd_f(l.composed_saving_usd),
-            usd_f(l.naive_sum_saving_usd)
+            usd_f64(l.composed_saving_usd),
+            usd_f64(l.naive_sum_saving_usd)
         )
     } else {
         "levers: input reduction and cache hit rate (↓ to reach them)".into()
@@ -722,10 +718,14 @@ pub fn forecast_vm(app: &App) -> Option<ForecastVm> {
     let chart = trend_chart_vm(&item.trend);
     Some(ForecastVm {
         title: format!(
-            "{} · drivers from the last {:.0} days · {} calls",
+            "{} · last {:.0} d · {} calls{}",
             items[selected_item].0,
             item.measured.base_days,
-            thousands(item.measured.calls)
+            thousands(item.measured.calls),
+            match item.measured.unpriced_calls {
+                0 => String::new(),
+                n => format!(" · {} unpriced (not in the cost)", thousands(n)),
+            }
         ),
         items,
         selected_item,
@@ -776,14 +776,14 @@ fn trend_chart_vm(r: &crate::forecast::drivers::TrendReport) -> Option<TrendChar
         x_max,
         y_max,
         x_labels: vec![first, today, end],
-        y_labels: vec!["$0".into(), usd_f(y_max / 2.0), usd_f(y_max)],
+        y_labels: vec!["$0".into(), usd_f64(y_max / 2.0), usd_f64(y_max)],
         summary: format!(
             "{} month end {} (P10 {} – P90 {}) · to date {}",
             r.month,
-            usd_f(t.projected_month_end_usd),
-            usd_f(t.p10_usd),
-            usd_f(t.p90_usd),
-            usd_f(t.month_to_date_usd)
+            usd_f64(t.projected_month_end_usd),
+            usd_f64(t.p10_usd),
+            usd_f64(t.p90_usd),
+            usd_f64(t.month_to_date_usd)
         ),
         accuracy,
     })
