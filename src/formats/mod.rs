@@ -67,13 +67,18 @@ impl Detector {
     /// Parses one line (without its line terminator) into `out`.
     pub fn parse_line(&mut self, line: &[u8], out: &mut Vec<CallRecord>) -> Result<Parsed, LineError> {
         let line = strip_cr(line);
-        if line.iter().all(|b| b.is_ascii_whitespace()) {
-            return Ok(Parsed::Skip("blank line"));
-        }
         let text = std::str::from_utf8(line)
             .map_err(|e| LineError::new(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
-        let first = text.trim_start().as_bytes()[0];
-        if first != b'{' {
+        // A UTF-8 byte order mark (editors on Windows write one) is not data.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        // Blank means only whitespace of any kind (vertical tab, NBSP,
+        // U+2028...): nothing to read, and nothing left to index into.
+        if text.chars().all(char::is_whitespace) {
+            return Ok(Parsed::Skip("blank line"));
+        }
+        // JSON allows only ASCII whitespace before the object.
+        let first = text.trim_start_matches([' ', '\t', '\n', '\r']).bytes().next();
+        if first != Some(b'{') {
             // Validate as JSON to give the most useful message.
             return Err(match serde_json::from_str::<serde::de::IgnoredAny>(text) {
                 Ok(_) => LineError::new("not a JSON object (a record must be one object per line)"),
@@ -278,6 +283,15 @@ mod tests {
     fn blank_and_crlf_lines() {
         let mut d = Detector::new(None);
         assert_eq!(parse(&mut d, "   ").unwrap(), Parsed::Skip("blank line"));
+        // Whitespace that is not ASCII whitespace once panicked here.
+        for ws in ["\u{b}", "\u{85}", "\u{a0}", "\u{2028}", "\u{3000}", " \u{b} \u{a0}", "\u{feff}", "\u{c}"] {
+            assert_eq!(parse(&mut d, ws).unwrap(), Parsed::Skip("blank line"), "{ws:?}");
+        }
+        // Unicode whitespace before an object is not JSON whitespace.
+        assert!(parse(&mut d, "\u{a0}{}").unwrap_err().reason.contains("invalid JSON"));
+        // A byte order mark before the first record is not data.
+        let bom = "\u{feff}{\"ts\":1790000000000,\"model\":\"m\",\"usage\":{\"output\":1}}";
+        assert_eq!(parse(&mut d, bom).unwrap(), Parsed::Calls(Format::Native, 1));
         let mut out = Vec::new();
         let line = b"{\"ts\":1790000000000,\"model\":\"m\",\"usage\":{\"output\":1}}\r";
         assert_eq!(d.parse_line(line, &mut out).unwrap(), Parsed::Calls(Format::Native, 1));

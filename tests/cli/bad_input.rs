@@ -99,3 +99,33 @@ fn sanitized_attribution_never_carries_escapes() {
     let l = env.ledger("workflow");
     assert_eq!(l["rows"][0]["key"], "red-flow");
 }
+
+#[test]
+fn lines_of_unicode_whitespace_are_blank_not_a_panic() {
+    // Regression: a line holding only a vertical tab (or NEL, NBSP, U+2028,
+    // U+3000) made ingestion panic on every run.
+    let env = Env::new();
+    let mut body = br#"{"ts":"2026-10-01T08:00:00Z","model":"gpt-4o","usage":{"output":1}}"#.to_vec();
+    body.extend_from_slice("\n\u{b}\n\u{85}\n\u{a0}\n\u{2028}\n\u{3000}\n".as_bytes());
+    let f = env.write("ws.jsonl", &body);
+    let r = env.ingest(&[&f]);
+    assert_eq!(u(&r["lines"]), 6);
+    assert_eq!(u(&r["stored"]), 1);
+    assert_eq!(u(&r["skipped"]), 5);
+    assert_eq!(u(&r["rejected"]), 0);
+    // A second run reads nothing new and still succeeds.
+    let again = env.ingest(&[&f]);
+    assert_eq!(u(&again["stored"]), 0);
+}
+
+#[test]
+fn a_byte_order_mark_does_not_make_the_first_line_a_reject() {
+    let env = Env::new();
+    let mut body = "\u{feff}".as_bytes().to_vec();
+    body.extend_from_slice(native("2026-10-01T00:00:01Z", "b1", "gpt-4o", "wf", 100, 10).as_bytes());
+    body.push(b'\n');
+    let f = env.write("bom.jsonl", &body);
+    let r = env.ingest(&[&f]);
+    assert_eq!(u(&r["stored"]), 1);
+    assert_eq!(u(&r["rejected"]), 0);
+}
