@@ -13,10 +13,11 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use aifin::domain::time::now_ms;
+use aifin::reports::window::WindowKind;
 use aifin::sim::bulk;
 use aifin::store::queries::GroupBy;
 use aifin::tui::app::{Action, App, Status};
-use aifin::tui::data::{self, QueryParams, WindowKind};
+use aifin::tui::data::{self, QueryParams};
 use aifin::tui::theme::Theme;
 use aifin::tui::ui;
 
@@ -35,7 +36,7 @@ fn app_over_generated_ledger(dir: &std::path::Path) -> App {
     let p = QueryParams {
         now_ms: now_ms(),
         tz: TimeZone::UTC,
-        group: GroupBy::Workflow,
+        group: GroupBy::WORKFLOW,
         window: WindowKind::Days30,
         drill: Some("support-copilot".into()),
         forecast: true,

@@ -20,33 +20,35 @@ use std::collections::HashMap;
 use globset::{Glob, GlobMatcher};
 
 use crate::config::AttributionSection;
+use crate::domain::dims::Dimension;
 use crate::domain::record::CallRecord;
 use crate::formats::common::dim;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AttributionError {
     #[error("attribution rule {rule}: unknown field '{field}' in match; use one of {fields} or tag.<name>")]
-    UnknownField { rule: usize, field: String, fields: &'static str },
-    #[error(
-        "attribution rule {rule}: unknown dimension '{dim}' in set; use workflow, team, customer, user, project or tag.<name>"
-    )]
-    UnknownDim { rule: usize, dim: String },
+    UnknownField { rule: usize, field: String, fields: String },
+    #[error("attribution rule {rule}: unknown dimension '{dim}' in set; use {dims} or tag.<name>")]
+    UnknownDim { rule: usize, dim: String, dims: String },
     #[error("attribution rule {rule}: invalid glob '{glob}' for '{field}': {message}")]
     BadGlob { rule: usize, field: String, glob: String, message: String },
     #[error("attribution rule {rule}: {message}")]
     BadValue { rule: usize, message: String },
     #[error("attribution rule {rule}: 'set' is empty, so the rule would do nothing")]
     EmptySet { rule: usize },
-    #[error(
-        "source '{source_path}': unknown dimension '{dim}' in set; use workflow, team, customer, user, project or tag.<name>"
-    )]
-    UnknownSourceDim { source_path: String, dim: String },
+    #[error("source '{source_path}': unknown dimension '{dim}' in set; use {dims} or tag.<name>")]
+    UnknownSourceDim { source_path: String, dim: String, dims: String },
+}
+
+/// The dimensions a rule may set, for messages.
+fn settable_names() -> String {
+    Dimension::SETTABLE.map(Dimension::name).join(", ")
 }
 
 /// Attribution defaults of a source (`[[source]] set = {…}`): they fill
 /// dimensions the record does not have, before the rules run.
 #[derive(Clone, Debug, Default)]
-pub struct Defaults(Vec<(Dim, String)>);
+pub struct Defaults(Vec<(Target, String)>);
 
 impl Defaults {
     pub fn from_map(
@@ -55,9 +57,10 @@ impl Defaults {
     ) -> Result<Defaults, AttributionError> {
         let mut v = Vec::with_capacity(map.len());
         for (k, val) in map {
-            let d = Dim::parse(k).ok_or_else(|| AttributionError::UnknownSourceDim {
+            let d = Target::parse(k).ok_or_else(|| AttributionError::UnknownSourceDim {
                 source_path: source.to_string(),
                 dim: k.clone(),
+                dims: settable_names(),
             })?;
             v.push((d, val.clone()));
         }
@@ -66,11 +69,7 @@ impl Defaults {
 
     /// Defaults that set only the workflow.
     pub fn workflow(name: &str) -> Defaults {
-        Defaults(vec![(Dim::Workflow, name.to_string())])
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        Defaults(vec![(Target::Dim(Dimension::Workflow), name.to_string())])
     }
 
     pub fn apply(&self, rec: &mut CallRecord) {
@@ -80,17 +79,19 @@ impl Defaults {
     }
 }
 
-const FIELDS: &str = "model, provider, workflow, team, customer, user, project, session, trace, request_id, service_tier, format, source";
+/// Fields a rule can match besides the dimensions.
+const OTHER_FIELDS: [&str; 6] = ["session", "trace", "request_id", "service_tier", "format", "source"];
 
+fn field_names() -> String {
+    let mut v: Vec<&str> = Dimension::ALL.iter().map(|d| d.name()).collect();
+    v.extend(OTHER_FIELDS);
+    v.join(", ")
+}
+
+/// What a rule's `match` (or a `{field}` reference) reads.
 #[derive(Clone, Debug)]
 enum Field {
-    Model,
-    Provider,
-    Workflow,
-    Team,
-    Customer,
-    User,
-    Project,
+    Dim(Dimension),
     Session,
     Trace,
     RequestId,
@@ -102,14 +103,10 @@ enum Field {
 
 impl Field {
     fn parse(s: &str) -> Option<Field> {
+        if let Ok(d) = s.parse::<Dimension>() {
+            return Some(Field::Dim(d));
+        }
         Some(match s {
-            "model" => Field::Model,
-            "provider" => Field::Provider,
-            "workflow" => Field::Workflow,
-            "team" => Field::Team,
-            "customer" => Field::Customer,
-            "user" => Field::User,
-            "project" => Field::Project,
             "session" | "session_id" => Field::Session,
             "trace" | "trace_id" => Field::Trace,
             "request_id" => Field::RequestId,
@@ -122,13 +119,7 @@ impl Field {
 
     fn get<'a>(&self, r: &'a CallRecord, source: &'a str) -> Option<&'a str> {
         match self {
-            Field::Model => Some(r.model.as_str()),
-            Field::Provider => r.provider.as_deref(),
-            Field::Workflow => r.workflow.as_deref(),
-            Field::Team => r.team.as_deref(),
-            Field::Customer => r.customer.as_deref(),
-            Field::User => r.user.as_deref(),
-            Field::Project => r.project.as_deref(),
+            Field::Dim(d) => d.get(r),
             Field::Session => r.session_id.as_deref(),
             Field::Trace => r.trace_id.as_deref(),
             Field::RequestId => r.request_id.as_deref(),
@@ -140,49 +131,40 @@ impl Field {
     }
 }
 
+/// What a rule's `set` (or a source default) writes.
 #[derive(Clone, Debug)]
-enum Dim {
-    Workflow,
-    Team,
-    Customer,
-    User,
-    Project,
+enum Target {
+    /// A settable dimension.
+    Dim(Dimension),
     Tag(String),
 }
 
-impl Dim {
-    fn parse(s: &str) -> Option<Dim> {
-        Some(match s {
-            "workflow" => Dim::Workflow,
-            "team" => Dim::Team,
-            "customer" => Dim::Customer,
-            "user" => Dim::User,
-            "project" => Dim::Project,
-            other => Dim::Tag(other.strip_prefix("tag.")?.to_string()),
-        })
+impl Target {
+    fn parse(s: &str) -> Option<Target> {
+        match s.parse::<Dimension>() {
+            Ok(d) if d.settable() => Some(Target::Dim(d)),
+            Ok(_) => None,
+            Err(_) => Some(Target::Tag(s.strip_prefix("tag.")?.to_string())),
+        }
     }
 
     fn set(&self, r: &mut CallRecord, value: &str, replace: bool) {
-        let slot = match self {
-            Dim::Workflow => &mut r.workflow,
-            Dim::Team => &mut r.team,
-            Dim::Customer => &mut r.customer,
-            Dim::User => &mut r.user,
-            Dim::Project => &mut r.project,
-            Dim::Tag(k) => {
-                match r.tags.iter_mut().find(|(tk, _)| tk == k) {
-                    Some((_, v)) if replace => *v = value.to_string(),
-                    Some(_) => {}
-                    None => {
-                        r.tags.push((k.clone(), value.to_string()));
-                        r.tags.sort();
-                    }
+        match self {
+            Target::Dim(d) => {
+                if let Some(slot) = d.slot(r)
+                    && (replace || slot.is_none())
+                {
+                    *slot = dim(Some(value));
                 }
-                return;
             }
-        };
-        if replace || slot.is_none() {
-            *slot = dim(Some(value));
+            Target::Tag(k) => match r.tags.iter_mut().find(|(tk, _)| tk == k) {
+                Some((_, v)) if replace => *v = value.to_string(),
+                Some(_) => {}
+                None => {
+                    r.tags.push((k.clone(), value.to_string()));
+                    r.tags.sort();
+                }
+            },
         }
     }
 }
@@ -239,7 +221,7 @@ impl Template {
 #[derive(Clone, Debug)]
 struct Rule {
     matches: Vec<(Field, Pattern)>,
-    set: Vec<(Dim, Template)>,
+    set: Vec<(Target, Template)>,
     replace: bool,
 }
 
@@ -263,7 +245,7 @@ impl Attributor {
                 let f = Field::parse(field).ok_or_else(|| AttributionError::UnknownField {
                     rule: n,
                     field: field.clone(),
-                    fields: FIELDS,
+                    fields: field_names(),
                 })?;
                 let p = if glob.is_empty() {
                     Pattern::Missing
@@ -283,7 +265,11 @@ impl Attributor {
             }
             let mut set = Vec::new();
             for (d, v) in &rc.set {
-                let dd = Dim::parse(d).ok_or_else(|| AttributionError::UnknownDim { rule: n, dim: d.clone() })?;
+                let dd = Target::parse(d).ok_or_else(|| AttributionError::UnknownDim {
+                    rule: n,
+                    dim: d.clone(),
+                    dims: settable_names(),
+                })?;
                 let t = Template::parse(v).map_err(|message| AttributionError::BadValue { rule: n, message })?;
                 set.push((dd, t));
             }
@@ -294,11 +280,6 @@ impl Attributor {
 
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty() && self.owners.is_empty()
-    }
-
-    /// The team that owns a workflow, if configured.
-    pub fn owner(&self, workflow: &str) -> Option<&str> {
-        self.owners.get(workflow).map(String::as_str)
     }
 
     /// Fills attribution dimensions on a record read from `source`.

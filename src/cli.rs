@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::domain::record::Format;
-use crate::output::OutputFormat;
+use crate::reports::print::OutputFormat;
 use crate::store::queries::GroupBy;
 
 #[derive(Parser, Debug)]

@@ -1,9 +1,13 @@
-//! The built-in demo: a temporary ledger seeded from the sample data (the
-//! white paper's month, re-timed to end now, plus the OpenAI and Anthropic
-//! samples) and a traffic simulator that appends realistic lines to a log
-//! file that the real tailer follows. About a minute in, one workflow (the
-//! sales research agent) runs away for two minutes, so the runaway
-//! highlight can be seen.
+//! The built-in demo tells one story: the sample month (the white paper's
+//! ledger at 1/1000 scale, October 2026) replayed as the 31 days before
+//! now, the OpenAI and Anthropic samples the day before, and simulated
+//! traffic that continues at the sample month's own daily rate, appended
+//! to a log file the real tailer follows. So the 30 d ledger shows the
+//! paper's six workflows in the paper's proportions, and the header's
+//! month end, the Live panes and the forecast agree. About a minute in,
+//! the sales research agent runs away for two minutes (a few long calls a
+//! minute, three times the tokens per call), so the runaway can be seen
+//! start and end. The simulator's random draws come from a fixed seed.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,13 +31,15 @@ pub const SPIKE_AFTER: Duration = Duration::from_secs(60);
 pub const SPIKE_FOR: Duration = Duration::from_secs(120);
 /// The workflow that runs away.
 pub const SPIKE_WORKFLOW: usize = 2;
-/// Lines per second of normal traffic.
-pub const BASE_RATE: f64 = 1.0;
+/// Calls per second of the runaway (three a minute).
+pub const SPIKE_RATE: f64 = 0.05;
+/// The sample month's length in days: the traffic's rate is its calls
+/// over these days.
+const SAMPLE_DAYS: f64 = 31.0;
 /// The workflow whose simulated SDK logs prompt text for the tokenizer.
 const TEXT_WORKFLOW: usize = 3;
-/// Minutes of simulated history written before the demo starts, so the
-/// live panes have a trailing hour to compare with.
-pub const WARMUP_MINUTES: i64 = 70;
+/// The simulator's seed (the demo is the same every time).
+pub const SEED: u64 = 2026;
 
 pub struct Demo {
     dir: tempfile::TempDir,
@@ -95,55 +101,32 @@ pub fn prepare() -> std::io::Result<Demo> {
     let live = dir.path().join("live");
     std::fs::create_dir_all(&seed)?;
     std::fs::create_dir_all(&live)?;
-    let this_hour = now_ms().div_euclid(MS_PER_HOUR) * MS_PER_HOUR;
-    // The sample month (October 2026) ends at the current hour...
+    let now = now_ms();
+    // The sample month (October 2026) ends now...
     let month_end = days_from_civil(2026, 11, 1) * MS_PER_DAY;
-    write_shifted(&seed.join("gateway-month.jsonl"), SAMPLE_MONTH, this_hour - month_end)?;
+    write_shifted(&seed.join("sample-month.jsonl"), SAMPLE_MONTH, now - month_end)?;
     // ...and the provider samples (3-15 November 2026) end yesterday.
     let samples_end = days_from_civil(2026, 11, 16) * MS_PER_DAY;
-    let d2 = this_hour - MS_PER_DAY - samples_end;
+    let d2 = now.div_euclid(MS_PER_HOUR) * MS_PER_HOUR - MS_PER_DAY - samples_end;
     write_shifted(&seed.join("openai-chat.jsonl"), SAMPLE_OPENAI_CHAT, d2)?;
     write_shifted(&seed.join("openai-responses.jsonl"), SAMPLE_OPENAI_RESPONSES, d2)?;
     write_shifted(&seed.join("anthropic-messages.jsonl"), SAMPLE_ANTHROPIC, d2)?;
-    write_warmup(&seed.join("warmup.jsonl"), now_ms())?;
     std::fs::write(live.join("gateway.jsonl"), "")?;
     let config = Config::from_str(SAMPLE_CONFIG, None).map_err(std::io::Error::other)?;
     let spec = |p: PathBuf| SourceSpec::new(p, SourceOptions::default()).map_err(std::io::Error::other);
     Ok(Demo { db: dir.path().join("demo.db"), specs: vec![spec(seed)?, spec(live)?], config, dir })
 }
 
-/// Normal traffic for the [`WARMUP_MINUTES`] before `now`.
-fn write_warmup(path: &Path, now: i64) -> std::io::Result<()> {
-    let mut rng = Rng::new(now as u64 ^ 0xfeed);
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let base = rates(Duration::ZERO);
-    let start = now - WARMUP_MINUTES * 60_000;
-    let step_ms = 1000;
-    let mut t = start;
-    while t < now {
-        for (w, rate) in base.iter().enumerate() {
-            let n = (rate * step_ms as f64 / 1000.0 + rng.f64()).floor() as usize;
-            for _ in 0..n {
-                let ts = t + rng.below(step_ms as u64) as i64;
-                serde_json::to_writer(&mut out, &sim::paper_line(&mut rng, w, ts, false))?;
-                out.write_all(b"\n")?;
-            }
-        }
-        t += step_ms;
-    }
-    out.flush()
-}
-
-/// Lines per second of each paper workflow at a moment of the demo.
+/// Calls per second of each paper workflow at a moment of the demo: the
+/// sample month's rate, and the runaway's during the spike.
 pub fn rates(elapsed: Duration) -> Vec<f64> {
-    let total: u64 = PAPER_WORKFLOWS.iter().map(|w| w.calls).sum();
     PAPER_WORKFLOWS
         .iter()
         .enumerate()
         .map(|(i, w)| {
-            let base = BASE_RATE * w.calls as f64 / total as f64;
+            let base = w.calls as f64 / (SAMPLE_DAYS * 86_400.0);
             let spiking = i == SPIKE_WORKFLOW && elapsed >= SPIKE_AFTER && elapsed < SPIKE_AFTER + SPIKE_FOR;
-            if spiking { base * 25.0 } else { base }
+            if spiking { SPIKE_RATE } else { base }
         })
         .collect()
 }
@@ -153,7 +136,7 @@ pub fn simulate(file: PathBuf, stop: Arc<AtomicBool>) -> std::thread::JoinHandle
     std::thread::Builder::new()
         .name("aifin-demo-traffic".into())
         .spawn(move || {
-            let mut rng = Rng::new(now_ms() as u64);
+            let mut rng = Rng::new(SEED);
             let started = Instant::now();
             let Ok(f) = std::fs::OpenOptions::new().append(true).open(&file) else { return };
             let mut out = std::io::BufWriter::new(f);
@@ -162,13 +145,13 @@ pub fn simulate(file: PathBuf, stop: Arc<AtomicBool>) -> std::thread::JoinHandle
                 let elapsed = started.elapsed();
                 let spiking = elapsed >= SPIKE_AFTER && elapsed < SPIKE_AFTER + SPIKE_FOR;
                 for (w, rate) in rates(elapsed).into_iter().enumerate() {
-                    let expected = rate * step.as_secs_f64();
-                    let n = (expected + rng.f64()).floor() as usize;
+                    // Poisson arrivals: at most one per step at these rates.
+                    let n = usize::from(rng.f64() < rate * step.as_secs_f64());
                     for _ in 0..n {
                         let heavy = spiking && w == SPIKE_WORKFLOW;
                         // The knowledge bot's SDK logs prompt text (and,
                         // for some calls, no usage): the tokenizer's work.
-                        let line = if w == TEXT_WORKFLOW && !heavy && rng.f64() < 0.3 {
+                        let line = if w == TEXT_WORKFLOW && !heavy && rng.f64() < 0.5 {
                             let with_usage = rng.f64() < 0.5;
                             sim::text_line(&mut rng, now_ms(), with_usage)
                         } else {
@@ -198,24 +181,38 @@ mod tests {
     }
 
     #[test]
-    fn the_spike_multiplies_one_workflow() {
+    fn traffic_runs_at_the_sample_months_rate_and_the_spike_is_one_workflow() {
         let calm = rates(Duration::from_secs(10));
         let spike = rates(SPIKE_AFTER + Duration::from_secs(5));
-        assert!((calm.iter().sum::<f64>() - BASE_RATE).abs() < 1e-9);
+        // 2,886 calls in 31 days, by hand: 0.0010775 a second.
+        let per_day = calm.iter().sum::<f64>() * 86_400.0;
+        assert!((per_day - 2886.0 / 31.0).abs() < 1e-6, "{per_day}");
         assert!(calm.iter().all(|r| *r > 0.0));
-        assert_eq!(spike[SPIKE_WORKFLOW], calm[SPIKE_WORKFLOW] * 25.0);
+        assert_eq!(spike[SPIKE_WORKFLOW], SPIKE_RATE);
         assert_eq!(spike[0], calm[0]);
+        assert_eq!(rates(SPIKE_AFTER + SPIKE_FOR), calm, "the spike ends");
     }
 
     #[test]
-    fn prepared_demo_has_seed_files_and_a_live_log() {
+    fn prepared_demo_has_the_sample_month_ending_now_and_a_live_log() {
+        let before = now_ms();
         let d = prepare().unwrap();
-        assert!(d.path().join("seed/gateway-month.jsonl").exists());
+        let month = std::fs::read_to_string(d.path().join("seed/sample-month.jsonl")).unwrap();
+        assert_eq!(month.lines().count(), 2886);
+        let last = month
+            .lines()
+            .filter_map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).ok()?;
+                parse_ts_str(v["ts"].as_str()?)
+            })
+            .max()
+            .unwrap();
+        // October's last call (21:38:43 on the 31st) is the same distance
+        // from the month's end as it now is from now.
+        let oct_last = parse_ts_str("2026-10-31T21:38:43.865Z").unwrap();
+        let gap = days_from_civil(2026, 11, 1) * MS_PER_DAY - oct_last;
+        assert!((before - gap - last).abs() < 5_000, "{}", format_utc(last));
         assert!(d.path().join("live/gateway.jsonl").exists());
-        let warm = std::fs::read_to_string(d.path().join("seed/warmup.jsonl")).unwrap();
-        let n = warm.lines().count() as f64;
-        let expected = BASE_RATE * WARMUP_MINUTES as f64 * 60.0;
-        assert!((n - expected).abs() / expected < 0.1, "{n} warm-up lines, expected about {expected}");
         assert_eq!(d.specs.len(), 2);
         assert!(!d.config.file.attribution.rules.is_empty());
     }

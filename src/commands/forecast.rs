@@ -2,32 +2,16 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Result, anyhow, bail};
-use serde::Serialize;
 
 use super::Env;
 use crate::cli::ForecastArgs;
-use crate::domain::money::Nanos;
 use crate::domain::time;
-use crate::forecast::drivers::{self, Measured, TrendReport};
-use crate::forecast::{self, Drivers, LeverReport, Projection, RateChange, Scenario, TokensChange};
-use crate::output::{self, left, percent, right, thousands};
+use crate::forecast::drivers::{self};
+use crate::forecast::{self, Drivers, RateChange, Scenario, TokensChange};
 use crate::pricing::Pricer;
-
-#[derive(Serialize)]
-struct ForecastJson<'a> {
-    workflow: Option<&'a str>,
-    /// Where the drivers come from: the ledger (with the measured window) or the flags.
-    source: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    measured: Option<&'a Measured>,
-    drivers: &'a Drivers,
-    today: Projection,
-    scenario: Projection,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    levers: Option<LeverReport>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    trend: Option<&'a TrendReport>,
-}
+use crate::reports::forecast::{self as report, ForecastJson};
+use crate::reports::print;
+use crate::reports::table::thousands;
 
 fn pct_in(name: &str, v: f64, lo: f64, hi: f64) -> Result<f64> {
     if !v.is_finite() || v < lo || v > hi {
@@ -138,73 +122,31 @@ pub fn run(env: &Env, a: &ForecastArgs, out: &mut dyn Write) -> Result<ExitCode>
     let s = scenario(a, route_rate)?;
     let today = forecast::project(&drivers_, &Scenario::default());
     let proj = forecast::project(&drivers_, &s);
-    let has_levers = s.input_reduction_pct != 0.0 || s.cache_hit_pct.is_some() || s.route.is_some();
-    let levers = has_levers.then(|| forecast::levers(&drivers_, &s));
+    let levers = forecast::has_levers(&s).then(|| forecast::levers(&drivers_, &s));
 
     if a.json {
         let j = ForecastJson {
-            workflow: a.workflow.as_deref(),
+            workflow: a.workflow.clone(),
             source: if measured.is_some() { "ledger" } else { "flags" },
-            measured: measured.as_ref(),
-            drivers: &drivers_,
-            today,
-            scenario: proj,
-            levers,
-            trend: trend.as_ref(),
+            measured: measured.as_ref().map(Into::into),
+            drivers: (&drivers_).into(),
+            today: (&today).into(),
+            scenario: (&proj).into(),
+            levers: levers.as_ref().map(Into::into),
+            trend: trend.as_ref().map(Into::into),
         };
-        output::json(&mut *out, &j)?;
+        print::json(&mut *out, &j)?;
         return Ok(ExitCode::SUCCESS);
     }
 
     let who = a.workflow.as_deref().map(crate::domain::sanitize::clean).unwrap_or("all workflows".into());
-    match &measured {
-        Some(m) => writeln!(
-            out,
-            "Forecast · {who} · drivers from {} calls between {} and {} ({:.1} days), scaled to a {}-day month",
-            thousands(m.calls),
-            time::format_utc(m.since_ms),
-            time::format_utc(m.until_ms),
-            m.base_days,
-            m.month_days
-        )?,
-        None => writeln!(out, "Forecast · drivers from the command line")?,
-    }
-    let usd = output::usd_f64;
-    let rate = |v: f64| format!("${v:.6}");
-    let delta = |v: f64| if v.abs() < 0.05 { "0.0%".to_string() } else { format!("{v:+.1}%") };
-    let rows = vec![
-        vec![
-            "Monthly calls".into(),
-            thousands(today.monthly_calls.round() as i64),
-            thousands(proj.monthly_calls.round() as i64),
-        ],
-        vec![
-            "Tokens per call".into(),
-            thousands(today.tokens_per_call.round() as i64),
-            thousands(proj.tokens_per_call.round() as i64),
-        ],
-        vec!["Rate per 1K tokens".into(), rate(today.rate_per_1k_usd), rate(proj.rate_per_1k_usd)],
-        vec![
-            "Projected monthly cost".into(),
-            Nanos(today.projected_monthly_cost_nanousd).format_usd(2),
-            Nanos(proj.projected_monthly_cost_nanousd).format_usd(2),
-        ],
-        vec!["vs today".into(), delta(0.0), delta(proj.delta_vs_today_pct)],
-    ];
-    write!(out, "{}", output::table(&[left(""), right("Today"), right("Scenario")], &rows, None))?;
+    writeln!(out, "{}", report::drivers_line(&who, measured.as_ref()))?;
+    let table = report::projection_table(&today, &proj, report::current_title(measured.as_ref()));
+    write!(out, "{}", print::text(&table))?;
     if let Some(l) = &levers {
-        writeln!(out, "Levers: before levers {}", usd(l.before_levers_usd))?;
-        for (name, saving) in &l.alone {
-            writeln!(out, "  {name:<16} alone saves {}", usd(*saving))?;
+        for line in report::levers_lines(l) {
+            writeln!(out, "{line}")?;
         }
-        writeln!(
-            out,
-            "  together (composed)  {}, saves {}\n  naive sum            {}, would claim {}",
-            usd(l.composed_usd),
-            usd(l.composed_saving_usd),
-            usd(l.naive_sum_usd),
-            usd(l.naive_sum_saving_usd)
-        )?;
     }
     if let Some(m) = &measured
         && m.unpriced_calls > 0
@@ -216,45 +158,9 @@ pub fn run(env: &Env, a: &ForecastArgs, out: &mut dyn Write) -> Result<ExitCode>
         )?;
     }
     if let Some(r) = &trend {
-        match &r.trend {
-            Some(t) => writeln!(
-                out,
-                "Trend · {} · month to date {} · month end {} (P10 {} – P90 {}) · slope {}{}/day over {} days",
-                r.month,
-                usd(t.month_to_date_usd),
-                usd(t.projected_month_end_usd),
-                usd(t.p10_usd),
-                usd(t.p90_usd),
-                if t.slope_usd_per_day < 0.0 { "-" } else { "+" },
-                usd(t.slope_usd_per_day.abs()),
-                t.fit_days
-            )?,
-            None => writeln!(out, "Trend · {} · no daily history yet", r.month)?,
-        }
+        writeln!(out, "{}", report::trend_line(r))?;
         match &r.backtest {
-            Some(b) => {
-                let periods: Vec<String> = b
-                    .periods
-                    .iter()
-                    .map(|p| {
-                        format!(
-                            "{} projected {} actual {} ({})",
-                            p.period,
-                            usd(p.projected_usd),
-                            usd(p.actual_usd),
-                            percent(p.error_pct / 100.0, 1)
-                        )
-                    })
-                    .collect();
-                writeln!(
-                    out,
-                    "Forecast accuracy (projected at mid-month vs actual): {} · mean error {} · target within {}: {}",
-                    periods.join("; "),
-                    percent(b.mean_abs_error_pct / 100.0, 1),
-                    percent(b.target_pct / 100.0, 0),
-                    if b.within_target { "met" } else { "missed" }
-                )?;
-            }
+            Some(b) => writeln!(out, "{}", report::backtest_line(b))?,
             None => writeln!(out, "Forecast accuracy: no complete month of history to backtest yet")?,
         }
     }

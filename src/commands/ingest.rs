@@ -12,7 +12,8 @@ use super::Env;
 use crate::cli::IngestArgs;
 use crate::ingest::follow::{FollowOptions, follow};
 use crate::ingest::{IngestOptions, IngestReport, Progress, SourceOptions, SourceSpec, ingest_files, paths};
-use crate::output::{self, thousands};
+use crate::reports::print;
+use crate::reports::table::{self, thousands};
 
 #[derive(Serialize)]
 struct Summary {
@@ -108,7 +109,7 @@ pub fn run(env: &Env, args: &IngestArgs, out: &mut dyn Write) -> Result<ExitCode
     };
     let s = summary(env, &report);
     if args.json {
-        output::json(&mut *out, &s)?;
+        print::json(&mut *out, &s)?;
     } else {
         print_text(out, &s)?;
     }
@@ -176,9 +177,9 @@ fn spawn_progress(p: Arc<Progress>, done: Arc<AtomicBool>, total: u64) -> std::t
             eprint!(
                 "\r{} lines · {} of {} · {}/s · ETA {:.0} s     ",
                 thousands(p.lines.load(Ordering::Relaxed) as i64),
-                output::bytes(bytes),
-                output::bytes(total),
-                output::bytes(rate as u64),
+                table::bytes(bytes),
+                table::bytes(total),
+                table::bytes(rate as u64),
                 eta
             );
         }
@@ -218,7 +219,7 @@ fn print_text(out: &mut dyn Write, s: &Summary) -> std::io::Result<()> {
         s.files.to_string()
     };
     writeln!(out, "files       {files}")?;
-    writeln!(out, "lines       {}  ({})", n(s.lines), output::bytes(s.bytes))?;
+    writeln!(out, "lines       {}  ({})", n(s.lines), table::bytes(s.bytes))?;
     writeln!(out, "stored      {}", n(s.stored))?;
     writeln!(out, "duplicates  {}", n(s.duplicates))?;
     writeln!(out, "rejected    {}{}", n(s.rejected), if s.rejected > 0 { "  (see `aifin rejects`)" } else { "" })?;

@@ -6,12 +6,13 @@ use serde::Serialize;
 
 use super::Env;
 use crate::cli::PricesArgs;
+use crate::domain::dims::Dimension;
 use crate::domain::money::Nanos;
-use crate::output::{self, OutputFormat, left, right, thousands};
 use crate::pricing::cost::unit_price;
 use crate::pricing::{PriceClass, PriceEntry, Variant};
+use crate::reports::print::{self, OutputFormat};
+use crate::reports::table::{Align, Cell, Column, Row, Table, thousands};
 use crate::store::queries::{self, QueryPath, Window};
-use crate::store::rollup::Dim;
 
 #[derive(Serialize)]
 struct PriceJson {
@@ -139,7 +140,7 @@ pub fn run(env: &Env, args: &PricesArgs, out: &mut dyn Write) -> Result<ExitCode
         catalog: catalog.version().to_string(),
     };
     match args.output.format() {
-        OutputFormat::Json => output::json(&mut *out, &j)?,
+        OutputFormat::Json => print::json(&mut *out, &j)?,
         OutputFormat::Csv => {
             let rows: Vec<Vec<String>> = j
                 .prices
@@ -154,7 +155,7 @@ pub fn run(env: &Env, args: &PricesArgs, out: &mut dyn Write) -> Result<ExitCode
                     ]
                 })
                 .collect();
-            output::csv(&mut *out, &["class", "above_tokens", "tier", "usd_per_mtok", "derived"], &rows)?;
+            print::csv_rows(&mut *out, &["class", "above_tokens", "tier", "usd_per_mtok", "derived"], &rows)?;
         }
         OutputFormat::Table => {
             writeln!(out, "model        {}", crate::domain::sanitize::clean(model))?;
@@ -168,10 +169,19 @@ pub fn run(env: &Env, args: &PricesArgs, out: &mut dyn Write) -> Result<ExitCode
                 e.max_input_tokens.map(|m| format!(" · max input {}", thousands(m as i64))).unwrap_or_default(),
                 e.deprecation_date.as_ref().map(|d| format!(" · deprecated {d}")).unwrap_or_default()
             )?;
-            let titles: Vec<String> = cols.iter().map(col_title).collect();
-            let mut header = vec![left("USD per 1M tokens")];
-            header.extend(titles.iter().map(|t| right(t.as_str())));
-            out.write_all(output::table(&header, &rows, None).as_bytes())?;
+            let mut columns = vec![Column::left("class", "USD per 1M tokens", 0)];
+            columns.extend(cols.iter().map(|c| Column::titled("price", col_title(c), Align::Right, 0)));
+            let table = Table {
+                title: String::new(),
+                columns,
+                rows: rows
+                    .iter()
+                    .map(|r| Row { id: r[0].clone(), cells: r.iter().map(Cell::text).collect() })
+                    .collect(),
+                total: None,
+                notes: vec![],
+            };
+            out.write_all(print::text(&table).as_bytes())?;
             if rows.iter().flatten().any(|c| c.ends_with('*')) {
                 writeln!(out, "* not in the catalog entry: derived by aifin's pricing rules (see README, Pricing)")?;
             }
@@ -195,19 +205,20 @@ fn list_models(env: &Env, args: &PricesArgs, out: &mut dyn Write) -> Result<Exit
     }
     let conn = env.read_conn()?;
     let keys = queries::model_price_keys(&conn)?;
-    let mut models: Vec<ModelJson> = queries::group(&conn, Dim::Model, Window::all(), QueryPath::Rollup)?
-        .into_iter()
-        .map(|(m, a)| ModelJson {
-            price_key: keys.get(&m).cloned(),
-            model: m,
-            calls: a.calls,
-            unpriced_calls: a.unpriced_calls,
-            cost_usd: Nanos(a.cost_nano).to_usd_f64(),
-        })
-        .collect();
+    let mut models: Vec<ModelJson> =
+        queries::group_dimension(&conn, Dimension::Model, Window::all(), QueryPath::Rollup)?
+            .into_iter()
+            .map(|(m, a)| ModelJson {
+                price_key: keys.get(&m).cloned(),
+                model: m,
+                calls: a.calls,
+                unpriced_calls: a.unpriced_calls,
+                cost_usd: a.cost.to_usd_f64(),
+            })
+            .collect();
     models.sort_by(|a, b| b.unpriced_calls.cmp(&a.unpriced_calls).then(b.calls.cmp(&a.calls)));
     match args.output.format() {
-        OutputFormat::Json => output::json(&mut *out, &models)?,
+        OutputFormat::Json => print::json(&mut *out, &models)?,
         OutputFormat::Csv => {
             let rows: Vec<Vec<String>> = models
                 .iter()
@@ -221,22 +232,33 @@ fn list_models(env: &Env, args: &PricesArgs, out: &mut dyn Write) -> Result<Exit
                     ]
                 })
                 .collect();
-            output::csv(&mut *out, &["model", "price_key", "calls", "unpriced_calls", "cost_usd"], &rows)?;
+            print::csv_rows(&mut *out, &["model", "price_key", "calls", "unpriced_calls", "cost_usd"], &rows)?;
         }
         OutputFormat::Table => {
-            let rows: Vec<Vec<String>> = models
-                .iter()
-                .map(|m| {
-                    vec![
-                        m.model.clone(),
-                        m.price_key.clone().unwrap_or_else(|| "UNPRICED".into()),
-                        thousands(m.calls),
-                        if m.unpriced_calls > 0 { thousands(m.unpriced_calls) } else { "-".into() },
-                    ]
-                })
-                .collect();
-            let cols = [left("Model (as logged)"), left("Price key"), right("Calls"), right("Unpriced")];
-            out.write_all(output::table(&cols, &rows, None).as_bytes())?;
+            let table = Table {
+                title: String::new(),
+                columns: vec![
+                    Column::left("model", "Model (as logged)", 0),
+                    Column::left("price_key", "Price key", 0),
+                    Column::right("calls", "Calls", 0),
+                    Column::right("unpriced_calls", "Unpriced", 0),
+                ],
+                rows: models
+                    .iter()
+                    .map(|m| Row {
+                        id: m.model.clone(),
+                        cells: vec![
+                            Cell::text(&m.model),
+                            Cell::text_or(m.price_key.as_deref(), "UNPRICED"),
+                            Cell::Count(m.calls),
+                            Cell::Tally(m.unpriced_calls),
+                        ],
+                    })
+                    .collect(),
+                total: None,
+                notes: vec![],
+            };
+            out.write_all(print::text(&table).as_bytes())?;
             writeln!(out, "catalog: {} entries · {}", catalog.len(), catalog.version())?;
             if models.iter().any(|m| m.unpriced_calls > 0) {
                 writeln!(

@@ -21,7 +21,7 @@ pub fn run(env: &Env, args: &SimArgs, out: &mut dyn Write) -> Result<ExitCode> {
         }
         SimKind::ClaudeTree { out: path, lines, seed } => {
             let (n, bytes) = sim::claude_code_tree(path, *lines, crate::domain::time::now_ms(), *seed)?;
-            writeln!(out, "{}", crate::output::bytes(bytes))?;
+            writeln!(out, "{}", crate::reports::table::bytes(bytes))?;
             (path, n)
         }
         SimKind::Bulk { out: path, lines, days, seed } => {

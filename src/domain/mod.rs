@@ -1,5 +1,6 @@
 //! Plain domain types with no I/O.
 
+pub mod dims;
 pub mod money;
 pub mod record;
 pub mod sanitize;

@@ -72,6 +72,13 @@ impl std::ops::Add for Nanos {
     }
 }
 
+impl std::ops::Sub for Nanos {
+    type Output = Nanos;
+    fn sub(self, rhs: Nanos) -> Nanos {
+        Nanos(self.0.saturating_sub(rhs.0))
+    }
+}
+
 impl std::ops::AddAssign for Nanos {
     fn add_assign(&mut self, rhs: Nanos) {
         self.0 = self.0.saturating_add(rhs.0);

@@ -2,7 +2,6 @@
 
 use jiff::tz::TimeZone;
 use rusqlite::Connection;
-use serde::Serialize;
 
 use super::trend::{self, Backtest, MonthSeries, Trend};
 use super::{DEFAULT_CACHE_PRICE_RATIO, DEFAULT_OUTPUT_PRICE_RATIO, Drivers};
@@ -15,7 +14,7 @@ use crate::store::queries::{self, PairFilter, QueryPath, Window};
 use crate::store::rollup::{Agg, Dim, PAIR_SEP};
 
 /// Drivers of one workflow (or all) measured over a base window.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Measured {
     /// `None`: every workflow together.
     pub workflow: Option<String>,
@@ -27,13 +26,12 @@ pub struct Measured {
     pub calls: i64,
     pub input_tokens: i64,
     pub output_tokens: i64,
-    pub cost_nanousd: i64,
+    pub cost: Nanos,
     pub unpriced_calls: i64,
     /// The model with the largest cost.
     pub main_model: Option<String>,
     pub drivers: Drivers,
     /// The average call's tokens (for pricing routed calls).
-    #[serde(skip)]
     pub avg_call: Tokens,
 }
 
@@ -133,7 +131,7 @@ pub fn measure_all(
         }
     }
     let mut wfs = queries::group(conn, Dim::Workflow, w, QueryPath::Rollup)?;
-    wfs.sort_by(|a, b| b.1.cost_nano.cmp(&a.1.cost_nano).then(a.0.cmp(&b.0)));
+    wfs.sort_by(|a, b| b.1.cost.0.cmp(&a.1.cost.0).then(a.0.cmp(&b.0)));
     for (wf, agg) in wfs {
         if wf.is_empty() {
             continue;
@@ -158,7 +156,7 @@ fn from_aggs(
     }
     let base_ms = until - since;
     let month_ms = (month_days * MS_PER_DAY as f64).round() as i64;
-    let monthly_cost = div_round(agg.cost_nano as i128 * month_ms as i128, base_ms as i128) as i64;
+    let monthly_cost = div_round(agg.cost.0 as i128 * month_ms as i128, base_ms as i128) as i64;
     let scale = month_ms as f64 / base_ms as f64;
     let input = agg.input_tokens();
     let tokens = input + agg.output;
@@ -174,8 +172,8 @@ fn from_aggs(
             cin += i as f64 * a.calls as f64;
             cout += o as f64 * a.calls as f64;
         }
-        if main.as_ref().is_none_or(|(_, c)| a.cost_nano > *c) {
-            main = Some((model.clone(), a.cost_nano));
+        if main.as_ref().is_none_or(|(_, c)| a.cost.0 > *c) {
+            main = Some((model.clone(), a.cost.0));
         }
     }
     let input_share = if tokens > 0 { input as f64 / tokens as f64 } else { 0.0 };
@@ -197,8 +195,8 @@ fn from_aggs(
     let drivers = Drivers {
         calls,
         tokens_per_call: tokens as f64 / agg.calls as f64,
-        rate_per_1k_usd: if tokens > 0 { Nanos(agg.cost_nano).to_usd_f64() / tokens as f64 * 1000.0 } else { 0.0 },
-        monthly_cost_nanos: monthly_cost,
+        rate_per_1k_usd: if tokens > 0 { agg.cost.to_usd_f64() / tokens as f64 * 1000.0 } else { 0.0 },
+        monthly_cost: Nanos(monthly_cost),
         input_share,
         input_cost_share,
         cache_share: if input > 0 { agg.cache_read as f64 / input as f64 } else { 0.0 },
@@ -213,7 +211,7 @@ fn from_aggs(
         calls: agg.calls,
         input_tokens: input,
         output_tokens: agg.output,
-        cost_nanousd: agg.cost_nano,
+        cost: agg.cost,
         unpriced_calls: agg.unpriced_calls,
         main_model: main.map(|(m, _)| m),
         drivers,
@@ -221,11 +219,11 @@ fn from_aggs(
     })
 }
 
-/// Daily spend (USD) of a workflow (or all), per local day.
+/// Daily spend of a workflow (or all), per local day.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Daily {
-    /// (local day label, start ms, USD), consecutive days, oldest first.
-    pub days: Vec<(String, i64, f64)>,
+    /// (local day label, start ms, spend), consecutive days, oldest first.
+    pub days: Vec<(String, i64, Nanos)>,
 }
 
 /// Daily spend from `since` up to `until` (the hour containing it
@@ -239,10 +237,10 @@ pub fn daily(
     tz: &TimeZone,
 ) -> rusqlite::Result<Daily> {
     let first = start_of_local_day(since, tz);
-    let mut days: Vec<(String, i64, f64)> = Vec::new();
+    let mut days: Vec<(String, i64, Nanos)> = Vec::new();
     let mut d = first;
     while d <= until {
-        days.push((time::local_day(d, tz), d, 0.0));
+        days.push((time::local_day(d, tz), d, Nanos::ZERO));
         d = next_local_day(d, tz);
     }
     // Nothing after `until` (a projection as of a past time must not see
@@ -256,24 +254,22 @@ pub fn daily(
         // Days are sorted by start: the last one starting at or before.
         let i = days.partition_point(|(_, s, _)| *s <= hour_ms);
         if i > 0 {
-            days[i - 1].2 += Nanos(a.cost_nano).to_usd_f64();
+            days[i - 1].2 += a.cost;
         }
     }
     Ok(Daily { days })
 }
 
 /// The month-end trend as of `now` and the backtest over all history.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TrendReport {
     pub month: String,
     pub trend: Option<Trend>,
     pub backtest: Option<Backtest>,
-    /// Daily spend of the history shown (label, USD): the last
+    /// Daily spend of the history shown (label, spend): the last
     /// [`SHOWN_DAYS`] days up to today.
-    #[serde(skip)]
-    pub recent: Vec<(String, f64)>,
+    pub recent: Vec<(String, Nanos)>,
     /// Days of the month after today (labels), for the chart.
-    #[serde(skip)]
     pub ahead: Vec<String>,
 }
 
@@ -312,8 +308,8 @@ pub fn trend_report(
     let today_start = start_of_local_day(now, tz);
     let today_end = next_local_day(today_start, tz);
     // Complete days before today.
-    let history: Vec<f64> = series.days.iter().filter(|(_, s, _)| *s < today_start).map(|d| d.2).collect();
-    let mtd: f64 = series.days.iter().filter(|(_, s, _)| *s >= month_start && *s <= now).map(|d| d.2).sum();
+    let history: Vec<f64> = series.days.iter().filter(|(_, s, _)| *s < today_start).map(|d| d.2.to_usd_f64()).collect();
+    let mtd: Nanos = series.days.iter().filter(|(_, s, _)| *s >= month_start && *s <= now).map(|d| d.2).sum();
     let today_left = (today_end - now).max(0) as f64 / (today_end - today_start).max(1) as f64;
     let mut ahead = Vec::new();
     let mut d = today_end;
@@ -335,7 +331,7 @@ pub fn trend_report(
             _ => months.push((label, i, i + 1)),
         }
     }
-    let values: Vec<f64> = series.days.iter().map(|d| d.2).collect();
+    let values: Vec<Nanos> = series.days.iter().map(|d| d.2).collect();
     let complete: Vec<MonthSeries> = months
         .iter()
         .filter(|(_, start, end)| {
@@ -396,8 +392,8 @@ mod tests {
         let until = parse_ts_str("2026-10-01T00:00:00Z").unwrap();
         let m = measure(&conn, &mut pricer, Some("wf"), since, until, 30.0).unwrap().unwrap();
         let total: i64 = recs.iter().map(|r| r.cost.unwrap().0).sum();
-        assert_eq!(m.cost_nanousd, total);
-        assert_eq!(m.drivers.monthly_cost_nanos, total, "30-day base, 30-day month: the ledger's cost");
+        assert_eq!(m.cost, Nanos(total));
+        assert_eq!(m.drivers.monthly_cost, Nanos(total), "30-day base, 30-day month: the ledger's cost");
         assert_eq!(m.drivers.calls, 30.0);
         assert_eq!(m.drivers.tokens_per_call, 1100.0);
         assert!((m.drivers.input_share - 1000.0 / 1100.0).abs() < 1e-12);
@@ -407,17 +403,37 @@ mod tests {
         assert!((m.drivers.input_cost_share - cin / (cin + 1000.0)).abs() < 1e-9, "{}", m.drivers.input_cost_share);
         assert!((m.drivers.cache_price_ratio - 0.5).abs() < 1e-9);
         let p = super::super::project(&m.drivers, &super::super::Scenario::default());
-        assert_eq!(p.projected_monthly_cost_nanousd, total);
+        assert_eq!(p.cost, Nanos(total));
         // A 15-day base doubles to a month.
         let half = parse_ts_str("2026-09-16T00:00:00Z").unwrap();
         let m2 = measure(&conn, &mut pricer, Some("wf"), since, half, 30.0).unwrap().unwrap();
-        assert_eq!(m2.drivers.monthly_cost_nanos, m2.cost_nanousd * 2);
+        assert_eq!(m2.drivers.monthly_cost, Nanos(m2.cost.0 * 2));
         assert!(measure(&conn, &mut pricer, Some("nope"), since, until, 30.0).unwrap().is_none());
-        // All at once agrees with one at a time.
-        let all = measure_all(&conn, &mut pricer, since, until, 30.0).unwrap();
-        assert_eq!(all.len(), 2);
-        assert_eq!(all[0], measure(&conn, &mut pricer, None, since, until, 30.0).unwrap().unwrap());
-        assert_eq!(all[1], m);
+        // All at once agrees with one at a time, on a ledger with three
+        // workflows of different models (and an unattributed call).
+        let mut more = recs.clone();
+        for (k, (wf, model)) in [("b", "gpt-4o-mini"), ("c", "claude-haiku-4-5"), ("", "gpt-4o")].iter().enumerate() {
+            for j in 0..5 {
+                let mut r = call(&format!("2026-09-{:02}T08:00:00Z", j + 2), wf, model, 1000 + 10 * k as i64 + j, 5);
+                if wf.is_empty() {
+                    r.workflow = None;
+                }
+                more.push(r);
+            }
+        }
+        let conn3 = db(&more);
+        let all = measure_all(&conn3, &mut pricer, since, until, 30.0).unwrap();
+        let names: Vec<Option<&str>> = all.iter().map(|m| m.workflow.as_deref()).collect();
+        assert_eq!(names, [None, Some("wf"), Some("b"), Some("c")], "all first, then by cost");
+        assert_eq!(all[0], measure(&conn3, &mut pricer, None, since, until, 30.0).unwrap().unwrap());
+        for m in &all[1..] {
+            let one = measure(&conn3, &mut pricer, m.workflow.as_deref(), since, until, 30.0).unwrap().unwrap();
+            assert_eq!(*m, one, "{:?}", m.workflow);
+        }
+        assert_eq!(all[1], m, "adding other workflows changes nothing for this one");
+        // By hand: the whole is 30 calls of wf + 15 others at 5 nanos each.
+        assert_eq!(all[0].cost, Nanos(total + 15 * 5));
+        assert_eq!(all[0].calls, 45);
         // gpt-4o-mini: (900 x $0.15 + 100 x $0.075 + 100 x $0.60) / 1M over 1,100 tokens, per 1K.
         let want = (900.0 * 0.15 + 100.0 * 0.075 + 100.0 * 0.6) / 1e6 / 1100.0 * 1000.0;
         let got = rate_of(&mut pricer, "gpt-4o-mini", m.avg_call).unwrap();
@@ -443,21 +459,21 @@ mod tests {
         let tz = TimeZone::UTC;
         let now = parse_ts_str("2026-10-20T12:00:00Z").unwrap();
         let s = daily(&conn, Some("wf"), parse_ts_str("2026-09-10T00:00:00Z").unwrap(), now, &tz).unwrap();
-        let v: Vec<f64> = s.days.iter().map(|d| d.2).collect();
+        let v: Vec<f64> = s.days.iter().map(|d| d.2.to_usd_f64()).collect();
         assert_eq!(s.days[0].0, "2026-09-10");
         assert_eq!(&v[..4], &[10.0, 10.0, 0.0, 20.0]);
         assert_eq!(s.days.len(), 41);
         let r = trend_report(&conn, Some("wf"), now, &tz).unwrap();
         assert_eq!(r.month, "2026-10");
         let t = r.trend.unwrap();
-        assert!((t.month_to_date_usd - 200.0).abs() < 1e-9);
+        assert_eq!(t.month_to_date, Nanos(200_000_000_000));
         assert_eq!(r.ahead.len(), 11);
-        assert!((t.projected_month_end_usd - 310.0).abs() < 15.0, "{}", t.projected_month_end_usd);
-        assert!(t.p10_usd <= t.projected_month_end_usd && t.projected_month_end_usd <= t.p90_usd);
+        assert!((t.projected.to_usd_f64() - 310.0).abs() < 15.0, "{:?}", t.projected);
+        assert!(t.p10 <= t.projected && t.projected <= t.p90);
         let b = r.backtest.unwrap();
         assert_eq!(b.periods.len(), 1, "September only: October is not complete");
         assert_eq!(b.periods[0].period, "2026-09");
-        assert!((b.periods[0].actual_usd - 300.0).abs() < 1e-9);
+        assert_eq!(b.periods[0].actual, Nanos(300_000_000_000));
         assert!(b.within_target, "{b:?}");
     }
 }

@@ -24,12 +24,11 @@
 pub mod drivers;
 pub mod trend;
 
-use serde::Serialize;
-
 use crate::domain::money::Nanos;
 
-/// What a month of one workflow (or all) looks like today.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// What a month of one workflow (or all) looks like today. Money is exact
+/// ([`Nanos`]); the rate is a ratio (USD per 1,000 tokens).
+#[derive(Clone, Debug, PartialEq)]
 pub struct Drivers {
     /// Calls per month.
     pub calls: f64,
@@ -37,8 +36,8 @@ pub struct Drivers {
     pub tokens_per_call: f64,
     /// Cost per 1,000 tokens (USD), all classes blended.
     pub rate_per_1k_usd: f64,
-    /// Projected monthly cost today, exact (nanos).
-    pub monthly_cost_nanos: i64,
+    /// Projected monthly cost today, exact.
+    pub monthly_cost: Nanos,
     /// Share of tokens that are input.
     pub input_share: f64,
     /// Share of the cost that input tokens cause.
@@ -66,16 +65,12 @@ impl Drivers {
             calls,
             tokens_per_call,
             rate_per_1k_usd,
-            monthly_cost_nanos: Nanos::from_usd_f64(usd).map(|n| n.0).unwrap_or(0),
+            monthly_cost: Nanos::from_usd_f64(usd).unwrap_or(Nanos::ZERO),
             input_share: i,
             input_cost_share: if weighted > 0.0 { i / weighted } else { 0.0 },
             cache_share: 0.0,
             cache_price_ratio: DEFAULT_CACHE_PRICE_RATIO,
         }
-    }
-
-    pub fn monthly_cost_usd(&self) -> f64 {
-        Nanos(self.monthly_cost_nanos).to_usd_f64()
     }
 }
 
@@ -128,30 +123,29 @@ impl Scenario {
     }
 }
 
-/// One row of a forecast table.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// One column of a forecast table: a month under a scenario.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Projection {
     pub monthly_calls: f64,
     pub tokens_per_call: f64,
     pub rate_per_1k_usd: f64,
-    pub projected_monthly_cost_usd: f64,
-    pub projected_monthly_cost_nanousd: i64,
+    pub cost: Nanos,
     pub delta_vs_today_pct: f64,
 }
 
 /// How the levers combine.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LeverReport {
     /// Cost before levers (growth, tokens and rate changes only).
-    pub before_levers_usd: f64,
-    /// Each lever alone: (name, monthly saving in USD).
-    pub alone: Vec<(String, f64)>,
+    pub before_levers: Nanos,
+    /// Each lever alone: (name, monthly saving).
+    pub alone: Vec<(&'static str, Nanos)>,
     /// The levers together (multiplicative).
-    pub composed_usd: f64,
-    pub composed_saving_usd: f64,
+    pub composed: Nanos,
+    pub composed_saving: Nanos,
     /// Before-levers cost minus the sum of the savings alone.
-    pub naive_sum_usd: f64,
-    pub naive_sum_saving_usd: f64,
+    pub naive_sum: Nanos,
+    pub naive_sum_saving: Nanos,
 }
 
 /// Multipliers of one scenario against today.
@@ -221,48 +215,52 @@ fn composed_input(d: &Drivers, input: f64, cache: f64) -> f64 {
 pub fn project(d: &Drivers, s: &Scenario) -> Projection {
     let f = factors(d, s);
     let cost_f = f.calls * f.tokens * f.rate;
-    let nanos = if s.is_identity() || cost_f == 1.0 {
-        d.monthly_cost_nanos
+    let cost = if s.is_identity() || cost_f == 1.0 {
+        d.monthly_cost
     } else {
-        (d.monthly_cost_nanos as f64 * cost_f).round() as i64
+        Nanos((d.monthly_cost.0 as f64 * cost_f).round() as i64)
     };
-    let today = d.monthly_cost_nanos;
+    let today = d.monthly_cost.0;
     Projection {
         monthly_calls: d.calls * f.calls,
         tokens_per_call: d.tokens_per_call * f.tokens,
         rate_per_1k_usd: d.rate_per_1k_usd * f.rate,
-        projected_monthly_cost_usd: Nanos(nanos).to_usd_f64(),
-        projected_monthly_cost_nanousd: nanos,
-        delta_vs_today_pct: if today != 0 { (nanos as f64 / today as f64 - 1.0) * 100.0 } else { 0.0 },
+        cost,
+        delta_vs_today_pct: if today != 0 { (cost.0 as f64 / today as f64 - 1.0) * 100.0 } else { 0.0 },
     }
+}
+
+/// Whether a scenario uses any lever.
+pub fn has_levers(s: &Scenario) -> bool {
+    !s.levers_identity()
 }
 
 /// The levers of `s`, alone and together.
 pub fn levers(d: &Drivers, s: &Scenario) -> LeverReport {
     let base = s.without_levers();
-    let before = project(d, &base).projected_monthly_cost_usd;
+    let before = project(d, &base).cost;
     let mut alone = Vec::new();
     if s.input_reduction_pct != 0.0 {
         let one = Scenario { input_reduction_pct: s.input_reduction_pct, ..base };
-        alone.push(("input reduction".to_string(), before - project(d, &one).projected_monthly_cost_usd));
+        alone.push(("input reduction", Nanos(before.0 - project(d, &one).cost.0)));
     }
     if s.cache_hit_pct.is_some() {
         let one = Scenario { cache_hit_pct: s.cache_hit_pct, ..base };
-        alone.push(("caching".to_string(), before - project(d, &one).projected_monthly_cost_usd));
+        alone.push(("caching", Nanos(before.0 - project(d, &one).cost.0)));
     }
     if s.route.is_some() {
         let one = Scenario { route: s.route, ..base };
-        alone.push(("routing".to_string(), before - project(d, &one).projected_monthly_cost_usd));
+        alone.push(("routing", Nanos(before.0 - project(d, &one).cost.0)));
     }
-    let composed = project(d, s).projected_monthly_cost_usd;
-    let sum: f64 = alone.iter().map(|(_, v)| v).sum();
+    let composed = project(d, s).cost;
+    let sum: Nanos = alone.iter().map(|(_, v)| *v).sum();
     LeverReport {
-        before_levers_usd: before,
+        before_levers: before,
         alone,
-        composed_usd: composed,
-        composed_saving_usd: before - composed,
-        naive_sum_usd: before - sum,
-        naive_sum_saving_usd: sum,
+        composed,
+        composed_saving: Nanos(before.0 - composed.0),
+        naive_sum: Nanos(before.0 - sum.0),
+        naive_sum_saving: sum,
     }
 }
 
@@ -275,7 +273,7 @@ mod tests {
     }
 
     fn cost(s: Scenario) -> f64 {
-        project(&paper(), &s).projected_monthly_cost_usd
+        project(&paper(), &s).cost.to_usd_f64()
     }
 
     #[test]
@@ -294,7 +292,7 @@ mod tests {
         }
         assert!(((unmanaged - levers) - 47_500.0).abs() <= 150.0, "swing {}", unmanaged - levers);
         // Exact arithmetic: 1,240,000 x 7,010 x $0.0048 / 1K = $41,723.52.
-        assert_eq!(paper().monthly_cost_nanos, 41_723_520_000_000);
+        assert_eq!(paper().monthly_cost, Nanos(41_723_520_000_000));
         let p = project(&paper(), &Scenario { growth_pct: 40.0, ..Default::default() });
         assert_eq!(p.monthly_calls, 1_736_000.0);
         assert!((p.delta_vs_today_pct - 40.0).abs() < 1e-9);
@@ -302,10 +300,10 @@ mod tests {
 
     #[test]
     fn no_change_is_today_to_the_nano() {
-        let d = Drivers { monthly_cost_nanos: 110_000_000_007, ..paper() };
-        assert_eq!(project(&d, &Scenario::default()).projected_monthly_cost_nanousd, 110_000_000_007);
+        let d = Drivers { monthly_cost: Nanos(110_000_000_007), ..paper() };
+        assert_eq!(project(&d, &Scenario::default()).cost, Nanos(110_000_000_007));
         let zero = Scenario { tokens: TokensChange::Pct(0.0), rate: RateChange::Pct(0.0), ..Default::default() };
-        assert_eq!(project(&d, &zero).projected_monthly_cost_nanousd, 110_000_000_007);
+        assert_eq!(project(&d, &zero).cost, Nanos(110_000_000_007));
     }
 
     #[test]
@@ -318,18 +316,19 @@ mod tests {
             ..Default::default()
         };
         let r = levers(&d, &s);
-        let before = d.monthly_cost_usd();
-        assert!((r.before_levers_usd - before).abs() < 0.01);
+        let before = d.monthly_cost.to_usd_f64();
+        assert_eq!(r.before_levers, d.monthly_cost);
         // By hand: route 0.7 + 0.3/5 = 0.76; input part 0.6 x 0.5 x (0.6 + 0.4 x 0.1) + 0.4 = 0.592.
         let want = before * 0.76 * 0.592;
-        assert!((r.composed_usd - want).abs() < 0.01, "{} vs {want}", r.composed_usd);
+        assert!((r.composed.to_usd_f64() - want).abs() < 0.01, "{:?} vs {want}", r.composed);
         // Alone: input 0.6 x 0.5 = 30%; cache 0.6 x (1 - 0.64) = 21.6%; route 24%.
-        let alone: Vec<f64> = r.alone.iter().map(|(_, v)| v / before).collect();
+        let alone: Vec<f64> = r.alone.iter().map(|(_, v)| v.to_usd_f64() / before).collect();
         for (got, want) in alone.iter().zip([0.30, 0.216, 0.24]) {
             assert!((got - want).abs() < 1e-6, "{got} vs {want}");
         }
-        assert!(r.naive_sum_saving_usd > r.composed_saving_usd, "the naive sum over-counts");
-        assert!(r.composed_saving_usd > alone.iter().cloned().fold(0.0, f64::max) * before);
+        assert!(r.naive_sum_saving > r.composed_saving, "the naive sum over-counts");
+        assert_eq!(r.naive_sum_saving.0, r.alone.iter().map(|(_, v)| v.0).sum::<i64>(), "summed as integers");
+        assert!(r.composed_saving.to_usd_f64() > alone.iter().cloned().fold(0.0, f64::max) * before);
         // Input reduction cuts tokens per call by input share x r.
         let p = project(&d, &Scenario { input_reduction_pct: 50.0, ..Default::default() });
         assert!((p.tokens_per_call - 7010.0 * (1.0 - 0.9 * 0.5)).abs() < 1e-6);
@@ -339,6 +338,6 @@ mod tests {
     fn a_cache_hit_rate_below_todays_changes_nothing() {
         let d = Drivers { cache_share: 0.5, ..paper() };
         let p = project(&d, &Scenario { cache_hit_pct: Some(30.0), ..Default::default() });
-        assert_eq!(p.projected_monthly_cost_nanousd, d.monthly_cost_nanos);
+        assert_eq!(p.cost, d.monthly_cost);
     }
 }

@@ -10,6 +10,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde_json::value::RawValue;
 use xxhash_rust::xxh3::xxh3_64;
 
+use crate::domain::dims::Dimension;
 use crate::domain::money::Nanos;
 use crate::domain::record::{CallRecord, Status, Tokens};
 use crate::domain::sanitize;
@@ -262,37 +263,42 @@ pub fn dim(s: Option<&str>) -> Option<String> {
 /// Attribution gathered from the many places a log can carry it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Dims {
-    pub workflow: Option<String>,
-    pub team: Option<String>,
-    pub customer: Option<String>,
-    pub user: Option<String>,
-    pub project: Option<String>,
+    /// Values of the settable dimensions, in [`Dimension::SETTABLE`] order.
+    values: [Option<String>; Dimension::SETTABLE.len()],
     pub session_id: Option<String>,
     pub trace_id: Option<String>,
     pub tags: Vec<(String, String)>,
 }
 
 impl Dims {
-    /// Sets a dimension by name if it is still empty; unknown names become
-    /// free tags (the first value of a tag wins).
+    /// The value gathered for a settable dimension.
+    pub fn get(&self, d: Dimension) -> Option<&str> {
+        let i = Dimension::SETTABLE.iter().position(|x| *x == d)?;
+        self.values[i].as_deref()
+    }
+
+    /// Sets a dimension by name (any of its log keys) if it is still
+    /// empty; unknown names become free tags (the first value of a tag
+    /// wins).
     pub fn offer(&mut self, key: &str, value: &str) {
         let Some(v) = dim(Some(value)) else { return };
-        let slot = match key {
-            "workflow" | "workflow_id" | "workflow_name" | "feature" => &mut self.workflow,
-            "team" | "team_id" | "team_name" | "team_alias" => &mut self.team,
-            "customer" | "customer_id" | "tenant" | "tenant_id" | "end_user" | "account" => &mut self.customer,
-            "user" | "user_id" | "userid" => &mut self.user,
-            "project" | "project_id" => &mut self.project,
-            "session_id" | "session" | "conversation_id" => &mut self.session_id,
-            "trace_id" | "traceid" => &mut self.trace_id,
-            _ => {
-                if let Some(k) = dim(Some(key))
-                    && !self.tags.iter().any(|(tk, _)| *tk == k)
-                {
-                    self.tags.push((k, v));
-                }
-                return;
+        let slot = match Dimension::for_log_key(key) {
+            Some(d) => {
+                let i = Dimension::SETTABLE.iter().position(|x| *x == d).unwrap_or(0);
+                &mut self.values[i]
             }
+            None => match key {
+                "session_id" | "session" | "conversation_id" => &mut self.session_id,
+                "trace_id" | "traceid" => &mut self.trace_id,
+                _ => {
+                    if let Some(k) = dim(Some(key))
+                        && !self.tags.iter().any(|(tk, _)| *tk == k)
+                    {
+                        self.tags.push((k, v));
+                    }
+                    return;
+                }
+            },
         };
         if slot.is_none() {
             *slot = Some(v);
@@ -342,11 +348,11 @@ impl Dims {
 
     /// Copies the dimensions into a record (fields already set win).
     pub fn apply_to(mut self, rec: &mut CallRecord) {
-        fill(&mut rec.workflow, self.workflow);
-        fill(&mut rec.team, self.team);
-        fill(&mut rec.customer, self.customer);
-        fill(&mut rec.user, self.user);
-        fill(&mut rec.project, self.project);
+        for (d, v) in Dimension::SETTABLE.into_iter().zip(std::mem::take(&mut self.values)) {
+            if let Some(slot) = d.slot(rec) {
+                fill(slot, v);
+            }
+        }
         fill(&mut rec.session_id, self.session_id);
         fill(&mut rec.trace_id, self.trace_id);
         for (k, v) in self.tags.drain(..) {
@@ -501,8 +507,8 @@ mod tests {
         )
         .unwrap();
         d.absorb_json(&raw);
-        assert_eq!(d.workflow.as_deref(), Some("support"));
-        assert_eq!(d.team.as_deref(), Some("CX"));
+        assert_eq!(d.get(Dimension::Workflow), Some("support"));
+        assert_eq!(d.get(Dimension::Team), Some("CX"));
         assert_eq!(d.tags, vec![("env".into(), "prod".into()), ("retries".into(), "2".into())]);
     }
 
@@ -512,8 +518,8 @@ mod tests {
         let raw: Box<RawValue> =
             RawValue::from_string(r#""[\"workflow:contracts\", \"customer:acme\"]""#.into()).unwrap();
         d.absorb_json(&raw);
-        assert_eq!(d.workflow.as_deref(), Some("contracts"));
-        assert_eq!(d.customer.as_deref(), Some("acme"));
+        assert_eq!(d.get(Dimension::Workflow), Some("contracts"));
+        assert_eq!(d.get(Dimension::Customer), Some("acme"));
     }
 
     #[test]

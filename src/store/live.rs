@@ -47,7 +47,7 @@ pub fn pair_breakdown(
             (mine == key).then(|| (other.to_string(), a))
         })
         .collect();
-    out.sort_by(|a, b| b.1.cost_nano.cmp(&a.1.cost_nano).then(a.0.cmp(&b.0)));
+    out.sort_by(|a, b| b.1.cost.0.cmp(&a.1.cost.0).then(a.0.cmp(&b.0)));
     Ok(out)
 }
 

@@ -14,62 +14,56 @@ use jiff::tz::TimeZone;
 use rusqlite::{Connection, params};
 
 use super::rollup::{Agg, Dim, PAIR_SEP, RAW_FROM, agg_from_row, raw_sums, rollup_sums};
+use crate::domain::dims::Dimension;
 use crate::domain::time::{self, MS_PER_HOUR};
 
-/// What the ledger groups by.
+/// What the ledger groups by: a dimension or a calendar period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum GroupBy {
-    Workflow,
-    Team,
-    Customer,
-    Model,
-    Provider,
+    Dim(Dimension),
     Day,
     Month,
 }
 
 impl GroupBy {
-    pub const ALL: [GroupBy; 7] = [
-        GroupBy::Workflow,
-        GroupBy::Team,
-        GroupBy::Customer,
-        GroupBy::Model,
-        GroupBy::Provider,
-        GroupBy::Day,
-        GroupBy::Month,
-    ];
+    pub const WORKFLOW: GroupBy = GroupBy::Dim(Dimension::Workflow);
+
+    /// Every grouping: the dimensions, then days and months.
+    pub fn all() -> Vec<GroupBy> {
+        Dimension::ALL.into_iter().map(GroupBy::Dim).chain([GroupBy::Day, GroupBy::Month]).collect()
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
-            GroupBy::Workflow => "workflow",
-            GroupBy::Team => "team",
-            GroupBy::Customer => "customer",
-            GroupBy::Model => "model",
-            GroupBy::Provider => "provider",
+            GroupBy::Dim(d) => d.name(),
             GroupBy::Day => "day",
             GroupBy::Month => "month",
         }
     }
 
-    pub fn dim(self) -> Option<Dim> {
+    pub fn title(self) -> &'static str {
         match self {
-            GroupBy::Workflow => Some(Dim::Workflow),
-            GroupBy::Team => Some(Dim::Team),
-            GroupBy::Customer => Some(Dim::Customer),
-            GroupBy::Model => Some(Dim::Model),
-            GroupBy::Provider => Some(Dim::Provider),
-            GroupBy::Day | GroupBy::Month => None,
+            GroupBy::Dim(d) => d.title(),
+            GroupBy::Day => "Day",
+            GroupBy::Month => "Month",
+        }
+    }
+
+    pub fn dimension(self) -> Option<Dimension> {
+        match self {
+            GroupBy::Dim(d) => Some(d),
+            _ => None,
         }
     }
 
     pub fn is_time(self) -> bool {
-        self.dim().is_none()
+        self.dimension().is_none()
     }
 
     /// The label for a missing value.
     pub fn missing_label(self) -> &'static str {
         match self {
-            GroupBy::Workflow | GroupBy::Team | GroupBy::Customer => "(unattributed)",
+            GroupBy::Dim(d) => d.missing_label(),
             _ => "(unknown)",
         }
     }
@@ -84,8 +78,9 @@ impl fmt::Display for GroupBy {
 impl FromStr for GroupBy {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        GroupBy::ALL.into_iter().find(|g| g.as_str() == s).ok_or_else(|| {
-            format!("cannot group by '{s}'; use one of: {}", GroupBy::ALL.map(GroupBy::as_str).join(", "))
+        GroupBy::all().into_iter().find(|g| g.as_str() == s).ok_or_else(|| {
+            let names: Vec<&str> = GroupBy::all().into_iter().map(GroupBy::as_str).collect();
+            format!("cannot group by '{s}'; use one of: {}", names.join(", "))
         })
     }
 }
@@ -144,8 +139,8 @@ pub struct Ledger {
 impl Ledger {
     /// Share of cost with a workflow (of calls when nothing has a cost).
     pub fn attribution_coverage(&self) -> f64 {
-        if self.total.cost_nano > 0 {
-            self.attributed.cost_nano as f64 / self.total.cost_nano as f64
+        if self.total.cost.0 > 0 {
+            self.attributed.cost.0 as f64 / self.total.cost.0 as f64
         } else if self.total.calls > 0 {
             self.attributed.calls as f64 / self.total.calls as f64
         } else {
@@ -163,23 +158,7 @@ impl Ledger {
 
     /// A row's share of the total cost.
     pub fn share(&self, row: &LedgerRow) -> f64 {
-        if self.total.cost_nano == 0 { 0.0 } else { row.agg.cost_nano as f64 / self.total.cost_nano as f64 }
-    }
-}
-
-/// The SQL expression for a dimension over the calls table.
-fn raw_expr(d: Dim) -> String {
-    let col = |d: Dim| match d {
-        Dim::Workflow => "COALESCE(c.workflow, '')",
-        Dim::Team => "COALESCE(c.team, '')",
-        Dim::Customer => "COALESCE(c.customer, '')",
-        Dim::Model => "c.model",
-        Dim::Provider => "COALESCE(c.provider, '')",
-        _ => "''",
-    };
-    match d.parts() {
-        Some((a, b)) => format!("{} || char(31) || {}", col(a), col(b)),
-        None => col(d).to_string(),
+        if self.total.cost.0 == 0 { 0.0 } else { row.agg.cost.0 as f64 / self.total.cost.0 as f64 }
     }
 }
 
@@ -258,11 +237,10 @@ fn group_rollup(
     Ok(())
 }
 
-fn group_raw(conn: &Connection, d: Dim, w: Window, out: &mut Vec<(String, Agg)>) -> rusqlite::Result<()> {
+fn group_raw(conn: &Connection, expr: &str, w: Window, out: &mut Vec<(String, Agg)>) -> rusqlite::Result<()> {
     let (t0, t1) = w.ms_bounds();
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {expr}, {sums} FROM {RAW_FROM} WHERE {RAW_WHERE} GROUP BY 1",
-        expr = raw_expr(d),
         sums = raw_sums()
     ))?;
     let rows = stmt.query_map(params![t0, t1], |r| Ok((r.get::<_, String>(0)?, agg_from_row(r, 1)?)))?;
@@ -304,8 +282,27 @@ impl PairFilter {
     }
 }
 
-/// Sums grouped by a dimension over a window. Along the rollup path, whole
-/// hours come from the rollups and partial edge hours from the calls.
+/// Sums grouped by a dimension over a window: from its rollup when the
+/// writer keeps one, else from the calls table.
+pub fn group_dimension(
+    conn: &Connection,
+    d: Dimension,
+    w: Window,
+    path: QueryPath,
+) -> rusqlite::Result<Vec<(String, Agg)>> {
+    match Dim::single(d) {
+        Some(rd) => group(conn, rd, w, path),
+        None => {
+            let mut out = Vec::new();
+            group_raw(conn, d.sql(), w, &mut out)?;
+            Ok(out)
+        }
+    }
+}
+
+/// Sums grouped by a rollup dimension over a window. Along the rollup
+/// path, whole hours come from the rollups and partial edge hours from
+/// the calls.
 pub fn group(conn: &Connection, d: Dim, w: Window, path: QueryPath) -> rusqlite::Result<Vec<(String, Agg)>> {
     group_filtered(conn, d, w, path, &PairFilter::All)
 }
@@ -321,14 +318,14 @@ pub fn group_filtered(
 ) -> rusqlite::Result<Vec<(String, Agg)>> {
     let mut parts = Vec::new();
     match path {
-        QueryPath::Raw => group_raw(conn, d, w, &mut parts)?,
+        QueryPath::Raw => group_raw(conn, &d.sql(), w, &mut parts)?,
         QueryPath::Rollup => {
             let (inner, edges) = split(w);
             if let Some(i) = inner {
                 group_rollup(conn, d, i, filter, &mut parts)?;
             }
             for e in edges {
-                group_raw(conn, d, e, &mut parts)?;
+                group_raw(conn, &d.sql(), e, &mut parts)?;
             }
         }
     }
@@ -398,6 +395,11 @@ pub fn data_range(conn: &Connection) -> rusqlite::Result<Option<(i64, i64)>> {
 /// Chooses rollup or raw for a ledger query: rollups unless days or
 /// months must be cut in a zone whose offset is not a whole number of hours.
 pub fn choose_path(conn: &Connection, by: GroupBy, w: Window, tz: &TimeZone) -> rusqlite::Result<QueryPath> {
+    if let Some(d) = by.dimension()
+        && Dim::single(d).is_none()
+    {
+        return Ok(QueryPath::Raw);
+    }
     if by.is_time() {
         let (lo, hi) = match data_range(conn)? {
             Some((a, b)) => (w.since.unwrap_or(a).max(a), w.until.unwrap_or(b).min(b)),
@@ -424,8 +426,10 @@ pub fn ledger_with_path(
     tz: &TimeZone,
     path: QueryPath,
 ) -> rusqlite::Result<Ledger> {
-    let mut rows: Vec<LedgerRow> = match by.dim() {
-        Some(d) => group(conn, d, w, path)?.into_iter().map(|(key, agg)| LedgerRow { key, aux: None, agg }).collect(),
+    let mut rows: Vec<LedgerRow> = match by.dimension() {
+        Some(d) => {
+            group_dimension(conn, d, w, path)?.into_iter().map(|(key, agg)| LedgerRow { key, aux: None, agg }).collect()
+        }
         None => {
             let mut map: BTreeMap<String, Agg> = BTreeMap::new();
             for (start, agg) in buckets(conn, w, path)? {
@@ -443,7 +447,7 @@ pub fn ledger_with_path(
         total.add(&r.agg);
     }
     let mut attributed = Agg::default();
-    if by == GroupBy::Workflow {
+    if by == GroupBy::WORKFLOW {
         for r in rows.iter().filter(|r| !r.key.is_empty()) {
             attributed.add(&r.agg);
         }
@@ -455,13 +459,13 @@ pub fn ledger_with_path(
         }
     }
     match by {
-        GroupBy::Model => {
+        GroupBy::Dim(Dimension::Model) => {
             let keys = model_price_keys(conn)?;
             for r in &mut rows {
                 r.aux = keys.get(&r.key).cloned();
             }
         }
-        GroupBy::Workflow => {
+        GroupBy::Dim(Dimension::Workflow) => {
             let teams = dominant_pair(conn, Dim::WorkflowTeam, w, path)?;
             for r in &mut rows {
                 r.aux = teams.get(&r.key).cloned().filter(|t| !t.is_empty());
@@ -473,7 +477,7 @@ pub fn ledger_with_path(
         rows.sort_by(|a, b| a.key.cmp(&b.key));
     } else {
         rows.sort_by(|a, b| {
-            b.agg.cost_nano.cmp(&a.agg.cost_nano).then(b.agg.calls.cmp(&a.agg.calls)).then(a.key.cmp(&b.key))
+            b.agg.cost.0.cmp(&a.agg.cost.0).then(b.agg.calls.cmp(&a.agg.calls)).then(a.key.cmp(&b.key))
         });
     }
     Ok(Ledger { by, window: w, rows, total, attributed, path })
@@ -490,8 +494,8 @@ pub fn dominant_pair(
     for (key, agg) in group(conn, pair, w, path)? {
         let (a, b) = key.split_once(PAIR_SEP).unwrap_or((key.as_str(), ""));
         let e = best.entry(a.to_string()).or_insert_with(|| (b.to_string(), -1, -1));
-        if (agg.cost_nano, agg.calls) > (e.1, e.2) {
-            *e = (b.to_string(), agg.cost_nano, agg.calls);
+        if (agg.cost.0, agg.calls) > (e.1, e.2) {
+            *e = (b.to_string(), agg.cost.0, agg.calls);
         }
     }
     Ok(best.into_iter().map(|(a, (b, _, _))| (a, b)).collect())
@@ -633,7 +637,7 @@ mod tests {
     fn rollup_and_raw_paths_agree_to_the_nano() {
         let conn = seeded();
         let utc = TimeZone::UTC;
-        for by in GroupBy::ALL {
+        for by in GroupBy::all() {
             let a = ledger_with_path(&conn, by, Window::all(), &utc, QueryPath::Rollup).unwrap();
             let b = ledger_with_path(&conn, by, Window::all(), &utc, QueryPath::Raw).unwrap();
             assert_eq!(a.rows, b.rows, "{by}");
@@ -644,14 +648,14 @@ mod tests {
     #[test]
     fn ledger_totals_coverage_and_aux() {
         let conn = seeded();
-        let l = ledger(&conn, GroupBy::Workflow, Window::all(), &TimeZone::UTC).unwrap();
+        let l = ledger(&conn, GroupBy::WORKFLOW, Window::all(), &TimeZone::UTC).unwrap();
         assert_eq!(l.path, QueryPath::Rollup);
         assert_eq!(l.total.calls, 5);
-        assert_eq!(l.total.cost_nano, 6_000_000_010);
+        assert_eq!(l.total.cost.0, 6_000_000_010);
         assert_eq!(l.total.unpriced_calls, 1);
         assert_eq!(l.rows[0].key, "b");
         assert_eq!(l.rows[0].aux.as_deref(), Some("team-b"));
-        assert_eq!(l.rows.iter().map(|r| r.agg.cost_nano).sum::<i64>(), l.total.cost_nano);
+        assert_eq!(l.rows.iter().map(|r| r.agg.cost.0).sum::<i64>(), l.total.cost.0);
         assert!((l.price_coverage() - 0.8).abs() < 1e-12);
         assert!((l.attribution_coverage() - 1.0).abs() < 1e-12, "the unattributed call is unpriced");
         assert_eq!(l.total.input_tokens(), 5 * 111);
@@ -709,7 +713,7 @@ mod tests {
             ("2026-10-01T23:30:00Z", "2026-10-01T23:50:00Z"),
         ] {
             let w = Window { since: time::parse_ts_str(since), until: time::parse_ts_str(until) };
-            for by in GroupBy::ALL {
+            for by in GroupBy::all() {
                 let a = ledger_with_path(&conn, by, w, &utc, QueryPath::Rollup).unwrap();
                 let b = ledger_with_path(&conn, by, w, &utc, QueryPath::Raw).unwrap();
                 assert_eq!(a.rows, b.rows, "{by} {since}..{until}");
@@ -724,11 +728,11 @@ mod tests {
             since: time::parse_ts_str("2026-10-01T00:00:00Z"),
             until: time::parse_ts_str("2026-10-02T00:00:00Z"),
         };
-        let l = ledger(&conn, GroupBy::Model, w, &TimeZone::UTC).unwrap();
+        let l = ledger(&conn, GroupBy::Dim(Dimension::Model), w, &TimeZone::UTC).unwrap();
         assert_eq!(l.path, QueryPath::Rollup);
         assert_eq!(l.total.calls, 2);
         let w2 = Window { since: time::parse_ts_str("2026-10-01T10:31:00Z"), until: None };
-        let l2 = ledger(&conn, GroupBy::Model, w2, &TimeZone::UTC).unwrap();
+        let l2 = ledger(&conn, GroupBy::Dim(Dimension::Model), w2, &TimeZone::UTC).unwrap();
         assert_eq!(l2.path, QueryPath::Rollup, "edges come from the calls table, the rest from rollups");
         assert_eq!(l2.total.calls, 4);
     }

@@ -6,6 +6,8 @@
 
 use rusqlite::Transaction;
 
+use crate::domain::dims::Dimension;
+use crate::domain::money::Nanos;
 use crate::domain::record::{CallRecord, Status};
 use crate::domain::time::MS_PER_HOUR;
 
@@ -71,15 +73,34 @@ impl Dim {
         })
     }
 
+    /// The rollup of a single dimension, if the writer keeps one.
+    pub fn single(d: Dimension) -> Option<Dim> {
+        Dim::SINGLES.into_iter().find(|s| s.dimension() == Some(d))
+    }
+
+    /// The dimension a single rollup aggregates.
+    pub fn dimension(self) -> Option<Dimension> {
+        Some(match self {
+            Dim::Workflow => Dimension::Workflow,
+            Dim::Team => Dimension::Team,
+            Dim::Customer => Dimension::Customer,
+            Dim::Model => Dimension::Model,
+            Dim::Provider => Dimension::Provider,
+            _ => return None,
+        })
+    }
+
     /// The record's value for a single dimension ("" when missing).
     pub fn value(self, r: &CallRecord) -> &str {
-        match self {
-            Dim::Workflow => r.workflow.as_deref().unwrap_or(""),
-            Dim::Team => r.team.as_deref().unwrap_or(""),
-            Dim::Customer => r.customer.as_deref().unwrap_or(""),
-            Dim::Model => r.model.as_str(),
-            Dim::Provider => r.provider.as_deref().unwrap_or(""),
-            _ => "",
+        self.dimension().and_then(|d| d.get(r)).unwrap_or("")
+    }
+
+    /// The SQL expression of the rollup key over the calls table `c`.
+    pub fn sql(self) -> String {
+        let col = |d: Dim| d.dimension().map(Dimension::sql).unwrap_or("''");
+        match self.parts() {
+            Some((a, b)) => format!("{} || char(31) || {}", col(a), col(b)),
+            None => col(self).to_string(),
         }
     }
 }
@@ -101,10 +122,12 @@ pub struct Agg {
     pub cache_write: i64,
     pub output: i64,
     pub reasoning: i64,
-    pub cost_nano: i64,
+    /// Cost of the priced calls.
+    pub cost: Nanos,
     pub unpriced_calls: i64,
     pub error_calls: i64,
-    pub reported_cost_nano: i64,
+    /// Cost written in the logs by their producers.
+    pub reported_cost: Nanos,
     pub latency_ms_sum: i64,
     pub latency_n: i64,
     /// Prompt composition token sums (see `PART_NAMES`) over `parts_calls`.
@@ -197,10 +220,10 @@ impl Agg {
             cache_write: r.tokens.cache_write() as i64,
             output: r.tokens.output as i64,
             reasoning: r.tokens.reasoning as i64,
-            cost_nano: r.cost.map(|c| c.0).unwrap_or(0),
+            cost: r.cost.unwrap_or(Nanos::ZERO),
             unpriced_calls: r.cost.is_none() as i64,
             error_calls: (r.status == Status::Error) as i64,
-            reported_cost_nano: r.reported_cost.map(|c| c.0).unwrap_or(0),
+            reported_cost: r.reported_cost.unwrap_or(Nanos::ZERO),
             latency_ms_sum: r.latency_ms.unwrap_or(0) as i64,
             latency_n: r.latency_ms.is_some() as i64,
             parts,
@@ -218,10 +241,10 @@ impl Agg {
             self.cache_write,
             self.output,
             self.reasoning,
-            self.cost_nano,
+            self.cost.0,
             self.unpriced_calls,
             self.error_calls,
-            self.reported_cost_nano,
+            self.reported_cost.0,
             self.latency_ms_sum,
             self.latency_n,
             p[0],
@@ -242,10 +265,10 @@ impl Agg {
             cache_write: v[3],
             output: v[4],
             reasoning: v[5],
-            cost_nano: v[6],
+            cost: Nanos(v[6]),
             unpriced_calls: v[7],
             error_calls: v[8],
-            reported_cost_nano: v[9],
+            reported_cost: Nanos(v[9]),
             latency_ms_sum: v[10],
             latency_n: v[11],
             parts: [v[12], v[13], v[14], v[15], v[16], v[17]],
@@ -333,12 +356,12 @@ impl hashbrown::Equivalent<Group> for GroupRef<'_> {
 
 impl Group {
     fn value(&self, d: Dim) -> &str {
-        match d {
-            Dim::Workflow => &self.workflow,
-            Dim::Team => &self.team,
-            Dim::Customer => &self.customer,
-            Dim::Model => &self.model,
-            Dim::Provider => &self.provider,
+        match d.dimension() {
+            Some(Dimension::Workflow) => &self.workflow,
+            Some(Dimension::Team) => &self.team,
+            Some(Dimension::Customer) => &self.customer,
+            Some(Dimension::Model) => &self.model,
+            Some(Dimension::Provider) => &self.provider,
             _ => "",
         }
     }
@@ -461,20 +484,6 @@ fn upsert_sql() -> String {
 /// verification).
 pub fn rebuild(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute("DELETE FROM rollup_hour", [])?;
-    let expr = |d: Dim| -> String {
-        let col = |d: Dim| match d {
-            Dim::Workflow => "COALESCE(c.workflow,'')",
-            Dim::Team => "COALESCE(c.team,'')",
-            Dim::Customer => "COALESCE(c.customer,'')",
-            Dim::Model => "c.model",
-            Dim::Provider => "COALESCE(c.provider,'')",
-            _ => "''",
-        };
-        match d.parts() {
-            Some((a, b)) => format!("{} || char(31) || {}", col(a), col(b)),
-            None => col(d).to_string(),
-        }
-    };
     let mut dims = vec![Dim::Total];
     dims.extend(Dim::SINGLES);
     dims.extend(Dim::PAIRS);
@@ -486,7 +495,7 @@ pub fn rebuild(tx: &Transaction) -> rusqlite::Result<()> {
                 cols = AGG_COLUMNS.join(", "),
                 code = d.code(),
                 h = MS_PER_HOUR,
-                key = expr(d),
+                key = d.sql(),
                 sums = raw_sums(),
             ),
             [],
@@ -508,7 +517,7 @@ mod tests {
 
     #[test]
     fn values_round_trip_and_add() {
-        let a = Agg { calls: 2, cost_nano: 5, parts: [1, 2, 3, 4, 5, 6], parts_calls: 1, ..Agg::default() };
+        let a = Agg { calls: 2, cost: Nanos(5), parts: [1, 2, 3, 4, 5, 6], parts_calls: 1, ..Agg::default() };
         assert_eq!(Agg::from_values(a.values()), a);
         let mut b = a;
         b.add(&a.negated());

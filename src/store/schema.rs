@@ -147,6 +147,22 @@ ALTER TABLE rollup_hour ADD COLUMN p_user INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE rollup_hour ADD COLUMN p_output INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE rollup_hour ADD COLUMN p_calls INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 3 -> 4: events (runaways, budget alerts, gate runs, reviews), one
+    // table with a kind; an event's identity is (kind, subject, start).
+    r#"
+CREATE TABLE events (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    started_at  INTEGER NOT NULL,
+    ended_at    INTEGER,
+    severity    TEXT,
+    data        TEXT NOT NULL DEFAULT '{}',
+    recorded_at INTEGER NOT NULL,
+    UNIQUE (kind, subject, started_at)
+);
+CREATE INDEX events_time ON events(kind, started_at);
+"#,
 ];
 
 /// The schema version this build writes.
@@ -178,7 +194,7 @@ mod tests {
         let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(v, SCHEMA_VERSION);
         let n: i64 = conn.query_row("SELECT count(*) FROM sqlite_master WHERE type='table'", [], |r| r.get(0)).unwrap();
-        assert_eq!(n, 7);
+        assert_eq!(n, 8);
     }
 
     #[test]

@@ -1,11 +1,24 @@
 //! The cockpit's state and its pure `update`: an [`Action`] in, state
 //! changed, [`Effect`]s out for the event loop to run. No I/O happens here,
-//! so every interaction can be tested without a terminal.
+//! so every interaction can be tested without a terminal. Policy lives
+//! here too: when to refresh, when to retry a failed query, which
+//! runaways to record.
+//!
+//! Selections follow items, not row numbers: each list remembers the key
+//! of its selected item (a workflow, a ledger row, a file), so a re-sort
+//! or a reload never moves the selection to another item.
+
+use std::collections::BTreeMap;
 
 use jiff::tz::TimeZone;
 
-use super::data::{QueryParams, Snapshot, WindowKind};
+use super::data::{QueryParams, Snapshot, source_rates};
 use super::layout::{self, Hit};
+use crate::domain::dims::Dimension;
+use crate::domain::money::Nanos;
+use crate::reports::live::Runaway;
+use crate::reports::window::WindowKind;
+use crate::store::events::Event;
 use crate::store::queries::GroupBy;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,70 +33,37 @@ impl Tab {
     pub const ALL: [Tab; 4] = [Tab::Live, Tab::Ledger, Tab::Sources, Tab::Forecast];
 
     pub fn title(self) -> &'static str {
-        match self {
-            Tab::Live => "Live",
-            Tab::Ledger => "Ledger",
-            Tab::Sources => "Sources",
-            Tab::Forecast => "Forecast",
-        }
+        layout::TAB_TITLES[self.index()]
     }
 
-    fn index(self) -> usize {
+    pub fn index(self) -> usize {
         Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
     }
 }
 
-/// Ledger columns that can be sorted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SortCol {
-    Cost,
-    Calls,
-    InputTokens,
-    AvgInput,
-    CostPerCall,
-    Unpriced,
-    Key,
-}
-
-impl SortCol {
-    pub const ALL: [SortCol; 7] = [
-        SortCol::Cost,
-        SortCol::Calls,
-        SortCol::InputTokens,
-        SortCol::AvgInput,
-        SortCol::CostPerCall,
-        SortCol::Unpriced,
-        SortCol::Key,
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            SortCol::Cost => "cost",
-            SortCol::Calls => "calls",
-            SortCol::InputTokens => "input tokens",
-            SortCol::AvgInput => "avg input",
-            SortCol::CostPerCall => "cost/call",
-            SortCol::Unpriced => "unpriced",
-            SortCol::Key => "name",
-        }
-    }
-
-    fn next(self) -> SortCol {
-        let i = SortCol::ALL.iter().position(|s| *s == self).unwrap_or(0);
-        SortCol::ALL[(i + 1) % SortCol::ALL.len()]
-    }
-}
-
 /// Groupings the ledger tab cycles through with `g`.
-pub const LEDGER_GROUPS: [GroupBy; 4] = [GroupBy::Workflow, GroupBy::Team, GroupBy::Customer, GroupBy::Model];
+pub const LEDGER_GROUPS: [Dimension; 6] = [
+    Dimension::Workflow,
+    Dimension::Team,
+    Dimension::Customer,
+    Dimension::Model,
+    Dimension::Provider,
+    Dimension::Project,
+];
+
+/// The ledger columns `s` sorts by, in turn (keys of the ledger report).
+pub const SORT_CYCLE: [&str; 7] =
+    ["cost_usd", "calls", "input_tokens", "avg_input_tokens", "cost_per_call_usd", "unpriced_calls", "key"];
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct LedgerState {
     pub group: GroupBy,
-    pub sort: SortCol,
+    /// The key of the column the rows are sorted by.
+    pub sort: &'static str,
     pub descending: bool,
     pub window: WindowKind,
-    pub selected: usize,
+    /// The key of the selected row.
+    pub selected: Option<String>,
     /// The key of the row opened with Enter.
     pub drill: Option<String>,
 }
@@ -124,8 +104,8 @@ pub fn scenario_of(values: &[f64; 5]) -> crate::forecast::Scenario {
 pub struct SavedScenario {
     pub workflow: String,
     pub values: [f64; 5],
-    pub today_nanos: i64,
-    pub cost_nanos: i64,
+    pub current: Nanos,
+    pub cost: Nanos,
 }
 
 /// Scenarios kept at most (the oldest is dropped).
@@ -133,8 +113,8 @@ pub const MAX_SAVED: usize = 6;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ForecastState {
-    /// Index into the forecast items (0: all workflows).
-    pub item: usize,
+    /// The chosen workflow (`None`: all workflows).
+    pub item: Option<String>,
     /// The slider that arrows move.
     pub slider: usize,
     pub values: [f64; 5],
@@ -157,12 +137,28 @@ pub struct Status {
     pub tz_name: String,
     /// A message shown above the status bar (demo notice, errors).
     pub notice: Option<String>,
-    pub last_error: Option<String>,
+}
+
+/// What a one-line prompt is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PromptKind {
+    /// `/`: keep the rows whose name contains the text.
+    Filter,
+    /// `W`: a custom window for the ledger.
+    Range,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prompt {
+    pub kind: PromptKind,
+    pub text: String,
+    pub error: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     Quit,
+    Suspend,
     NextTab,
     PrevTab,
     SelectTab(usize),
@@ -176,13 +172,15 @@ pub enum Action {
     CycleSort,
     ReverseSort,
     CycleWindow,
-    /// Left / right arrows: previous / next tab, or move a slider.
-    Left,
-    Right,
-    /// Shift + arrows: a big slider step.
-    BigLeft,
-    BigRight,
-    /// `[` / `]`: previous / next workflow in the forecast.
+    PromptRange,
+    PromptFilter,
+    TogglePause,
+    /// Move the selected slider (forecast).
+    SliderLeft,
+    SliderRight,
+    SliderBigLeft,
+    SliderBigRight,
+    /// Previous / next workflow in the forecast.
     PrevItem,
     NextItem,
     ResetSlider,
@@ -192,6 +190,9 @@ pub enum Action {
     Enter,
     Back,
     ToggleHelp,
+    /// Text typed into an open prompt.
+    Input(char),
+    Backspace,
     /// Time passes (epoch ms).
     Tick(i64),
     Resize(u16, u16),
@@ -201,6 +202,8 @@ pub enum Action {
     /// New rows were committed to the ledger.
     Committed,
     DataReady(Box<Snapshot>),
+    /// A query failed (the database cannot be opened or read).
+    QueryFailed(String),
     Status(Box<Status>),
 }
 
@@ -208,28 +211,41 @@ pub enum Action {
 pub enum Effect {
     /// Read a new snapshot with these parameters.
     Query(QueryParams),
+    /// Write events to the ledger.
+    Record(Vec<Event>),
+    /// Stop the process (Ctrl-Z) with the terminal restored.
+    Suspend,
 }
 
 pub struct App {
     pub tab: Tab,
-    pub live_selected: usize,
+    /// The selected workflow of the Live tab.
+    pub live_selected: Option<String>,
     pub ledger: LedgerState,
-    pub sources_selected: usize,
+    /// The selected file of the Sources tab.
+    pub sources_selected: Option<String>,
     pub forecast: ForecastState,
     pub help: bool,
+    pub prompt: Option<Prompt>,
+    /// Rows whose name contains this (case-insensitive) are shown.
+    pub filter: Option<String>,
+    /// Refreshes are paused (`p`).
+    pub paused: bool,
     pub quit: bool,
     pub now_ms: i64,
     pub tz: TimeZone,
     pub size: (u16, u16),
     pub snapshot: Option<Snapshot>,
-    /// Lines per second per source, from the last two snapshots.
-    pub source_rates: Vec<f64>,
     pub status: Status,
+    /// Why the last query failed, until one succeeds.
+    pub query_error: Option<String>,
     /// New data was committed since the last snapshot was asked for.
     pub stale: bool,
     /// When the last snapshot was asked for.
     pub last_query_ms: i64,
     pub waiting: bool,
+    /// Runaways going on, as last recorded (by workflow).
+    pub runaways: BTreeMap<String, Runaway>,
     /// Something visible changed since the last frame.
     pub dirty: bool,
 }
@@ -238,33 +254,48 @@ pub struct App {
 pub const REFRESH_MS: i64 = 5_000;
 /// How often at most new commits trigger a refresh.
 pub const COMMIT_REFRESH_MS: i64 = 500;
+/// How soon a failed query is tried again.
+pub const RETRY_MS: i64 = 2_000;
+/// A query that has not answered after this long is given up on and asked
+/// again (the answer may have been lost).
+pub const QUERY_TIMEOUT_MS: i64 = 30_000;
+
+/// The ids of a list with a filter applied (case-insensitive substring).
+pub fn filtered<'a>(ids: impl Iterator<Item = &'a str>, filter: Option<&str>) -> Vec<&'a str> {
+    let f = filter.map(str::to_lowercase).filter(|f| !f.is_empty());
+    ids.filter(|id| f.as_ref().is_none_or(|f| id.to_lowercase().contains(f))).collect()
+}
 
 impl App {
     pub fn new(now_ms: i64, tz: TimeZone, status: Status) -> App {
         App {
             tab: Tab::Live,
-            live_selected: 0,
+            live_selected: None,
             ledger: LedgerState {
-                group: GroupBy::Workflow,
-                sort: SortCol::Cost,
+                group: GroupBy::WORKFLOW,
+                sort: "cost_usd",
                 descending: true,
                 window: WindowKind::Today,
-                selected: 0,
+                selected: None,
                 drill: None,
             },
-            sources_selected: 0,
+            sources_selected: None,
             forecast: ForecastState::default(),
             help: false,
+            prompt: None,
+            filter: None,
+            paused: false,
             quit: false,
             now_ms,
             tz,
             size: (80, 24),
             snapshot: None,
-            source_rates: Vec::new(),
             status,
+            query_error: None,
             stale: true,
             last_query_ms: i64::MIN / 2,
             waiting: false,
+            runaways: BTreeMap::new(),
             dirty: true,
         }
     }
@@ -288,23 +319,83 @@ impl App {
         vec![Effect::Query(self.params())]
     }
 
-    /// Rows in the ledger table (for selection bounds).
-    pub fn ledger_rows(&self) -> usize {
-        self.snapshot.as_ref().map(|s| s.ledger.rows.len()).unwrap_or(0)
+    /// The ids of the current tab's list, in display order, filtered.
+    pub fn list_ids(&self) -> Vec<String> {
+        self.list_ids_of(self.tab)
     }
 
-    fn rows_in_tab(&self) -> usize {
-        match self.tab {
-            Tab::Live => self.snapshot.as_ref().map(|s| s.live.workflows.len()).unwrap_or(0),
-            Tab::Ledger => self.ledger_rows(),
-            Tab::Sources => self.snapshot.as_ref().map(|s| s.sources.sources.len()).unwrap_or(0),
-            Tab::Forecast => SLIDERS.len(),
+    fn list_ids_of(&self, tab: Tab) -> Vec<String> {
+        let Some(s) = &self.snapshot else { return Vec::new() };
+        let f = self.filter.as_deref();
+        match tab {
+            Tab::Live => filtered(s.live.workflows.iter().map(|w| w.workflow.as_str()), f)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            Tab::Ledger => self.ledger_ids(),
+            Tab::Sources => filtered(s.sources.report.sources.iter().map(|x| x.view.path.as_str()), f)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            Tab::Forecast => Vec::new(),
         }
     }
 
-    /// Items of the forecast tab (all workflows, then each).
-    pub fn forecast_items(&self) -> usize {
-        self.snapshot.as_ref().and_then(|s| s.forecast.as_ref()).map(|f| f.items.len()).unwrap_or(0)
+    /// The ledger's row keys in the displayed order (sorted, filtered).
+    pub fn ledger_ids(&self) -> Vec<String> {
+        let Some(s) = &self.snapshot else { return Vec::new() };
+        let t = s.ledger.table();
+        let col = t.column(self.ledger.sort).unwrap_or(0);
+        let ids: Vec<&str> =
+            t.order_by(col, self.ledger.descending).into_iter().map(|i| t.rows[i].id.as_str()).collect();
+        filtered(ids.into_iter(), self.filter.as_deref()).into_iter().map(str::to_string).collect()
+    }
+
+    /// The forecast items' keys (`None`: all workflows), filtered.
+    pub fn forecast_keys(&self) -> Vec<Option<String>> {
+        let Some(f) = self.snapshot.as_ref().and_then(|s| s.forecast.as_ref()) else { return Vec::new() };
+        let filter = self.filter.as_deref().map(str::to_lowercase).filter(|f| !f.is_empty());
+        f.items
+            .iter()
+            .map(|i| i.key().map(str::to_string))
+            .filter(|k| match (k, &filter) {
+                (None, _) | (_, None) => true,
+                (Some(k), Some(f)) => k.to_lowercase().contains(f),
+            })
+            .collect()
+    }
+
+    fn selected_key(&self) -> Option<&String> {
+        self.selected_key_of(self.tab)
+    }
+
+    fn selected_key_of(&self, tab: Tab) -> Option<&String> {
+        match tab {
+            Tab::Live => self.live_selected.as_ref(),
+            Tab::Ledger => self.ledger.selected.as_ref(),
+            Tab::Sources => self.sources_selected.as_ref(),
+            Tab::Forecast => None,
+        }
+    }
+
+    fn set_selected(&mut self, key: Option<String>) {
+        self.set_selected_of(self.tab, key)
+    }
+
+    fn set_selected_of(&mut self, tab: Tab, key: Option<String>) {
+        match tab {
+            Tab::Live => self.live_selected = key,
+            Tab::Ledger => self.ledger.selected = key,
+            Tab::Sources => self.sources_selected = key,
+            Tab::Forecast => {}
+        }
+    }
+
+    /// The position of the selection in the current list (0 when the
+    /// selected item is not in it).
+    pub fn selected_index(&self) -> usize {
+        let ids = self.list_ids();
+        self.selected_key().and_then(|k| ids.iter().position(|i| i == k)).unwrap_or(0)
     }
 
     /// Switches tab; the forecast tab asks for its data when it has none.
@@ -322,19 +413,21 @@ impl App {
         *v = (*v + delta).clamp(s.min, s.max);
     }
 
+    /// The forecast item on screen.
+    pub fn forecast_item(&self) -> Option<&super::data::ForecastItem> {
+        let f = self.snapshot.as_ref()?.forecast.as_ref()?;
+        f.items.iter().find(|i| i.key() == self.forecast.item.as_deref()).or_else(|| f.items.first())
+    }
+
     fn save_scenario(&mut self) {
-        let Some(item) =
-            self.snapshot.as_ref().and_then(|s| s.forecast.as_ref()).and_then(|f| f.items.get(self.forecast.item))
-        else {
-            return;
-        };
+        let Some(item) = self.forecast_item() else { return };
         let d = &item.measured.drivers;
         let p = crate::forecast::project(d, &scenario_of(&self.forecast.values));
         let saved = SavedScenario {
             workflow: item.measured.workflow.clone().unwrap_or_else(|| "all workflows".into()),
             values: self.forecast.values,
-            today_nanos: d.monthly_cost_nanos,
-            cost_nanos: p.projected_monthly_cost_nanousd,
+            current: d.monthly_cost,
+            cost: p.cost,
         };
         if self.forecast.saved.len() == MAX_SAVED {
             self.forecast.saved.remove(0);
@@ -342,44 +435,154 @@ impl App {
         self.forecast.saved.push(saved);
     }
 
-    fn selected_mut(&mut self) -> &mut usize {
-        match self.tab {
-            Tab::Live => &mut self.live_selected,
-            Tab::Ledger => &mut self.ledger.selected,
-            Tab::Sources => &mut self.sources_selected,
-            Tab::Forecast => &mut self.forecast.slider,
-        }
-    }
-
-    fn move_selection(&mut self, delta: isize) {
-        let n = self.rows_in_tab();
-        let sel = self.selected_mut();
-        if n == 0 {
-            *sel = 0;
+    fn move_forecast_item(&mut self, delta: isize) {
+        let keys = self.forecast_keys();
+        if keys.is_empty() {
             return;
         }
-        let v = (*sel as isize + delta).clamp(0, n as isize - 1);
-        *sel = v as usize;
+        let n = keys.len() as isize;
+        let i = keys.iter().position(|k| *k == self.forecast.item).unwrap_or(0) as isize;
+        self.forecast.item = keys[((i + delta).rem_euclid(n)) as usize].clone();
+    }
+
+    /// Moves the selection by `delta` rows (clamped) and returns the
+    /// effects: with a drill-down open, it follows the selection.
+    fn move_selection(&mut self, delta: isize) -> Vec<Effect> {
+        if self.tab == Tab::Forecast {
+            let v = (self.forecast.slider as isize + delta).clamp(0, SLIDERS.len() as isize - 1);
+            self.forecast.slider = v as usize;
+            return vec![];
+        }
+        let ids = self.list_ids();
+        if ids.is_empty() {
+            return vec![];
+        }
+        let i = self.selected_index() as isize;
+        let to = (i + delta).clamp(0, ids.len() as isize - 1) as usize;
+        self.select(ids[to].clone())
+    }
+
+    fn select(&mut self, key: String) -> Vec<Effect> {
+        let changed = self.selected_key() != Some(&key);
+        self.set_selected(Some(key.clone()));
+        if self.tab == Tab::Ledger && self.ledger.drill.is_some() && changed {
+            self.ledger.drill = Some(key);
+            return self.query();
+        }
+        vec![]
     }
 
     fn page(&self) -> isize {
         (self.size.1 as isize - 8).max(1)
     }
 
-    /// The ledger key of the selected row, in the displayed order.
-    pub fn selected_ledger_key(&self) -> Option<String> {
-        let s = self.snapshot.as_ref()?;
-        let order = super::view::ledger_order(&s.ledger, self.ledger.sort, self.ledger.descending);
-        order.get(self.ledger.selected).map(|i| s.ledger.rows[*i].key.clone())
+    /// Keeps every selection on an item that exists after new data.
+    fn reconcile(&mut self) {
+        for t in [Tab::Live, Tab::Ledger, Tab::Sources] {
+            let ids = self.list_ids_of(t);
+            let keep = self.selected_key_of(t).is_some_and(|k| ids.contains(k));
+            if !keep {
+                self.set_selected_of(t, ids.first().cloned());
+            }
+        }
+        let keys = self.forecast_keys();
+        if !keys.is_empty() && !keys.contains(&self.forecast.item) {
+            self.forecast.item = keys[0].clone();
+        }
+    }
+
+    /// Records the runaways the new snapshot shows: a new one when it
+    /// starts, its peak and cost as it goes, its end when it is over.
+    fn track_runaways(&mut self) -> Vec<Effect> {
+        let Some(s) = &self.snapshot else { return vec![] };
+        let now = s.params.now_ms;
+        let current: BTreeMap<String, Runaway> =
+            s.live.runaways().filter_map(|w| Some((w.workflow.clone(), w.runaway.clone()?))).collect();
+        let mut events = Vec::new();
+        for (wf, r) in &current {
+            if self.runaways.get(wf) != Some(r) {
+                events.push(runaway_event(wf, r, None));
+            }
+        }
+        for (wf, r) in &self.runaways {
+            if !current.contains_key(wf) {
+                events.push(runaway_event(wf, r, Some(now)));
+            }
+        }
+        self.runaways = current;
+        if events.is_empty() { vec![] } else { vec![Effect::Record(events)] }
+    }
+
+    fn prompt_key(&mut self, action: Action) -> Vec<Effect> {
+        let Some(p) = self.prompt.as_mut() else { return vec![] };
+        match action {
+            Action::Input(c) => {
+                p.text.push(c);
+                p.error = None;
+                if p.kind == PromptKind::Filter {
+                    self.filter = Some(p.text.clone());
+                    self.reconcile();
+                }
+                vec![]
+            }
+            Action::Backspace => {
+                p.text.pop();
+                p.error = None;
+                if p.kind == PromptKind::Filter {
+                    self.filter = Some(p.text.clone()).filter(|t| !t.is_empty());
+                    self.reconcile();
+                }
+                vec![]
+            }
+            Action::Back => {
+                if p.kind == PromptKind::Filter {
+                    self.filter = None;
+                }
+                self.prompt = None;
+                self.reconcile();
+                vec![]
+            }
+            Action::Enter => match p.kind {
+                PromptKind::Filter => {
+                    self.prompt = None;
+                    vec![]
+                }
+                PromptKind::Range => match WindowKind::parse_range(&p.text, &self.tz, self.now_ms) {
+                    Ok(w) => {
+                        self.prompt = None;
+                        self.ledger.window = w;
+                        self.query()
+                    }
+                    Err(e) => {
+                        p.error = Some(e);
+                        vec![]
+                    }
+                },
+            },
+            Action::Quit => {
+                self.quit = true;
+                vec![]
+            }
+            _ => {
+                self.dirty = false;
+                vec![]
+            }
+        }
     }
 
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         self.dirty = true;
+        let typing =
+            matches!(action, Action::Input(_) | Action::Backspace | Action::Enter | Action::Back | Action::Quit);
+        if self.prompt.is_some() && typing {
+            return self.prompt_key(action);
+        }
         match action {
             Action::Quit => {
                 self.quit = true;
                 vec![]
             }
+            Action::Suspend => vec![Effect::Suspend],
             Action::ToggleHelp => {
                 self.help = !self.help;
                 vec![]
@@ -390,122 +593,117 @@ impl App {
                 Some(t) => self.go_to(*t),
                 None => vec![],
             },
-            Action::Left | Action::Right | Action::BigLeft | Action::BigRight if self.tab == Tab::Forecast => {
-                let s = SLIDERS[self.forecast.slider];
-                let d = match action {
-                    Action::Left => -s.step,
-                    Action::Right => s.step,
-                    Action::BigLeft => -s.big_step,
-                    _ => s.big_step,
-                };
-                self.nudge(d);
+            Action::SliderLeft => {
+                self.nudge(-SLIDERS[self.forecast.slider].step);
                 vec![]
             }
-            Action::Left => self.update(Action::PrevTab),
-            Action::Right => self.update(Action::NextTab),
-            Action::BigLeft | Action::BigRight => vec![],
-            Action::PrevItem | Action::NextItem if self.tab == Tab::Forecast => {
-                let n = self.forecast_items();
-                if n > 0 {
-                    let i = self.forecast.item;
-                    self.forecast.item = if action == Action::NextItem { (i + 1) % n } else { (i + n - 1) % n };
-                }
+            Action::SliderRight => {
+                self.nudge(SLIDERS[self.forecast.slider].step);
                 vec![]
             }
-            Action::ResetSlider if self.tab == Tab::Forecast => {
+            Action::SliderBigLeft => {
+                self.nudge(-SLIDERS[self.forecast.slider].big_step);
+                vec![]
+            }
+            Action::SliderBigRight => {
+                self.nudge(SLIDERS[self.forecast.slider].big_step);
+                vec![]
+            }
+            Action::PrevItem => {
+                self.move_forecast_item(-1);
+                vec![]
+            }
+            Action::NextItem => {
+                self.move_forecast_item(1);
+                vec![]
+            }
+            Action::ResetSlider => {
                 self.forecast.values[self.forecast.slider] = 0.0;
                 vec![]
             }
-            Action::ResetAll if self.tab == Tab::Forecast => {
+            Action::ResetAll => {
                 self.forecast.values = [0.0; 5];
                 vec![]
             }
-            Action::SaveScenario if self.tab == Tab::Forecast => {
+            Action::SaveScenario => {
                 self.save_scenario();
                 vec![]
             }
-            Action::ClearSaved if self.tab == Tab::Forecast => {
+            Action::ClearSaved => {
                 self.forecast.saved.clear();
                 vec![]
             }
-            Action::PrevItem
-            | Action::NextItem
-            | Action::ResetSlider
-            | Action::ResetAll
-            | Action::SaveScenario
-            | Action::ClearSaved => {
-                self.dirty = false;
-                vec![]
-            }
-            Action::Up => {
-                self.move_selection(-1);
-                vec![]
-            }
-            Action::Down => {
-                self.move_selection(1);
-                vec![]
-            }
+            Action::Up | Action::ScrollUp => self.move_selection(-1),
+            Action::Down | Action::ScrollDown => self.move_selection(1),
             Action::PageUp => {
                 let p = self.page();
-                self.move_selection(-p);
-                vec![]
+                self.move_selection(-p)
             }
             Action::PageDown => {
                 let p = self.page();
-                self.move_selection(p);
-                vec![]
+                self.move_selection(p)
             }
-            Action::Home => {
-                *self.selected_mut() = 0;
-                vec![]
-            }
-            Action::End => {
-                let n = self.rows_in_tab();
-                *self.selected_mut() = n.saturating_sub(1);
-                vec![]
-            }
-            Action::ScrollUp => self.update(Action::Up),
-            Action::ScrollDown => self.update(Action::Down),
-            Action::CycleGroup if self.tab == Tab::Ledger => {
-                let i = LEDGER_GROUPS.iter().position(|g| *g == self.ledger.group).unwrap_or(0);
-                self.ledger.group = LEDGER_GROUPS[(i + 1) % LEDGER_GROUPS.len()];
-                self.ledger.selected = 0;
+            Action::Home => self.move_selection(isize::MIN / 2),
+            Action::End => self.move_selection(isize::MAX / 2),
+            Action::CycleGroup => {
+                let i = LEDGER_GROUPS.iter().position(|g| GroupBy::Dim(*g) == self.ledger.group).map_or(0, |i| i + 1);
+                self.ledger.group = GroupBy::Dim(LEDGER_GROUPS[i % LEDGER_GROUPS.len()]);
+                self.ledger.selected = None;
                 self.ledger.drill = None;
                 self.query()
             }
-            Action::CycleSort if self.tab == Tab::Ledger => {
-                self.ledger.sort = self.ledger.sort.next();
-                self.ledger.descending = self.ledger.sort != SortCol::Key;
+            Action::CycleSort => {
+                let i = SORT_CYCLE.iter().position(|c| *c == self.ledger.sort).map_or(0, |i| i + 1);
+                self.ledger.sort = SORT_CYCLE[i % SORT_CYCLE.len()];
+                self.ledger.descending = self.ledger.sort != "key";
                 vec![]
             }
-            Action::ReverseSort if self.tab == Tab::Ledger => {
+            Action::ReverseSort => {
                 self.ledger.descending = !self.ledger.descending;
                 vec![]
             }
-            Action::CycleWindow if self.tab == Tab::Ledger => {
+            Action::CycleWindow => {
                 self.ledger.window = self.ledger.window.next();
                 self.query()
             }
-            Action::CycleGroup | Action::CycleSort | Action::ReverseSort | Action::CycleWindow => vec![],
+            Action::PromptRange => {
+                self.prompt = Some(Prompt { kind: PromptKind::Range, text: String::new(), error: None });
+                vec![]
+            }
+            Action::PromptFilter => {
+                let text = self.filter.clone().unwrap_or_default();
+                self.prompt = Some(Prompt { kind: PromptKind::Filter, text, error: None });
+                vec![]
+            }
+            Action::TogglePause => {
+                self.paused = !self.paused;
+                if self.paused { vec![] } else { self.query() }
+            }
+            Action::Input(_) | Action::Backspace => {
+                self.dirty = false;
+                vec![]
+            }
             Action::Enter => match self.tab {
                 Tab::Ledger => {
-                    self.ledger.drill = self.selected_ledger_key();
-                    self.query()
-                }
-                Tab::Live => {
-                    // Open this workflow in the ledger, today.
-                    let key = self
-                        .snapshot
-                        .as_ref()
-                        .and_then(|s| s.live.workflows.get(self.live_selected))
-                        .map(|w| w.workflow.clone());
+                    let key = self.ledger.selected.clone().or_else(|| self.ledger_ids().first().cloned());
                     if key.is_none() {
                         return vec![];
                     }
-                    self.tab = Tab::Ledger;
-                    self.ledger.group = GroupBy::Workflow;
-                    self.ledger.window = WindowKind::Today;
+                    self.ledger.selected = key.clone();
                     self.ledger.drill = key;
+                    self.query()
+                }
+                Tab::Live => {
+                    // Open this workflow in the ledger, today, selected.
+                    let Some(key) = self.live_selected.clone().or_else(|| self.list_ids().first().cloned()) else {
+                        return vec![];
+                    };
+                    self.tab = Tab::Ledger;
+                    self.filter = None;
+                    self.ledger.group = GroupBy::WORKFLOW;
+                    self.ledger.window = WindowKind::Today;
+                    self.ledger.selected = Some(key.clone());
+                    self.ledger.drill = Some(key);
                     self.query()
                 }
                 Tab::Sources | Tab::Forecast => vec![],
@@ -513,6 +711,11 @@ impl App {
             Action::Back => {
                 if self.help {
                     self.help = false;
+                    return vec![];
+                }
+                if self.filter.is_some() {
+                    self.filter = None;
+                    self.reconcile();
                     return vec![];
                 }
                 if self.tab == Tab::Ledger && self.ledger.drill.is_some() {
@@ -523,9 +726,22 @@ impl App {
             }
             Action::Tick(now) => {
                 self.now_ms = now;
-                let due = now - self.last_query_ms >= REFRESH_MS
-                    || (self.stale && now - self.last_query_ms >= COMMIT_REFRESH_MS);
-                if due && !self.waiting { self.query() } else { vec![] }
+                let since = now - self.last_query_ms;
+                if self.waiting {
+                    if since < QUERY_TIMEOUT_MS {
+                        return vec![];
+                    }
+                    self.waiting = false;
+                }
+                if self.paused {
+                    return vec![];
+                }
+                let due = if self.query_error.is_some() {
+                    since >= RETRY_MS
+                } else {
+                    since >= REFRESH_MS || (self.stale && since >= COMMIT_REFRESH_MS)
+                };
+                if due { self.query() } else { vec![] }
             }
             Action::Committed => {
                 self.stale = true;
@@ -536,36 +752,20 @@ impl App {
                 self.size = (w, h);
                 vec![]
             }
-            Action::Click(x, y) => match layout::hit(self, x, y) {
-                Hit::Tab(i) => self.update(Action::SelectTab(i)),
-                Hit::Row(i) => {
-                    let n = self.rows_in_tab();
-                    if i < n {
-                        *self.selected_mut() = i;
-                    }
-                    vec![]
-                }
-                Hit::None => {
-                    self.dirty = false;
-                    vec![]
-                }
-            },
-            Action::DataReady(s) => {
+            Action::Click(x, y) => self.click(x, y),
+            Action::DataReady(mut s) => {
                 self.waiting = false;
+                self.query_error = None;
                 if let Some(prev) = &self.snapshot {
-                    self.source_rates =
-                        super::view::source_rates(&prev.sources, &s.sources, s.params.now_ms - prev.params.now_ms);
+                    source_rates(&prev.sources.report, &mut s.sources.report);
                 }
                 self.snapshot = Some(*s);
-                let n = self.rows_in_tab();
-                let sel = self.selected_mut();
-                if *sel >= n {
-                    *sel = n.saturating_sub(1);
-                }
-                let items = self.forecast_items();
-                if self.forecast.item >= items {
-                    self.forecast.item = 0;
-                }
+                self.reconcile();
+                self.track_runaways()
+            }
+            Action::QueryFailed(e) => {
+                self.waiting = false;
+                self.query_error = Some(e);
                 vec![]
             }
             Action::Status(s) => {
@@ -577,5 +777,52 @@ impl App {
                 vec![]
             }
         }
+    }
+
+    fn click(&mut self, x: u16, y: u16) -> Vec<Effect> {
+        let g = layout::Geometry {
+            width: self.size.0,
+            height: self.size.1,
+            notice: self.notice().is_some(),
+            tab: self.tab.index(),
+            drill: self.ledger.drill.is_some(),
+            rows: self.list_ids().len(),
+            selected: self.selected_index(),
+        };
+        match layout::hit(&g, x, y) {
+            Hit::Tab(i) => self.update(Action::SelectTab(i)),
+            Hit::Row(i) => match self.list_ids().get(i) {
+                Some(k) => self.select(k.clone()),
+                None => vec![],
+            },
+            Hit::None => {
+                self.dirty = false;
+                vec![]
+            }
+        }
+    }
+
+    /// The line above the status bar: a query error, else the notice.
+    pub fn notice(&self) -> Option<String> {
+        match &self.query_error {
+            Some(e) => Some(format!("{e} · retrying")),
+            None => self.status.notice.clone(),
+        }
+    }
+}
+
+fn runaway_event(workflow: &str, r: &Runaway, ended: Option<i64>) -> Event {
+    Event {
+        kind: "runaway".into(),
+        subject: workflow.to_string(),
+        started_at: r.since_ms,
+        ended_at: ended,
+        severity: None,
+        data: serde_json::json!({
+            "peak_per_hour_usd": r.peak_per_hour.to_usd_f64(),
+            "peak_per_hour_nanousd": r.peak_per_hour.0,
+            "cost_usd": r.cost.to_usd_f64(),
+            "cost_nanousd": r.cost.0,
+        }),
     }
 }

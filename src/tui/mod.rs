@@ -2,10 +2,15 @@
 //!
 //! Threads: the follower (tail → parse → writer) and the query runner work
 //! off the UI thread; the UI thread runs one tokio `select!` loop over
-//! terminal events, a one-second tick and background messages, applies
-//! [`app::Action`]s with the pure [`app::App::update`], runs the returned
-//! effects, and redraws only when something changed, at most ~30 times a
-//! second. The terminal is restored on exit, error and panic.
+//! terminal events, signals, a one-second tick and background messages,
+//! applies [`app::Action`]s with the pure [`app::App::update`], runs the
+//! returned effects, and redraws only when something changed, at most ~30
+//! times a second. The terminal is restored on every exit: `q`, Ctrl-C,
+//! SIGTERM, SIGHUP, errors and panics; Ctrl-Z suspends with the terminal
+//! restored and takes it back on `fg`.
+//!
+//! Module order (no module imports one after it): `data`, `layout` →
+//! `app` → `keys`, `view` → `theme`, `ui` → `terminal` → this loop.
 
 pub mod app;
 pub mod data;
@@ -27,11 +32,13 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use jiff::tz::TimeZone;
 use ratatui::crossterm::event::EventStream;
+use tokio::signal::unix::{SignalKind, signal};
 
 use crate::attribution::Attributor;
 use crate::ingest::follow::{FollowOptions, follow};
 use crate::ingest::{Progress, SourceSpec};
 use crate::pricing::Catalog;
+use crate::store::events::{self, Event};
 use crate::tokenize::TokenizerStats;
 use app::{Action, App, Effect, Status};
 use data::{QueryParams, Snapshot};
@@ -60,52 +67,93 @@ pub struct TuiOptions {
 enum AppEvent {
     Committed,
     Data(Box<Snapshot>),
+    QueryFailed(String),
     Error(String),
+}
+
+/// Work for the query thread.
+enum Job {
+    Query(QueryParams),
+    Record(Vec<Event>),
 }
 
 /// How long the forecast tab's drivers and trends are reused before they
 /// are read again (they are 30-day aggregates).
 const FORECAST_REFRESH_MS: i64 = 30_000;
 
-/// Runs queries on its own connection; only the newest request is served.
+/// Runs queries (and records events) on its own connection; only the
+/// newest query is served. A failure, opening included, is reported and
+/// the next request tries again.
 fn spawn_query_thread(
     db: PathBuf,
     catalog: Arc<Catalog>,
     tx: tokio::sync::mpsc::UnboundedSender<AppEvent>,
-) -> std::sync::mpsc::Sender<QueryParams> {
-    let (qtx, qrx) = std::sync::mpsc::channel::<QueryParams>();
+) -> std::sync::mpsc::Sender<Job> {
+    let (qtx, qrx) = std::sync::mpsc::channel::<Job>();
     std::thread::Builder::new()
         .name("aifin-query".into())
         .spawn(move || {
-            let conn = match crate::store::open_read(&db) {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = tx.send(AppEvent::Error(e.to_string()));
-                    return;
-                }
-            };
+            let mut conn: Option<rusqlite::Connection> = None;
             let mut pricer = crate::pricing::Pricer::new(catalog);
             // (asked at, data): the forecast's 30-day drivers are reused
             // between refreshes that come sooner than FORECAST_REFRESH_MS.
             let mut forecast: Option<(i64, data::ForecastData)> = None;
-            while let Ok(mut p) = qrx.recv() {
-                while let Ok(newer) = qrx.try_recv() {
-                    p = newer;
+            while let Ok(job) = qrx.recv() {
+                let mut query = None;
+                let mut record = Vec::new();
+                let mut take = |j: Job| match j {
+                    Job::Query(p) => query = Some(p),
+                    Job::Record(e) => record.extend(e),
+                };
+                take(job);
+                while let Ok(j) = qrx.try_recv() {
+                    take(j);
                 }
+                if conn.is_none() {
+                    match crate::store::open_read(&db) {
+                        Ok(c) => conn = Some(c),
+                        Err(e) => {
+                            if tx.send(AppEvent::QueryFailed(format!("cannot open the ledger: {e}"))).is_err() {
+                                break;
+                            }
+                            continue;
+                        }
+                    }
+                }
+                let Some(c) = conn.as_ref() else { continue };
+                if !record.is_empty() {
+                    let now = crate::domain::time::now_ms();
+                    if let Err(e) = record.iter().try_for_each(|e| events::record(c, e, now)) {
+                        let _ = tx.send(AppEvent::Error(format!("cannot record an event: {e}")));
+                    }
+                }
+                let Some(p) = query else { continue };
                 let reuse =
                     p.forecast && forecast.as_ref().is_some_and(|(t, _)| (p.now_ms - t).abs() < FORECAST_REFRESH_MS);
                 let q = QueryParams { forecast: p.forecast && !reuse, ..p.clone() };
-                let ev = match data::snapshot(&conn, &q, &mut pricer) {
+                let ev = match data::snapshot(c, &q, &mut pricer) {
                     Ok(mut s) => {
                         match &s.forecast {
                             Some(f) => forecast = Some((p.now_ms, f.clone())),
-                            None if reuse => s.forecast = forecast.as_ref().map(|(_, f)| f.clone()),
+                            None if reuse => {
+                                s.forecast = forecast.as_ref().map(|(_, f)| {
+                                    let mut f = f.clone();
+                                    // All workflows: the header's projection, fresh.
+                                    if let Some(first) = f.items.first_mut() {
+                                        first.trend = s.live.projection.clone();
+                                    }
+                                    f
+                                })
+                            }
                             None => {}
                         }
                         s.params = p;
                         AppEvent::Data(Box::new(s))
                     }
-                    Err(e) => AppEvent::Error(format!("query failed: {e}")),
+                    Err(e) => {
+                        conn = None;
+                        AppEvent::QueryFailed(format!("query failed: {e}"))
+                    }
                 };
                 if tx.send(ev).is_err() {
                     break;
@@ -120,7 +168,7 @@ pub fn run(opts: TuiOptions) -> Result<(), TuiError> {
     // Make sure the ledger exists before readers open it.
     drop(crate::store::open_rw(&opts.db)?);
     let (app_tx, mut app_rx) = tokio::sync::mpsc::unbounded_channel::<AppEvent>();
-    let queries = spawn_query_thread(opts.db.clone(), Arc::clone(&opts.catalog), app_tx.clone());
+    let jobs = spawn_query_thread(opts.db.clone(), Arc::clone(&opts.catalog), app_tx.clone());
 
     let progress = Arc::new(Progress::default());
     let tokenizer = Arc::new(TokenizerStats::default());
@@ -148,23 +196,29 @@ pub fn run(opts: TuiOptions) -> Result<(), TuiError> {
         std::thread::Builder::new()
             .name("aifin-follow".into())
             .spawn(move || {
-                let r = follow(
-                    &specs,
-                    FollowOptions {
-                        db: &db,
-                        catalog,
-                        attributor,
-                        stop,
-                        rescan: Duration::from_secs(2),
-                        events: Some(ctx),
-                        progress: Some(progress),
-                        on_round: None,
-                        tokenizer: Some(tok_stats),
-                    },
-                );
-                if let Err(e) = r {
-                    let _ = err_tx.send(AppEvent::Error(format!("ingest stopped: {e}")));
-                }
+                // A panic here must not leave the screen on "catching up".
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    follow(
+                        &specs,
+                        FollowOptions {
+                            db: &db,
+                            catalog,
+                            attributor,
+                            stop,
+                            rescan: Duration::from_secs(2),
+                            events: Some(ctx),
+                            progress: Some(progress),
+                            on_round: None,
+                            tokenizer: Some(tok_stats),
+                        },
+                    )
+                }));
+                let msg = match r {
+                    Ok(Ok(_)) => return,
+                    Ok(Err(e)) => format!("ingest stopped: {e}"),
+                    Err(_) => "ingest stopped after an internal error; restart aifin".to_string(),
+                };
+                let _ = err_tx.send(AppEvent::Error(msg));
             })
             .expect("spawn follower")
     });
@@ -183,32 +237,28 @@ pub fn run(opts: TuiOptions) -> Result<(), TuiError> {
     let size = guard.terminal.size()?;
     app.update(Action::Resize(size.width, size.height));
 
-    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().enable_io().build()?;
     let result: Result<(), TuiError> = rt.block_on(async {
         let mut events = EventStream::new();
+        let mut term = signal(SignalKind::terminate())?;
+        let mut hangup = signal(SignalKind::hangup())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let frame = Duration::from_millis(33);
         let mut last_draw = Instant::now() - frame;
         let mut last_lines = (0u64, Instant::now());
-        let run_effects = |effects: Vec<Effect>| {
-            for e in effects {
-                match e {
-                    Effect::Query(p) => {
-                        let _ = queries.send(p);
-                    }
-                }
-            }
-        };
-        run_effects(app.update(Action::Tick(crate::domain::time::now_ms())));
         loop {
             let mut actions: Vec<Action> = Vec::new();
             let draw_due = app.dirty;
             tokio::select! {
                 ev = events.next() => match ev {
-                    Some(Ok(ev)) => actions.extend(keys::action_for(&ev)),
+                    Some(Ok(ev)) => actions.extend(keys::action_for(&ev, app.tab, app.prompt.is_some())),
                     Some(Err(e)) => return Err(TuiError::Terminal(e)),
                     None => break,
                 },
+                _ = term.recv() => actions.push(Action::Quit),
+                _ = hangup.recv() => actions.push(Action::Quit),
+                _ = interrupt.recv() => actions.push(Action::Quit),
                 _ = tick.tick() => {
                     let now = Instant::now();
                     let lines = progress.lines.load(Ordering::Relaxed);
@@ -235,7 +285,20 @@ pub fn run(opts: TuiOptions) -> Result<(), TuiError> {
                 _ = tokio::time::sleep(frame.saturating_sub(last_draw.elapsed())), if draw_due => {}
             }
             for a in actions {
-                run_effects(app.update(a));
+                for e in app.update(a) {
+                    match e {
+                        Effect::Query(p) => {
+                            let _ = jobs.send(Job::Query(p));
+                        }
+                        Effect::Record(ev) => {
+                            let _ = jobs.send(Job::Record(ev));
+                        }
+                        Effect::Suspend => {
+                            guard.suspend()?;
+                            app.update(Action::Resize(guard.terminal.size()?.width, guard.terminal.size()?.height));
+                        }
+                    }
+                }
             }
             if app.quit {
                 break;
@@ -260,8 +323,8 @@ fn push_event(ev: AppEvent, actions: &mut Vec<Action>, status: &mut Status) {
     match ev {
         AppEvent::Committed => actions.push(Action::Committed),
         AppEvent::Data(s) => actions.push(Action::DataReady(s)),
+        AppEvent::QueryFailed(e) => actions.push(Action::QueryFailed(e)),
         AppEvent::Error(e) => {
-            status.last_error = Some(e.clone());
             status.notice = Some(e);
             actions.push(Action::Status(Box::new(status.clone())));
         }

@@ -7,13 +7,28 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Cell, Clear, Paragraph, Row, Sparkline, Table, Wrap};
 
-use super::app::{App, Tab};
+use super::app::{App, PromptKind, Tab};
 use super::layout::{self, Areas};
 use super::theme::Theme;
 use super::view::{self, TableVm};
+use crate::domain::sanitize::{clean, clean_truncated};
+use crate::reports::table::{Align, thousands};
 
 pub fn render(f: &mut Frame, app: &App, theme: &Theme) {
-    let a = layout::areas(f.area(), app.status.notice.is_some());
+    let area = f.area();
+    if layout::too_small(area.width, area.height) {
+        let msg = format!(
+            "terminal too small: need {}x{} (now {}x{})",
+            layout::MIN_WIDTH,
+            layout::MIN_HEIGHT,
+            area.width,
+            area.height
+        );
+        f.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }), area);
+        return;
+    }
+    let notice = app.notice();
+    let a = layout::areas(area, notice.is_some());
     header(f, app, theme, &a);
     tabs(f, app, theme, &a);
     match app.tab {
@@ -22,88 +37,183 @@ pub fn render(f: &mut Frame, app: &App, theme: &Theme) {
         Tab::Sources => sources(f, app, theme, a.body),
         Tab::Forecast => forecast(f, app, theme, a.body),
     }
-    if let Some(n) = &app.status.notice {
-        f.render_widget(Paragraph::new(Span::styled(format!(" {n}"), theme.warn())), a.notice);
+    if let Some(n) = notice {
+        let style = if app.query_error.is_some() { theme.alert() } else { theme.warn() };
+        f.render_widget(Paragraph::new(Span::styled(format!(" {}", clean(&n)), style)), a.notice);
     }
-    f.render_widget(Paragraph::new(Span::styled(view::status_line(app), theme.dim())), a.status);
+    let status = clean_truncated(&view::status_line(app), a.status.width as usize);
+    f.render_widget(Paragraph::new(Span::styled(status, theme.dim())), a.status);
+    if let Some(p) = &app.prompt {
+        prompt(f, theme, p, a.body);
+    }
     if app.help {
-        help(f, theme, f.area());
+        help(f, theme, area);
     }
 }
 
+/// The header: the figures on the left (cut with `…` when short of room),
+/// the runaway count and `? help` always at the right end.
 fn header(f: &mut Frame, app: &App, theme: &Theme, a: &Areas) {
-    let mut spans = vec![Span::styled(" aifin ", theme.title())];
-    match &app.snapshot {
-        Some(s) => {
-            let h = view::header_vm(&s.live, app.now_ms);
-            spans.extend([
-                Span::raw("│ today "),
-                Span::styled(h.today, theme.money()),
-                Span::raw(" │ month to date "),
-                Span::styled(h.month, theme.money()),
-                Span::raw(" │ month-end projection "),
-                Span::styled(h.projection, theme.money()),
-            ]);
-            if h.alerts > 0 {
-                spans.push(Span::raw(" │ "));
-                spans.push(Span::styled(format!("{} runaway", h.alerts), theme.alert()));
-            }
-        }
-        None => spans.push(Span::styled("│ loading the ledger…", theme.dim())),
+    let mut right = Vec::new();
+    let runaways = app.snapshot.as_ref().map(|s| s.live.runaways().count()).unwrap_or(0);
+    if runaways > 0 {
+        right.push(Span::styled(
+            format!(" ▲ {runaways} runaway{} ", if runaways == 1 { "" } else { "s" }),
+            theme.alert(),
+        ));
     }
-    f.render_widget(Paragraph::new(Line::from(spans)), a.header);
+    right.push(Span::styled(" ? help ", theme.dim()));
+    let right_w: u16 = right.iter().map(|s| s.content.chars().count() as u16).sum();
+    let [left_r, right_r] = Layout::horizontal([Constraint::Min(0), Constraint::Length(right_w)]).areas(a.header);
+    let width = left_r.width as usize;
+    let spans: Vec<(String, Style)> = match &app.snapshot {
+        Some(s) => {
+            let h = crate::reports::live::header(&s.live);
+            let sep = || (" │ ".to_string(), Style::default());
+            let month_end = |band: bool| {
+                if band && !h.band.is_empty() { format!("{} ({})", h.month_end, h.band) } else { h.month_end.clone() }
+            };
+            // The fullest form that fits: the run rate goes first, then
+            // the band, then the long labels.
+            let variants: Vec<Vec<(String, Style)>> =
+                [(true, true, true), (true, true, false), (true, false, false), (false, false, false)]
+                    .iter()
+                    .map(|(long, band, rate)| {
+                        let mut v = vec![
+                            (" aifin ".into(), theme.title()),
+                            ("│ today ".into(), Style::default()),
+                            (h.today.clone(), theme.money()),
+                            (if *long { " │ month to date " } else { " │ mtd " }.to_string(), Style::default()),
+                            (h.month.clone(), theme.money()),
+                            sep(),
+                            (month_end(*band), theme.money()),
+                        ];
+                        if *rate {
+                            v.push(sep());
+                            v.push((h.run_rate.clone(), theme.dim()));
+                        }
+                        v
+                    })
+                    .collect();
+            let len = |v: &Vec<(String, Style)>| v.iter().map(|(t, _)| t.chars().count()).sum::<usize>();
+            let n = variants.len();
+            variants
+                .into_iter()
+                .enumerate()
+                .find(|(i, v)| len(v) <= width || *i == n - 1)
+                .map(|(_, v)| v)
+                .unwrap_or_default()
+        }
+        None => match &app.query_error {
+            Some(e) => vec![(" aifin ".into(), theme.title()), (format!("│ {}", clean(e)), theme.alert())],
+            None => vec![(" aifin ".into(), theme.title()), ("│ loading the ledger…".into(), theme.dim())],
+        },
+    };
+    f.render_widget(Paragraph::new(Line::from(cut_spans(spans, width))), left_r);
+    f.render_widget(Paragraph::new(Line::from(right)), right_r);
+}
+
+/// Spans cut to `width` characters, the last one ending with `…`.
+fn cut_spans(spans: Vec<(String, Style)>, width: usize) -> Vec<Span<'static>> {
+    let mut out = Vec::new();
+    let mut used = 0;
+    for (text, style) in spans {
+        let n = text.chars().count();
+        if used + n <= width {
+            used += n;
+            out.push(Span::styled(text, style));
+        } else {
+            let room = width.saturating_sub(used);
+            if room > 0 {
+                out.push(Span::styled(clean_truncated(&text, room), style));
+            }
+            break;
+        }
+    }
+    out
 }
 
 fn tabs(f: &mut Frame, app: &App, theme: &Theme, a: &Areas) {
-    for (i, (t, r)) in Tab::ALL.iter().zip(layout::tab_rects(a.tabs)).enumerate() {
+    for (i, (t, r)) in Tab::ALL.iter().zip(layout::tab_rects(a.tabs, &layout::TAB_TITLES)).enumerate() {
         let style = if *t == app.tab { theme.tab_active() } else { theme.dim() };
-        f.render_widget(Paragraph::new(Span::styled(layout::tab_label(i, *t), style)), r);
+        f.render_widget(Paragraph::new(Span::styled(layout::tab_label(i, t.title()), style)), r);
     }
 }
 
 fn live(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
     let Some(s) = &app.snapshot else { return };
-    if s.live.workflows.is_empty() {
-        let msg = if app.status.catching_up {
-            format!("Reading the sources… {} lines so far", crate::output::thousands(app.status.ingest_lines as i64))
+    let ids = app.list_ids();
+    if ids.is_empty() {
+        let msg = if app.filter.is_some() {
+            "No workflow matches the filter (Esc clears it).".to_string()
+        } else if app.status.catching_up {
+            format!("Reading the sources… {} lines so far", thousands(app.status.ingest_lines as i64))
         } else {
-            "No calls today yet. Waiting for new lines in the followed sources…".to_string()
+            "No calls in the last 24 hours. Waiting for new lines in the followed sources…".to_string()
         };
         f.render_widget(Paragraph::new(Span::styled(msg, theme.dim())).block(Block::bordered()), body);
         return;
     }
+    let panes: Vec<&crate::reports::live::LiveWorkflow> =
+        ids.iter().filter_map(|id| s.live.workflows.iter().find(|w| &w.workflow == id)).collect();
+    let selected = app.selected_index();
+    let (shown, hidden) = layout::live_panes(body, panes.len(), selected);
     let wide = body.width >= 100;
-    for (i, r) in layout::live_panes(body, s.live.workflows.len(), app.live_selected) {
-        let vm = view::pane_vm(&s.live.workflows[i], s.live.today.cost_nano, wide && r.width >= 90);
-        let selected = i == app.live_selected;
+    for (i, r) in &shown {
+        let vm = view::pane_vm(panes[*i], s.live.last_24h, wide && r.width >= 90);
+        let is_sel = *i == selected;
         let mut block = Block::bordered().title(Span::styled(format!(" {} ", vm.title), theme.bold()));
         if let Some(badge) = &vm.badge {
             block = block
                 .border_style(theme.alert())
                 .title_top(Line::from(Span::styled(badge.clone(), theme.alert())).right_aligned());
-        } else if selected {
+            if let Some(reason) = &vm.alert {
+                block = block.title_bottom(Line::from(Span::styled(format!(" {reason} "), theme.alert())));
+            }
+        } else if is_sel {
             block = block.border_style(theme.title());
         }
-        if selected && vm.badge.is_some() {
-            block = block.title_bottom(Line::from(Span::styled(" selected ", theme.alert())));
+        if is_sel {
+            block = block.title_bottom(Line::from(Span::styled(" selected ", theme.title())).right_aligned());
         }
-        let inner = block.inner(r);
-        f.render_widget(block, r);
-        let [l1, l2] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(inner);
+        let inner = block.inner(*r);
+        f.render_widget(block, *r);
+        let [l1, l2, spark] =
+            Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Min(0)]).areas(inner);
         f.render_widget(Paragraph::new(vm.line1), l1);
-        let (text, style) = match &vm.alert {
-            Some(reason) => (reason.clone(), theme.alert()),
-            None => (vm.line2.clone(), theme.dim()),
+        // Short panes put the sparkline beside the second line.
+        let (l2, spark) = if spark.height == 0 {
+            let text_w = (vm.line2.chars().count() as u16 + 2).min(l2.width.saturating_sub(12));
+            let [t, s] = Layout::horizontal([Constraint::Length(text_w), Constraint::Min(0)]).areas(l2);
+            (t, s)
+        } else {
+            (l2, spark)
         };
-        let text_w = (text.chars().count() as u16 + 2).min(l2.width.saturating_sub(12));
-        let [t2, spark] = Layout::horizontal([Constraint::Length(text_w), Constraint::Min(0)]).areas(l2);
-        f.render_widget(Paragraph::new(Span::styled(text, style)), t2);
+        f.render_widget(Paragraph::new(Span::styled(vm.line2.clone(), theme.dim())), l2);
         let n = spark.width as usize;
         let data: Vec<u64> = vm.spark.iter().skip(vm.spark.len().saturating_sub(n)).copied().collect();
         f.render_widget(
-            Sparkline::default().data(data).style(if vm.alert.is_some() { theme.alert() } else { theme.spark() }),
+            Sparkline::default().data(data).max(vm.spark_max.max(1)).style(if vm.alert.is_some() {
+                theme.alert()
+            } else {
+                theme.spark()
+            }),
             spark,
         );
+    }
+    if hidden > 0 {
+        let first = shown.first().map(|(i, _)| i + 1).unwrap_or(0);
+        let last = shown.last().map(|(i, _)| i + 1).unwrap_or(0);
+        let hidden_runaways =
+            panes.iter().enumerate().filter(|(i, w)| w.runaway.is_some() && !shown.iter().any(|(j, _)| j == i)).count();
+        let mut text = format!(" [{first}–{last}/{}] · {hidden} more (↑ ↓ to scroll)", panes.len());
+        let style = if hidden_runaways > 0 {
+            text.push_str(&format!(" · {hidden_runaways} runaway not shown"));
+            theme.alert()
+        } else {
+            theme.dim()
+        };
+        f.render_widget(Paragraph::new(Span::styled(text, style)), layout::live_more_line(body));
     }
 }
 
@@ -135,9 +245,23 @@ fn table(f: &mut Frame, theme: &Theme, area: Rect, vm: &TableVm, selected: Optio
         .enumerate()
         .map(|(i, w)| if i == 0 { Constraint::Min(*w) } else { Constraint::Length(*w) })
         .collect();
-    let mut block = Block::bordered().title(Span::styled(format!(" {} ", vm.title), theme.title()));
+    let room = area.width.saturating_sub(4) as usize;
+    let below = vm.rows.len().saturating_sub(offset + visible);
+    let more = match (offset, below) {
+        (0, 0) => String::new(),
+        (0, b) => format!(" {b} more below "),
+        (a, 0) => format!(" {a} more above "),
+        (a, b) => format!(" {a} above · {b} below "),
+    };
+    let title_room = room.saturating_sub(more.chars().count());
+    let mut block =
+        Block::bordered().title(Span::styled(format!(" {} ", clean_truncated(&vm.title, title_room)), theme.title()));
+    if !more.is_empty() {
+        block = block.title_top(Line::from(Span::styled(more, theme.warn())).right_aligned());
+    }
     if !vm.footer.is_empty() {
-        block = block.title_bottom(Line::from(Span::styled(format!(" {} ", vm.footer), theme.dim())));
+        block = block
+            .title_bottom(Line::from(Span::styled(format!(" {} ", clean_truncated(&vm.footer, room)), theme.dim())));
     }
     f.render_widget(Table::new(rows, widths).header(header).block(block).column_spacing(1), area);
 }
@@ -145,54 +269,79 @@ fn table(f: &mut Frame, theme: &Theme, area: Rect, vm: &TableVm, selected: Optio
 fn ledger(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
     let Some(s) = &app.snapshot else { return };
     let (t, d) = layout::ledger_split(body, app.ledger.drill.is_some());
-    let vm = view::ledger_vm(&s.ledger, &app.ledger, t.width);
-    table(f, theme, t, &vm, Some(app.ledger.selected));
-    if let (Some(area), Some(drill)) = (d, &s.drill) {
-        let block = Block::bordered();
-        let inner = block.inner(area);
-        let n_cols = drill.breakdowns.len() as u16 + 2;
-        let dv = view::drill_vm(drill, s.ledger.by, inner.width / n_cols);
-        let block = block.title(Span::styled(format!(" {} ", dv.title), theme.title()));
-        f.render_widget(block, area);
-        let [summary, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
-        f.render_widget(Paragraph::new(Span::styled(dv.summary, theme.bold())), summary);
-        let n = dv.sections.len() + 1;
-        let cols = Layout::horizontal(vec![Constraint::Ratio(1, n as u32); n]).split(rest);
-        for ((title, lines), col) in dv.sections.iter().zip(cols.iter()) {
-            let mut text = vec![Line::from(Span::styled(title.clone(), theme.bold()))];
-            text.extend(lines.iter().map(|l| Line::from(l.clone())));
-            f.render_widget(Paragraph::new(text), *col);
-        }
-        let trend = cols[n - 1];
-        // The most recent days that fit, three columns per bar.
-        let fit = (trend.width / 3).max(1) as usize;
-        let bars: Vec<Bar> = dv
-            .daily
-            .iter()
-            .skip(dv.daily.len().saturating_sub(fit))
-            .map(|(label, v)| Bar::default().value(*v).label(Line::from(label.clone())).text_value(String::new()))
-            .collect();
-        let per_bar = (trend.width / (bars.len().max(1) as u16)).clamp(3, 6);
-        let chart = BarChart::default()
-            .block(Block::default().borders(Borders::NONE).title(Span::styled("Cost per day", theme.bold())))
-            .data(BarGroup::default().bars(&bars))
-            .bar_width(per_bar - 1)
-            .bar_gap(1)
-            .bar_style(theme.spark());
-        f.render_widget(chart, trend);
+    let vm = view::ledger_vm(&s.ledger, &app.ledger, app.filter.as_deref(), t.width);
+    table(f, theme, t, &vm, Some(app.selected_index()));
+    let (Some(area), Some(drill)) = (d, &s.drill) else { return };
+    let block = Block::bordered();
+    let inner = block.inner(area);
+    // Two rows when there is height; else the breakdowns, then the
+    // composition, and the chart only when it has room. Names get the
+    // width first.
+    let tall = inner.height >= 16;
+    let n = drill.breakdowns.len().max(1) as u16;
+    let [summary, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    let (breakdown_area, lower) = if tall {
+        let [b, l] = Layout::vertical([Constraint::Length(10), Constraint::Min(0)]).areas(rest);
+        (b, l)
+    } else {
+        let [b, l] = Layout::horizontal([Constraint::Percentage(64), Constraint::Percentage(36)]).areas(rest);
+        (b, l)
+    };
+    let dv = view::drill_vm(drill, s.ledger.by(), breakdown_area.width / n);
+    f.render_widget(block.title(Span::styled(format!(" {} ", dv.title), theme.title())), area);
+    f.render_widget(Paragraph::new(Span::styled(dv.summary.clone(), theme.bold())), summary);
+    let section = |title: &str, lines: &[String]| -> Paragraph<'static> {
+        let mut text = vec![Line::from(Span::styled(title.to_string(), theme.bold()))];
+        text.extend(lines.iter().map(|l| Line::from(l.clone())));
+        Paragraph::new(text)
+    };
+    let cols = Layout::horizontal(vec![Constraint::Ratio(1, n as u32); n as usize]).split(breakdown_area);
+    for ((title, lines), col) in dv.sections.iter().zip(cols.iter()) {
+        f.render_widget(section(title, lines), *col);
     }
+    let [comp, trend] = Layout::horizontal([Constraint::Length(24), Constraint::Min(0)]).areas(lower);
+    f.render_widget(section(&dv.composition.0, &dv.composition.1), comp);
+    if trend.width < 16 {
+        return;
+    }
+    // The whole window's days; when they do not fit, the latest.
+    let fit = (trend.width / 3).max(1) as usize;
+    let bars: Vec<Bar> = dv
+        .daily
+        .iter()
+        .skip(dv.daily.len().saturating_sub(fit))
+        .map(|(label, v)| Bar::default().value(*v).label(Line::from(label.clone())).text_value(String::new()))
+        .collect();
+    let per_bar = (trend.width / (bars.len().max(1) as u16)).clamp(3, 6);
+    let title = if dv.daily.len() > fit {
+        format!("Cost per day · last {fit} of {} days", dv.daily.len())
+    } else {
+        format!("Cost per day · {} days", dv.daily.len())
+    };
+    let chart = BarChart::default()
+        .block(
+            Block::default()
+                .borders(Borders::NONE)
+                .title(Span::styled(clean_truncated(&title, trend.width as usize), theme.bold())),
+        )
+        .data(BarGroup::default().bars(&bars))
+        .bar_width(per_bar - 1)
+        .bar_gap(1)
+        .bar_style(theme.spark());
+    f.render_widget(chart, trend);
 }
 
 fn sources(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
     let Some(s) = &app.snapshot else { return };
     let (t, r) = layout::sources_split(body);
-    let (vm, rejects) = view::sources_vm(&s.sources, &app.source_rates, app.now_ms, t.width);
-    table(f, theme, t, &vm, Some(app.sources_selected));
-    let title = format!(" Latest rejected lines · {} in all ", crate::output::thousands(s.sources.reject_total as i64));
-    let lines: Vec<Line> = if rejects.is_empty() {
+    let vm = view::sources_vm(&s.sources.report, app.filter.as_deref(), t.width);
+    table(f, theme, t, &vm, Some(app.selected_index()));
+    let title = format!(" Latest rejected lines · {} in all ", thousands(s.sources.reject_total as i64));
+    let reason_w = (r.width as usize).saturating_sub(30).clamp(20, 80) / 2;
+    let lines: Vec<Line> = if s.sources.rejects.is_empty() {
         vec![Line::from(Span::styled("No rejected lines.", theme.dim()))]
     } else {
-        rejects.into_iter().map(Line::from).collect()
+        s.sources.rejects.iter().map(|x| Line::from(crate::reports::sources::reject_line(x, reason_w))).collect()
     };
     f.render_widget(
         Paragraph::new(lines)
@@ -224,7 +373,11 @@ fn forecast(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
     let a = layout::forecast_split(body);
     let Some(vm) = view::forecast_vm(app) else {
         let msg = if app.snapshot.as_ref().is_some_and(|s| s.forecast.is_some()) {
-            "No calls in the last 30 days to forecast from."
+            if app.filter.is_some() {
+                "No workflow matches the filter (Esc clears it)."
+            } else {
+                "No calls in the last 30 days to forecast from."
+            }
         } else {
             "Loading the forecast…"
         };
@@ -242,17 +395,22 @@ fn forecast(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
         .skip(offset)
         .take(visible)
         .map(|(i, (name, cost))| {
-            let text = format!("{:<name_w$} {cost:>10}", crate::domain::sanitize::clean_truncated(name, name_w));
+            let text = format!("{:<name_w$} {cost:>10}", clean_truncated(name, name_w));
             if i == vm.selected_item { Line::styled(text, theme.selected()) } else { Line::raw(text) }
         })
         .collect();
-    f.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(Span::styled(" Workflows [ ] ", theme.title()))),
-        a.list,
-    );
+    let mut list_block = Block::bordered().title(Span::styled(" Workflows [ ] ", theme.title()));
+    let below = vm.items.len().saturating_sub(offset + visible);
+    if below > 0 {
+        list_block = list_block.title_bottom(Line::from(Span::styled(format!(" {below} more below "), theme.warn())));
+    }
+    f.render_widget(Paragraph::new(lines).block(list_block), a.list);
 
     // Sliders and the projection.
-    let block = Block::bordered().title(Span::styled(format!(" {} ", vm.title), theme.title()));
+    let block = Block::bordered().title(Span::styled(
+        format!(" {} ", clean_truncated(&vm.title, a.scenario.width.saturating_sub(4) as usize)),
+        theme.title(),
+    ));
     let inner = block.inner(a.scenario);
     f.render_widget(block, a.scenario);
     let n = vm.sliders.len() as u16;
@@ -274,17 +432,23 @@ fn forecast(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
         .collect();
     lines.push(Line::from(""));
     f.render_widget(Paragraph::new(lines), sl);
-    let mut out: Vec<Line> =
-        vec![Line::from(Span::styled(format!("{:<15}{:>14}{:>14}", "", "Today", "Scenario"), theme.bold()))];
-    for [label, t, sc] in &vm.rows {
+    // The projection table: label, current, scenario.
+    let t = &vm.table;
+    let label_w = t.rows.iter().map(|r| r.cells[0].human().chars().count()).max().unwrap_or(0);
+    let cur_w = t.columns[1].title.chars().count().max(12);
+    let mut out: Vec<Line> = vec![Line::from(Span::styled(
+        format!("{:<label_w$} {:>cur_w$} {:>12}", "", t.columns[1].title, t.columns[2].title),
+        theme.bold(),
+    ))];
+    for r in &t.rows {
+        let cells: Vec<String> = r.cells.iter().map(|c| c.human()).collect();
+        let style = if r.id == "projected_monthly_cost_usd" { theme.money() } else { Style::default() };
         out.push(Line::from(vec![
-            Span::raw(format!("{label:<15}{t:>14}")),
-            Span::styled(format!("{sc:>14}"), theme.money()),
+            Span::raw(format!("{:<label_w$} {:>cur_w$} ", cells[0], cells[1])),
+            Span::styled(format!("{:>12}", cells[2]), style),
         ]));
     }
-    if let Some(last) = out.last_mut() {
-        last.push_span(Span::styled(format!("  {}", vm.delta), theme.bold()));
-    }
+    debug_assert!(t.columns.iter().skip(1).all(|c| c.align == Align::Right));
     out.push(Line::from(Span::styled(vm.levers.clone(), theme.dim())));
     f.render_widget(Paragraph::new(out), res);
 
@@ -293,9 +457,9 @@ fn forecast(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
     let inner = block.inner(a.saved);
     f.render_widget(block, a.saved);
     let w = inner.width as usize;
-    // Cost (9) and delta (5) with their spaces take 17 cells; the rest is
+    // Cost (9) and delta (6) with their spaces take 18 cells; the rest is
     // shared by the label, the changes and the bar.
-    let rest = w.saturating_sub(17);
+    let rest = w.saturating_sub(18);
     let label_w = (rest * 35 / 100).clamp(4, 20);
     let changes_w = (rest * 35 / 100).clamp(4, 22);
     let bar_w = rest.saturating_sub(label_w + changes_w);
@@ -303,13 +467,13 @@ fn forecast(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
         .saved
         .iter()
         .map(|r| {
-            let label = crate::domain::sanitize::clean_truncated(&r.label, label_w);
-            let changes = crate::domain::sanitize::clean_truncated(&r.changes, changes_w);
+            let label = clean_truncated(&r.label, label_w);
+            let changes = clean_truncated(&r.changes, changes_w);
             let bar = "█".repeat((r.frac * bar_w as f64).round() as usize);
             Line::from(vec![
                 Span::raw(format!("{label:<label_w$} {changes:<changes_w$} ")),
                 Span::styled(format!("{:>9}", r.cost), theme.money()),
-                Span::raw(format!(" {:>5} ", r.delta)),
+                Span::raw(format!(" {:>6} ", r.delta)),
                 Span::styled(bar, theme.spark()),
             ])
         })
@@ -317,7 +481,13 @@ fn forecast(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
     f.render_widget(Paragraph::new(lines), inner);
 
     // Daily spend, the trend and its band.
-    let title = Span::styled(" Daily spend · trend to month end (P10–P90) ", theme.title());
+    let title = Span::styled(
+        format!(
+            " {} ",
+            clean_truncated("Daily spend · trend to month end (P10–P90)", a.chart.width.saturating_sub(4) as usize)
+        ),
+        theme.title(),
+    );
     match &vm.chart {
         Some(c) => {
             use ratatui::symbols::Marker;
@@ -348,9 +518,11 @@ fn forecast(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
                     .style(theme.dim())
                     .data(&c.p90),
             ];
-            let block = Block::bordered()
-                .title(title)
-                .title_bottom(Line::from(Span::styled(format!(" {} ", c.summary), theme.dim())));
+            let room = a.chart.width.saturating_sub(4) as usize;
+            let block = Block::bordered().title(title).title_bottom(Line::from(Span::styled(
+                format!(" {} ", clean_truncated(&c.summary, room)),
+                theme.dim(),
+            )));
             let inner = block.inner(a.chart);
             f.render_widget(block, a.chart);
             let [plot, acc] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
@@ -359,7 +531,10 @@ fn forecast(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
                 .y_axis(Axis::default().bounds([0.0, c.y_max]).labels(c.y_labels.iter().map(|l| Span::raw(l.clone()))))
                 .hidden_legend_constraints((Constraint::Ratio(1, 1), Constraint::Ratio(1, 1)));
             f.render_widget(chart, plot);
-            f.render_widget(Paragraph::new(Span::styled(c.accuracy.clone(), theme.dim())), acc);
+            f.render_widget(
+                Paragraph::new(Span::styled(clean_truncated(&c.accuracy, acc.width as usize), theme.dim())),
+                acc,
+            );
         }
         None => f.render_widget(
             Paragraph::new(Span::styled("No daily history yet.", theme.dim())).block(Block::bordered().title(title)),
@@ -368,18 +543,58 @@ fn forecast(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
     }
 }
 
-fn help(f: &mut Frame, theme: &Theme, area: Rect) {
-    let width = 74;
-    let r = layout::centered(area, width, view::HELP.len() as u16 + 4);
-    let mut lines = vec![Line::from("")];
-    for (k, what) in view::HELP {
-        lines.push(Line::from(vec![Span::styled(format!(" {k:<23}"), theme.bold()), Span::raw(*what)]));
-    }
+fn prompt(f: &mut Frame, theme: &Theme, p: &super::app::Prompt, body: Rect) {
+    let (title, hint) = match p.kind {
+        PromptKind::Filter => (" Filter ", "type to filter · Enter keeps it · Esc clears"),
+        PromptKind::Range => (" Window ", "SINCE..UNTIL, e.g. 2026-10-01..2026-10-31 or 7d..now · Enter · Esc"),
+    };
+    let r = Rect { x: body.x, y: body.bottom().saturating_sub(3), width: body.width, height: 3.min(body.height) };
+    let mut block = Block::bordered().title(Span::styled(title, theme.title()));
+    block = match &p.error {
+        Some(e) => block.title_bottom(Line::from(Span::styled(format!(" {} ", clean(e)), theme.alert()))),
+        None => block.title_bottom(Line::from(Span::styled(format!(" {hint} "), theme.dim()))),
+    };
     f.render_widget(Clear, r);
-    f.render_widget(
-        Paragraph::new(lines)
-            .block(Block::bordered().title(Span::styled(" Keys ", theme.title())).title_bottom(" Esc or ? closes "))
-            .style(Style::default()),
-        r,
-    );
+    f.render_widget(Paragraph::new(format!("{}▏", clean(&p.text))).block(block), r);
+}
+
+fn help(f: &mut Frame, theme: &Theme, area: Rect) {
+    // (is a heading, keys, what they do)
+    let mut entries: Vec<(bool, String, String)> = Vec::new();
+    for (scope, lines) in super::keys::help_groups() {
+        entries.push((true, scope.to_string(), String::new()));
+        entries.extend(lines.into_iter().map(|(k, h)| (false, k, h)));
+    }
+    let key_w = entries.iter().filter(|e| !e.0).map(|e| e.1.chars().count()).max().unwrap_or(0) + 1;
+    let text_w = entries.iter().map(|e| e.2.chars().count()).max().unwrap_or(0);
+    // As many columns as the height needs (the terminal may be short).
+    let rows_fit = area.height.saturating_sub(4).max(1) as usize;
+    let cols = entries.len().div_ceil(rows_fit).max(1);
+    let rows = entries.len().div_ceil(cols);
+    let width = ((key_w + text_w + 3) * cols + 2).min(area.width as usize) as u16;
+    let r = layout::centered(area, width, rows as u16 + 2);
+    f.render_widget(Clear, r);
+    let block = Block::bordered().title(Span::styled(" Keys ", theme.title())).title_bottom(" Esc or ? closes ");
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    let areas = Layout::horizontal(vec![Constraint::Ratio(1, cols as u32); cols]).split(inner);
+    for (c, chunk) in entries.chunks(rows).enumerate() {
+        let Some(a) = areas.get(c) else { continue };
+        let col_w = a.width as usize;
+        let kw = key_w.min(col_w / 2);
+        let lines: Vec<Line> = chunk
+            .iter()
+            .map(|(heading, k, what)| {
+                if *heading {
+                    Line::from(Span::styled(format!(" {k}"), theme.title()))
+                } else {
+                    Line::from(vec![
+                        Span::styled(format!(" {:<kw$} ", clean_truncated(k, kw)), theme.bold()),
+                        Span::raw(clean_truncated(what, col_w.saturating_sub(kw + 3))),
+                    ])
+                }
+            })
+            .collect();
+        f.render_widget(Paragraph::new(lines), *a);
+    }
 }

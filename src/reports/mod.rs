@@ -1,0 +1,12 @@
+//! Reports: one read model per view, computed from the store, with its
+//! columns declared once, and the printers that render them. The command
+//! line, the cockpit and the snapshots print the same models, so they
+//! agree to the cent. Nothing here knows about the terminal.
+
+pub mod forecast;
+pub mod ledger;
+pub mod live;
+pub mod print;
+pub mod sources;
+pub mod table;
+pub mod window;
