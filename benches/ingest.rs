@@ -19,9 +19,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
-use aifin::attribution::Attributor;
-use aifin::domain::time::now_ms;
-use aifin::sim::{Rng, bulk};
+use aifin::bench::Attributor;
+use aifin::bench::now_ms;
+use aifin::bench::{Rng, bulk};
 
 mod common;
 use common::{arg, bench_dir, catalog, ingest_file, ledger_db, peak_rss_mib};
@@ -92,8 +92,8 @@ fn ledger_bench(rows: u64) {
 /// Appends `n` lines one write at a time to a followed file and measures
 /// the time from each write to the commit that contains it.
 fn follow_bench(n: usize) {
-    use aifin::ingest::follow::{FollowOptions, follow};
-    use aifin::ingest::{SourceOptions, SourceSpec};
+    use aifin::bench::{FollowOptions, follow};
+    use aifin::bench::{SourceOptions, SourceSpec};
     use std::io::Write;
     use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -129,7 +129,7 @@ fn follow_bench(n: usize) {
         let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
         let mut times = Vec::with_capacity(n);
         for k in 0..n {
-            let line = serde_json::to_string(&aifin::sim::random_line(&mut rng, now_ms() + k as i64)).unwrap() + "\n";
+            let line = serde_json::to_string(&aifin::bench::random_line(&mut rng, now_ms() + k as i64)).unwrap() + "\n";
             times.push(Instant::now());
             f.write_all(line.as_bytes()).unwrap();
             // About 500 lines/s with jitter, in bursts now and then.

@@ -6,8 +6,8 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-use aifin::formats::Detector;
-use aifin::sim::{Rng, bulk};
+use aifin::bench::Detector;
+use aifin::bench::{Rng, bulk};
 
 fn corpus_native(n: u64) -> Vec<Vec<u8>> {
     let mut buf = Vec::new();

@@ -12,14 +12,13 @@ use jiff::tz::TimeZone;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use aifin::domain::time::now_ms;
-use aifin::reports::window::WindowKind;
-use aifin::sim::bulk;
-use aifin::store::queries::GroupBy;
-use aifin::tui::app::{Action, App, Status};
-use aifin::tui::data::{self, QueryParams};
-use aifin::tui::theme::Theme;
-use aifin::tui::ui;
+use aifin::bench::GroupBy;
+use aifin::bench::Theme;
+use aifin::bench::WindowKind;
+use aifin::bench::bulk;
+use aifin::bench::now_ms;
+use aifin::bench::{Action, App, Status};
+use aifin::bench::{QueryParams, snapshot};
 
 mod common;
 use common::ingest_file;
@@ -31,7 +30,7 @@ fn app_over_generated_ledger(dir: &std::path::Path) -> App {
     drop(f);
     let db = dir.join("render.db");
     ingest_file(&log, &db, false);
-    let conn = aifin::store::open_read(&db).unwrap();
+    let conn = aifin::bench::open_read(&db).unwrap();
     let mut app = App::new(now_ms(), TimeZone::UTC, Status::default());
     let p = QueryParams {
         now_ms: now_ms(),
@@ -42,7 +41,7 @@ fn app_over_generated_ledger(dir: &std::path::Path) -> App {
         forecast: true,
     };
     app.update(Action::DataReady(Box::new(
-        data::snapshot(&conn, &p, &mut aifin::pricing::Pricer::new(common::catalog())).unwrap(),
+        snapshot(&conn, &p, &mut aifin::bench::Pricer::new(common::catalog())).unwrap(),
     )));
     app
 }
@@ -58,7 +57,7 @@ fn render(c: &mut Criterion) {
             app.update(Action::SelectTab(tab));
             c.bench_function(&format!("render {name} {w}x{h}"), |b| {
                 b.iter(|| {
-                    term.draw(|f| ui::render(f, black_box(&app), &theme)).unwrap();
+                    term.draw(|f| aifin::bench::render(f, black_box(&app), &theme)).unwrap();
                 })
             });
         }

@@ -14,8 +14,8 @@
 
 use std::time::Instant;
 
-use aifin::domain::time::now_ms;
-use aifin::sim::{Rng, text_line};
+use aifin::bench::now_ms;
+use aifin::bench::{Rng, text_line};
 
 mod common;
 use common::ingest_file;
@@ -76,7 +76,7 @@ fn encoders(mb: usize) {
         b = prompts.iter().map(|p| fast.count(p.as_str())).collect::<Vec<usize>>();
         s_fast = s_fast.min(t.elapsed().as_secs_f64());
         let t = Instant::now();
-        c = prompts.iter().map(|p| aifin::tokenize::count(aifin::tokenize::Encoding::O200k, p)).collect::<Vec<u64>>();
+        c = prompts.iter().map(|p| aifin::bench::count(aifin::bench::Encoding::O200k, p)).collect::<Vec<u64>>();
         s_ours = s_ours.min(t.elapsed().as_secs_f64());
     }
     let tokens: usize = a.iter().sum();
@@ -94,7 +94,7 @@ fn encoders(mb: usize) {
     };
     line("tiktoken-rs o200k", s_tk);
     line("bpe-openai o200k", s_fast);
-    line("aifin::tokenize::count", s_ours);
+    line("aifin::bench::count", s_ours);
     println!("encoders: counts differing from tiktoken-rs: bpe-openai {differ}, aifin {ours_differ}");
 }
 

@@ -17,12 +17,12 @@ use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aifin::domain::dims::Dimension;
-use aifin::domain::time::now_ms;
-use aifin::pricing::{Catalog, Pricer};
-use aifin::reports::window::WindowKind;
-use aifin::store::queries::GroupBy;
-use aifin::tui::data::{self, QueryParams};
+use aifin::bench::Dimension;
+use aifin::bench::GroupBy;
+use aifin::bench::WindowKind;
+use aifin::bench::now_ms;
+use aifin::bench::{Catalog, Pricer};
+use aifin::bench::{QueryParams, snapshot};
 use jiff::tz::TimeZone;
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
@@ -49,17 +49,17 @@ fn params(window: WindowKind, group: GroupBy, drill: Option<String>) -> QueryPar
 }
 
 fn queries(db: &std::path::Path, rows: u64) {
-    let conn = aifin::store::open_read(db).unwrap();
+    let conn = aifin::bench::open_read(db).unwrap();
     let mut pricer = Pricer::new(Arc::new(Catalog::embedded()));
     let (cold, _) =
-        best_of(1, || data::snapshot(&conn, &params(WindowKind::Today, GroupBy::WORKFLOW, None), &mut pricer).unwrap());
+        best_of(1, || snapshot(&conn, &params(WindowKind::Today, GroupBy::WORKFLOW, None), &mut pricer).unwrap());
     println!("queries: first snapshot over {rows} calls (cold connection): {cold:.1} ms");
     for window in WindowKind::CYCLE {
         for group in [Dimension::Workflow, Dimension::Team, Dimension::Customer, Dimension::Model].map(GroupBy::Dim) {
-            let (ms, s) = best_of(3, || data::snapshot(&conn, &params(window, group, None), &mut pricer).unwrap());
+            let (ms, s) = best_of(3, || snapshot(&conn, &params(window, group, None), &mut pricer).unwrap());
             let key = s.ledger.ledger.rows.first().map(|r| r.key.clone());
             let (drill_ms, _) =
-                best_of(3, || data::snapshot(&conn, &params(window, group, key.clone()), &mut pricer).unwrap());
+                best_of(3, || snapshot(&conn, &params(window, group, key.clone()), &mut pricer).unwrap());
             println!(
                 "queries: window {:<6} by {:<8} snapshot {ms:>6.1} ms, with drill-down {drill_ms:>6.1} ms",
                 window.label(),
@@ -68,7 +68,7 @@ fn queries(db: &std::path::Path, rows: u64) {
         }
     }
     let p = QueryParams { forecast: true, ..params(WindowKind::Today, GroupBy::WORKFLOW, None) };
-    let (ms, s) = best_of(3, || data::snapshot(&conn, &p, &mut pricer).unwrap());
+    let (ms, s) = best_of(3, || snapshot(&conn, &p, &mut pricer).unwrap());
     let items = s.forecast.map(|f| f.items.len()).unwrap_or(0);
     println!("queries: snapshot with the forecast tab's data ({items} items: drivers, trends, backtests): {ms:.1} ms");
 }

@@ -138,6 +138,11 @@ pub struct IngestArgs {
     #[arg(long)]
     pub no_tokenize: bool,
 
+    /// Which symlinks met while walking a directory or glob are followed:
+    /// under-root (the default: only those pointing inside it) or any
+    #[arg(long, value_name = "POLICY", default_value = "under-root", value_parser = parse_symlinks)]
+    pub symlinks: crate::ingest::paths::SymlinkPolicy,
+
     /// Seconds between rescans when following (file-system events wake it sooner)
     #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
     pub rescan: f64,
@@ -145,6 +150,10 @@ pub struct IngestArgs {
     /// Print the summary as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+fn parse_symlinks(s: &str) -> Result<crate::ingest::paths::SymlinkPolicy, String> {
+    s.parse()
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {

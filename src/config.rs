@@ -52,6 +52,8 @@ pub struct SourceConfig {
     /// Attribution defaults for calls from this source (fill gaps only).
     #[serde(default)]
     pub set: BTreeMap<String, String>,
+    /// Which symlinks a walk follows: "under-root" (default) or "any".
+    pub symlinks: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, Clone)]

@@ -5,14 +5,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use aifin::attribution::Attributor;
-use aifin::domain::money::Nanos;
-use aifin::domain::record::{CallRecord, Tokens};
-use aifin::domain::time::{MS_PER_DAY, now_ms};
-use aifin::ingest::{IngestOptions, IngestReport, SourceOptions, ingest_paths};
-use aifin::pricing::Catalog;
-use aifin::sim::Rng;
-use aifin::store::writer::{Batch, Writer};
+use aifin::bench::Attributor;
+use aifin::bench::Catalog;
+use aifin::bench::Nanos;
+use aifin::bench::Rng;
+use aifin::bench::{Batch, Writer};
+use aifin::bench::{CallRecord, Tokens};
+use aifin::bench::{IngestOptions, IngestReport, SourceOptions, ingest_paths};
+use aifin::bench::{MS_PER_DAY, now_ms};
 
 pub fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -42,7 +42,7 @@ pub fn ledger_db(rows: u64) -> PathBuf {
     }
     let tmp = db.with_extension("building");
     let _ = std::fs::remove_file(&tmp);
-    let conn = aifin::store::open_rw(&tmp).unwrap();
+    let conn = aifin::bench::open_rw(&tmp).unwrap();
     let writer = Writer::spawn(conn, 4, None);
     let src = writer.source("bench://synthetic").unwrap();
     let mut rng = Rng::new(9);

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::Env;
 use crate::cli::IngestArgs;
 use crate::ingest::follow::{FollowOptions, follow};
-use crate::ingest::{IngestOptions, IngestReport, Progress, SourceOptions, SourceSpec, ingest_files, paths};
+use crate::ingest::{IngestOptions, IngestReport, Progress, SourceOptions, SourceSpec, ingest_files};
 use crate::reports::print;
 use crate::reports::table::{self, thousands};
 
@@ -53,7 +53,11 @@ fn stop_flag() -> Result<Arc<AtomicBool>> {
 fn specs(env: &Env, args: &IngestArgs) -> Result<Vec<SourceSpec>> {
     if !args.paths.is_empty() {
         let options = SourceOptions { format: args.format, batch: args.batch.then_some(true), ..Default::default() };
-        return args.paths.iter().map(|p| SourceSpec::new(p.clone(), options.clone()).map_err(Into::into)).collect();
+        return args
+            .paths
+            .iter()
+            .map(|p| SourceSpec::with_symlinks(p.clone(), options.clone(), args.symlinks).map_err(Into::into))
+            .collect();
     }
     let mut s = SourceSpec::from_config(&env.config)?;
     if s.is_empty() {
@@ -76,15 +80,30 @@ pub fn run(env: &Env, args: &IngestArgs, out: &mut dyn Write) -> Result<ExitCode
     let specs = specs(env, args)?;
     let stop = stop_flag()?;
     let tty = std::io::stderr().is_terminal();
+    // One expansion for every source; what it skipped is said once.
+    let mut files: Vec<(PathBuf, SourceOptions)> = Vec::new();
+    for s in &specs {
+        let e = s.expand();
+        for w in &e.warnings {
+            eprintln!("warning: {}", crate::domain::sanitize::clean(w));
+        }
+        if e.files.is_empty() && !args.paths.is_empty() {
+            match (args.follow, s.pattern.expand_required()) {
+                (false, Err(err)) => return Err(err.into()),
+                (true, Err(_)) => {
+                    eprintln!(
+                        "warning: waiting for '{}' to appear",
+                        crate::domain::sanitize::clean(&s.pattern.path.to_string_lossy())
+                    )
+                }
+                _ => {}
+            }
+        }
+        files.extend(e.files.into_iter().map(|f| (f, s.options.clone())));
+    }
     let report = if args.follow {
         run_follow(env, args, &specs, stop, tty)?
     } else {
-        let files: Vec<(PathBuf, SourceOptions)> = if args.paths.is_empty() {
-            specs.iter().flat_map(|s| s.files().into_iter().map(|f| (f, s.options.clone()))).collect()
-        } else {
-            let options = specs[0].options.clone();
-            paths::expand(&args.paths)?.into_iter().map(|p| (p, options.clone())).collect()
-        };
         let total: u64 = files.iter().filter_map(|(f, _)| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
         let progress = Arc::new(Progress::default());
         let done = Arc::new(AtomicBool::new(false));

@@ -233,6 +233,14 @@ pub fn local_day(ms: i64, tz: &TimeZone) -> String {
     }
 }
 
+/// The local time of day (`HH:MM`) of an instant in `tz`.
+pub fn local_hm(ms: i64, tz: &TimeZone) -> String {
+    match Timestamp::from_millisecond(ms) {
+        Ok(ts) => ts.to_zoned_datetime(tz.clone()).strftime("%H:%M").to_string(),
+        Err(_) => "--:--".into(),
+    }
+}
+
 /// The local month (`YYYY-MM`) of an instant in `tz`.
 pub fn local_month(ms: i64, tz: &TimeZone) -> String {
     match Timestamp::from_millisecond(ms) {

@@ -272,6 +272,7 @@ pub struct Dims {
 
 impl Dims {
     /// The value gathered for a settable dimension.
+    #[cfg(test)]
     pub fn get(&self, d: Dimension) -> Option<&str> {
         let i = Dimension::SETTABLE.iter().position(|x| *x == d)?;
         self.values[i].as_deref()

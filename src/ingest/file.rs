@@ -296,10 +296,6 @@ impl SourceReader {
 }
 
 /// Reads new lines of `path` once (open, read to the end, close).
-pub fn read_file(path: &Path, options: &SourceOptions, ctx: &mut ReadCtx) -> Result<FileReport, FileError> {
-    SourceReader::open(path, options.clone(), ctx.writer)?.read(ctx)
-}
-
 /// Reads `path` once from a state already looked up.
 pub fn read_file_from(
     path: &Path,

@@ -26,7 +26,7 @@ use crate::store::writer::{Writer, WriterError, WriterTotals};
 use crate::store::{self, StoreError};
 use crate::tokenize::TokenizerWorker;
 
-pub use file::{FileError, FileReport, Progress, ReadCtx, SourceReader, read_file, read_file_from};
+pub use file::{FileError, FileReport, Progress, ReadCtx, read_file_from};
 pub use source::{SourceOptions, SourceSpec};
 
 /// Per-thread record finishing: provider, price, attribution.
@@ -176,6 +176,10 @@ pub fn ingest_paths(
     options: &SourceOptions,
     opts: IngestOptions,
 ) -> Result<IngestReport, IngestError> {
-    let files: Vec<_> = paths::expand(inputs)?.into_iter().map(|p| (p, options.clone())).collect();
+    let mut files = Vec::new();
+    for i in inputs {
+        let p = paths::Pattern::new(i, paths::SymlinkPolicy::default())?;
+        files.extend(p.expand_required()?.files.into_iter().map(|f| (f, options.clone())));
+    }
     ingest_files(&files, opts)
 }

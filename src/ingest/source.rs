@@ -8,9 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use globset::{Glob, GlobMatcher};
-
-use super::paths::is_log_name;
+use super::paths::{Expanded, PathError, Pattern, SymlinkPolicy};
 use crate::attribution::{AttributionError, Defaults};
 use crate::config::Config;
 use crate::domain::record::Format;
@@ -32,15 +30,15 @@ pub enum SourceError {
     Invalid { path: String, message: String },
     #[error(transparent)]
     Attribution(#[from] AttributionError),
+    #[error(transparent)]
+    Path(#[from] PathError),
 }
 
 /// A source pattern with its options.
 #[derive(Clone, Debug)]
 pub struct SourceSpec {
-    /// A file, directory or glob (absolute).
-    pub pattern: PathBuf,
+    pub pattern: Pattern,
     pub options: SourceOptions,
-    glob: Option<GlobMatcher>,
 }
 
 /// Expands a leading `~` to the home directory.
@@ -56,43 +54,32 @@ pub fn expand_home(p: &str) -> PathBuf {
     PathBuf::from(p)
 }
 
-fn is_glob(s: &str) -> bool {
-    s.contains(['*', '?', '['])
-}
-
 impl SourceSpec {
     pub fn new(pattern: PathBuf, options: SourceOptions) -> Result<SourceSpec, SourceError> {
-        let pattern = if pattern.is_absolute() {
-            pattern
-        } else {
-            std::env::current_dir().map(|d| d.join(&pattern)).unwrap_or(pattern)
-        };
-        let pattern = canonical_pattern(&pattern);
-        let text = pattern.to_string_lossy().to_string();
-        let glob = if is_glob(&text) && !pattern.exists() {
-            Some(
-                Glob::new(&text)
-                    .map_err(|e| SourceError::Invalid { path: text.clone(), message: e.kind().to_string() })?
-                    .compile_matcher(),
-            )
-        } else {
-            None
-        };
-        Ok(SourceSpec { pattern, options, glob })
+        SourceSpec::with_symlinks(pattern, options, SymlinkPolicy::default())
+    }
+
+    pub fn with_symlinks(
+        pattern: PathBuf,
+        options: SourceOptions,
+        symlinks: SymlinkPolicy,
+    ) -> Result<SourceSpec, SourceError> {
+        Ok(SourceSpec { pattern: Pattern::new(&pattern, symlinks)?, options })
     }
 
     /// The `[[source]]` entries of a config.
     pub fn from_config(cfg: &Config) -> Result<Vec<SourceSpec>, SourceError> {
         let mut out = Vec::new();
         for s in &cfg.file.sources {
-            let format = match &s.format {
-                Some(f) => Some(
-                    f.parse::<Format>().map_err(|message| SourceError::Invalid { path: s.path.clone(), message })?,
-                ),
-                None => None,
-            };
+            let invalid = |message: String| SourceError::Invalid { path: s.path.clone(), message };
+            let format = s.format.as_deref().map(str::parse::<Format>).transpose().map_err(invalid)?;
+            let symlinks = s.symlinks.as_deref().map(str::parse::<SymlinkPolicy>).transpose().map_err(invalid)?;
             let options = SourceOptions { format, batch: s.batch, defaults: Defaults::from_map(&s.path, &s.set)? };
-            out.push(SourceSpec::new(cfg.resolve_path(&expand_home(&s.path)), options)?);
+            out.push(SourceSpec::with_symlinks(
+                cfg.resolve_path(&expand_home(&s.path)),
+                options,
+                symlinks.unwrap_or_default(),
+            )?);
         }
         Ok(out)
     }
@@ -118,84 +105,25 @@ impl SourceSpec {
             .collect()
     }
 
-    /// The files the source covers right now (missing is not an error).
+    /// The files the source covers right now (missing is not an error),
+    /// with what was skipped.
+    pub fn expand(&self) -> Expanded {
+        self.pattern.expand()
+    }
+
+    /// The files the source covers right now.
     pub fn files(&self) -> Vec<PathBuf> {
-        let text = self.pattern.to_string_lossy();
-        let mut out = Vec::new();
-        if self.glob.is_some() {
-            if let Ok(paths) = glob::glob(&text) {
-                for p in paths.flatten() {
-                    collect(&p, &mut out);
-                }
-            }
-        } else if self.pattern.exists() {
-            collect(&self.pattern, &mut out);
-        }
-        out.sort();
-        out.dedup();
-        out
+        self.pattern.expand().files
     }
 
     /// Whether a path (say, from a file-system event) belongs to the source.
     pub fn matches(&self, path: &Path) -> bool {
-        match &self.glob {
-            Some(g) => g.is_match(path),
-            None if self.pattern.is_dir() => path.starts_with(&self.pattern) && is_log_name(path),
-            None => path == self.pattern,
-        }
+        self.pattern.matches(path)
     }
 
     /// The directory to watch, and whether to watch it recursively.
     pub fn watch_root(&self) -> (PathBuf, bool) {
-        if self.glob.is_some() {
-            let mut root = PathBuf::new();
-            for c in self.pattern.components() {
-                if is_glob(&c.as_os_str().to_string_lossy()) {
-                    break;
-                }
-                root.push(c);
-            }
-            return (root, true);
-        }
-        if self.pattern.is_dir() {
-            return (self.pattern.clone(), true);
-        }
-        (self.pattern.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".")), false)
-    }
-}
-
-/// Canonicalizes the longest existing literal prefix of a pattern, so that
-/// paths from file-system events (always canonical here) match it.
-fn canonical_pattern(p: &Path) -> PathBuf {
-    if let Ok(c) = std::fs::canonicalize(p) {
-        return c;
-    }
-    let comps: Vec<_> = p.components().collect();
-    for cut in (1..comps.len()).rev() {
-        let head: PathBuf = comps[..cut].iter().collect();
-        if is_glob(&head.to_string_lossy()) {
-            continue;
-        }
-        if let Ok(c) = std::fs::canonicalize(&head) {
-            let mut out = c;
-            for rest in &comps[cut..] {
-                out.push(rest);
-            }
-            return out;
-        }
-    }
-    p.to_path_buf()
-}
-
-fn collect(p: &Path, out: &mut Vec<PathBuf>) {
-    if p.is_dir() {
-        for e in walkdir::WalkDir::new(p).follow_links(true).into_iter().flatten() {
-            if e.file_type().is_file() && is_log_name(e.path()) {
-                out.push(std::fs::canonicalize(e.path()).unwrap_or_else(|_| e.path().to_path_buf()));
-            }
-        }
-    } else if p.is_file() {
-        out.push(std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()));
+        self.pattern.watch_root()
     }
 }
 
@@ -239,6 +167,6 @@ mod tests {
         let s = SourceSpec::from_config(&cfg).unwrap();
         assert_eq!(s[0].options.format, Some(Format::LiteLlm));
         assert_eq!(s[0].options.batch, Some(true));
-        assert!(!s[0].pattern.to_string_lossy().starts_with('~'));
+        assert!(!s[0].pattern.path.to_string_lossy().starts_with('~'));
     }
 }

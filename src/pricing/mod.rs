@@ -7,8 +7,8 @@ pub mod entry;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub use catalog::{Catalog, Resolution};
-pub use cost::{Cost, CostInput, compute};
+pub use catalog::Catalog;
+pub use cost::CostInput;
 pub use entry::{PriceClass, PriceEntry, Variant};
 
 use crate::domain::record::CallRecord;

@@ -25,6 +25,7 @@ use crate::domain::dims::Dimension;
 use crate::domain::money::{Nanos, div_round};
 use crate::domain::time::{self, MS_PER_HOUR, end_of_month, start_of_month};
 use crate::forecast::drivers::{TrendReport, trend_report};
+use crate::store::events::{self, Event};
 use crate::store::live::{MS_PER_MINUTE, minutes_by_workflow, newest_ts};
 use crate::store::queries::{self, QueryPath, Window};
 use crate::store::rollup::{Agg, Dim};
@@ -181,6 +182,8 @@ pub struct LiveData {
     /// The one month-end projection (all workflows): the trend and its
     /// band, as the Forecast tab shows it.
     pub projection: TrendReport,
+    /// Runaways recorded in the last 24 hours, oldest first.
+    pub runaway_events: Vec<Event>,
 }
 
 impl LiveData {
@@ -218,6 +221,21 @@ pub fn header(live: &LiveData) -> Header {
         run_rate: format!("24 h run rate {}/h", live.run_rate_24h()),
         runaways: live.runaways().count(),
     }
+}
+
+/// A recorded runaway in one line: `sales-research-agent 14:03–14:05 peak
+/// $46.16/h cost $1.42` (times in `tz`; an open end reads "now").
+pub fn runaway_line(e: &Event, tz: &TimeZone) -> String {
+    let hm = |ms: i64| time::local_hm(ms, tz);
+    let money = |k: &str| e.data[k].as_i64().map(|n| Nanos(n).to_string()).unwrap_or_else(|| "-".into());
+    format!(
+        "{} {}–{} peak {}/h cost {}",
+        e.subject,
+        hm(e.started_at),
+        e.ended_at.map(hm).unwrap_or_else(|| "now".into()),
+        money("peak_per_hour_nanousd"),
+        money("cost_nanousd")
+    )
 }
 
 /// A pane's lines of text.
@@ -359,6 +377,7 @@ pub fn live(conn: &Connection, now: i64, tz: &TimeZone) -> rusqlite::Result<Live
         month_end_ms: end_of_month(now, tz),
         newest_ts: newest_ts(conn)?,
         projection: trend_report(conn, None, now, tz)?,
+        runaway_events: events::list(conn, "runaway", now - 24 * MS_PER_HOUR)?,
     })
 }
 

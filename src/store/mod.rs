@@ -93,7 +93,8 @@ pub fn open_read(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-/// An in-memory database with the schema (tests, benchmarks).
+/// An in-memory database with the schema (tests).
+#[cfg(test)]
 pub fn open_memory() -> Result<Connection, StoreError> {
     let conn = Connection::open_in_memory()?;
     configure(&conn)?;

@@ -46,21 +46,6 @@ impl Dim {
         self as i64
     }
 
-    /// The pair dimension for two singles, and whether the key is stored
-    /// in the (a, b) order given.
-    pub fn pair(a: Dim, b: Dim) -> Option<(Dim, bool)> {
-        for p in Dim::PAIRS {
-            let (x, y) = p.parts()?;
-            if (x, y) == (a, b) {
-                return Some((p, true));
-            }
-            if (y, x) == (a, b) {
-                return Some((p, false));
-            }
-        }
-        None
-    }
-
     pub fn parts(self) -> Option<(Dim, Dim)> {
         Some(match self {
             Dim::WorkflowTeam => (Dim::Workflow, Dim::Team),
@@ -480,8 +465,9 @@ fn upsert_sql() -> String {
     )
 }
 
-/// Rebuilds every rollup from the calls table (after a repricing or for
-/// verification).
+/// Rebuilds every rollup from the calls table (the tests' check that
+/// incremental rollups are right).
+#[cfg(test)]
 pub fn rebuild(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute("DELETE FROM rollup_hour", [])?;
     let mut dims = vec![Dim::Total];
@@ -507,13 +493,6 @@ pub fn rebuild(tx: &Transaction) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pairs_are_found_in_either_order() {
-        assert_eq!(Dim::pair(Dim::Workflow, Dim::Model), Some((Dim::WorkflowModel, true)));
-        assert_eq!(Dim::pair(Dim::Model, Dim::Workflow), Some((Dim::WorkflowModel, false)));
-        assert_eq!(Dim::pair(Dim::Provider, Dim::Model), None);
-    }
 
     #[test]
     fn values_round_trip_and_add() {

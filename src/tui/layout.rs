@@ -67,13 +67,13 @@ pub const PANE_MAX_HEIGHT: u16 = 9;
 
 /// The Live tab's panes: (workflow index, area), scrolled so that the
 /// selected pane is visible, and how many are not shown. Two columns from
-/// 120 columns up; panes grow to use the height. When some do not fit,
-/// the last line of the body is left for saying so.
+/// 120 columns up; panes grow to use the height. The last line of the
+/// body is left for what is not shown and the day's runaways.
 pub fn live_panes(body: Rect, n: usize, selected: usize) -> (Vec<(usize, Rect)>, usize) {
     let cols: usize = if body.width >= 120 { 2 } else { 1 };
     let rows_needed = n.div_ceil(cols).max(1);
-    let fits = rows_needed as u16 * PANE_HEIGHT <= body.height;
-    let avail = if fits { body.height } else { body.height.saturating_sub(1) };
+    let avail = body.height.saturating_sub(1);
+    let fits = rows_needed as u16 * PANE_HEIGHT <= avail;
     let pane_h = if fits { (avail / rows_needed as u16).clamp(PANE_HEIGHT, PANE_MAX_HEIGHT) } else { PANE_HEIGHT };
     let rows_visible = ((avail / pane_h).max(1) as usize).min(rows_needed);
     let per_page = rows_visible * cols;
@@ -238,7 +238,8 @@ mod tests {
 
     #[test]
     fn panes_use_the_height_and_say_what_is_hidden() {
-        // 6 panes in two columns at 120x40 (body 36 rows): 3 rows of 9.
+        // 6 panes in two columns at 120x40 (body 36 rows, 35 for panes):
+        // 3 rows of 9.
         let (shown, hidden) = live_panes(body(120, 36), 6, 0);
         assert_eq!((shown.len(), hidden), (6, 0));
         assert_eq!(shown[0].1.height, 9);

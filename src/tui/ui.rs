@@ -201,6 +201,7 @@ fn live(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
             spark,
         );
     }
+    let mut bottom: Vec<Span> = Vec::new();
     if hidden > 0 {
         let first = shown.first().map(|(i, _)| i + 1).unwrap_or(0);
         let last = shown.last().map(|(i, _)| i + 1).unwrap_or(0);
@@ -213,7 +214,19 @@ fn live(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
         } else {
             theme.dim()
         };
-        f.render_widget(Paragraph::new(Span::styled(text, style)), layout::live_more_line(body));
+        bottom.push(Span::styled(text, style));
+    }
+    if !s.live.runaway_events.is_empty() {
+        let list: Vec<String> =
+            s.live.runaway_events.iter().rev().map(|e| crate::reports::live::runaway_line(e, &app.tz)).collect();
+        bottom.push(Span::styled(format!(" runaways in 24 h: {}", clean(&list.join(" · "))), theme.warn()));
+    }
+    if !bottom.is_empty() {
+        let spans = bottom.into_iter().map(|s| (s.content.to_string(), s.style)).collect();
+        f.render_widget(
+            Paragraph::new(Line::from(cut_spans(spans, body.width as usize))),
+            layout::live_more_line(body),
+        );
     }
 }
 

@@ -14,7 +14,7 @@ use crate::util::Env;
 
 /// A call of claude-opus-4-5 costing exactly $0.75 (100k input, 10k output).
 fn line(k: usize) -> String {
-    let ts = aifin::domain::time::format_utc(aifin::domain::time::now_ms() - 2_000);
+    let ts = aifin::bench::format_utc(aifin::bench::now_ms() - 2_000);
     format!(
         r#"{{"ts":"{ts}","request_id":"tui-{k}","model":"claude-opus-4-5","workflow":"pty-flow","team":"QA","usage":{{"uncached_input":100000,"output":10000}}}}"#
     ) + "\n"
