@@ -24,7 +24,7 @@ pub fn run(env: &Env, args: &TuiArgs) -> Result<ExitCode> {
     }
     let demo_reason = if args.demo {
         Some(
-            "demo: the sample month replayed as the 31 days before now, traffic at its daily rate; a runaway starts in about a minute"
+            "demo: the sample month as the 31 days before now, traffic at its daily rate; a runaway in about a minute"
                 .to_string(),
         )
     } else if specs.is_empty() && !env.db.exists() {

@@ -169,11 +169,16 @@ CREATE INDEX events_time ON events(kind, started_at);
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 pub fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    migrate_to(conn, path, SCHEMA_VERSION)
+}
+
+/// Migrates up to `target` (tests build older ledgers with it).
+fn migrate_to(conn: &Connection, path: &Path, target: i64) -> Result<(), StoreError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > SCHEMA_VERSION {
         return Err(StoreError::TooNew { path: path.display().to_string(), found: version, supported: SCHEMA_VERSION });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+    for (i, sql) in MIGRATIONS.iter().enumerate().take(target as usize).skip(version as usize) {
         let tx = conn.unchecked_transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
@@ -195,6 +200,29 @@ mod tests {
         assert_eq!(v, SCHEMA_VERSION);
         let n: i64 = conn.query_row("SELECT count(*) FROM sqlite_master WHERE type='table'", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 8);
+    }
+
+    #[test]
+    fn a_ledger_of_each_older_version_upgrades_with_its_rows() {
+        for from in 1..SCHEMA_VERSION {
+            let conn = Connection::open_in_memory().unwrap();
+            migrate_to(&conn, Path::new(":memory:"), from).unwrap();
+            conn.execute_batch(
+                "INSERT INTO calls (ts, dedupe_ts, dedupe_key, model, uncached_input, cache_read, cache_write_5m,
+                   cache_write_1h, output, reasoning, cost_nano) VALUES (1, 1, 7, 'm', 1, 0, 0, 0, 1, 0, 42);
+                 INSERT INTO sources (path, first_seen, offset) VALUES ('/x', 0, 99);",
+            )
+            .unwrap();
+            migrate(&conn, Path::new(":memory:")).unwrap();
+            let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+            assert_eq!(v, SCHEMA_VERSION, "from {from}");
+            let (cost, offset): (i64, i64) = conn
+                .query_row("SELECT c.cost_nano, s.offset FROM calls c, sources s", [], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap();
+            assert_eq!((cost, offset), (42, 99), "from {from}: rows kept");
+            // What each migration added is there: prompt parts (3), events (4).
+            conn.execute_batch("SELECT msg_key FROM calls; SELECT * FROM prompt_parts; SELECT * FROM events;").unwrap();
+        }
     }
 
     #[test]

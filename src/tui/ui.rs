@@ -39,7 +39,8 @@ pub fn render(f: &mut Frame, app: &App, theme: &Theme) {
     }
     if let Some(n) = notice {
         let style = if app.query_error.is_some() { theme.alert() } else { theme.warn() };
-        f.render_widget(Paragraph::new(Span::styled(format!(" {}", clean(&n)), style)), a.notice);
+        let text = clean_truncated(&format!(" {}", clean(&n)), a.notice.width as usize);
+        f.render_widget(Paragraph::new(Span::styled(text, style)), a.notice);
     }
     let status = clean_truncated(&view::status_line(app), a.status.width as usize);
     f.render_widget(Paragraph::new(Span::styled(status, theme.dim())), a.status);
@@ -497,7 +498,10 @@ fn forecast(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
     let title = Span::styled(
         format!(
             " {} ",
-            clean_truncated("Daily spend · trend to month end (P10–P90)", a.chart.width.saturating_sub(4) as usize)
+            clean_truncated(
+                "Daily spend · trend to month end (line), P10 and P90 (dots)",
+                a.chart.width.saturating_sub(4) as usize
+            )
         ),
         theme.title(),
     );
@@ -542,7 +546,7 @@ fn forecast(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
             let chart = Chart::new(sets)
                 .x_axis(Axis::default().bounds([0.0, c.x_max]).labels(c.x_labels.iter().map(|l| Span::raw(l.clone()))))
                 .y_axis(Axis::default().bounds([0.0, c.y_max]).labels(c.y_labels.iter().map(|l| Span::raw(l.clone()))))
-                .hidden_legend_constraints((Constraint::Ratio(1, 1), Constraint::Ratio(1, 1)));
+                .legend_position(None);
             f.render_widget(chart, plot);
             f.render_widget(
                 Paragraph::new(Span::styled(clean_truncated(&c.accuracy, acc.width as usize), theme.dim())),
