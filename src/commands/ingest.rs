@@ -31,6 +31,12 @@ struct Summary {
     transactions: u64,
     tokenized: u64,
     usage_from_text: u64,
+    /// Calls still waiting for their usage to be counted (not in the cost).
+    pending: u64,
+    /// Pending calls of earlier runs read again and counted.
+    pending_retried: u64,
+    /// Pending calls whose text was gone: now unpriced.
+    pending_given_up: u64,
     elapsed_s: f64,
     lines_per_s: f64,
     interrupted: bool,
@@ -222,6 +228,12 @@ fn summary(env: &Env, r: &IngestReport) -> Summary {
         transactions: r.totals.transactions,
         tokenized: r.tokenized,
         usage_from_text: r.usage_filled,
+        pending: crate::store::open_read(&env.db)
+            .ok()
+            .and_then(|c| c.query_row("SELECT COUNT(*) FROM pending_counts", [], |r| r.get::<_, i64>(0)).ok())
+            .unwrap_or(0) as u64,
+        pending_retried: r.retried.counted,
+        pending_given_up: r.retried.gone,
         elapsed_s: r.elapsed.as_secs_f64(),
         lines_per_s: r.lines_per_sec(),
         interrupted: r.interrupted,
@@ -253,6 +265,21 @@ fn print_text(out: &mut dyn Write, s: &Summary) -> std::io::Result<()> {
             "usage from  {}  calls logged without usage: tokens counted from their text",
             n(s.usage_from_text)
         )?;
+    }
+    if s.pending_retried > 0 || s.pending_given_up > 0 {
+        writeln!(
+            out,
+            "recounted   {}  pending calls of earlier runs{}",
+            n(s.pending_retried),
+            if s.pending_given_up > 0 {
+                format!("; {} whose text is gone are now unpriced", n(s.pending_given_up))
+            } else {
+                String::new()
+            }
+        )?;
+    }
+    if s.pending > 0 {
+        writeln!(out, "pending     {}  calls wait for their usage to be counted (not in the cost)", n(s.pending))?;
     }
     if s.partial_lines_waiting > 0 {
         writeln!(out, "waiting     {} unterminated last line(s), read when complete", s.partial_lines_waiting)?;

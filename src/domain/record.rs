@@ -255,8 +255,32 @@ pub struct CallRecord {
     /// Prompt text for the tokenizer (not stored).
     pub prompt: Option<Box<PromptText>>,
     /// The log had prompt text but no usage: the tokenizer's counts become
-    /// the usage (marked estimated or counted).
+    /// the usage (marked estimated or counted). Until they do, the call is
+    /// stored *pending*: not in the cost, counted apart, and found again at
+    /// `byte_offset` of its source if the count never arrives.
     pub usage_missing: bool,
+    /// Byte offset of the call's line in its source file (set by the
+    /// ingester).
+    pub byte_offset: u64,
+    /// Fields that were out of range and were nulled ([`Warning`] bits).
+    pub warnings: u32,
+}
+
+/// Why a call carries a warning (bits of [`CallRecord::warnings`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Warning {
+    /// `latency_ms` outside 0..=86,400,000: nulled.
+    Latency = 1,
+    /// A reported cost negative, above $1,000,000 or not finite: nulled.
+    ReportedCost = 2,
+    /// The prompt text to count was gone: the call is unpriced.
+    TextGone = 8,
+}
+
+impl Warning {
+    pub fn bit(self) -> u32 {
+        self as u32
+    }
 }
 
 impl CallRecord {

@@ -129,7 +129,8 @@ pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
         inference_geo: dim(usage.inference_geo.as_deref()),
         speed,
         status: if l.is_api_error == Some(true) { Status::Error } else { Status::Ok },
-        reported_cost: l.cost_usd.and_then(|c| c.0),
+        reported_cost: super::common::reported_cost(l.cost_usd).0,
+        warnings: super::common::reported_cost(l.cost_usd).1,
         ..CallRecord::default()
     };
     let mut dims = Dims::default();

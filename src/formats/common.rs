@@ -12,7 +12,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use crate::domain::dims::Dimension;
 use crate::domain::money::Nanos;
-use crate::domain::record::{CallRecord, Status, Tokens};
+use crate::domain::record::{CallRecord, Status, Tokens, Warning};
 use crate::domain::sanitize;
 use crate::domain::time;
 
@@ -204,9 +204,36 @@ impl FlexStr<'_> {
     }
 }
 
-/// A reported cost in USD, as a float or numeric string.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct UsdValue(pub Option<Nanos>);
+/// A reported cost in USD, as a float or numeric string. A value that is
+/// negative, above [`MAX_REPORTED_USD`] or not a number is `invalid`: the
+/// call is kept, the cost left out, and a warning recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct UsdValue {
+    pub value: Option<Nanos>,
+    pub invalid: bool,
+}
+
+/// The largest reported cost of one call taken as real.
+pub const MAX_REPORTED_USD: i64 = 1_000_000;
+
+impl UsdValue {
+    fn of(n: Option<Nanos>) -> UsdValue {
+        match n {
+            Some(n) if n.0 >= 0 && n.0 <= MAX_REPORTED_USD * 1_000_000_000 => {
+                UsdValue { value: Some(n), invalid: false }
+            }
+            _ => UsdValue { value: None, invalid: true },
+        }
+    }
+}
+
+/// The reported cost of a call and its warning bits.
+pub fn reported_cost(v: Option<UsdValue>) -> (Option<Nanos>, u32) {
+    match v {
+        Some(u) => (u.value, if u.invalid { Warning::ReportedCost.bit() } else { 0 }),
+        None => (None, 0),
+    }
+}
 
 impl<'de> Deserialize<'de> for UsdValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -217,7 +244,7 @@ impl<'de> Deserialize<'de> for UsdValue {
                 f.write_str("a cost in USD")
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<UsdValue, E> {
-                Ok(UsdValue(Nanos::from_usd_f64(v).filter(|n| n.0 >= 0)))
+                Ok(UsdValue::of(Nanos::from_usd_f64(v)))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<UsdValue, E> {
                 self.visit_f64(v as f64)
@@ -226,15 +253,12 @@ impl<'de> Deserialize<'de> for UsdValue {
                 self.visit_f64(v as f64)
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<UsdValue, E> {
-                Ok(UsdValue(
-                    crate::domain::money::parse_decimal_scaled(v, 9)
-                        .and_then(|n| i64::try_from(n).ok())
-                        .filter(|n| *n >= 0)
-                        .map(Nanos),
+                Ok(UsdValue::of(
+                    crate::domain::money::parse_decimal_scaled(v, 9).and_then(|n| i64::try_from(n).ok()).map(Nanos),
                 ))
             }
             fn visit_unit<E: de::Error>(self) -> Result<UsdValue, E> {
-                Ok(UsdValue(None))
+                Ok(UsdValue::default())
             }
         }
         d.deserialize_any(V)
@@ -460,6 +484,18 @@ pub fn infer_provider(model: &str) -> Option<&'static str> {
 }
 
 /// Checks a record's invariants before it leaves a parser.
+/// The longest latency taken as real: a day.
+pub const MAX_LATENCY_MS: u64 = 86_400_000;
+
+/// Keeps a call whose fields are out of range, leaving those fields out
+/// and recording a warning on it.
+pub fn bound_ranges(rec: &mut CallRecord) {
+    if rec.latency_ms.is_some_and(|l| l > MAX_LATENCY_MS) {
+        rec.latency_ms = None;
+        rec.warnings |= Warning::Latency.bit();
+    }
+}
+
 pub fn validate(rec: &CallRecord) -> Result<(), String> {
     if rec.model.is_empty() {
         return Err("missing model".into());

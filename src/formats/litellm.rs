@@ -258,7 +258,8 @@ pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
         tokens,
         latency_ms,
         status: status_from_raw(l.status),
-        reported_cost: l.response_cost.or(l.spend).and_then(|c| c.0),
+        reported_cost: super::common::reported_cost(l.response_cost.or(l.spend)).0,
+        warnings: super::common::reported_cost(l.response_cost.or(l.spend)).1,
         ..CallRecord::default()
     };
     // Payloads with message logging on carry the prompt for the tokenizer

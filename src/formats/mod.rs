@@ -164,6 +164,9 @@ fn try_format(f: Format, text: &str, only: Option<Format>, out: &mut Vec<CallRec
     }
     // Invariant checks shared by every format.
     if let Ok(Outcome::Calls(_)) = r {
+        for rec in &mut out[before..] {
+            common::bound_ranges(rec);
+        }
         for rec in &out[before..] {
             if let Err(e) = common::validate(rec) {
                 out.truncate(before);

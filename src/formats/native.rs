@@ -167,7 +167,8 @@ pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
         speed: dim(l.speed.as_deref()),
         latency_ms: l.latency_ms.and_then(|m| m.0),
         status: status_from_raw(l.status),
-        reported_cost: l.cost_usd.and_then(|c| c.0),
+        reported_cost: super::common::reported_cost(l.cost_usd).0,
+        warnings: super::common::reported_cost(l.cost_usd).1,
         usage_missing,
         parts: l.prompt_parts.as_ref().map(|p| {
             ([tc(p.system), tc(p.tools), tc(p.context), tc(p.history), tc(p.user), tc(p.output)], TokenSource::Reported)

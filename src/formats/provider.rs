@@ -297,7 +297,8 @@ pub fn parse(line: &str, only: Option<Format>, out: &mut Vec<CallRecord>) -> Res
         speed: dim(usage.speed.as_deref()),
         latency_ms: head.latency_ms.and_then(|m| m.0),
         status,
-        reported_cost: head.cost_usd.and_then(|c| c.0),
+        reported_cost: super::common::reported_cost(head.cost_usd).0,
+        warnings: super::common::reported_cost(head.cost_usd).1,
         ..CallRecord::default()
     };
     if let Some(messages) = req.messages {

@@ -212,6 +212,7 @@ impl SourceReader {
             tmp: Vec::with_capacity(4),
             jobs: Vec::new(),
             report,
+            line_offset: start,
         };
         let mut long: Vec<u8> = Vec::new();
         let mut discarding: Option<u64> = None; // bytes of an over-long line so far
@@ -257,9 +258,11 @@ impl SourceReader {
                     match discarding.as_mut() {
                         Some(d) => *d += n as u64,
                         None if long.len() + n > MAX_LINE => {
-                            // Keep only an excerpt's worth of the line.
+                            // Keep only an excerpt's worth of the line (its
+                            // length so far counted before cutting).
+                            let so_far = (long.len() + n) as u64;
                             long.truncate(EXCERPT_CHARS * 4);
-                            discarding = Some((long.len() + n) as u64);
+                            discarding = Some(so_far);
                         }
                         None => long.extend_from_slice(avail),
                     }
@@ -271,7 +274,7 @@ impl SourceReader {
         if !fs.report.interrupted {
             // A final line without a newline: take it only if it is a whole record.
             if discarding.is_none() && !long.is_empty() {
-                if fs.try_partial(&long, ctx.pipe) {
+                if fs.try_partial(&long, line_start, ctx.pipe) {
                     fs.batch.end_offset = fs.pos;
                     fs.batch.end_line = fs.line_no;
                 } else {
@@ -320,10 +323,13 @@ struct FileState<'r> {
     /// Prompt texts to count once this batch has gone to the writer.
     jobs: Vec<Job>,
     report: FileReport,
+    /// Where the line being read starts.
+    line_offset: u64,
 }
 
 impl FileState<'_> {
     fn line(&mut self, bytes: &[u8], offset: u64, pipe: &mut Pipeline) {
+        self.line_offset = offset;
         self.line_no += 1;
         self.batch.lines += 1;
         self.report.lines += 1;
@@ -353,12 +359,19 @@ impl FileState<'_> {
     fn take_records(&mut self, pipe: &mut Pipeline) {
         for mut rec in self.tmp.drain(..) {
             rec.line_no = self.line_no;
+            rec.byte_offset = self.line_offset;
             if rec.ts_ms == 0 {
                 rec.ts_ms = self.mtime_ms;
                 rec.ts_inferred = true;
             }
             pipe.finish(&mut rec, self.path, self.options);
-            if let Some(text) = rec.prompt.take().filter(|t| !t.is_empty()) {
+            let text = rec.prompt.take().filter(|t| !t.is_empty());
+            if rec.usage_missing && text.is_none() {
+                // No usage and no text to count it from: unpriced, said so.
+                rec.usage_missing = false;
+                rec.warnings |= crate::domain::record::Warning::TextGone.bit();
+            }
+            if let Some(text) = text {
                 self.jobs.push(Job {
                     dedupe_ts: if rec.ts_inferred { 0 } else { rec.ts_ms },
                     dedupe_key: rec.dedupe_key,
@@ -373,7 +386,8 @@ impl FileState<'_> {
     }
 
     /// Parses an unterminated last line; consumes it only if it is a record.
-    fn try_partial(&mut self, bytes: &[u8], pipe: &mut Pipeline) -> bool {
+    fn try_partial(&mut self, bytes: &[u8], offset: u64, pipe: &mut Pipeline) -> bool {
+        self.line_offset = offset;
         let mut d = *self.detector;
         match d.parse_line(bytes, &mut self.tmp) {
             Ok(Parsed::Calls(format, _)) => {

@@ -32,7 +32,7 @@ use notify::{RecursiveMode, Watcher};
 
 use super::file::{FileError, ReadCtx, SourceReader, path_identity};
 use super::source::SourceSpec;
-use super::{IngestError, IngestReport, Pipeline, Progress};
+use super::{IngestError, IngestReport, Pipeline, Progress, pending};
 use crate::attribution::Attributor;
 use crate::pricing::Catalog;
 use crate::store;
@@ -159,6 +159,10 @@ pub fn follow(specs: &[SourceSpec], opts: FollowOptions) -> Result<IngestReport,
         .tokenizer
         .map(|stats| TokenizerWorker::spawn_with_stats(writer.sender(), Arc::clone(&opts.catalog), stats));
     let mut pipe = Pipeline::new(opts.catalog, opts.attributor);
+    let retried = match &tokenizer {
+        Some(t) => pending::retry(&store::open_read(opts.db)?, &writer, t, &mut pipe)?,
+        None => Default::default(),
+    };
     let (tx, rx) = std::sync::mpsc::channel::<notify::Result<notify::Event>>();
     // Without a watcher (no inotify, too many watches) the rescan still works.
     let mut watcher = notify::recommended_watcher(move |e| {
@@ -181,7 +185,8 @@ pub fn follow(specs: &[SourceSpec], opts: FollowOptions) -> Result<IngestReport,
     };
     watch_roots(&mut watcher);
 
-    let mut state = State { specs, tracked: BTreeMap::new(), report: IngestReport::default() };
+    let mut state =
+        State { specs, tracked: BTreeMap::new(), report: IngestReport { retried, ..IngestReport::default() } };
     let mut on_round = opts.on_round;
     let progress = opts.progress.clone();
     let mut round = |state: &mut State, paths: BTreeSet<PathBuf>, pipe: &mut Pipeline| -> Result<(), IngestError> {

@@ -10,6 +10,7 @@
 pub mod file;
 pub mod follow;
 pub mod paths;
+pub mod pending;
 pub mod source;
 
 use std::path::Path;
@@ -52,6 +53,10 @@ impl Pipeline {
             rec.provider = infer_provider(&rec.model).map(str::to_string);
         }
         self.pricer.price(rec);
+        if rec.usage_missing {
+            // Pending until its usage is counted: no cost yet, never $0.
+            rec.cost = None;
+        }
         if rec.provider.is_none()
             && let Some((_, entry)) = self.pricer.resolve(None, &rec.model)
         {
@@ -94,6 +99,8 @@ pub struct IngestReport {
     pub tokenized: u64,
     /// Calls logged without usage whose usage was counted from their text.
     pub usage_filled: u64,
+    /// Pending calls of earlier runs read again (counted, or given up).
+    pub retried: pending::Retried,
 }
 
 impl IngestReport {
@@ -138,6 +145,9 @@ pub fn ingest_files(
     let tokenizer = opts.tokenize.then(|| TokenizerWorker::spawn(writer.sender(), Arc::clone(&opts.catalog)));
     let mut pipe = Pipeline::new(opts.catalog, opts.attributor);
     let mut report = IngestReport { files: files.len(), ..Default::default() };
+    if let Some(t) = &tokenizer {
+        report.retried = pending::retry(&store::open_read(opts.db)?, &writer, t, &mut pipe)?;
+    }
     // One round trip for every file's committed state.
     let states = writer.sources(files.iter().map(|(f, _)| f.to_string_lossy().to_string()).collect())?;
     for ((f, options), state) in files.iter().zip(states) {

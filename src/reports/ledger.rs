@@ -29,9 +29,9 @@ pub fn attribution_coverage(l: &Ledger) -> f64 {
     ratio_or(l.attributed.cost.0, l.total.cost.0, l.attributed.calls, l.total.calls)
 }
 
-/// Share of calls that have a price.
+/// Share of calls that have a price (pending calls do not, yet).
 pub fn price_coverage(l: &Ledger) -> f64 {
-    if l.total.calls == 0 { 0.0 } else { (l.total.calls - l.total.unpriced_calls) as f64 / l.total.calls as f64 }
+    if l.total.calls == 0 { 0.0 } else { priced_calls(&l.total) as f64 / l.total.calls as f64 }
 }
 
 fn ratio_or(num: i64, den: i64, num2: i64, den2: i64) -> f64 {
@@ -52,7 +52,7 @@ pub fn avg(sum: i64, n: i64) -> f64 {
 /// Calls whose cost is known: cost per call is over these, so unpriced
 /// calls never read as free.
 pub fn priced_calls(a: &Agg) -> i64 {
-    a.calls - a.unpriced_calls
+    a.calls - a.unpriced_calls - a.pending_calls
 }
 
 /// A part's share of a whole (0 when the whole is 0).
@@ -83,7 +83,7 @@ fn aux_column(by: GroupBy) -> Option<Column> {
 }
 
 /// The ledger's measure columns, in order.
-pub const MEASURES: [Column; 10] = [
+pub const MEASURES: [Column; 12] = [
     Column::right("calls", "Calls", 3),
     Column::right("input_tokens", "Input tok", 8),
     Column::right("cache_read_tokens", "Cache read", 10),
@@ -94,6 +94,8 @@ pub const MEASURES: [Column; 10] = [
     Column::right("cost_per_call_usd", "Cost/call", 4),
     Column::right("share", "Share", 2),
     Column::right("unpriced_calls", "Unpriced", 6),
+    Column::quiet_right("pending_calls", "Pending", 12),
+    Column::quiet_right("warning_calls", "Warnings", 13),
 ];
 
 fn measure_cells(a: &Agg, total_cost: i64) -> Vec<Cell> {
@@ -108,6 +110,8 @@ fn measure_cells(a: &Agg, total_cost: i64) -> Vec<Cell> {
         Cell::per(a.cost, priced_calls(a)),
         Cell::Share(share(a.cost.0, total_cost)),
         Cell::Tally(a.unpriced_calls),
+        Cell::Tally(a.pending_calls),
+        Cell::Tally(a.warning_calls),
     ]
 }
 
@@ -145,6 +149,21 @@ impl LedgerReport {
                 " · {} unpriced calls are not in the cost (see `aifin prices`)",
                 super::table::thousands(l.total.unpriced_calls)
             ));
+        }
+        if l.total.pending_calls > 0 {
+            s.push_str(&format!(
+                " · {} calls wait for their usage to be counted (not in the cost)",
+                super::table::thousands(l.total.pending_calls)
+            ));
+        }
+        if l.total.warning_calls > 0 {
+            s.push_str(&format!(
+                " · {} calls with a field out of range (left out; see `aifin ledger --json`)",
+                super::table::thousands(l.total.warning_calls)
+            ));
+        }
+        if l.total.overflow() {
+            s.push_str(" · a sum reached the largest integer and stopped there (overflow)");
         }
         s
     }
@@ -220,8 +239,12 @@ pub struct RowJson {
     cost_per_call_usd: f64,
     share: f64,
     unpriced_calls: i64,
+    pending_calls: i64,
+    warning_calls: i64,
     error_calls: i64,
     reported_cost_usd: f64,
+    /// A sum of this row saturated at the largest integer.
+    overflow: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     composition: Option<CompositionJson>,
 }
@@ -270,8 +293,11 @@ fn row_json(key: Option<String>, aux: Option<String>, by: GroupBy, a: &Agg, tota
         cost_per_call_usd: avg(a.cost.0, priced_calls(a)) / 1e9,
         share: share(a.cost.0, total_cost),
         unpriced_calls: a.unpriced_calls,
+        pending_calls: a.pending_calls,
+        warning_calls: a.warning_calls,
         error_calls: a.error_calls,
         reported_cost_usd: a.reported_cost.to_usd_f64(),
+        overflow: a.overflow(),
         composition: a.composition().map(|share| CompositionJson {
             calls: a.parts_calls,
             tokens: PART_NAMES.iter().copied().zip(a.parts).collect(),
@@ -328,12 +354,21 @@ mod tests {
                 "cost_usd",
                 "cost_per_call_usd",
                 "share",
-                "unpriced_calls"
+                "unpriced_calls",
+                "pending_calls",
+                "warning_calls"
             ]
         );
         let human: Vec<String> = t.rows[0].cells.iter().map(Cell::human).collect();
         // $10 over 3 calls = $3.3333; 300 input tokens / 3 = 100; all of the cost.
-        assert_eq!(human, ["support", "CX", "3", "300", "0", "0", "0", "100", "$10.00", "$3.3333", "100.0%", "-"]);
+        assert_eq!(
+            human,
+            ["support", "CX", "3", "300", "0", "0", "0", "100", "$10.00", "$3.3333", "100.0%", "-", "-", "-"]
+        );
+        // Pending and warnings say nothing here: people do not see them.
+        let people = t.for_people();
+        assert_eq!(people.columns.len(), t.columns.len() - 2);
+        assert!(people.column("pending_calls").is_none() && people.column("unpriced_calls").is_some());
         assert_eq!(t.rows[1].cells[0].human(), "(unattributed)");
         assert_eq!(t.rows[1].cells[9].human(), "-", "an unpriced call has no cost per call, not $0");
         assert_eq!(t.total.as_ref().unwrap()[2].human(), "4");

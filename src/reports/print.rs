@@ -27,6 +27,7 @@ pub enum OutputFormat {
 
 /// The table as aligned text: its title, the table, then its notes.
 pub fn text(t: &Table) -> String {
+    let t = &t.for_people();
     let mut tt = TTable::new();
     tt.load_style(UTF8_BORDERS_ONLY)
         .set_content_arrangement(ContentArrangement::Disabled)

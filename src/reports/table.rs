@@ -26,20 +26,28 @@ pub struct Column {
     /// 0 = always shown; larger numbers are dropped first when the width
     /// is short.
     pub priority: u8,
+    /// People do not see it while none of its cells says anything (all
+    /// zero or empty); machines (CSV, JSON) always do.
+    pub quiet: bool,
 }
 
 impl Column {
     pub const fn left(key: &'static str, title: &'static str, priority: u8) -> Column {
-        Column { key, title: Cow::Borrowed(title), align: Align::Left, priority }
+        Column { key, title: Cow::Borrowed(title), align: Align::Left, priority, quiet: false }
     }
 
     pub const fn right(key: &'static str, title: &'static str, priority: u8) -> Column {
-        Column { key, title: Cow::Borrowed(title), align: Align::Right, priority }
+        Column { key, title: Cow::Borrowed(title), align: Align::Right, priority, quiet: false }
     }
 
     /// A column whose title is made at run time.
     pub fn titled(key: &'static str, title: String, align: Align, priority: u8) -> Column {
-        Column { key, title: Cow::Owned(title), align, priority }
+        Column { key, title: Cow::Owned(title), align, priority, quiet: false }
+    }
+
+    /// A right-aligned [`Column::quiet`] column.
+    pub const fn quiet_right(key: &'static str, title: &'static str, priority: u8) -> Column {
+        Column { key, title: Cow::Borrowed(title), align: Align::Right, priority, quiet: true }
     }
 }
 
@@ -98,6 +106,11 @@ impl Cell {
     /// Money per unit (cost per call), rounded to the nano, or empty.
     pub fn per(total: Nanos, n: i64) -> Cell {
         if n <= 0 { Cell::Empty } else { Cell::UsdFine(Nanos(div_round(total.0 as i128, n as i128) as i64)) }
+    }
+
+    /// Whether the cell says nothing (zero or empty).
+    pub fn is_nothing(&self) -> bool {
+        matches!(self, Cell::Empty | Cell::Tally(0) | Cell::Count(0))
     }
 
     /// Whether the cell holds text from outside (to sanitize or guard).
@@ -205,6 +218,27 @@ pub struct Table {
 impl Table {
     pub fn column(&self, key: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.key == key)
+    }
+
+    /// The table people see: quiet columns with nothing to say left out.
+    pub fn for_people(&self) -> Table {
+        let keep: Vec<bool> = (0..self.columns.len())
+            .map(|i| {
+                !self.columns[i].quiet
+                    || self.rows.iter().any(|r| !r.cells[i].is_nothing())
+                    || self.total.as_ref().is_some_and(|t| !t[i].is_nothing())
+            })
+            .collect();
+        let pick = |cells: &[Cell]| -> Vec<Cell> {
+            cells.iter().zip(&keep).filter(|(_, k)| **k).map(|(c, _)| c.clone()).collect()
+        };
+        Table {
+            title: self.title.clone(),
+            columns: self.columns.iter().zip(&keep).filter(|(_, k)| **k).map(|(c, _)| c.clone()).collect(),
+            rows: self.rows.iter().map(|r| Row { id: r.id.clone(), cells: pick(&r.cells) }).collect(),
+            total: self.total.as_deref().map(pick),
+            notes: self.notes.clone(),
+        }
     }
 
     /// The row indices in the order of column `col`.

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, params};
 
 use super::queries::{HOURS_CTE, PairFilter, QueryPath, RAW_WHERE, Window, clamp_hours, group_filtered};
-use super::rollup::{Agg, Dim, PAIR_SEP, RAW_FROM, agg_from_row, raw_sums, rollup_sums};
+use super::rollup::{Agg, Dim, PAIR_SEP, RAW_FROM, agg_from_row, raw_sums, rollup_sums, saturating_retry};
 use crate::domain::time::MS_PER_HOUR;
 
 pub const MS_PER_MINUTE: i64 = 60_000;
@@ -13,14 +13,16 @@ pub const MS_PER_MINUTE: i64 = 60_000;
 /// calls table (the last hour is a few thousand rows even in a large
 /// ledger, found through the time-led index).
 pub fn minutes_by_workflow(conn: &Connection, since: i64, until: i64) -> rusqlite::Result<Vec<(String, i64, Agg)>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT COALESCE(c.workflow, ''), c.ts / 60000, {} FROM {RAW_FROM} WHERE {RAW_WHERE} GROUP BY 1, 2",
-        raw_sums()
-    ))?;
-    let rows = stmt.query_map(params![since, until], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? * MS_PER_MINUTE, agg_from_row(r, 2)?))
-    })?;
-    rows.collect()
+    saturating_retry(|sum| {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT COALESCE(c.workflow, ''), c.ts / 60000, {} FROM {RAW_FROM} WHERE {RAW_WHERE} GROUP BY 1, 2",
+            raw_sums(sum)
+        ))?;
+        stmt.query_map(params![since, until], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? * MS_PER_MINUTE, agg_from_row(r, 2)?))
+        })?
+        .collect()
+    })
 }
 
 /// The newest call time in the ledger.
@@ -57,12 +59,15 @@ pub fn hours_of_key(conn: &Connection, d: Dim, key: &str, w: Window) -> rusqlite
     let h0 = w.since.map(|s| s.div_euclid(MS_PER_HOUR)).unwrap_or(i64::MIN);
     let h1 = w.until.map(|u| (u + MS_PER_HOUR - 1).div_euclid(MS_PER_HOUR)).unwrap_or(i64::MAX);
     let Some((h0, h1)) = clamp_hours(conn, h0, h1)? else { return Ok(Vec::new()) };
-    let mut stmt = conn.prepare_cached(&format!(
-        "{HOURS_CTE} SELECT hour, {} FROM h CROSS JOIN rollup_hour r ON r.dim = ?1 AND r.hour = h.x AND r.key = ?4
-         GROUP BY hour ORDER BY hour",
-        rollup_sums()
-    ))?;
-    let rows = stmt
-        .query_map(params![d.code(), h0, h1, key], |r| Ok((r.get::<_, i64>(0)? * MS_PER_HOUR, agg_from_row(r, 1)?)))?;
-    rows.collect()
+    saturating_retry(|sum| {
+        let mut stmt = conn.prepare_cached(&format!(
+            "{HOURS_CTE} SELECT hour, {} FROM h CROSS JOIN rollup_hour r ON r.dim = ?1 AND r.hour = h.x AND r.key = ?4
+             GROUP BY hour ORDER BY hour",
+            rollup_sums(sum)
+        ))?;
+        stmt.query_map(params![d.code(), h0, h1, key], |r| {
+            Ok((r.get::<_, i64>(0)? * MS_PER_HOUR, agg_from_row(r, 1)?))
+        })?
+        .collect()
+    })
 }

@@ -103,6 +103,7 @@ pub fn open_memory() -> Result<Connection, StoreError> {
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    rollup::register_functions(conn)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;

@@ -13,7 +13,7 @@ use std::str::FromStr;
 use jiff::tz::TimeZone;
 use rusqlite::{Connection, params};
 
-use super::rollup::{Agg, Dim, PAIR_SEP, RAW_FROM, agg_from_row, raw_sums, rollup_sums};
+use super::rollup::{Agg, Dim, PAIR_SEP, RAW_FROM, agg_from_row, raw_sums, rollup_sums, saturating_retry};
 use crate::domain::dims::Dimension;
 use crate::domain::time::{self, MS_PER_HOUR};
 
@@ -203,7 +203,19 @@ fn group_rollup(
 ) -> rusqlite::Result<()> {
     let (h0, h1) = w.hour_bounds();
     let Some((h0, h1)) = clamp_hours(conn, h0, h1)? else { return Ok(()) };
-    let sums = rollup_sums();
+    let rows = saturating_retry(|sum| group_rollup_sql(conn, d, h0, h1, filter, rollup_sums(sum)))?;
+    out.extend(rows);
+    Ok(())
+}
+
+fn group_rollup_sql(
+    conn: &Connection,
+    d: Dim,
+    h0: i64,
+    h1: i64,
+    filter: &PairFilter,
+    sums: String,
+) -> rusqlite::Result<Vec<(String, Agg)>> {
     let (sql, a, b) = match filter {
         PairFilter::All => (
             format!("SELECT key, {sums} FROM rollup_hour WHERE dim = ?1 AND hour >= ?2 AND hour < ?3 GROUP BY key"),
@@ -229,24 +241,22 @@ fn group_rollup(
     };
     let mut stmt = conn.prepare_cached(&sql)?;
     let map = |r: &rusqlite::Row| Ok((r.get::<_, String>(0)?, agg_from_row(r, 1)?));
-    let rows: Vec<(String, Agg)> = match filter {
-        PairFilter::All => stmt.query_map(params![d.code(), h0, h1], map)?.collect::<rusqlite::Result<_>>()?,
-        _ => stmt.query_map(params![d.code(), h0, h1, a, b], map)?.collect::<rusqlite::Result<_>>()?,
-    };
-    out.extend(rows);
-    Ok(())
+    match filter {
+        PairFilter::All => stmt.query_map(params![d.code(), h0, h1], map)?.collect(),
+        _ => stmt.query_map(params![d.code(), h0, h1, a, b], map)?.collect(),
+    }
 }
 
 fn group_raw(conn: &Connection, expr: &str, w: Window, out: &mut Vec<(String, Agg)>) -> rusqlite::Result<()> {
     let (t0, t1) = w.ms_bounds();
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {expr}, {sums} FROM {RAW_FROM} WHERE {RAW_WHERE} GROUP BY 1",
-        sums = raw_sums()
-    ))?;
-    let rows = stmt.query_map(params![t0, t1], |r| Ok((r.get::<_, String>(0)?, agg_from_row(r, 1)?)))?;
-    for r in rows {
-        out.push(r?);
-    }
+    let rows: Vec<(String, Agg)> = saturating_retry(|sum| {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {expr}, {sums} FROM {RAW_FROM} WHERE {RAW_WHERE} GROUP BY 1",
+            sums = raw_sums(sum)
+        ))?;
+        stmt.query_map(params![t0, t1], |r| Ok((r.get::<_, String>(0)?, agg_from_row(r, 1)?)))?.collect()
+    })?;
+    out.extend(rows);
     Ok(())
 }
 
@@ -340,25 +350,27 @@ pub fn group_filtered(
 
 fn buckets_rollup(conn: &Connection, w: Window, out: &mut Vec<(i64, Agg)>) -> rusqlite::Result<()> {
     let (h0, h1) = w.hour_bounds();
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT hour, {} FROM rollup_hour WHERE dim = 0 AND hour >= ?1 AND hour < ?2 GROUP BY hour",
-        rollup_sums()
-    ))?;
-    let rows = stmt.query_map(params![h0, h1], |r| Ok((r.get::<_, i64>(0)? * MS_PER_HOUR, agg_from_row(r, 1)?)))?;
-    for r in rows {
-        out.push(r?);
-    }
+    let rows: Vec<(i64, Agg)> = saturating_retry(|sum| {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT hour, {} FROM rollup_hour WHERE dim = 0 AND hour >= ?1 AND hour < ?2 GROUP BY hour",
+            rollup_sums(sum)
+        ))?;
+        stmt.query_map(params![h0, h1], |r| Ok((r.get::<_, i64>(0)? * MS_PER_HOUR, agg_from_row(r, 1)?)))?.collect()
+    })?;
+    out.extend(rows);
     Ok(())
 }
 
 fn buckets_raw(conn: &Connection, w: Window, out: &mut Vec<(i64, Agg)>) -> rusqlite::Result<()> {
     let (t0, t1) = w.ms_bounds();
-    let mut stmt =
-        conn.prepare(&format!("SELECT c.ts / 900000, {} FROM {RAW_FROM} WHERE {RAW_WHERE} GROUP BY 1", raw_sums()))?;
-    let rows = stmt.query_map(params![t0, t1], |r| Ok((r.get::<_, i64>(0)? * 900_000, agg_from_row(r, 1)?)))?;
-    for r in rows {
-        out.push(r?);
-    }
+    let rows: Vec<(i64, Agg)> = saturating_retry(|sum| {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT c.ts / 900000, {} FROM {RAW_FROM} WHERE {RAW_WHERE} GROUP BY 1",
+            raw_sums(sum)
+        ))?;
+        stmt.query_map(params![t0, t1], |r| Ok((r.get::<_, i64>(0)? * 900_000, agg_from_row(r, 1)?)))?.collect()
+    })?;
+    out.extend(rows);
     Ok(())
 }
 

@@ -118,10 +118,14 @@ pub struct Agg {
     /// Prompt composition token sums (see `PART_NAMES`) over `parts_calls`.
     pub parts: [i64; 6],
     pub parts_calls: i64,
+    /// Calls waiting for their usage to be counted (not in the cost).
+    pub pending_calls: i64,
+    /// Calls with a field out of range (kept, the field nulled).
+    pub warning_calls: i64,
 }
 
 /// Number of measures in an [`Agg`].
-pub const AGG_LEN: usize = 19;
+pub const AGG_LEN: usize = 21;
 
 /// The `rollup_hour` columns holding an [`Agg`], in [`Agg::values`] order.
 pub const AGG_COLUMNS: [&str; AGG_LEN] = [
@@ -144,6 +148,8 @@ pub const AGG_COLUMNS: [&str; AGG_LEN] = [
     "p_user",
     "p_output",
     "p_calls",
+    "pending_calls",
+    "warning_calls",
 ];
 
 /// The same measures over [`RAW_FROM`] (calls `c` with their prompt parts `p`).
@@ -155,7 +161,7 @@ pub const RAW_EXPRS: [&str; AGG_LEN] = [
     "SUM(c.output)",
     "SUM(c.reasoning)",
     "COALESCE(SUM(c.cost_nano), 0)",
-    "SUM(c.cost_nano IS NULL)",
+    "SUM(c.cost_nano IS NULL AND c.pending = 0)",
     "SUM(c.status != 0)",
     "COALESCE(SUM(c.reported_cost_nano), 0)",
     "COALESCE(SUM(c.latency_ms), 0)",
@@ -167,20 +173,75 @@ pub const RAW_EXPRS: [&str; AGG_LEN] = [
     "COALESCE(SUM(p.user), 0)",
     "COALESCE(SUM(p.output), 0)",
     "COUNT(p.dedupe_key)",
+    "SUM(c.pending)",
+    "SUM(c.warnings != 0)",
 ];
 
 /// Calls joined with their prompt composition, for [`RAW_EXPRS`].
 pub const RAW_FROM: &str =
     "calls c LEFT JOIN prompt_parts p ON p.dedupe_ts = c.dedupe_ts AND p.dedupe_key = c.dedupe_key";
 
+/// How a query sums: SQLite's `SUM` (fast, and an error on overflow) or
+/// aifin's saturating `ssum` (registered on every connection).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sum {
+    Plain,
+    Saturating,
+}
+
+impl Sum {
+    fn rewrite(self, expr: &str) -> String {
+        match self {
+            Sum::Plain => expr.to_string(),
+            Sum::Saturating => expr.replace("SUM(", "ssum("),
+        }
+    }
+}
+
+/// Runs an aggregate query with `SUM`, and once more with the saturating
+/// sum when SQLite reports an integer overflow: reports keep working on a
+/// ledger whose sums exceed 64 bits, with the saturated values flagged.
+pub fn saturating_retry<T>(mut f: impl FnMut(Sum) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    match f(Sum::Plain) {
+        Err(e) if e.to_string().contains("integer overflow") => f(Sum::Saturating),
+        r => r,
+    }
+}
+
 /// `SUM(col), ...` over the rollup columns.
-pub fn rollup_sums() -> String {
-    AGG_COLUMNS.iter().map(|c| format!("SUM({c})")).collect::<Vec<_>>().join(", ")
+pub fn rollup_sums(sum: Sum) -> String {
+    sum.rewrite(&AGG_COLUMNS.iter().map(|c| format!("SUM({c})")).collect::<Vec<_>>().join(", "))
 }
 
 /// The raw measure expressions, comma-separated.
-pub fn raw_sums() -> String {
-    RAW_EXPRS.join(", ")
+pub fn raw_sums(sum: Sum) -> String {
+    sum.rewrite(&RAW_EXPRS.join(", "))
+}
+
+/// Registers `ssum(x)`: an integer sum that saturates instead of failing.
+pub fn register_functions(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::{Aggregate, Context, FunctionFlags};
+    struct SaturatingSum;
+    impl Aggregate<Option<i64>, Option<i64>> for SaturatingSum {
+        fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<Option<i64>> {
+            Ok(None)
+        }
+        fn step(&self, ctx: &mut Context<'_>, acc: &mut Option<i64>) -> rusqlite::Result<()> {
+            if let Some(v) = ctx.get::<Option<i64>>(0)? {
+                *acc = Some(acc.unwrap_or(0).saturating_add(v));
+            }
+            Ok(())
+        }
+        fn finalize(&self, _: &mut Context<'_>, acc: Option<Option<i64>>) -> rusqlite::Result<Option<i64>> {
+            Ok(acc.flatten())
+        }
+    }
+    conn.create_aggregate_function(
+        "ssum",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        SaturatingSum,
+    )
 }
 
 /// Reads an [`Agg`] from `AGG_LEN` columns starting at `first`.
@@ -206,13 +267,15 @@ impl Agg {
             output: r.tokens.output as i64,
             reasoning: r.tokens.reasoning as i64,
             cost: r.cost.unwrap_or(Nanos::ZERO),
-            unpriced_calls: r.cost.is_none() as i64,
+            unpriced_calls: (r.cost.is_none() && !r.usage_missing) as i64,
             error_calls: (r.status == Status::Error) as i64,
             reported_cost: r.reported_cost.unwrap_or(Nanos::ZERO),
             latency_ms_sum: r.latency_ms.unwrap_or(0) as i64,
             latency_n: r.latency_ms.is_some() as i64,
             parts,
             parts_calls,
+            pending_calls: r.usage_missing as i64,
+            warning_calls: (r.warnings != 0) as i64,
         }
     }
 
@@ -239,6 +302,8 @@ impl Agg {
             p[4],
             p[5],
             self.parts_calls,
+            self.pending_calls,
+            self.warning_calls,
         ]
     }
 
@@ -258,16 +323,25 @@ impl Agg {
             latency_n: v[11],
             parts: [v[12], v[13], v[14], v[15], v[16], v[17]],
             parts_calls: v[18],
+            pending_calls: v[19],
+            warning_calls: v[20],
         }
     }
 
+    /// Adds another group's sums, saturating: a sum that would overflow
+    /// stays at the largest value and [`Agg::overflow`] says so.
     pub fn add(&mut self, o: &Agg) {
         let (a, b) = (self.values(), o.values());
-        *self = Agg::from_values(std::array::from_fn(|i| a[i] + b[i]));
+        *self = Agg::from_values(std::array::from_fn(|i| a[i].saturating_add(b[i])));
+    }
+
+    /// Whether a sum reached the largest integer (it saturated).
+    pub fn overflow(&self) -> bool {
+        self.values().iter().any(|v| *v == i64::MAX || *v == i64::MIN)
     }
 
     pub fn negated(&self) -> Agg {
-        Agg::from_values(self.values().map(|v| -v))
+        Agg::from_values(self.values().map(|v| v.saturating_neg()))
     }
 
     /// All input classes together.
@@ -457,7 +531,12 @@ impl Delta {
 fn upsert_sql() -> String {
     let cols = AGG_COLUMNS.join(", ");
     let params: Vec<String> = (4..4 + AGG_LEN).map(|i| format!("?{i}")).collect();
-    let sets: Vec<String> = AGG_COLUMNS.iter().map(|c| format!("{c} = {c} + excluded.{c}")).collect();
+    // SQLite turns an integer sum that overflows into a float; MIN/MAX
+    // bring it back to the integer bounds (saturating).
+    let sets: Vec<String> = AGG_COLUMNS
+        .iter()
+        .map(|c| format!("{c} = MAX(-9223372036854775808, MIN(9223372036854775807, {c} + excluded.{c}))"))
+        .collect();
     format!(
         "INSERT INTO rollup_hour (dim, hour, key, {cols}) VALUES (?1, ?2, ?3, {}) ON CONFLICT (dim, hour, key) DO UPDATE SET {}",
         params.join(", "),
@@ -482,7 +561,7 @@ pub fn rebuild(tx: &Transaction) -> rusqlite::Result<()> {
                 code = d.code(),
                 h = MS_PER_HOUR,
                 key = d.sql(),
-                sums = raw_sums(),
+                sums = raw_sums(Sum::Plain),
             ),
             [],
         )?;

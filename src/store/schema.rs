@@ -163,6 +163,23 @@ CREATE TABLE events (
 );
 CREATE INDEX events_time ON events(kind, started_at);
 "#,
+    // 4 -> 5: calls waiting for their usage to be counted from their
+    // prompt text (not in the cost, counted apart, found again by their
+    // position in the source), and warnings on calls whose fields were
+    // out of range.
+    r#"
+ALTER TABLE calls ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE calls ADD COLUMN warnings INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE pending_counts (
+    dedupe_ts   INTEGER NOT NULL,
+    dedupe_key  INTEGER NOT NULL,
+    source_id   INTEGER,
+    byte_offset INTEGER NOT NULL,
+    PRIMARY KEY (dedupe_ts, dedupe_key)
+) WITHOUT ROWID;
+ALTER TABLE rollup_hour ADD COLUMN pending_calls INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rollup_hour ADD COLUMN warning_calls INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -199,7 +216,7 @@ mod tests {
         let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(v, SCHEMA_VERSION);
         let n: i64 = conn.query_row("SELECT count(*) FROM sqlite_master WHERE type='table'", [], |r| r.get(0)).unwrap();
-        assert_eq!(n, 8);
+        assert_eq!(n, 9);
     }
 
     #[test]
@@ -220,8 +237,13 @@ mod tests {
                 .query_row("SELECT c.cost_nano, s.offset FROM calls c, sources s", [], |r| Ok((r.get(0)?, r.get(1)?)))
                 .unwrap();
             assert_eq!((cost, offset), (42, 99), "from {from}: rows kept");
-            // What each migration added is there: prompt parts (3), events (4).
-            conn.execute_batch("SELECT msg_key FROM calls; SELECT * FROM prompt_parts; SELECT * FROM events;").unwrap();
+            // What each migration added is there: prompt parts (3), events
+            // (4), pending calls and warnings (5).
+            conn.execute_batch(
+                "SELECT msg_key FROM calls; SELECT * FROM prompt_parts; SELECT * FROM events;
+                 SELECT pending, warnings FROM calls; SELECT * FROM pending_counts; SELECT pending_calls FROM rollup_hour;",
+            )
+            .unwrap();
         }
     }
 

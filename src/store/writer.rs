@@ -97,12 +97,24 @@ impl Batch {
 }
 
 enum Msg {
-    Source { path: String, reply: SyncSender<Result<SourceState, String>> },
-    Sources { paths: Vec<String>, reply: SyncSender<Result<Vec<SourceState>, String>> },
+    Source {
+        path: String,
+        reply: SyncSender<Result<SourceState, String>>,
+    },
+    Sources {
+        paths: Vec<String>,
+        reply: SyncSender<Result<Vec<SourceState>, String>>,
+    },
     Batch(Box<Batch>),
     Parts(Box<PartsUpdate>),
     Flush(SyncSender<()>),
-    Rename { source_id: i64, to: String, reply: SyncSender<Result<(), String>> },
+    Rename {
+        source_id: i64,
+        to: String,
+        reply: SyncSender<Result<(), String>>,
+    },
+    /// Pending calls whose text can no longer be read: unpriced, warned.
+    GiveUp(Vec<(i64, i64)>),
 }
 
 /// Token counts per prompt component for a stored call, from the
@@ -250,6 +262,11 @@ impl Writer {
         self.tx.send(Msg::Batch(Box::new(batch))).map_err(|_| WriterError::Stopped("channel closed".into()))
     }
 
+    /// Gives up on pending calls whose prompt text cannot be read again.
+    pub fn give_up(&self, keys: Vec<(i64, i64)>) -> Result<(), WriterError> {
+        self.tx.send(Msg::GiveUp(keys)).map_err(|_| WriterError::Stopped("channel closed".into()))
+    }
+
     /// Waits until everything queued so far is committed.
     pub fn flush(&self) -> Result<(), WriterError> {
         let (reply, rx) = sync_channel(1);
@@ -340,6 +357,12 @@ fn run(
                     st.rows += 1;
                     apply_parts(&tx, &u, &mut st)?;
                 }
+                Msg::GiveUp(keys) => {
+                    st.rows += keys.len();
+                    for (ts, key) in keys {
+                        give_up(&tx, ts, key, &mut st)?;
+                    }
+                }
             }
             if st.rows >= MAX_TX_ROWS || !st.flush_replies.is_empty() {
                 break;
@@ -409,9 +432,9 @@ const INSERT_CALL: &str = "INSERT OR IGNORE INTO calls (
     workflow, team, customer, user, project, session_id, trace_id, tags,
     uncached_input, cache_read, cache_write_5m, cache_write_1h, output, reasoning,
     token_source, batch, service_tier, inference_geo, speed, latency_ms, status, cost_nano, reported_cost_nano,
-    msg_key, sidechain
+    msg_key, sidechain, pending, warnings
 ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-          ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35)";
+          ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37)";
 
 fn model_key_hash(model: &str, key: &str) -> u64 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
@@ -471,10 +494,13 @@ impl<'t> CallInserter<'t> {
             r.speed,
             r.latency_ms.map(|v| v.min(i64::MAX as u64) as i64),
             r.status.code(),
-            r.cost.map(|c| c.0),
+            // A call waiting for its count has no cost yet (never $0).
+            r.cost.filter(|_| !r.usage_missing).map(|c| c.0),
             r.reported_cost.map(|c| c.0),
             r.msg_key,
             r.sidechain as i64,
+            r.usage_missing as i64,
+            r.warnings as i64,
         ])?;
         Ok(n == 1)
     }
@@ -509,7 +535,7 @@ pub fn insert_parts(
 
 /// The columns [`call_from_row`] reads, in its order.
 const CALL_COLUMNS: &str = "ts, model, provider, workflow, team, customer, uncached_input, cache_read, cache_write_5m,
-    cache_write_1h, output, reasoning, cost_nano, reported_cost_nano, status, latency_ms";
+    cache_write_1h, output, reasoning, cost_nano, reported_cost_nano, status, latency_ms, pending, warnings";
 
 /// The dimensions, tokens and money of a stored call, from [`CALL_COLUMNS`]
 /// starting at column `at`.
@@ -534,6 +560,8 @@ fn call_from_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<CallRecord> {
         reported_cost: r.get::<_, Option<i64>>(at + 13)?.map(crate::domain::money::Nanos),
         status: if r.get::<_, i64>(at + 14)? != 0 { crate::domain::record::Status::Error } else { Default::default() },
         latency_ms: r.get::<_, Option<i64>>(at + 15)?.map(|v| v as u64),
+        usage_missing: r.get::<_, i64>(at + 16)? != 0,
+        warnings: r.get::<_, i64>(at + 17)? as u32,
         ..CallRecord::default()
     })
 }
@@ -554,18 +582,20 @@ fn apply_parts(tx: &Transaction, u: &PartsUpdate, st: &mut TxState) -> Result<()
     }
     st.rollup.add_agg(&old, &crate::store::rollup::Agg::parts_only(&u.parts));
     if let Some(fill) = &u.fill
-        && old.tokens.total() == 0
+        && old.usage_missing
     {
         let mut new = old.clone();
         new.tokens = fill.tokens;
         new.cost = fill.cost;
+        new.usage_missing = false;
         new.input_source = u.source;
         new.output_source = u.source;
         // The stored time-inferred bit stays (`& 16` below).
         let code = token_source_code(&new);
         tx.prepare_cached(
             "UPDATE calls SET uncached_input = ?3, cache_read = ?4, cache_write_5m = ?5, cache_write_1h = ?6, output = ?7,
-                reasoning = ?8, cost_nano = ?9, price_key = COALESCE(?10, price_key), token_source = (token_source & 16) | ?11
+                reasoning = ?8, cost_nano = ?9, price_key = COALESCE(?10, price_key), token_source = (token_source & 16) | ?11,
+                pending = 0
              WHERE dedupe_ts = ?1 AND dedupe_key = ?2",
         )?
         .execute(params![
@@ -581,12 +611,37 @@ fn apply_parts(tx: &Transaction, u: &PartsUpdate, st: &mut TxState) -> Result<()
             fill.price_key,
             code,
         ])?;
+        tx.prepare_cached("DELETE FROM pending_counts WHERE dedupe_ts = ?1 AND dedupe_key = ?2")?
+            .execute(params![u.dedupe_ts, u.dedupe_key])?;
         st.rollup.sub(&old);
         st.rollup.add(&new);
-        if old.cost.is_none() && new.cost.is_some() {
-            st.ev.unpriced = st.ev.unpriced.saturating_sub(1);
+        if new.cost.is_none() {
+            st.ev.unpriced += 1;
         }
     }
+    Ok(())
+}
+
+/// A pending call whose text is gone: no longer pending, unpriced, with a
+/// warning saying why.
+fn give_up(tx: &Transaction, dedupe_ts: i64, dedupe_key: i64, st: &mut TxState) -> Result<(), WriterError> {
+    let Some(old) = load_call(tx, dedupe_ts, dedupe_key)? else { return Ok(()) };
+    tx.prepare_cached("DELETE FROM pending_counts WHERE dedupe_ts = ?1 AND dedupe_key = ?2")?
+        .execute(params![dedupe_ts, dedupe_key])?;
+    if !old.usage_missing {
+        return Ok(());
+    }
+    let mut new = old.clone();
+    new.usage_missing = false;
+    new.cost = None;
+    new.warnings |= crate::domain::record::Warning::TextGone.bit();
+    tx.prepare_cached(
+        "UPDATE calls SET pending = 0, cost_nano = NULL, warnings = ?3 WHERE dedupe_ts = ?1 AND dedupe_key = ?2",
+    )?
+    .execute(params![dedupe_ts, dedupe_key, new.warnings as i64])?;
+    st.rollup.sub(&old);
+    st.rollup.add(&new);
+    st.ev.unpriced += 1;
     Ok(())
 }
 
@@ -695,7 +750,13 @@ fn apply_batch(
         }
         if ins.insert(Some(b.source_id), r)? {
             stored += 1;
-            if r.cost.is_none() {
+            if r.usage_missing {
+                // Found again here if its count never arrives.
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO pending_counts (dedupe_ts, dedupe_key, source_id, byte_offset) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![if r.ts_inferred { 0 } else { r.ts_ms }, r.dedupe_key, b.source_id, r.byte_offset as i64])?;
+            } else if r.cost.is_none() {
                 ev.unpriced += 1;
             }
             if let Some((p, src)) = &r.parts {

@@ -72,6 +72,7 @@ const NAME_FIRST: usize = 26;
 /// one space between columns), each as wide as its content; the first
 /// column (the names) gets what is left, and cut names end with `…`.
 pub fn fit(t: &Table, order: &[usize], width: u16) -> TableVm {
+    let t = &t.for_people();
     let avail = width.saturating_sub(2) as usize;
     let cells: Vec<Vec<String>> = t
         .columns

@@ -6,6 +6,7 @@ mod exactly_once;
 mod follow;
 mod forecast;
 mod formats;
+mod reliability;
 mod reports;
 mod sample_data;
 mod tokenizer;

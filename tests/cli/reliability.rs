@@ -1,0 +1,136 @@
+//! Reliability under attack, through the real binary: calls waiting for
+//! their usage to be counted survive a crash and are never $0, extreme
+//! values are kept with a warning instead of breaking every report, and
+//! every table's CSV has as many cells as its header.
+
+use crate::util::{Env, i, row, u};
+
+/// A line with prompt text and no usage: the tokenizer counts it.
+fn prompt_only(id: &str, user: &str) -> String {
+    format!(
+        r#"{{"ts":"2026-11-20T10:00:00Z","request_id":"{id}","model":"gpt-4o","workflow":"kb","prompt":{{"system":"You are the knowledge assistant.","user":"{user}"}},"output_text":"Refunds take up to 14 days."}}"#
+    )
+}
+
+fn prompt_file(env: &Env, name: &str, n: usize) -> std::path::PathBuf {
+    let body: String = (0..n).map(|k| prompt_only(&format!("p{k}"), &format!("question number {k}")) + "\n").collect();
+    env.write(name, body)
+}
+
+#[test]
+fn calls_waiting_for_their_count_are_pending_never_free_and_counted_on_the_next_run() {
+    let env = Env::new();
+    let f = prompt_file(&env, "prompts.jsonl", 20);
+    // Without the tokenizer the calls are stored pending.
+    let out = env.ok(&["ingest", "--no-tokenize", "--json", f.to_str().unwrap()]);
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(u(&r["stored"]), 20);
+    assert_eq!(u(&r["pending"]), 20);
+    let l = env.ledger("workflow");
+    let kb = row(&l, "kb");
+    assert_eq!(u(&kb["pending_calls"]), 20);
+    assert_eq!(u(&kb["unpriced_calls"]), 0, "pending is not unpriced");
+    assert_eq!(i(&kb["cost_nanousd"]), 0);
+    assert_eq!(l["price_coverage"], 0.0, "pending calls count against price coverage");
+    let table = env.ok(&["ledger", "--tz", "UTC"]);
+    assert!(table.contains("Pending") && table.contains("20 calls wait for their usage"), "{table}");
+
+    // The next run with the tokenizer reads those lines again and counts them.
+    let r = env.ingest(&[&f]);
+    assert_eq!(u(&r["pending_retried"]), 20, "{r:#}");
+    assert_eq!(u(&r["pending"]), 0);
+    let after = env.ledger("workflow");
+
+    // A clean run on a fresh ledger gives the same totals to the nano.
+    let clean = Env::new();
+    let f2 = prompt_file(&clean, "prompts.jsonl", 20);
+    clean.ingest(&[&f2]);
+    let want = clean.ledger("workflow");
+    assert_eq!(after["total"]["cost_nanousd"], want["total"]["cost_nanousd"]);
+    assert!(i(&want["total"]["cost_nanousd"]) > 0);
+    assert_eq!(after["total"]["input_tokens"], want["total"]["input_tokens"]);
+    assert_eq!(u(&after["total"]["pending_calls"]), 0);
+    assert_eq!(after["price_coverage"], 1.0);
+}
+
+#[test]
+fn a_pending_call_whose_file_changed_becomes_unpriced_with_a_warning() {
+    let env = Env::new();
+    let f = prompt_file(&env, "prompts.jsonl", 5);
+    env.ok(&["ingest", "--no-tokenize", f.to_str().unwrap()]);
+    // The file is replaced by other content: the text to count is gone.
+    std::fs::write(&f, crate::util::native("2026-11-21T00:00:00Z", "other", "gpt-4o", "other", 10, 1) + "\n").unwrap();
+    let r = env.ingest(&[&f]);
+    assert_eq!(u(&r["pending_given_up"]), 5, "{r:#}");
+    let l = env.ledger("workflow");
+    let kb = row(&l, "kb");
+    assert_eq!(u(&kb["pending_calls"]), 0);
+    assert_eq!(u(&kb["unpriced_calls"]), 5);
+    assert_eq!(u(&kb["warning_calls"]), 5);
+}
+
+#[test]
+fn extreme_values_are_kept_with_a_warning_and_reports_still_work() {
+    let env = Env::new();
+    let lines = [
+        r#"{"ts":"2026-10-01T08:00:00Z","request_id":"a","model":"gpt-4o","usage":{"output":1},"latency_ms":9223372036854775807}"#,
+        r#"{"ts":"2026-10-01T08:30:00Z","request_id":"b","model":"gpt-4o","usage":{"output":1},"latency_ms":1200}"#,
+        r#"{"ts":"2026-10-01T09:00:00Z","request_id":"c","model":"gpt-4o","usage":{"output":1},"cost_usd":9e9}"#,
+        r#"{"ts":"2026-10-01T09:10:00Z","request_id":"d","model":"gpt-4o","usage":{"output":1},"cost_usd":-3}"#,
+        r#"{"ts":"2026-10-01T09:20:00Z","request_id":"e","model":"gpt-4o","usage":{"output":1},"cost_usd":0.5}"#,
+    ];
+    let f = env.write("extreme.jsonl", lines.join("\n") + "\n");
+    let r = env.ingest(&[&f]);
+    assert_eq!(u(&r["stored"]), 5);
+    assert_eq!(u(&r["rejected"]), 0);
+    for by in ["workflow", "day", "model", "provider"] {
+        let l = env.ledger(by);
+        let t = &l["total"];
+        assert_eq!(u(&t["calls"]), 5, "{by}");
+        assert_eq!(u(&t["warning_calls"]), 3, "{by}: latency, and two out-of-range costs");
+        // Only the sane reported cost counts: $0.50.
+        assert_eq!(t["reported_cost_usd"], 0.5, "{by}");
+        assert_eq!(t["overflow"], false);
+        // Output at gpt-4o's $10 per million: 5 x $0.00001.
+        assert_eq!(i(&t["cost_nanousd"]), 50_000, "{by}");
+    }
+    env.ok(&["prices"]);
+    env.ok(&["sources"]);
+}
+
+#[test]
+fn every_csv_has_as_many_cells_as_its_header() {
+    let env = Env::sample();
+    env.ingest(&[&crate::util::repo().join("sample-data")]);
+    for args in [
+        &["sources", "--csv"][..],
+        &["ledger", "--csv", "--tz", "UTC"],
+        &["ledger", "--by", "model", "--csv", "--tz", "UTC"],
+        &["rejects", "--csv"],
+        &["prices", "--csv"],
+    ] {
+        let out = env.ok(args);
+        let mut r = csv::ReaderBuilder::new().has_headers(true).from_reader(out.as_bytes());
+        let width = r.headers().unwrap().len();
+        for rec in r.records() {
+            assert_eq!(rec.unwrap().len(), width, "{args:?}");
+        }
+    }
+}
+
+#[test]
+fn an_over_long_line_is_rejected_with_its_real_length() {
+    let env = Env::new();
+    let long = format!("{{\"ts\":\"2026-10-01T00:00:00Z\",\"model\":\"{}\"}}", "x".repeat(65 * 1024 * 1024));
+    let len = long.len();
+    let f = env.write(
+        "long.jsonl",
+        long + "\n" + &crate::util::native("2026-10-01T00:00:01Z", "ok", "gpt-4o", "w", 1, 1) + "\n",
+    );
+    let r = env.ingest(&[&f]);
+    assert_eq!(u(&r["rejected"]), 1);
+    assert_eq!(u(&r["stored"]), 1);
+    let rejects = env.json(&["rejects"]);
+    let reason = rejects[0]["reason"].as_str().unwrap();
+    assert!(reason.contains(&format!("line is {len} bytes")), "{reason} (the line is {len} bytes)");
+}
