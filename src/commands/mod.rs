@@ -72,6 +72,10 @@ impl Env {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    // A file-size limit (`ulimit -f`) must end in an error that names the
+    // cause, not in a silent kill: with SIGXFSZ handled, the write fails
+    // with "file too large" and SQLite reports it.
+    signal_hook::flag::register(signal_hook::consts::SIGXFSZ, std::sync::Arc::default())?;
     let env = Env::load(&cli)?;
     if let Command::Tui(a) = &cli.command {
         // The TUI owns the terminal; nothing else may write to stdout.

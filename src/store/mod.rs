@@ -51,8 +51,29 @@ pub enum StoreError {
         "database '{path}' has schema version {found}, newer than this aifin understands ({supported}); upgrade aifin"
     )]
     TooNew { path: String, found: i64, supported: i64 },
+    #[error(
+        "ledger '{path}' has schema version {found}, older than this aifin's {supported}; run `aifin ingest` once to upgrade it (reports only read)"
+    )]
+    TooOld { path: String, found: i64, supported: i64 },
     #[error("database error: {0}")]
     Query(#[from] rusqlite::Error),
+}
+
+/// The file where the process writing a ledger says who it is
+/// (`<db>.writer`), so that another one kept waiting can name it.
+pub fn writer_note_path(db: &Path) -> PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push(".writer");
+    PathBuf::from(s)
+}
+
+/// Who holds the ledger's write lock, as its note says (if that process
+/// still runs).
+pub fn writer_holder(db: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(writer_note_path(db)).ok()?;
+    let (pid, what) = text.split_once(' ')?;
+    let pid: u32 = pid.trim().parse().ok()?;
+    std::path::Path::new(&format!("/proc/{pid}")).exists().then(|| format!("pid {pid}: {}", what.trim()))
 }
 
 /// The default database location: `$XDG_DATA_HOME/aifin/aifin.db`.
@@ -79,18 +100,68 @@ pub fn open_rw(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-/// Opens an existing database for reading (reports, views).
-pub fn open_read(path: &Path) -> Result<Connection, StoreError> {
+/// Opens an existing database read-write (the cockpit, which records
+/// events), migrating an older one.
+pub fn open_existing(path: &Path) -> Result<Connection, StoreError> {
     if !path.exists() {
         return Err(StoreError::Missing { path: path.display().to_string() });
     }
-    // Read-write flags without CREATE: a reader may need to create the WAL
-    // index, and migrating an older file in place is harmless.
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
         .map_err(sqlite_err(path))?;
     configure(&conn).map_err(sqlite_err(path))?;
     schema::migrate(&conn, path)?;
     Ok(conn)
+}
+
+/// Opens an existing database for reading only (reports): it works on a
+/// read-only file system and never changes the file. A ledger of an
+/// older schema is not upgraded here: the error says to run `aifin
+/// ingest` once.
+pub fn open_read(path: &Path) -> Result<Connection, StoreError> {
+    if !path.exists() {
+        return Err(StoreError::Missing { path: path.display().to_string() });
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let uri = |q: &str| format!("file:{}?{q}", percent_path(path));
+    // A WAL ledger on a read-only file system cannot get its shared-memory
+    // index: read it as an immutable file then.
+    let conn = match Connection::open_with_flags(uri("mode=ro"), flags).and_then(|c| {
+        c.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
+        Ok(c)
+    }) {
+        Ok(c) => c,
+        Err(_) => Connection::open_with_flags(uri("immutable=1"), flags).map_err(sqlite_err(path))?,
+    };
+    rollup::register_functions(&conn).map_err(sqlite_err(path))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite_err(path))?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(sqlite_err(path))?;
+    if version > schema::SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            path: path.display().to_string(),
+            found: version,
+            supported: schema::SCHEMA_VERSION,
+        });
+    }
+    if version < schema::SCHEMA_VERSION {
+        return Err(StoreError::TooOld {
+            path: path.display().to_string(),
+            found: version,
+            supported: schema::SCHEMA_VERSION,
+        });
+    }
+    Ok(conn)
+}
+
+/// A path as a URI path (percent-encoding what a URI would misread).
+fn percent_path(p: &Path) -> String {
+    let mut out = String::new();
+    for b in p.as_os_str().as_encoded_bytes() {
+        match *b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => out.push(*b as char),
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
 }
 
 /// An in-memory database with the schema (tests).
@@ -102,9 +173,12 @@ pub fn open_memory() -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// How long a writer waits for another to finish before giving up.
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     rollup::register_functions(conn)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;

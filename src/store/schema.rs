@@ -191,16 +191,29 @@ pub fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
 
 /// Migrates up to `target` (tests build older ledgers with it).
 fn migrate_to(conn: &Connection, path: &Path, target: i64) -> Result<(), StoreError> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if version > SCHEMA_VERSION {
-        return Err(StoreError::TooNew { path: path.display().to_string(), found: version, supported: SCHEMA_VERSION });
+    let version =
+        |c: &Connection| -> rusqlite::Result<i64> { c.pragma_query_value(None, "user_version", |r| r.get(0)) };
+    let check = |v: i64| {
+        if v > SCHEMA_VERSION {
+            return Err(StoreError::TooNew { path: path.display().to_string(), found: v, supported: SCHEMA_VERSION });
+        }
+        Ok(())
+    };
+    let v = version(conn)?;
+    check(v)?;
+    if v >= target {
+        return Ok(());
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().take(target as usize).skip(version as usize) {
-        let tx = conn.unchecked_transaction()?;
+    // Another process may be migrating the same file: take the write lock
+    // first (waiting for it), then read the version again under it.
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Exclusive)?;
+    let v = version(&tx)?;
+    check(v)?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().take(target as usize).skip(v as usize) {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
     }
+    tx.commit()?;
     Ok(())
 }
 

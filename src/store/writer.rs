@@ -138,11 +138,11 @@ pub struct Fill {
 
 /// A cloneable handle for other threads (the tokenizer) to send to the writer.
 #[derive(Clone)]
-pub struct WriterSender(SyncSender<Msg>);
+pub struct WriterSender(SyncSender<Msg>, Failure);
 
 impl WriterSender {
     pub fn parts(&self, u: PartsUpdate) -> Result<(), WriterError> {
-        self.0.send(Msg::Parts(Box::new(u))).map_err(|_| WriterError::Stopped("channel closed".into()))
+        self.0.send(Msg::Parts(Box::new(u))).map_err(|_| stopped(&self.1))
     }
 }
 
@@ -190,10 +190,28 @@ impl WriterStats {
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriterError {
-    #[error("the database writer stopped: {0}")]
+    #[error("{0}")]
     Stopped(String),
     #[error("database write failed: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error(
+        "the ledger is locked by another writer ({holder}); waited {secs} s. Stop it or wait, then run again (nothing of this run was lost: it resumes where it stopped)"
+    )]
+    Locked { holder: String, secs: u64 },
+    #[error(
+        "cannot write the ledger: {0} (the disk is full, a file-size limit was reached, or the disk failed); free space and run again: nothing committed is lost and the run resumes where it stopped"
+    )]
+    Disk(String),
+}
+
+/// Why the writer thread stopped, for whoever finds its channel closed.
+type Failure = Arc<std::sync::Mutex<Option<String>>>;
+
+fn stopped(failure: &Failure) -> WriterError {
+    match failure.lock().ok().and_then(|f| f.clone()) {
+        Some(why) => WriterError::Stopped(why),
+        None => WriterError::Stopped("the database writer stopped".into()),
+    }
 }
 
 /// A handle to the writer thread.
@@ -201,6 +219,7 @@ pub struct Writer {
     tx: SyncSender<Msg>,
     join: JoinHandle<Result<(), WriterError>>,
     stats: Arc<WriterStats>,
+    failure: Failure,
 }
 
 impl Writer {
@@ -212,12 +231,61 @@ impl Writer {
 
         let (tx, rx) = sync_channel(capacity.max(1));
         let stats = Arc::new(WriterStats::default());
-        let s = Arc::clone(&stats);
+        let failure: Failure = Arc::default();
+        let (s, f) = (Arc::clone(&stats), Arc::clone(&failure));
+        let db = conn.path().filter(|p| !p.is_empty()).map(std::path::PathBuf::from);
+        if let Some(db) = &db {
+            // Say who writes, for another writer kept waiting.
+            let cmd: Vec<String> = std::env::args().take(4).collect();
+            let _ = std::fs::write(
+                super::writer_note_path(db),
+                format!(
+                    "{} {} (since {})",
+                    std::process::id(),
+                    cmd.join(" "),
+                    crate::domain::time::format_utc(now_ms())
+                ),
+            );
+        }
         let join = std::thread::Builder::new()
             .name("aifin-writer".into())
-            .spawn(move || run(conn, rx, s, events))
+            .spawn(move || {
+                // `rx` lives until the failure is written down: whoever finds
+                // the channel closed can then say why.
+                let r = run(conn, &rx, s, events).map_err(|e| match (e, &db) {
+                    (WriterError::Sqlite(rusqlite::Error::SqliteFailure(c, _)), Some(db))
+                        if c.code == rusqlite::ErrorCode::DatabaseBusy =>
+                    {
+                        WriterError::Locked {
+                            holder: super::writer_holder(db).unwrap_or_else(|| "another process".into()),
+                            secs: super::BUSY_TIMEOUT.as_secs(),
+                        }
+                    }
+                    (WriterError::Sqlite(rusqlite::Error::SqliteFailure(c, m)), _)
+                        if matches!(c.code, rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::SystemIoFailure) =>
+                    {
+                        WriterError::Disk(m.unwrap_or_else(|| c.to_string()))
+                    }
+                    (e, _) => e,
+                });
+                if let Err(e) = &r
+                    && let Ok(mut slot) = f.lock()
+                {
+                    *slot = Some(e.to_string());
+                }
+                if let Some(db) = &db {
+                    let note = super::writer_note_path(db);
+                    if std::fs::read_to_string(&note)
+                        .is_ok_and(|t| t.split(' ').next() == Some(&std::process::id().to_string()))
+                    {
+                        let _ = std::fs::remove_file(note);
+                    }
+                }
+                drop(rx);
+                r
+            })
             .expect("spawn writer thread");
-        Writer { tx, join, stats }
+        Writer { tx, join, stats, failure }
     }
 
     pub fn stats(&self) -> &Arc<WriterStats> {
@@ -226,16 +294,18 @@ impl Writer {
 
     /// A handle other threads can send tokenizer results through.
     pub fn sender(&self) -> WriterSender {
-        WriterSender(self.tx.clone())
+        WriterSender(self.tx.clone(), Arc::clone(&self.failure))
+    }
+
+    fn stopped(&self) -> WriterError {
+        stopped(&self.failure)
     }
 
     /// Looks up (creating if needed) a source by path.
     pub fn source(&self, path: &str) -> Result<SourceState, WriterError> {
         let (reply, rx) = sync_channel(1);
-        self.tx
-            .send(Msg::Source { path: path.to_string(), reply })
-            .map_err(|_| WriterError::Stopped("channel closed".into()))?;
-        rx.recv().map_err(|_| WriterError::Stopped("no reply".into()))?.map_err(WriterError::Stopped)
+        self.tx.send(Msg::Source { path: path.to_string(), reply }).map_err(|_| self.stopped())?;
+        rx.recv().map_err(|_| self.stopped())?.map_err(WriterError::Stopped)
     }
 
     /// Records that a source file was renamed (log rotation): its row, with
@@ -243,40 +313,38 @@ impl Writer {
     /// file rotated away before) keeps its history under `path#id`.
     pub fn rename(&self, source_id: i64, to: &str) -> Result<(), WriterError> {
         let (reply, rx) = sync_channel(1);
-        self.tx
-            .send(Msg::Rename { source_id, to: to.to_string(), reply })
-            .map_err(|_| WriterError::Stopped("channel closed".into()))?;
-        rx.recv().map_err(|_| WriterError::Stopped("no reply".into()))?.map_err(WriterError::Stopped)
+        self.tx.send(Msg::Rename { source_id, to: to.to_string(), reply }).map_err(|_| self.stopped())?;
+        rx.recv().map_err(|_| self.stopped())?.map_err(WriterError::Stopped)
     }
 
     /// Looks up (creating if needed) many sources in one round trip, so a
     /// reader of many files never waits for the writer between files.
     pub fn sources(&self, paths: Vec<String>) -> Result<Vec<SourceState>, WriterError> {
         let (reply, rx) = sync_channel(1);
-        self.tx.send(Msg::Sources { paths, reply }).map_err(|_| WriterError::Stopped("channel closed".into()))?;
-        rx.recv().map_err(|_| WriterError::Stopped("no reply".into()))?.map_err(WriterError::Stopped)
+        self.tx.send(Msg::Sources { paths, reply }).map_err(|_| self.stopped())?;
+        rx.recv().map_err(|_| self.stopped())?.map_err(WriterError::Stopped)
     }
 
     /// Queues a batch; blocks while the queue is full.
     pub fn send(&self, batch: Batch) -> Result<(), WriterError> {
-        self.tx.send(Msg::Batch(Box::new(batch))).map_err(|_| WriterError::Stopped("channel closed".into()))
+        self.tx.send(Msg::Batch(Box::new(batch))).map_err(|_| self.stopped())
     }
 
     /// Gives up on pending calls whose prompt text cannot be read again.
     pub fn give_up(&self, keys: Vec<(i64, i64)>) -> Result<(), WriterError> {
-        self.tx.send(Msg::GiveUp(keys)).map_err(|_| WriterError::Stopped("channel closed".into()))
+        self.tx.send(Msg::GiveUp(keys)).map_err(|_| self.stopped())
     }
 
     /// Waits until everything queued so far is committed.
     pub fn flush(&self) -> Result<(), WriterError> {
         let (reply, rx) = sync_channel(1);
-        self.tx.send(Msg::Flush(reply)).map_err(|_| WriterError::Stopped("channel closed".into()))?;
-        rx.recv().map_err(|_| WriterError::Stopped("no reply".into()))
+        self.tx.send(Msg::Flush(reply)).map_err(|_| self.stopped())?;
+        rx.recv().map_err(|_| self.stopped())
     }
 
     /// Commits what is queued, stops the thread and returns the totals.
     pub fn finish(self) -> Result<WriterTotals, WriterError> {
-        let Writer { tx, join, stats } = self;
+        let Writer { tx, join, stats, .. } = self;
         drop(tx);
         match join.join() {
             Ok(Ok(())) => Ok(stats.snapshot()),
@@ -316,7 +384,7 @@ struct TxState {
 
 fn run(
     mut conn: Connection,
-    rx: Receiver<Msg>,
+    rx: &Receiver<Msg>,
     stats: Arc<WriterStats>,
     events: Option<Sender<CommitEvent>>,
 ) -> Result<(), WriterError> {
@@ -330,7 +398,9 @@ fn run(
         // it (this connection sees its own uncommitted rows), so readers
         // never wait for a commit.
         let Ok(first) = rx.recv() else { break };
-        let tx = conn.transaction()?;
+        // Take the write lock up front (waiting for another writer, up to
+        // the busy timeout) instead of failing to upgrade a read lock.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut st = TxState::default();
         let deadline = std::time::Instant::now() + LINGER;
         let mut next = Some(first);

@@ -110,7 +110,7 @@ fn spawn_query_thread(
                     take(j);
                 }
                 if conn.is_none() {
-                    match crate::store::open_read(&db) {
+                    match crate::store::open_existing(&db) {
                         Ok(c) => conn = Some(c),
                         Err(e) => {
                             if tx.send(AppEvent::QueryFailed(format!("cannot open the ledger: {e}"))).is_err() {

@@ -3,6 +3,7 @@
 mod bad_input;
 mod ecosystem;
 mod exactly_once;
+mod faults;
 mod follow;
 mod forecast;
 mod formats;
