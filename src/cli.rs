@@ -138,6 +138,10 @@ pub struct IngestArgs {
     #[arg(long)]
     pub no_tokenize: bool,
 
+    /// Read the rejected lines again where they are (with --format if given)
+    #[arg(long, conflicts_with_all = ["paths", "follow"])]
+    pub retry_rejects: bool,
+
     /// Which symlinks met while walking a directory or glob are followed:
     /// under-root (the default: only those pointing inside it) or any
     #[arg(long, value_name = "POLICY", default_value = "under-root", value_parser = parse_symlinks)]

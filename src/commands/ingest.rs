@@ -82,7 +82,53 @@ fn specs(env: &Env, args: &IngestArgs) -> Result<Vec<SourceSpec>> {
     Ok(s)
 }
 
+/// `--retry-rejects`: the rejected lines, read again where they are.
+fn retry_rejects(env: &Env, args: &IngestArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let conn = crate::store::open_rw(&env.db)?;
+    let read = crate::store::open_read(&env.db)?;
+    let writer = crate::store::writer::Writer::spawn(conn, 8, None);
+    let mut pipe = crate::ingest::Pipeline::new(env.catalog()?, env.attributor()?);
+    let r = crate::ingest::retry::retry_rejects(&read, &writer, &mut pipe, args.format)?;
+    let totals = writer.finish()?;
+    #[derive(Serialize)]
+    struct Retried {
+        read_now: u64,
+        stored: u64,
+        duplicates: u64,
+        still_rejected: u64,
+        file_changed: u64,
+    }
+    let j = Retried {
+        read_now: r.read,
+        stored: totals.stored,
+        duplicates: totals.duplicates,
+        still_rejected: r.still,
+        file_changed: r.file_changed,
+    };
+    if args.json {
+        print::json(&mut *out, &j)?;
+    } else {
+        writeln!(
+            out,
+            "read now    {}  rejected lines read again ({} stored, {} duplicates)",
+            j.read_now, j.stored, j.duplicates
+        )?;
+        writeln!(out, "still       {}  rejected", j.still_rejected)?;
+        if j.file_changed > 0 {
+            writeln!(
+                out,
+                "not read    {}  lines whose file changed or is gone since (they stay in `aifin rejects`)",
+                j.file_changed
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn run(env: &Env, args: &IngestArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    if args.retry_rejects {
+        return retry_rejects(env, args, out);
+    }
     let specs = specs(env, args)?;
     let stop = stop_flag()?;
     let tty = std::io::stderr().is_terminal();
@@ -105,7 +151,12 @@ pub fn run(env: &Env, args: &IngestArgs, out: &mut dyn Write) -> Result<ExitCode
                 _ => {}
             }
         }
-        files.extend(e.files.into_iter().map(|f| (f, s.options.clone())));
+        // A file two sources cover is read once, with the first's options.
+        for f in e.files {
+            if !files.iter().any(|(g, _)| *g == f) {
+                files.push((f, s.options.clone()));
+            }
+        }
     }
     let report = if args.follow {
         run_follow(env, args, &specs, stop, tty)?

@@ -2,6 +2,7 @@
 
 pub mod dims;
 pub mod money;
+pub mod privacy;
 pub mod record;
 pub mod sanitize;
 pub mod time;

@@ -316,6 +316,11 @@ impl Dims {
                 "session_id" | "session" | "conversation_id" => &mut self.session_id,
                 "trace_id" | "traceid" => &mut self.trace_id,
                 _ => {
+                    // Prompt and completion text, and long text of any
+                    // kind, are not attribution: never kept.
+                    if !crate::domain::privacy::keep_tag(key, value) {
+                        return;
+                    }
                     if let Some(k) = dim(Some(key))
                         && !self.tags.iter().any(|(tk, _)| *tk == k)
                     {

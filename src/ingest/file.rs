@@ -24,7 +24,6 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::Pipeline;
 use super::source::SourceOptions;
 use crate::domain::record::CallRecord;
-use crate::domain::sanitize;
 use crate::formats::{Detector, Parsed};
 use crate::store::writer::{Batch, RejectRow, SourceState, Writer, WriterError};
 use crate::tokenize::{Job, TokenizerWorker};
@@ -202,6 +201,7 @@ impl SourceReader {
                 size,
                 end_offset: start,
                 end_line: start_line,
+                start_line,
                 ..Batch::default()
             },
             batch_bytes: 0,
@@ -341,6 +341,7 @@ impl FileState<'_> {
             }
             Ok(Parsed::Skip(_)) => {
                 self.batch.skipped += 1;
+                self.batch.skipped_lines.push(self.line_no);
                 self.report.skipped += 1;
             }
             Err(e) => {
@@ -348,7 +349,7 @@ impl FileState<'_> {
                 self.batch.rejects.push(RejectRow {
                     line_no: self.line_no,
                     byte_offset: offset,
-                    reason: e.reason,
+                    reason: crate::domain::privacy::scrub(&e.reason),
                     excerpt: excerpt(bytes),
                 });
                 self.report.rejects += 1;
@@ -429,6 +430,7 @@ impl FileState<'_> {
             size: self.batch.size,
             end_offset: self.batch.end_offset,
             end_line: self.batch.end_line,
+            start_line: self.batch.end_line,
             ..Batch::default()
         };
         let mut full = std::mem::replace(&mut self.batch, next);
@@ -451,9 +453,8 @@ impl FileState<'_> {
     }
 }
 
-/// A short, sanitized excerpt of a line for the rejects table.
+/// What the rejects table keeps of a line: its structure, never its
+/// values (see [`crate::domain::privacy::structure`]).
 pub fn excerpt(bytes: &[u8]) -> String {
-    let cut = &bytes[..bytes.len().min(EXCERPT_CHARS * 4)];
-    let text = String::from_utf8_lossy(cut);
-    sanitize::clean_truncated(&text, EXCERPT_CHARS)
+    crate::domain::privacy::structure(bytes)
 }

@@ -11,6 +11,7 @@ pub mod file;
 pub mod follow;
 pub mod paths;
 pub mod pending;
+pub mod retry;
 pub mod source;
 
 use std::path::Path;

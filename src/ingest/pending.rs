@@ -68,7 +68,7 @@ fn pending(conn: &Connection) -> rusqlite::Result<BySource> {
 }
 
 /// Whether the file still begins as it did when it was read.
-fn same_file(path: &Path, fp: Option<i64>, fp_len: u64) -> Option<File> {
+pub fn same_file(path: &Path, fp: Option<i64>, fp_len: u64) -> Option<File> {
     let mut f = File::open(path).ok()?;
     if !f.metadata().ok()?.is_file() {
         return None;
@@ -79,7 +79,7 @@ fn same_file(path: &Path, fp: Option<i64>, fp_len: u64) -> Option<File> {
 }
 
 /// The line at `offset` (without its newline).
-fn line_at(f: &mut File, offset: u64) -> Option<Vec<u8>> {
+pub fn line_at(f: &mut File, offset: u64) -> Option<Vec<u8>> {
     f.seek(SeekFrom::Start(offset)).ok()?;
     let mut r = BufReader::new(f.take(MAX_LINE as u64 + 1));
     let mut line = Vec::new();

@@ -180,6 +180,11 @@ CREATE TABLE pending_counts (
 ALTER TABLE rollup_hour ADD COLUMN pending_calls INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE rollup_hour ADD COLUMN warning_calls INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 5 -> 6: a line is rejected once, however many runs read it.
+    r#"
+DELETE FROM rejects WHERE id NOT IN (SELECT MIN(id) FROM rejects GROUP BY source_id, byte_offset);
+CREATE UNIQUE INDEX rejects_position ON rejects(source_id, byte_offset);
+"#,
 ];
 
 /// The schema version this build writes.
@@ -254,7 +259,8 @@ mod tests {
             // (4), pending calls and warnings (5).
             conn.execute_batch(
                 "SELECT msg_key FROM calls; SELECT * FROM prompt_parts; SELECT * FROM events;
-                 SELECT pending, warnings FROM calls; SELECT * FROM pending_counts; SELECT pending_calls FROM rollup_hour;",
+                 SELECT pending, warnings FROM calls; SELECT * FROM pending_counts; SELECT pending_calls FROM rollup_hour;
+                 SELECT * FROM rejects INDEXED BY rejects_position;",
             )
             .unwrap();
         }

@@ -57,9 +57,16 @@ pub struct Batch {
     pub dev_inode: Option<(u64, u64)>,
     pub end_offset: u64,
     pub end_line: u64,
+    /// The line number the batch starts after.
+    pub start_line: u64,
     pub size: u64,
     pub lines: u64,
     pub skipped: u64,
+    /// Line numbers of the skipped lines (so that a file read twice at
+    /// once, by two runs or two sources, is counted once).
+    pub skipped_lines: Vec<u64>,
+    /// Rejects read again successfully (`ingest --retry-rejects`): removed.
+    pub retire_rejects: Vec<i64>,
     pub format: Option<Format>,
     pub records: Vec<CallRecord>,
     pub rejects: Vec<RejectRow>,
@@ -787,6 +794,16 @@ fn apply_batch(
             [b.source_id],
         )?;
     }
+    // What is already counted of this file: another run (or another
+    // source covering the same file) may have read these lines already;
+    // their lines, skips, rejects and duplicates count once.
+    let counted: u64 = tx
+        .prepare_cached("SELECT line_no FROM sources WHERE id = ?1")?
+        .query_row([b.source_id], |r| r.get::<_, i64>(0))
+        .optional()?
+        .unwrap_or(0) as u64;
+    let new_lines = b.end_line.saturating_sub(counted.max(b.start_line));
+    let new_skipped = b.skipped_lines.iter().filter(|l| **l > counted).count() as u64;
     let (mut stored, mut dups, mut max_ts) = (0u64, b.collapsed, None::<i64>);
     for r in &b.records {
         let mut replaced = false;
@@ -803,7 +820,7 @@ fn apply_batch(
         match action {
             CopyAction::Insert => {}
             CopyAction::Duplicate => {
-                dups += 1;
+                dups += u64::from(r.line_no > counted || r.line_no == 0);
                 b.rollup.sub(r);
                 max_ts = Some(max_ts.map_or(r.ts_ms, |m| m.max(r.ts_ms)));
                 continue;
@@ -839,7 +856,7 @@ fn apply_batch(
                     .execute(params![r.model, k])?;
             }
         } else {
-            dups += 1;
+            dups += u64::from(r.line_no > counted || r.line_no == 0);
             b.rollup.sub(r);
         }
         if replaced {
@@ -850,13 +867,14 @@ fn apply_batch(
         }
         max_ts = Some(max_ts.map_or(r.ts_ms, |m| m.max(r.ts_ms)));
     }
+    let mut new_rejects = 0u64;
     {
         let mut rej = tx.prepare_cached(
-            "INSERT INTO rejects (source_id, path, line_no, byte_offset, reason, excerpt, at)
+            "INSERT OR IGNORE INTO rejects (source_id, path, line_no, byte_offset, reason, excerpt, at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         for r in &b.rejects {
-            rej.execute(params![
+            new_rejects += rej.execute(params![
                 b.source_id,
                 b.path,
                 r.line_no as i64,
@@ -864,11 +882,11 @@ fn apply_batch(
                 r.reason,
                 r.excerpt,
                 now
-            ])?;
+            ])? as u64;
         }
     }
     tx.prepare_cached(
-        "UPDATE sources SET offset = ?2, line_no = ?3, size = ?4, lines = lines + ?5, calls = calls + ?6,
+        "UPDATE sources SET offset = MAX(offset, ?2), line_no = MAX(line_no, ?3), size = MAX(?4, offset, ?2), lines = lines + ?5, calls = calls + ?6,
             duplicates = duplicates + ?7, rejects = rejects + ?8, skipped = skipped + ?9,
             last_line_ts = MAX(COALESCE(last_line_ts, 0), COALESCE(?10, 0)), last_read = ?11,
             format = COALESCE(?12, format), fingerprint = COALESCE(?13, fingerprint),
@@ -880,11 +898,11 @@ fn apply_batch(
         b.end_offset as i64,
         b.end_line as i64,
         b.size as i64,
-        b.lines as i64,
+        new_lines as i64,
         stored as i64,
         dups as i64,
-        b.rejects.len() as i64,
-        b.skipped as i64,
+        new_rejects as i64,
+        new_skipped as i64,
         max_ts,
         now,
         b.format.map(Format::as_str),
@@ -893,10 +911,18 @@ fn apply_batch(
         b.dev_inode.map(|d| d.0 as i64),
         b.dev_inode.map(|d| d.1 as i64),
     ])?;
+    let mut retired = 0i64;
+    for id in &b.retire_rejects {
+        retired += tx.prepare_cached("DELETE FROM rejects WHERE id = ?1")?.execute([id])? as i64;
+    }
+    if retired > 0 {
+        tx.prepare_cached("UPDATE sources SET rejects = MAX(0, rejects - ?2) WHERE id = ?1")?
+            .execute(params![b.source_id, retired])?;
+    }
     rollup.merge(std::mem::take(&mut b.rollup));
     ev.stored += stored;
     ev.duplicates += dups;
-    ev.rejects += b.rejects.len() as u64;
+    ev.rejects += new_rejects;
     if let Some(m) = max_ts {
         ev.max_ts = Some(ev.max_ts.map_or(m, |x| x.max(m)));
     }

@@ -163,11 +163,12 @@ fn reports_only_read_and_ask_for_an_upgrade_of_an_older_ledger() {
     let f = env.write("calls.jsonl", mixed_lines("r", 30));
     env.ingest(&[&f]);
     let db = env.db();
-    // Take it back to schema version 4 (before pending calls and warnings).
+    // Take it back to schema version 4 (before pending calls and warnings,
+    // and unique rejects).
     {
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute_batch(
-            "ALTER TABLE calls DROP COLUMN pending; ALTER TABLE calls DROP COLUMN warnings;
+            "DROP INDEX rejects_position; ALTER TABLE calls DROP COLUMN pending; ALTER TABLE calls DROP COLUMN warnings;
              DROP TABLE pending_counts;
              ALTER TABLE rollup_hour DROP COLUMN pending_calls; ALTER TABLE rollup_hour DROP COLUMN warning_calls;
              PRAGMA user_version = 4; PRAGMA wal_checkpoint(TRUNCATE);",
@@ -237,4 +238,36 @@ fn a_symlink_loop_skips_the_loop_not_the_directory() {
     assert_eq!(u(&r["stored"]), 12);
     let rejects = env.ok(&["rejects"]);
     assert!(!rejects.contains("123-45-6789"), "{rejects}");
+}
+
+#[test]
+fn a_file_read_by_two_sources_or_two_runs_at_once_is_counted_once() {
+    let mut body = mixed_lines("o", 2000);
+    body.push_str("{\"broken\": \n\n{\"hello\":1}\n");
+    let mut env = Env::new();
+    let f = env.write("logs/calls.jsonl", &body);
+    env.config = Some(env.write(
+        "aifin.toml",
+        format!(
+            "[[source]]\npath = \"{dir}\"\n\n[[source]]\npath = \"{file}\"\n",
+            dir = env.path("logs").display(),
+            file = f.display()
+        ),
+    ));
+    env.ok(&["ingest"]);
+    let check = |env: &Env, what: &str| {
+        let s = env.json(&["sources"]);
+        let s = &s.as_array().unwrap()[0];
+        assert_eq!(u(&s["lines"]), 2003, "{what}: {s}");
+        assert_eq!(u(&s["rejects"]), 2, "{what}: {s}");
+        assert_eq!(u(&s["skipped"]), 1, "{what}: {s}");
+        assert_eq!(u(&s["calls"]), 2000, "{what}: {s}");
+        assert_eq!(env.json(&["rejects"]).as_array().unwrap().len(), 2, "{what}");
+    };
+    check(&env, "two sources");
+    // Eight runs at once on a new ledger: the same counters.
+    let env = Env::new();
+    let f = env.write("calls.jsonl", &body);
+    ingest_at_once(8, &env, &[&f]);
+    check(&env, "eight runs");
 }

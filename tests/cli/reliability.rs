@@ -134,3 +134,86 @@ fn an_over_long_line_is_rejected_with_its_real_length() {
     let reason = rejects[0]["reason"].as_str().unwrap();
     assert!(reason.contains(&format!("line is {len} bytes")), "{reason} (the line is {len} bytes)");
 }
+
+#[test]
+fn no_prompt_text_or_pii_reaches_the_database_files() {
+    const MARK: &str = "SSN-987-65-4321-CANARY";
+    let env = Env::new();
+    let long = format!("{MARK} {}", "words ".repeat(60));
+    let otel = format!(
+        r#"{{"resourceSpans":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"bot"}}}}]}},"scopeSpans":[{{"spans":[{{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"chat","startTimeUnixNano":"1753900000000000000","endTimeUnixNano":"1753900001000000000","attributes":[{{"key":"gen_ai.request.model","value":{{"stringValue":"gpt-4o"}}}},{{"key":"gen_ai.usage.input_tokens","value":{{"intValue":"10"}}}},{{"key":"gen_ai.usage.output_tokens","value":{{"intValue":"2"}}}},{{"key":"input.value","value":{{"stringValue":"{MARK} input"}}}},{{"key":"output.value","value":{{"stringValue":"{MARK} output"}}}},{{"key":"gen_ai.prompt.0.content","value":{{"stringValue":"{MARK} prompt"}}}},{{"key":"gen_ai.completion.0.content","value":{{"stringValue":"{MARK}"}}}},{{"key":"traceloop.entity.input","value":{{"stringValue":"{MARK}"}}}},{{"key":"llm.input_messages.0.message.content","value":{{"stringValue":"{MARK}"}}}},{{"key":"gen_ai.system_instructions","value":{{"stringValue":"{MARK}"}}}},{{"key":"note","value":{{"stringValue":"{long}"}}}}],"status":{{}}}}]}}]}}]}}"#
+    );
+    let lines = [
+        otel,
+        // Prompt text for the tokenizer: counted, never stored.
+        format!(
+            r#"{{"ts":"2026-11-20T10:00:00Z","request_id":"q1","model":"gpt-4o","prompt":{{"user":"{MARK} my question"}},"output_text":"{MARK} answer"}}"#
+        ),
+        // Rejected lines whose values hold the marker.
+        format!(r#"{{"ts":"2026-11-20T10:00:00Z","model":"gpt-4o","usage":{{"output":"{MARK}"}}}}"#),
+        format!(r#"{{"ts":"{MARK}","model":"gpt-4o","usage":{{"output":1}}}}"#),
+        format!(r#"{{"hello":"{MARK}"}}"#),
+        format!(r#"{{"ts":"2026-11-20T10:00:00Z","model":"gpt-4o","usage":{{"output":1}},"prompt":"#),
+        format!(
+            r#"{{"ts":"2026-11-20T10:00:00Z","request_id":"t1","model":"gpt-4o","usage":{{"output":1}},"tags":{{"messages":"{MARK}","prompt":"{MARK}","team_note":"{long}"}}}}"#
+        ),
+    ];
+    let f = env.write("hostile.jsonl", lines.join("\n") + "\n");
+    let r = env.ingest(&[&f]);
+    assert_eq!(u(&r["stored"]), 3, "{r:#}");
+    assert_eq!(u(&r["rejected"]), 4, "{r:#}");
+    // The rejects say why and where, and what the line looked like.
+    let rejects = env.json(&["rejects"]);
+    assert_eq!(rejects.as_array().unwrap().len(), 4);
+    for rj in rejects.as_array().unwrap() {
+        assert!(
+            rj["excerpt"].as_str().unwrap().contains("string(") || rj["excerpt"].as_str().unwrap().contains("bytes"),
+            "{rj}"
+        );
+    }
+    // Nothing of the marker anywhere in the ledger's files.
+    let mut found = Vec::new();
+    for e in std::fs::read_dir(env.dir.path()).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name().unwrap().to_string_lossy().starts_with("ledger.db") {
+            let bytes = std::fs::read(&p).unwrap();
+            if bytes.windows(MARK.len()).any(|w| w == MARK.as_bytes()) {
+                found.push(p);
+            }
+        }
+    }
+    assert!(found.is_empty(), "the marker reached {found:?}");
+    // The service name, a short attribute, is still a tag.
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let tags: String = conn.query_row("SELECT tags FROM calls WHERE format = 5", [], |r| r.get(0)).unwrap();
+    assert!(tags.contains("service.name"), "{tags}");
+}
+
+#[test]
+fn rejects_are_read_again_after_a_wrong_format_and_a_changed_file_is_said() {
+    let env = Env::new();
+    let openai = r#"{"id":"chatcmpl-r1","object":"chat.completion","created":1790000000,"model":"gpt-4o","usage":{"prompt_tokens":30,"completion_tokens":5}}"#;
+    let f = env.write("openai.jsonl", format!("{openai}\n"));
+    // Forced to the wrong format: the good line is rejected.
+    let out = env.ok(&["ingest", "--json", "--format", "anthropic-batch", f.to_str().unwrap()]);
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(u(&r["rejected"]), 1);
+    let again = env.json(&["ingest", "--retry-rejects"]);
+    assert_eq!(u(&again["read_now"]), 1, "{again}");
+    assert_eq!(u(&again["stored"]), 1);
+    assert!(env.json(&["rejects"]).as_array().unwrap().is_empty());
+    let s = &env.json(&["sources"])[0];
+    assert_eq!((u(&s["calls"]), u(&s["rejects"])), (1, 0), "{s}");
+    // Reading it again changes nothing.
+    let third = env.json(&["ingest", "--retry-rejects"]);
+    assert_eq!(u(&third["read_now"]), 0);
+    assert_eq!(u(&env.ledger("workflow")["total"]["calls"]), 1);
+
+    // A reject whose file changed since is not read again, and said so.
+    let g = env.write("bad.jsonl", "{\"broken\":\n");
+    env.ingest(&[&g]);
+    std::fs::write(&g, "{\"something\":\"else\"}\n").unwrap();
+    let r = env.json(&["ingest", "--retry-rejects"]);
+    assert_eq!(u(&r["file_changed"]), 1, "{r}");
+    assert_eq!(env.json(&["rejects"]).as_array().unwrap().len(), 1);
+}
