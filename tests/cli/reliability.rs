@@ -153,7 +153,7 @@ fn no_prompt_text_or_pii_reaches_the_database_files() {
         format!(r#"{{"ts":"2026-11-20T10:00:00Z","model":"gpt-4o","usage":{{"output":"{MARK}"}}}}"#),
         format!(r#"{{"ts":"{MARK}","model":"gpt-4o","usage":{{"output":1}}}}"#),
         format!(r#"{{"hello":"{MARK}"}}"#),
-        format!(r#"{{"ts":"2026-11-20T10:00:00Z","model":"gpt-4o","usage":{{"output":1}},"prompt":"#),
+        r#"{"ts":"2026-11-20T10:00:00Z","model":"gpt-4o","usage":{"output":1},"prompt":"#.to_string(),
         format!(
             r#"{{"ts":"2026-11-20T10:00:00Z","request_id":"t1","model":"gpt-4o","usage":{{"output":1}},"tags":{{"messages":"{MARK}","prompt":"{MARK}","team_note":"{long}"}}}}"#
         ),
