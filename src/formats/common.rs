@@ -431,21 +431,30 @@ pub fn status_from_text(t: &str) -> Status {
     }
 }
 
-/// The dedupe key: a 64-bit hash of a natural id (namespaced so that ids of
-/// different kinds never collide), or of the line itself when there is none.
+/// The version of the dedupe identity (stored in the ledger's `meta`):
+/// 2 hashes ids byte for byte and id-less lines as canonical JSON.
+pub const DEDUPE_SCHEME: i64 = 2;
+
+/// The dedupe key: a 64-bit hash of a natural id exactly as logged (every
+/// byte: ids that differ by an escape, a space or after 200 characters are
+/// different calls), namespaced so that ids of different kinds never
+/// collide; or, for a line without an id, of the line's canonical JSON
+/// (keys sorted, no whitespace), so the same object written compactly or
+/// spaced is one call.
 pub fn dedupe_key(namespace: &str, id: Option<&str>, line: &[u8]) -> i64 {
     match id {
         Some(id) if !id.is_empty() => {
-            let mut buf = Vec::with_capacity(namespace.len() + 1 + id.len());
-            buf.extend_from_slice(namespace.as_bytes());
-            buf.push(0);
-            buf.extend_from_slice(id.as_bytes());
-            xxh3_64(&buf) as i64
+            let mut h = xxhash_rust::xxh3::Xxh3::new();
+            h.update(namespace.as_bytes());
+            h.update(&[0]);
+            h.update(id.as_bytes());
+            h.digest() as i64
         }
-        _ => {
-            let trimmed = trim_ascii(line);
-            xxh3_64(trimmed) as i64
-        }
+        _ => match serde_json::from_slice::<serde_json::Value>(trim_ascii(line)) {
+            // serde_json's maps are ordered by key: this is canonical.
+            Ok(v) => xxh3_64(v.to_string().as_bytes()) as i64,
+            Err(_) => xxh3_64(trim_ascii(line)) as i64,
+        },
     }
 }
 
@@ -577,6 +586,16 @@ mod tests {
         assert_eq!(a, dedupe_key("openai", Some("chatcmpl-1"), b"y"));
         assert_ne!(a, dedupe_key("anthropic", Some("chatcmpl-1"), b"x"));
         assert_eq!(dedupe_key("x", None, b" {\"a\":1}\r"), dedupe_key("x", None, b"{\"a\":1}"));
+        // The same object spaced out and in another key order is one call.
+        assert_eq!(
+            dedupe_key("x", None, br#"{"b": [1, 2], "a": {"y":1,"x":2}}"#),
+            dedupe_key("x", None, br#"{"a":{"x":2,"y":1},"b":[1,2]}"#)
+        );
+        // Ids are exact: an escape, spaces or a difference after 200 characters make another call.
+        assert_ne!(dedupe_key("x", Some("req-1"), b""), dedupe_key("x", Some("req\u{1b}[0m-1"), b""));
+        assert_ne!(dedupe_key("x", Some("req-1"), b""), dedupe_key("x", Some(" req-1 "), b""));
+        let long = "r".repeat(200);
+        assert_ne!(dedupe_key("x", Some(&format!("{long}a")), b""), dedupe_key("x", Some(&format!("{long}b")), b""));
     }
 
     #[test]

@@ -245,11 +245,12 @@ pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
             _ => None,
         });
 
-    let id = l.id.as_ref().or(l.request_id.as_ref()).or(l.litellm_call_id.as_ref()).and_then(|i| dim(Some(i.as_str())));
+    let raw_id = l.id.as_ref().or(l.request_id.as_ref()).or(l.litellm_call_id.as_ref()).map(|i| i.as_str());
+    let id = dim(raw_id);
     let mut rec = CallRecord {
         ts_ms: ts,
         format: Some(Format::LiteLlm),
-        dedupe_key: dedupe_key("litellm", id.as_deref(), line.as_bytes()),
+        dedupe_key: dedupe_key("litellm", raw_id, line.as_bytes()),
         request_id: id,
         provider: dim(l.custom_llm_provider.as_deref()),
         model,

@@ -147,7 +147,7 @@ pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
     let mut rec = CallRecord {
         ts_ms: ts.0,
         format: Some(Format::Native),
-        dedupe_key: dedupe_key("req", request_id.as_deref(), line.as_bytes()),
+        dedupe_key: dedupe_key("req", l.request_id.as_ref().map(|r| r.as_str()), line.as_bytes()),
         request_id,
         provider: dim(l.provider.as_deref()),
         model,

@@ -234,7 +234,8 @@ fn span_record(span: &Span, resource: &[KeyValue], line: &str) -> Result<Option<
     let trace = span.trace_id.as_deref().filter(|t| !t.is_empty());
     let span_id = span.span_id.as_deref().unwrap_or("");
     let response_id = dim(a.text(&["gen_ai.response.id"]).as_deref());
-    let key = response_id.clone().or_else(|| trace.map(|t| format!("{t}:{span_id}")));
+    let key =
+        a.text(&["gen_ai.response.id"]).filter(|k| !k.is_empty()).or_else(|| trace.map(|t| format!("{t}:{span_id}")));
     let mut rec = CallRecord {
         ts_ms: ts,
         format: Some(Format::Otel),

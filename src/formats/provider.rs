@@ -238,9 +238,13 @@ pub fn parse(line: &str, only: Option<Format>, out: &mut Vec<CallRecord>) -> Res
 
     let ts = wrapper.and_then(|w| w.ts).or(obj.ts).or(obj.created_at).or(obj.created).map(|t| t.0).unwrap_or(0);
 
-    let resp_id = obj.id.as_ref().and_then(|i| dim(Some(i.as_str())));
-    let wrapper_id = wrapper.and_then(|w| w.request_id.as_ref()).and_then(|i| dim(Some(i.as_str())));
-    let request_id = resp_id.clone().or(wrapper_id);
+    let raw_id = obj
+        .id
+        .as_ref()
+        .map(|i| i.as_str())
+        .filter(|i| !i.is_empty())
+        .or_else(|| wrapper.and_then(|w| w.request_id.as_ref()).map(|i| i.as_str()));
+    let request_id = dim(raw_id);
 
     let service_tier = dim(obj.service_tier.as_deref())
         .or_else(|| dim(usage.service_tier.as_deref()))
@@ -268,7 +272,7 @@ pub fn parse(line: &str, only: Option<Format>, out: &mut Vec<CallRecord>) -> Res
                 Kind::Anthropic => "anthropic",
                 _ => "openai",
             },
-            request_id.as_deref(),
+            raw_id,
             line.as_bytes(),
         ),
         request_id,

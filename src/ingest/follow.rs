@@ -153,7 +153,8 @@ fn read(reader: &mut SourceReader, ctx: &mut ReadCtx, report: &mut IngestReport)
 /// Follows `specs` until `opts.stop` is set.
 pub fn follow(specs: &[SourceSpec], opts: FollowOptions) -> Result<IngestReport, IngestError> {
     let started = Instant::now();
-    let conn = store::open_rw(opts.db)?;
+    let mut conn = store::open_rw(opts.db)?;
+    super::rekey::upgrade(&mut conn).map_err(store::StoreError::from)?;
     let writer = Writer::spawn(conn, 8, opts.events);
     let tokenizer = opts
         .tokenizer

@@ -11,6 +11,7 @@ pub mod file;
 pub mod follow;
 pub mod paths;
 pub mod pending;
+pub mod rekey;
 pub mod retry;
 pub mod source;
 
@@ -141,7 +142,8 @@ pub fn ingest_files(
     opts: IngestOptions,
 ) -> Result<IngestReport, IngestError> {
     let started = Instant::now();
-    let conn = store::open_rw(opts.db)?;
+    let mut conn = store::open_rw(opts.db)?;
+    rekey::upgrade(&mut conn).map_err(StoreError::from)?;
     let writer = Writer::spawn(conn, 8, None);
     let tokenizer = opts.tokenize.then(|| TokenizerWorker::spawn(writer.sender(), Arc::clone(&opts.catalog)));
     let mut pipe = Pipeline::new(opts.catalog, opts.attributor);

@@ -67,7 +67,7 @@ fn pending(conn: &Connection) -> rusqlite::Result<BySource> {
     Ok(out)
 }
 
-/// Whether the file still begins as it did when it was read.
+/// The file, at its start, if it still begins as it did when it was read.
 pub fn same_file(path: &Path, fp: Option<i64>, fp_len: u64) -> Option<File> {
     let mut f = File::open(path).ok()?;
     if !f.metadata().ok()?.is_file() {
@@ -75,6 +75,7 @@ pub fn same_file(path: &Path, fp: Option<i64>, fp_len: u64) -> Option<File> {
     }
     let mut head = vec![0u8; (fp_len as usize).min(FINGERPRINT_LEN)];
     f.read_exact(&mut head).ok()?;
+    f.seek(SeekFrom::Start(0)).ok()?;
     (fp == Some(fingerprint(&head, head.len()))).then_some(f)
 }
 

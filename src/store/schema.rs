@@ -185,6 +185,13 @@ ALTER TABLE rollup_hour ADD COLUMN warning_calls INTEGER NOT NULL DEFAULT 0;
 DELETE FROM rejects WHERE id NOT IN (SELECT MIN(id) FROM rejects GROUP BY source_id, byte_offset);
 CREATE UNIQUE INDEX rejects_position ON rejects(source_id, byte_offset);
 "#,
+    // 6 -> 7: the dedupe identity's version. A ledger with calls was keyed
+    // by scheme 1 (cleaned ids, raw bytes of id-less lines): the next
+    // ingest re-keys what it can read again.
+    r#"
+INSERT OR REPLACE INTO meta (key, value)
+SELECT 'dedupe_scheme', CASE WHEN EXISTS (SELECT 1 FROM calls) THEN '1' ELSE '2' END;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -263,6 +270,10 @@ mod tests {
                  SELECT * FROM rejects INDEXED BY rejects_position;",
             )
             .unwrap();
+            let scheme: String =
+                conn.query_row("SELECT value FROM meta WHERE key = 'dedupe_scheme'", [], |r| r.get(0)).unwrap();
+            assert_eq!(scheme, "1", "from {from}: a ledger with calls keeps its keys until re-keyed");
+            conn.execute_batch("SELECT 1;").unwrap();
         }
     }
 

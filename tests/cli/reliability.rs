@@ -217,3 +217,29 @@ fn rejects_are_read_again_after_a_wrong_format_and_a_changed_file_is_said() {
     assert_eq!(u(&r["file_changed"]), 1, "{r}");
     assert_eq!(env.json(&["rejects"]).as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn dedupe_identity_is_the_exact_id_or_the_canonical_line() {
+    let env = Env::new();
+    let long = "r".repeat(200);
+    let line = |id: &str| {
+        format!(
+            r#"{{"ts":"2026-10-01T08:00:00Z","request_id":{},"model":"gpt-4o","usage":{{"output":1}}}}"#,
+            serde_json::to_string(id).unwrap()
+        )
+    };
+    let lines = [
+        line("req-1"),
+        line("req\u{1b}[0m-1"),
+        line(" req-1 "),
+        line(&format!("{long}a")),
+        line(&format!("{long}b")),
+        // The same id-less call written compactly and with spaces, keys reordered.
+        r#"{"ts":"2026-10-01T09:00:00Z","model":"gpt-4o","usage":{"output":2}}"#.to_string(),
+        r#"{ "usage": { "output": 2 }, "model": "gpt-4o", "ts": "2026-10-01T09:00:00Z" }"#.to_string(),
+    ];
+    let f = env.write("ids.jsonl", lines.join("\n") + "\n");
+    let r = env.ingest(&[&f]);
+    assert_eq!(u(&r["stored"]), 6, "{r:#}");
+    assert_eq!(u(&r["duplicates"]), 1);
+}
