@@ -20,6 +20,8 @@ pub enum ConfigError {
     },
     #[error("config file '{path}' is invalid: {message}")]
     Parse { path: String, message: String },
+    #[error("config file '{path}'{message}")]
+    Invalid { path: String, message: String },
 }
 
 #[derive(Debug, Default, Deserialize, Clone)]
@@ -115,6 +117,29 @@ pub struct RuleConfig {
 pub struct Config {
     pub file: ConfigFile,
     pub path: Option<PathBuf>,
+    /// The file's text (for pointing at a line).
+    text: String,
+}
+
+/// Price-key suffixes the catalog's grammar adds to a base key.
+fn strip_price_suffixes(key: &str) -> &str {
+    let mut k = key;
+    loop {
+        let before = k;
+        for suffix in ["_batches", "_priority", "_flex"] {
+            k = k.strip_suffix(suffix).unwrap_or(k);
+        }
+        if let Some(i) = k.rfind("_above_")
+            && let Some(rest) = k[i + 7..].strip_suffix("_tokens")
+            && rest.trim_end_matches(['k', 'K']).bytes().all(|b| b.is_ascii_digit())
+            && !rest.is_empty()
+        {
+            k = &k[..i];
+        }
+        if k == before {
+            return k;
+        }
+    }
 }
 
 impl Config {
@@ -150,7 +175,66 @@ impl Config {
             path: path.map(|p| p.display().to_string()).unwrap_or_else(|| "<inline>".into()),
             message: e.to_string().trim().to_string(),
         })?;
-        Ok(Config { file, path: path.map(Path::to_path_buf) })
+        Ok(Config { file, path: path.map(Path::to_path_buf), text: text.to_string() })
+    }
+
+    /// The line (1-based) of `key` inside the table whose header contains
+    /// `table`, for messages.
+    fn line_of(&self, table: &str, key: &str) -> Option<usize> {
+        let mut inside = false;
+        for (i, line) in self.text.lines().enumerate() {
+            let t = line.trim_start();
+            if t.starts_with('[') {
+                inside = t.contains(table);
+            } else if inside && (t.starts_with(key) || t.starts_with(&format!("\"{key}\""))) {
+                return Some(i + 1);
+            }
+        }
+        None
+    }
+
+    /// Checks the price overrides against the catalog's vocabulary: an
+    /// unknown key (a typo would silently keep the catalog's price) or a
+    /// cost that is not a finite number >= 0 is an error naming the key and
+    /// its line.
+    pub fn check_price_models(&self, known: &std::collections::BTreeSet<String>) -> Result<(), ConfigError> {
+        let path = self.path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "<inline>".into());
+        for (model, table) in &self.file.pricing.models {
+            for (key, value) in table {
+                let at = self.line_of(model, key).map(|l| format!(" line {l}")).unwrap_or_default();
+                let base_known = known.contains(key) || known.contains(strip_price_suffixes(key));
+                if !base_known {
+                    let hint = known
+                        .iter()
+                        .filter(|k| k.contains("cost") == key.contains("cost"))
+                        .min_by_key(|k| edit_distance(k, key))
+                        .map(|k| format!("; did you mean '{k}'?"))
+                        .unwrap_or_default();
+                    return Err(ConfigError::Invalid {
+                        path,
+                        message: format!(
+                            "{at}: [pricing.models.\"{model}\"] unknown key '{key}'{hint} (keys are LiteLLM's, as in the catalog)"
+                        ),
+                    });
+                }
+                if key.contains("cost") {
+                    let ok = match value {
+                        toml::Value::Float(f) => f.is_finite() && *f >= 0.0,
+                        toml::Value::Integer(i) => *i >= 0,
+                        _ => false,
+                    };
+                    if !ok {
+                        return Err(ConfigError::Invalid {
+                            path,
+                            message: format!(
+                                "{at}: [pricing.models.\"{model}\"] {key} = {value}: a price must be a number >= 0 (USD per unit)"
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Resolves a path written in the config relative to the config file.
@@ -180,6 +264,20 @@ impl Config {
     pub fn price_aliases(&self) -> HashMap<String, String> {
         self.file.pricing.aliases.clone().into_iter().collect()
     }
+}
+
+/// Levenshtein distance, for "did you mean" hints.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 #[cfg(test)]
@@ -217,6 +315,24 @@ set = { workflow = "everything-else" }
         let models = c.price_models();
         assert_eq!(models["acme-llm"]["input_cost_per_token"], serde_json::json!(1e-07));
         assert_eq!(c.resolve_path(c.file.pricing.catalog.as_ref().unwrap()), PathBuf::from("/etc/aifin/prices.json"));
+    }
+
+    #[test]
+    fn price_overrides_are_checked_against_the_catalogs_vocabulary() {
+        let known = crate::pricing::Catalog::embedded().entry_keys();
+        let check = |toml: &str| Config::from_str(toml, Some(Path::new("a.toml"))).unwrap().check_price_models(&known);
+        let typo =
+            check("[pricing.models.\"claude-opus-4-5\"]\ninput_cost_per_tokn = 1e-06\n").unwrap_err().to_string();
+        assert!(typo.contains("line 2") && typo.contains("input_cost_per_tokn"), "{typo}");
+        assert!(typo.contains("did you mean 'input_cost_per_token'"), "{typo}");
+        for bad in ["-1e-06", "nan", "\"cheap\"", "inf"] {
+            let e =
+                check(&format!("[pricing.models.\"m\"]\n\ninput_cost_per_token = {bad}\n")).unwrap_err().to_string();
+            assert!(e.contains("line 3") && e.contains("input_cost_per_token") && e.contains(">= 0"), "{bad}: {e}");
+        }
+        // The grammar's tiers and variants are known even when no entry uses them.
+        check("[pricing.models.\"m\"]\ninput_cost_per_token_above_300k_tokens_batches = 1e-06\noutput_cost_per_token = 0\n").unwrap();
+        check("[pricing.models.\"m\"]\nmode = \"chat\"\nmax_input_tokens = 1000\n").unwrap();
     }
 
     #[test]

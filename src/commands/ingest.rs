@@ -288,8 +288,8 @@ fn summary(env: &Env, r: &IngestReport) -> Summary {
         elapsed_s: r.elapsed.as_secs_f64(),
         lines_per_s: r.lines_per_sec(),
         interrupted: r.interrupted,
-        database: env.db.display().to_string(),
-        file_errors: r.file_errors.clone(),
+        database: crate::domain::sanitize::clean(&env.db.display().to_string()).into_owned(),
+        file_errors: r.file_errors.iter().map(|e| crate::domain::sanitize::clean(e).into_owned()).collect(),
     }
 }
 

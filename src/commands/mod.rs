@@ -48,6 +48,9 @@ impl Env {
             }
             None => Catalog::embedded(),
         };
+        if !self.config.file.pricing.models.is_empty() {
+            self.config.check_price_models(&base.entry_keys())?;
+        }
         Ok(Arc::new(base.with_config(self.config.price_models(), self.config.price_aliases())))
     }
 

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::Env;
 use crate::cli::RejectsArgs;
+use crate::domain::sanitize::clean;
 use crate::domain::time;
 use crate::reports::print::{self, OutputFormat};
 use crate::reports::table::{Cell, Column, Row, Table, thousands};
@@ -30,11 +31,11 @@ pub fn run(env: &Env, args: &RejectsArgs, out: &mut dyn Write) -> Result<ExitCod
         let json: Vec<RejectJson> = rows
             .iter()
             .map(|r| RejectJson {
-                file: r.path.clone(),
+                file: clean(&r.path).into_owned(),
                 line: r.line_no,
                 byte_offset: r.byte_offset,
-                reason: r.reason.clone(),
-                excerpt: r.excerpt.clone(),
+                reason: clean(&r.reason).into_owned(),
+                excerpt: clean(&r.excerpt).into_owned(),
                 rejected_at: time::format_utc(r.at_ms),
             })
             .collect();

@@ -26,8 +26,23 @@ pub fn parse_ts_str(s: &str) -> Option<i64> {
     if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return s.parse::<f64>().ok().and_then(epoch_number_to_ms);
     }
-    let ms = fast_iso(s.as_bytes()).or_else(|| slow_parse(s))?;
+    let ms = fast_iso(s.as_bytes()).or_else(|| offset_ok(s).then(|| slow_parse(s)).flatten())?;
     in_range(ms)
+}
+
+/// Whether a trailing `±HH:MM` / `±HHMM` offset is one a zone can have.
+fn offset_ok(s: &str) -> bool {
+    let b = s.as_bytes();
+    let tail = |n: usize| b.len().checked_sub(n).map(|i| &b[i..]);
+    let parse = |t: &[u8], colon: bool| -> Option<(i64, i64)> {
+        if !matches!(t[0], b'+' | b'-') {
+            return None;
+        }
+        let m = if colon { (t[3] == b':').then_some(4)? } else { 3 };
+        Some((digits(t, 1, 2)?, digits(t, m, 2)?))
+    };
+    let found = tail(6).and_then(|t| parse(t, true)).or_else(|| tail(5).and_then(|t| parse(t, false)));
+    found.is_none_or(|(h, m)| h < 18 && m < 60 || (h == 18 && m == 0))
 }
 
 /// Interprets an epoch number by magnitude: seconds, milliseconds,
@@ -131,6 +146,11 @@ fn fast_iso(b: &[u8]) -> Option<i64> {
                 2 => (digits(rest, 0, 2)?, 0),
                 _ => return None,
             };
+            // Real offsets lie within ±18:00 (RFC 3339 allows up to
+            // 23:59, but no zone uses more); minutes below 60.
+            if oh > 18 || om > 59 || (oh == 18 && om > 0) {
+                return None;
+            }
             let m = oh * 60 + om;
             if sign == b'+' { m } else { -m }
         }
@@ -337,6 +357,15 @@ mod tests {
 
     fn jiff_ms(s: &str) -> i64 {
         s.parse::<Timestamp>().unwrap().as_millisecond()
+    }
+
+    #[test]
+    fn offsets_out_of_range_are_not_times() {
+        for bad in ["2026-10-01T08:00:00+99:99", "2026-10-01T08:00:00+19:00", "2026-10-01T08:00:00-05:60"] {
+            assert_eq!(parse_ts_str(bad), None, "{bad}");
+        }
+        assert_eq!(parse_ts_str("2026-10-01T08:00:00+18:00"), parse_ts_str("2026-09-30T14:00:00Z"));
+        assert_eq!(parse_ts_str("2026-10-01T08:00:00-0530"), parse_ts_str("2026-10-01T13:30:00Z"));
     }
 
     #[test]

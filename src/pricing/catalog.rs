@@ -117,6 +117,18 @@ impl Catalog {
         self.raw.is_empty()
     }
 
+    /// Every key any entry of the catalog uses (the vocabulary of price
+    /// overrides).
+    pub fn entry_keys(&self) -> std::collections::BTreeSet<String> {
+        let mut keys = std::collections::BTreeSet::new();
+        for raw in self.raw.values() {
+            if let Ok(m) = serde_json::from_str::<Map<String, Value>>(raw.get()) {
+                keys.extend(m.into_iter().map(|(k, _)| k));
+            }
+        }
+        keys
+    }
+
     /// The entry stored under exactly this key (config merged over catalog).
     pub fn entry(&self, key: &str) -> Option<PriceEntry> {
         let cat = self.raw.get(key).and_then(|r| serde_json::from_str::<Map<String, Value>>(r.get()).ok());

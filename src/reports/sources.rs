@@ -166,7 +166,7 @@ impl SourcesReport {
             .map(|s| {
                 let v = &s.view;
                 SourceJson {
-                    path: v.path.clone(),
+                    path: crate::domain::sanitize::clean(&v.path).into_owned(),
                     format: v.format.clone(),
                     lines: v.lines,
                     calls: v.calls,

@@ -243,3 +243,26 @@ fn dedupe_identity_is_the_exact_id_or_the_canonical_line() {
     assert_eq!(u(&r["stored"]), 6, "{r:#}");
     assert_eq!(u(&r["duplicates"]), 1);
 }
+
+#[test]
+fn file_names_with_escapes_never_reach_any_output_raw() {
+    let env = Env::new();
+    let name = "evil\u{1b}]0;pwned\u{7}\u{1b}[2J.jsonl";
+    let f = env.write(
+        name,
+        "{\"broken\":\n".to_string() + &crate::util::native("2026-10-01T00:00:00Z", "n1", "gpt-4o", "w", 1, 1) + "\n",
+    );
+    let out = env.cmd().args(["ingest", "--json", f.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success());
+    for args in [
+        &["sources", "--json"][..],
+        &["sources"],
+        &["sources", "--csv"],
+        &["rejects", "--json"],
+        &["rejects"],
+        &["rejects", "--csv"],
+    ] {
+        let text = env.ok(args);
+        assert!(!text.contains('\u{1b}') && !text.contains("\\u001b") && !text.contains('\u{7}'), "{args:?}: {text}");
+    }
+}
