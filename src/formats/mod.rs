@@ -9,6 +9,8 @@
 pub mod batch;
 pub mod claude_code;
 pub mod common;
+#[cfg(test)]
+mod fuzz;
 pub mod litellm;
 pub mod native;
 pub mod otel;

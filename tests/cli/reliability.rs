@@ -266,3 +266,72 @@ fn file_names_with_escapes_never_reach_any_output_raw() {
         assert!(!text.contains('\u{1b}') && !text.contains("\\u001b") && !text.contains('\u{7}'), "{args:?}: {text}");
     }
 }
+
+/// A small deterministic generator (xorshift) for the corpus.
+struct Xs(u64);
+impl Xs {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn a_mutation_corpus_of_every_format_is_accounted_for_line_by_line() {
+    let root = crate::util::repo().join("tests/fixtures");
+    let mut seeds: Vec<String> = Vec::new();
+    for f in [
+        "formats/native.jsonl",
+        "formats/openai.jsonl",
+        "formats/anthropic.jsonl",
+        "formats2/litellm.jsonl",
+        "formats2/otel.jsonl",
+        "formats2/batch.jsonl",
+        "claude-code/projects/-Users-dev-shop/s1.jsonl",
+    ] {
+        let text = std::fs::read_to_string(root.join(f)).unwrap();
+        seeds.extend(text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string));
+    }
+    let mut rng = Xs(0x9e37_79b9_7f4a_7c15);
+    let mut corpus: Vec<u8> = Vec::new();
+    for _ in 0..3000 {
+        let mut line = seeds[(rng.next() % seeds.len() as u64) as usize].as_bytes().to_vec();
+        for _ in 0..(rng.next() % 4) {
+            let i = (rng.next() % line.len().max(1) as u64) as usize;
+            match rng.next() % 5 {
+                0 if !line.is_empty() => line[i] ^= 1 << (rng.next() % 8),
+                1 if !line.is_empty() => {
+                    line.remove(i);
+                }
+                2 => line.insert(i.min(line.len()), (rng.next() % 256) as u8),
+                3 => line.truncate(i),
+                _ => {}
+            }
+        }
+        line.retain(|b| *b != b'\n');
+        corpus.extend_from_slice(&line);
+        corpus.push(b'\n');
+    }
+    let env = Env::new();
+    let f = env.write("corpus.jsonl", &corpus);
+    let r = env.ingest(&[&f]);
+    let n = |k: &str| u(&r[k]);
+    assert_eq!(n("lines"), 3000);
+    assert_eq!(n("stored") + n("duplicates"), n("calls"), "{r:#}");
+    // Every line is a call (or several, for a trace), a reject or a skip.
+    assert!(n("rejected") + n("skipped") <= n("lines"), "{r:#}");
+    assert!(n("lines") - n("rejected") - n("skipped") <= n("calls"), "{r:#}");
+    assert!(n("rejected") > 0 && n("stored") > 0, "{r:#}");
+    // The rollups, the calls table, the rejects table and the source agree.
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let calls: i64 = conn.query_row("SELECT COUNT(*) FROM calls", [], |x| x.get(0)).unwrap();
+    assert_eq!(calls as u64, n("stored"));
+    assert_eq!(u(&env.ledger("workflow")["total"]["calls"]), n("stored"));
+    assert_eq!(u(&env.ledger("day")["total"]["calls"]), n("stored"));
+    let rejects: i64 = conn.query_row("SELECT COUNT(*) FROM rejects", [], |x| x.get(0)).unwrap();
+    assert_eq!(rejects as u64, n("rejected"));
+    let s = &env.json(&["sources"])[0];
+    assert_eq!((u(&s["lines"]), u(&s["rejects"]), u(&s["skipped"])), (3000, n("rejected"), n("skipped")));
+}
