@@ -271,3 +271,44 @@ fn a_file_read_by_two_sources_or_two_runs_at_once_is_counted_once() {
     ingest_at_once(8, &env, &[&f]);
     check(&env, "eight runs");
 }
+
+#[test]
+fn a_follower_and_a_one_off_ingest_share_the_ledger_and_a_missing_path_is_awaited() {
+    let env = Env::new();
+    let live = env.write("live/a.jsonl", mixed_lines("a", 500));
+    let later = env.path("later/b.jsonl");
+    let mut follower = env
+        .std_cmd()
+        .args(["ingest", "--follow", "--rescan", "0.2", live.to_str().unwrap(), later.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A one-off ingest of another file at the same time.
+    let other = env.write("other.jsonl", mixed_lines("o", 800));
+    let r = env.ingest(&[&other]);
+    assert_eq!(u(&r["stored"]), 800);
+    // The awaited path appears and is read.
+    env.write("later/b.jsonl", mixed_lines("b", 50));
+    let t = Instant::now();
+    loop {
+        let calls = u(&env.ledger("workflow")["total"]["calls"]);
+        if calls == 1350 {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "{calls} calls");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(std::process::Command::new("kill").args(["-TERM", &follower.id().to_string()]).status().unwrap().success());
+    let status = follower.wait().unwrap();
+    assert!(status.success());
+    let mut err = String::new();
+    std::io::Read::read_to_string(follower.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(err.contains("waiting for") && err.contains("later/b.jsonl"), "{err}");
+    let clean = Env::new();
+    let f1 = clean.write("a.jsonl", mixed_lines("a", 500));
+    let f2 = clean.write("b.jsonl", mixed_lines("b", 50));
+    let f3 = clean.write("o.jsonl", mixed_lines("o", 800));
+    clean.ingest(&[&f1, &f2, &f3]);
+    assert_eq!(totals(&env), totals(&clean));
+}
