@@ -16,7 +16,7 @@ use crate::store::queries::GroupBy;
     long_about = "aifin reads the logs your LLM gateways and SDKs already write (aifin JSONL, OpenAI and \
                   Anthropic objects), prices every call from LiteLLM's catalog, attributes it to a workflow, \
                   team and customer, and stores it exactly once in a local SQLite ledger.\n\n\
-                  Exit codes: 0 success, 2 error (the message names the file, line or flag and what to do)."
+                  Exit codes: 0 success, 1 the check asked for failed (a gate candidate rejected), 2 error (the message names the file, line or flag and what to do)."
 )]
 pub struct Cli {
     /// Database file [default: $XDG_DATA_HOME/aifin/aifin.db]
@@ -45,6 +45,8 @@ pub enum Command {
     Sources(SourcesArgs),
     /// Monthly cost = calls x tokens per call x rate, with what-if scenarios, levers, trend and accuracy
     Forecast(Box<ForecastArgs>),
+    /// The eval gate: cost per successful task and pass rate per configuration; promote or reject each candidate
+    Gate(GateArgs),
     /// The cockpit: live spend per workflow, the ledger, sources (built-in demo when nothing is configured)
     Tui(TuiArgs),
     /// Write deterministic synthetic logs (sample data, benchmarks)
@@ -275,6 +277,52 @@ pub struct ForecastArgs {
     /// Print JSON
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct GateArgs {
+    /// Eval result files: promptfoo results.json, aifin JSONL or CSV
+    #[arg(long, value_name = "FILE", num_args = 1.., required_unless_present = "history")]
+    pub evals: Vec<PathBuf>,
+
+    /// List the recorded gate runs (newest first) instead of judging files
+    #[arg(long, conflicts_with_all = ["evals", "record", "lever", "baseline", "candidate", "margin"])]
+    pub history: bool,
+
+    /// Read every file as this format: promptfoo, jsonl or csv
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+
+    /// The configuration the others are judged against [default: the first]
+    #[arg(long, value_name = "NAME")]
+    pub baseline: Option<String>,
+
+    /// Judge only this configuration [default: every other one]
+    #[arg(long, value_name = "NAME")]
+    pub candidate: Option<String>,
+
+    /// Non-inferiority margin in percentage points (2 = a 2-point drop is tolerated)
+    #[arg(long, value_name = "PTS", allow_negative_numbers = true)]
+    pub margin: Option<f64>,
+
+    /// Interval of the cost per success: delta-log (default) or bootstrap[:SEED]
+    #[arg(long, value_name = "METHOD")]
+    pub ci: Option<String>,
+
+    /// Record the run (figures, decision, inputs' hash) in the ledger's events
+    #[arg(long)]
+    pub record: bool,
+
+    /// With --record: the workflow the change is for (with --history: only its runs)
+    #[arg(long, value_name = "NAME")]
+    pub workflow: Option<String>,
+
+    /// With --record: the lever tried: compression, routing, caching or policy
+    #[arg(long, value_name = "NAME", requires = "record")]
+    pub lever: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Args, Debug)]

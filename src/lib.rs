@@ -25,6 +25,7 @@ mod demo;
 mod domain;
 mod forecast;
 mod formats;
+mod gate;
 mod ingest;
 mod pricing;
 mod reports;

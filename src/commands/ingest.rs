@@ -25,6 +25,8 @@ struct Summary {
     duplicates: u64,
     rejected: u64,
     skipped: u64,
+    /// Skipped lines by reason (blank line, eval results, ...).
+    skipped_by_reason: std::collections::BTreeMap<&'static str, u64>,
     unpriced: u64,
     partial_lines_waiting: u64,
     bytes: u64,
@@ -273,6 +275,7 @@ fn summary(env: &Env, r: &IngestReport) -> Summary {
         duplicates: r.totals.duplicates,
         rejected: r.totals.rejects,
         skipped: r.skipped,
+        skipped_by_reason: r.skip_reasons.clone(),
         unpriced: r.totals.unpriced,
         partial_lines_waiting: r.partial_waiting,
         bytes: r.bytes,
@@ -306,6 +309,12 @@ fn print_text(out: &mut dyn Write, s: &Summary) -> std::io::Result<()> {
     writeln!(out, "duplicates  {}", n(s.duplicates))?;
     writeln!(out, "rejected    {}{}", n(s.rejected), if s.rejected > 0 { "  (see `aifin rejects`)" } else { "" })?;
     writeln!(out, "skipped     {}  (valid lines that are not billable calls)", n(s.skipped))?;
+    let mut reasons: Vec<_> = s.skipped_by_reason.iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let width = n(s.skipped).len();
+    for (why, count) in reasons {
+        writeln!(out, "            {:>width$}  {why}", n(*count))?;
+    }
     writeln!(out, "unpriced    {}{}", n(s.unpriced), if s.unpriced > 0 { "  (see `aifin prices`)" } else { "" })?;
     if s.tokenized > 0 {
         writeln!(out, "tokenized   {}  (calls whose prompt components were counted)", n(s.tokenized))?;

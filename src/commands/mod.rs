@@ -1,6 +1,7 @@
 //! Subcommand glue: load config, open the store, call the library, print.
 
 mod forecast;
+mod gate;
 mod ingest;
 mod ledger;
 mod prices;
@@ -90,6 +91,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Ingest(a) => ingest::run(&env, a, &mut out)?,
         Command::Ledger(a) => ledger::run(&env, a, &mut out)?,
         Command::Forecast(a) => forecast::run(&env, a, &mut out)?,
+        Command::Gate(a) => gate::run(&env, a, &mut out)?,
         Command::Rejects(a) => rejects::run(&env, a, &mut out)?,
         Command::Prices(a) => prices::run(&env, a, &mut out)?,
         Command::Sources(a) => sources::run(&env, a, &mut out)?,

@@ -87,6 +87,10 @@ impl Detector {
                 Err(e) => LineError::new(format!("invalid JSON: {e}")),
             });
         }
+        // Eval results (`aifin gate` reads them) may sit beside the logs.
+        if is_eval_row(line, text) {
+            return Ok(Parsed::Skip(EVAL_ROW));
+        }
         if let Some(f) = self.forced {
             return match try_format(f, text, Some(f), out) {
                 Ok(Outcome::Calls(n)) => Ok(Parsed::Calls(f, n)),
@@ -218,6 +222,25 @@ fn candidates(line: &[u8], last: Option<Format>) -> Vec<Format> {
     out
 }
 
+/// Why an eval row is skipped by ingest.
+pub const EVAL_ROW: &str = "eval results: use aifin gate";
+
+/// Whether a line is a row of aifin's eval format: an object with
+/// top-level `config`, `case` and `passed` (a byte sniff first, so call
+/// lines pay one substring search).
+fn is_eval_row(line: &[u8], text: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Keys {
+        config: Option<serde::de::IgnoredAny>,
+        case: Option<serde::de::IgnoredAny>,
+        passed: Option<serde::de::IgnoredAny>,
+    }
+    if memmem::find(line, b"\"passed\"").is_none() {
+        return false;
+    }
+    matches!(serde_json::from_str::<Keys>(text), Ok(Keys { config: Some(_), case: Some(_), passed: Some(_) }))
+}
+
 fn strip_cr(line: &[u8]) -> &[u8] {
     match line.last() {
         Some(b'\r') => &line[..line.len() - 1],
@@ -245,6 +268,16 @@ mod tests {
     fn parse(d: &mut Detector, line: &str) -> Result<Parsed, LineError> {
         let mut out = Vec::new();
         d.parse_line(line.as_bytes(), &mut out)
+    }
+
+    #[test]
+    fn eval_rows_are_skipped_with_their_reason_even_under_a_forced_format() {
+        let row = r#"{"config":"gated","case":"c017","passed":true,"score":0.93,"cost_usd":0.0149}"#;
+        assert_eq!(parse(&mut Detector::new(None), row).unwrap(), Parsed::Skip("eval results: use aifin gate"));
+        assert_eq!(parse(&mut Detector::new(Some(Format::Native)), row).unwrap(), Parsed::Skip(EVAL_ROW));
+        // `passed` nested in a call's tags is not an eval row.
+        let call = r#"{"ts":"2026-10-01T00:00:00Z","model":"gpt-4o","tags":{"config":"a","case":"b","passed":"c"},"usage":{"output":1}}"#;
+        assert_eq!(parse(&mut Detector::new(None), call).unwrap(), Parsed::Calls(Format::Native, 1));
     }
 
     #[test]

@@ -59,6 +59,8 @@ pub struct FileReport {
     pub calls: u64,
     pub rejects: u64,
     pub skipped: u64,
+    /// Skipped lines by reason.
+    pub skip_reasons: std::collections::BTreeMap<&'static str, u64>,
     pub bytes: u64,
     /// A final line without a newline is waiting to be completed.
     pub partial_waiting: bool,
@@ -339,10 +341,11 @@ impl FileState<'_> {
                 self.batch.format = Some(format);
                 self.take_records(pipe);
             }
-            Ok(Parsed::Skip(_)) => {
+            Ok(Parsed::Skip(why)) => {
                 self.batch.skipped += 1;
                 self.batch.skipped_lines.push(self.line_no);
                 self.report.skipped += 1;
+                *self.report.skip_reasons.entry(why).or_default() += 1;
             }
             Err(e) => {
                 self.tmp.clear();

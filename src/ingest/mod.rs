@@ -89,6 +89,8 @@ pub struct IngestReport {
     pub lines: u64,
     pub calls: u64,
     pub skipped: u64,
+    /// Skipped lines by reason.
+    pub skip_reasons: std::collections::BTreeMap<&'static str, u64>,
     pub bytes: u64,
     pub partial_waiting: u64,
     pub totals: WriterTotals,
@@ -115,6 +117,9 @@ impl IngestReport {
         self.lines += r.lines;
         self.calls += r.calls;
         self.skipped += r.skipped;
+        for (why, n) in &r.skip_reasons {
+            *self.skip_reasons.entry(why).or_default() += n;
+        }
         self.bytes += r.bytes;
         self.partial_waiting += r.partial_waiting as u64;
         self.unchanged_files += r.unchanged as usize;

@@ -4,6 +4,7 @@
 //! agree to the cent. Nothing here knows about the terminal.
 
 pub mod forecast;
+pub mod gate;
 pub mod ledger;
 pub mod live;
 pub mod print;

@@ -7,6 +7,7 @@ mod faults;
 mod follow;
 mod forecast;
 mod formats;
+mod gate;
 mod reliability;
 mod reports;
 mod sample_data;
