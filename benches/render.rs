@@ -39,6 +39,7 @@ fn app_over_generated_ledger(dir: &std::path::Path) -> App {
         window: WindowKind::Days30,
         drill: Some("support-copilot".into()),
         forecast: true,
+        outcome_rules: vec![],
     };
     app.update(Action::DataReady(Box::new(
         snapshot(&conn, &p, &mut aifin::bench::Pricer::new(common::catalog())).unwrap(),

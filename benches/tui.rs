@@ -45,7 +45,7 @@ fn best_of<T>(n: usize, mut f: impl FnMut() -> T) -> (f64, T) {
 }
 
 fn params(window: WindowKind, group: GroupBy, drill: Option<String>) -> QueryParams {
-    QueryParams { now_ms: now_ms(), tz: TimeZone::UTC, group, window, drill, forecast: false }
+    QueryParams { now_ms: now_ms(), tz: TimeZone::UTC, group, window, drill, forecast: false, outcome_rules: vec![] }
 }
 
 fn queries(db: &std::path::Path, rows: u64) {

@@ -19,8 +19,9 @@ use std::collections::HashMap;
 
 use globset::{Glob, GlobMatcher};
 
-use crate::config::AttributionSection;
+use crate::config::{AttributionSection, OutcomeRuleConfig};
 use crate::domain::dims::Dimension;
+use crate::domain::outcome::{IdKind, OutcomeStamp};
 use crate::domain::record::CallRecord;
 use crate::formats::common::dim;
 
@@ -36,6 +37,8 @@ pub enum AttributionError {
     BadValue { rule: usize, message: String },
     #[error("attribution rule {rule}: 'set' is empty, so the rule would do nothing")]
     EmptySet { rule: usize },
+    #[error("outcome rule {rule}: {message}")]
+    Outcome { rule: usize, message: String },
     #[error("source '{source_path}': unknown dimension '{dim}' in set; use {dims} or tag.<name>")]
     UnknownSourceDim { source_path: String, dim: String, dims: String },
 }
@@ -218,6 +221,75 @@ impl Template {
     }
 }
 
+fn compile_matches(
+    n: usize,
+    m: &std::collections::BTreeMap<String, String>,
+) -> Result<Vec<(Field, Pattern)>, AttributionError> {
+    let mut matches = Vec::new();
+    for (field, glob) in m {
+        let f = Field::parse(field).ok_or_else(|| AttributionError::UnknownField {
+            rule: n,
+            field: field.clone(),
+            fields: field_names(),
+        })?;
+        let p = if glob.is_empty() {
+            Pattern::Missing
+        } else {
+            Pattern::Glob(
+                Glob::new(glob)
+                    .map_err(|e| AttributionError::BadGlob {
+                        rule: n,
+                        field: field.clone(),
+                        glob: glob.clone(),
+                        message: e.kind().to_string(),
+                    })?
+                    .compile_matcher(),
+            )
+        };
+        matches.push((f, p));
+    }
+    Ok(matches)
+}
+
+fn all_match(matches: &[(Field, Pattern)], rec: &CallRecord, source: &str) -> bool {
+    matches.iter().all(|(f, p)| match (p, f.get(rec, source)) {
+        (Pattern::Missing, v) => v.is_none_or(str::is_empty),
+        (Pattern::Glob(g), Some(v)) => g.is_match(v),
+        (Pattern::Glob(_), None) => false,
+    })
+}
+
+/// An `[[outcome.rule]]`.
+#[derive(Clone, Debug)]
+struct OutcomeRule {
+    workflow: String,
+    matches: Vec<(Field, Pattern)>,
+    per: IdKind,
+    success: bool,
+}
+
+/// The tag a gateway stamps an outcome with (LiteLLM metadata, an OTel
+/// span attribute, a native line's tags): `true`/`false`, with optional
+/// `aifin.outcome.per` and `aifin.outcome.value_usd`.
+pub const OUTCOME_TAG: &str = "aifin.outcome";
+
+/// The outcome a call's own tags stamp, if any.
+fn stamped(rec: &CallRecord) -> Option<OutcomeStamp> {
+    let success = match rec.tag(OUTCOME_TAG)?.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "success" | "succeeded" => true,
+        "false" | "0" | "no" | "failure" | "failed" => false,
+        _ => return None,
+    };
+    let per = rec.tag("aifin.outcome.per").and_then(|p| p.parse().ok()).unwrap_or(IdKind::Request);
+    let value = rec
+        .tag("aifin.outcome.value_usd")
+        .and_then(|v| crate::domain::money::parse_decimal_scaled(v, 9))
+        .and_then(|n| i64::try_from(n).ok())
+        .filter(|n| *n >= 0)
+        .map(crate::domain::money::Nanos);
+    Some(OutcomeStamp { per, success, value })
+}
+
 #[derive(Clone, Debug)]
 struct Rule {
     matches: Vec<(Field, Pattern)>,
@@ -230,6 +302,7 @@ struct Rule {
 pub struct Attributor {
     rules: Vec<Rule>,
     owners: HashMap<String, String>,
+    outcome_rules: Vec<OutcomeRule>,
 }
 
 impl Attributor {
@@ -240,29 +313,7 @@ impl Attributor {
             if rc.set.is_empty() {
                 return Err(AttributionError::EmptySet { rule: n });
             }
-            let mut matches = Vec::new();
-            for (field, glob) in &rc.matches {
-                let f = Field::parse(field).ok_or_else(|| AttributionError::UnknownField {
-                    rule: n,
-                    field: field.clone(),
-                    fields: field_names(),
-                })?;
-                let p = if glob.is_empty() {
-                    Pattern::Missing
-                } else {
-                    Pattern::Glob(
-                        Glob::new(glob)
-                            .map_err(|e| AttributionError::BadGlob {
-                                rule: n,
-                                field: field.clone(),
-                                glob: glob.clone(),
-                                message: e.kind().to_string(),
-                            })?
-                            .compile_matcher(),
-                    )
-                };
-                matches.push((f, p));
-            }
+            let matches = compile_matches(n, &rc.matches)?;
             let mut set = Vec::new();
             for (d, v) in &rc.set {
                 let dd = Target::parse(d).ok_or_else(|| AttributionError::UnknownDim {
@@ -275,7 +326,32 @@ impl Attributor {
             }
             rules.push(Rule { matches, set, replace: rc.override_existing });
         }
-        Ok(Attributor { rules, owners: section.owners.clone().into_iter().collect() })
+        Ok(Attributor { rules, owners: section.owners.clone().into_iter().collect(), outcome_rules: Vec::new() })
+    }
+
+    /// Adds the `[[outcome.rule]]` success definitions.
+    pub fn with_outcome_rules(mut self, rules: &[OutcomeRuleConfig]) -> Result<Attributor, AttributionError> {
+        for (i, rc) in rules.iter().enumerate() {
+            let n = i + 1;
+            let workflow = dim(Some(&rc.workflow))
+                .ok_or(AttributionError::Outcome { rule: n, message: "'workflow' is empty".into() })?;
+            let per = match &rc.per {
+                None => IdKind::Request,
+                Some(p) => p.parse().map_err(|message| AttributionError::Outcome { rule: n, message })?,
+            };
+            let matches = compile_matches(n, &rc.matches)
+                .map_err(|e| AttributionError::Outcome { rule: n, message: e.to_string() })?;
+            self.outcome_rules.push(OutcomeRule { workflow, matches, per, success: rc.success.unwrap_or(true) });
+        }
+        Ok(self)
+    }
+
+    /// The workflows an `[[outcome.rule]]` defines success for.
+    pub fn outcome_workflows(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.outcome_rules.iter().map(|r| r.workflow.clone()).collect();
+        v.sort();
+        v.dedup();
+        v
     }
 
     pub fn is_empty(&self) -> bool {
@@ -285,12 +361,7 @@ impl Attributor {
     /// Fills attribution dimensions on a record read from `source`.
     pub fn apply(&self, rec: &mut CallRecord, source: &str) {
         for rule in &self.rules {
-            let hit = rule.matches.iter().all(|(f, p)| match (p, f.get(rec, source)) {
-                (Pattern::Missing, v) => v.is_none_or(str::is_empty),
-                (Pattern::Glob(g), Some(v)) => g.is_match(v),
-                (Pattern::Glob(_), None) => false,
-            });
-            if hit {
+            if all_match(&rule.matches, rec, source) {
                 for (d, t) in &rule.set {
                     if let Some(v) = t.render(rec, source) {
                         d.set(rec, &v, rule.replace);
@@ -304,6 +375,15 @@ impl Attributor {
         {
             rec.team = dim(Some(t));
         }
+        // The outcome the call carries: its own stamp, else the first
+        // success rule of its workflow that matches.
+        rec.outcome = stamped(rec).or_else(|| {
+            let w = rec.workflow.as_deref()?;
+            self.outcome_rules
+                .iter()
+                .find(|r| r.workflow == w && all_match(&r.matches, rec, source))
+                .map(|r| OutcomeStamp { per: r.per, success: r.success, value: None })
+        });
     }
 }
 

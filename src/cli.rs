@@ -47,6 +47,8 @@ pub enum Command {
     Forecast(Box<ForecastArgs>),
     /// The eval gate: cost per successful task and pass rate per configuration; promote or reject each candidate
     Gate(GateArgs),
+    /// Cost per successful outcome per workflow, its trend and verdict, and outcome coverage
+    Outcomes(OutcomesArgs),
     /// The cockpit: live spend per workflow, the ledger, sources (built-in demo when nothing is configured)
     Tui(TuiArgs),
     /// Write deterministic synthetic logs (sample data, benchmarks)
@@ -185,6 +187,32 @@ pub struct LedgerArgs {
     pub until: Option<String>,
 
     /// Time zone for dates and day/month grouping [default: config report.tz, else the system zone]
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct OutcomesArgs {
+    /// Group by: workflow, team, customer, user, project, provider, model, day or month
+    #[arg(long, default_value = "workflow", value_parser = parse_group)]
+    pub by: GroupBy,
+
+    /// Start (inclusive) [default: the start of the month to date at --as-of; on the 1st, the month just ended]
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+
+    /// End (inclusive for dates) [default: --as-of]
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+
+    /// The report's time: later calls and outcomes are ignored; month- and quarter-over-quarter changes are to date at it [default: now]
+    #[arg(long, value_name = "WHEN")]
+    pub as_of: Option<String>,
+
+    /// Time zone for dates, months and quarters [default: config report.tz, else the system zone]
     #[arg(long, value_name = "ZONE")]
     pub tz: Option<String>,
 

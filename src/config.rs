@@ -35,6 +35,9 @@ pub struct ConfigFile {
     pub pricing: PricingSection,
     #[serde(default)]
     pub attribution: AttributionSection,
+    /// What counts as a successful outcome, per workflow.
+    #[serde(default)]
+    pub outcome: OutcomeSection,
     /// Log sources to read (`aifin ingest` with no paths, `--follow`, the TUI).
     #[serde(default, rename = "source")]
     pub sources: Vec<SourceConfig>,
@@ -110,6 +113,31 @@ pub struct RuleConfig {
     /// Replace values the record already has (default: only fill gaps).
     #[serde(default, rename = "override")]
     pub override_existing: bool,
+}
+
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeSection {
+    /// `[[outcome.rule]]`: success definitions for logs that already carry
+    /// the signal.
+    #[serde(default)]
+    pub rule: Vec<OutcomeRuleConfig>,
+}
+
+/// `[[outcome.rule]] workflow = "...", match = { "tag.resolved" = "true" },
+/// per = "call" | "trace" | "session"`.
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeRuleConfig {
+    /// The workflow whose calls the rule reads (after attribution).
+    pub workflow: String,
+    /// Field → glob, as in `[[attribution.rules]]`.
+    #[serde(rename = "match", default)]
+    pub matches: BTreeMap<String, String>,
+    /// What one outcome is: a call (default), a trace or a session.
+    pub per: Option<String>,
+    /// A matching call marks a success (default) or a failure.
+    pub success: Option<bool>,
 }
 
 /// A loaded config and where it came from.

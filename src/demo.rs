@@ -22,6 +22,7 @@ use crate::sim::{self, PAPER_WORKFLOWS, Rng};
 
 pub const SAMPLE_CONFIG: &str = include_str!("../sample-data/aifin.toml");
 const SAMPLE_MONTH: &str = include_str!("../sample-data/gateway/2026-10.jsonl");
+const SAMPLE_OUTCOMES: &str = include_str!("../sample-data/outcomes/2026-10.jsonl");
 const SAMPLE_OPENAI_CHAT: &str = include_str!("../sample-data/openai/chat-completions.jsonl");
 const SAMPLE_OPENAI_RESPONSES: &str = include_str!("../sample-data/openai/responses.jsonl");
 const SAMPLE_ANTHROPIC: &str = include_str!("../sample-data/anthropic/messages.jsonl");
@@ -105,6 +106,7 @@ pub fn prepare() -> std::io::Result<Demo> {
     // The sample month (October 2026) ends now...
     let month_end = days_from_civil(2026, 11, 1) * MS_PER_DAY;
     write_shifted(&seed.join("sample-month.jsonl"), SAMPLE_MONTH, now - month_end)?;
+    write_shifted(&seed.join("sample-outcomes.jsonl"), SAMPLE_OUTCOMES, now - month_end)?;
     // ...and the provider samples (3-15 November 2026) end yesterday.
     let samples_end = days_from_civil(2026, 11, 16) * MS_PER_DAY;
     let d2 = now.div_euclid(MS_PER_HOUR) * MS_PER_HOUR - MS_PER_DAY - samples_end;

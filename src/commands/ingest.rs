@@ -35,6 +35,11 @@ struct Summary {
     usage_from_text: u64,
     /// Calls still waiting for their usage to be counted (not in the cost).
     pending: u64,
+    /// Outcomes stored for the first time, changed by a later event, and
+    /// (in the whole ledger) still waiting for their call.
+    outcomes_stored: u64,
+    outcomes_updated: u64,
+    outcomes_unjoined: u64,
     /// Pending calls of earlier runs read again and counted.
     pending_retried: u64,
     /// Pending calls whose text was gone: now unpriced.
@@ -286,6 +291,14 @@ fn summary(env: &Env, r: &IngestReport) -> Summary {
             .ok()
             .and_then(|c| c.query_row("SELECT COUNT(*) FROM pending_counts", [], |r| r.get::<_, i64>(0)).ok())
             .unwrap_or(0) as u64,
+        outcomes_stored: r.totals.outcomes.stored,
+        outcomes_updated: r.totals.outcomes.updated,
+        outcomes_unjoined: crate::store::open_read(&env.db)
+            .ok()
+            .and_then(|c| {
+                c.query_row("SELECT COUNT(*) FROM outcomes WHERE call_ts IS NULL", [], |r| r.get::<_, i64>(0)).ok()
+            })
+            .unwrap_or(0) as u64,
         pending_retried: r.retried.counted,
         pending_given_up: r.retried.gone,
         elapsed_s: r.elapsed.as_secs_f64(),
@@ -316,6 +329,19 @@ fn print_text(out: &mut dyn Write, s: &Summary) -> std::io::Result<()> {
         writeln!(out, "            {:>width$}  {why}", n(*count))?;
     }
     writeln!(out, "unpriced    {}{}", n(s.unpriced), if s.unpriced > 0 { "  (see `aifin prices`)" } else { "" })?;
+    if s.outcomes_stored > 0 || s.outcomes_updated > 0 {
+        writeln!(
+            out,
+            "outcomes    {} new, {} changed{}  (see `aifin outcomes`)",
+            n(s.outcomes_stored),
+            n(s.outcomes_updated),
+            if s.outcomes_unjoined > 0 {
+                format!("; {} not joined to a call yet", n(s.outcomes_unjoined))
+            } else {
+                String::new()
+            }
+        )?;
+    }
     if s.tokenized > 0 {
         writeln!(out, "tokenized   {}  (calls whose prompt components were counted)", n(s.tokenized))?;
     }

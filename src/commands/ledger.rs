@@ -6,7 +6,7 @@ use anyhow::{Result, anyhow};
 use super::Env;
 use crate::cli::LedgerArgs;
 use crate::domain::time;
-use crate::reports::ledger::{LedgerReport, window_words};
+use crate::reports::ledger::{LedgerOutcomes, LedgerReport, window_words};
 use crate::reports::print::{self, OutputFormat};
 use crate::store::queries::{self, Window};
 
@@ -30,7 +30,9 @@ pub fn run(env: &Env, args: &LedgerArgs, out: &mut dyn Write) -> Result<ExitCode
     }
     let conn = env.read_conn()?;
     let ledger = queries::ledger(&conn, args.by, Window { since, until }, &tz)?;
-    let report = LedgerReport { ledger, window_label: window_words(since, until), tz_name: time::tz_name(&tz) };
+    let outcomes = LedgerOutcomes::load(&conn, &ledger, &tz, env.attributor()?.outcome_workflows())?;
+    let report =
+        LedgerReport { ledger, window_label: window_words(since, until), tz_name: time::tz_name(&tz), outcomes };
     match args.output.format() {
         OutputFormat::Json => print::json(&mut *out, &report.json())?,
         f => print::table_or_csv(out, &report.table(), f)?,

@@ -4,6 +4,7 @@ mod forecast;
 mod gate;
 mod ingest;
 mod ledger;
+mod outcomes;
 mod prices;
 mod rejects;
 mod sim;
@@ -56,10 +57,12 @@ impl Env {
     }
 
     pub fn attributor(&self) -> Result<Arc<Attributor>> {
-        let a = Attributor::from_config(&self.config.file.attribution).with_context(|| match &self.config.path {
-            Some(p) => format!("in config file '{}'", p.display()),
-            None => "in the config".to_string(),
-        })?;
+        let a = Attributor::from_config(&self.config.file.attribution)
+            .and_then(|a| a.with_outcome_rules(&self.config.file.outcome.rule))
+            .with_context(|| match &self.config.path {
+                Some(p) => format!("in config file '{}'", p.display()),
+                None => "in the config".to_string(),
+            })?;
         Ok(Arc::new(a))
     }
 
@@ -92,6 +95,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Ledger(a) => ledger::run(&env, a, &mut out)?,
         Command::Forecast(a) => forecast::run(&env, a, &mut out)?,
         Command::Gate(a) => gate::run(&env, a, &mut out)?,
+        Command::Outcomes(a) => outcomes::run(&env, a, &mut out)?,
         Command::Rejects(a) => rejects::run(&env, a, &mut out)?,
         Command::Prices(a) => prices::run(&env, a, &mut out)?,
         Command::Sources(a) => sources::run(&env, a, &mut out)?,

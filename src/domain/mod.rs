@@ -2,6 +2,7 @@
 
 pub mod dims;
 pub mod money;
+pub mod outcome;
 pub mod privacy;
 pub mod record;
 pub mod sanitize;

@@ -264,6 +264,9 @@ pub struct CallRecord {
     pub byte_offset: u64,
     /// Fields that were out of range and were nulled ([`Warning`] bits).
     pub warnings: u32,
+    /// The outcome this call carries (a gateway's `aifin.outcome` stamp,
+    /// or an `[[outcome.rule]]` that matched).
+    pub outcome: Option<super::outcome::OutcomeStamp>,
 }
 
 /// Why a call carries a warning (bits of [`CallRecord::warnings`]).

@@ -346,6 +346,23 @@ pub fn end_of_month(ms: i64, tz: &TimeZone) -> i64 {
         .unwrap_or(ms)
 }
 
+/// Midnight of the first day of the local calendar period (`months` = 1:
+/// a month, 3: a quarter) containing `ms`, moved `shift` periods (-1: the
+/// period before).
+pub fn start_of_period(ms: i64, tz: &TimeZone, months: i8, shift: i32) -> i64 {
+    Timestamp::from_millisecond(ms)
+        .ok()
+        .and_then(|t| {
+            let z = t.to_zoned_datetime(tz.clone());
+            let first = (z.month() - 1) / months * months + 1;
+            let d = jiff::civil::date(z.year(), first, 1);
+            let d = d.checked_add(jiff::Span::new().months(i64::from(shift) * i64::from(months))).ok()?;
+            d.to_zoned_datetime(tz.clone()).ok()
+        })
+        .map(|z| z.timestamp().as_millisecond())
+        .unwrap_or(ms)
+}
+
 /// Current time as epoch milliseconds.
 pub fn now_ms() -> i64 {
     Timestamp::now().as_millisecond()
@@ -357,6 +374,22 @@ mod tests {
 
     fn jiff_ms(s: &str) -> i64 {
         s.parse::<Timestamp>().unwrap().as_millisecond()
+    }
+
+    #[test]
+    fn calendar_periods_by_hand() {
+        let t = jiff_ms("2026-11-17T15:00:00Z");
+        let paris: TimeZone = TimeZone::get("Europe/Paris").unwrap();
+        assert_eq!(start_of_period(t, &TimeZone::UTC, 1, 0), jiff_ms("2026-11-01T00:00:00Z"));
+        assert_eq!(start_of_period(t, &TimeZone::UTC, 1, -1), jiff_ms("2026-10-01T00:00:00Z"));
+        assert_eq!(start_of_period(t, &TimeZone::UTC, 3, 0), jiff_ms("2026-10-01T00:00:00Z"));
+        assert_eq!(start_of_period(t, &TimeZone::UTC, 3, -1), jiff_ms("2026-07-01T00:00:00Z"));
+        // Local midnight: Paris is UTC+2 on 1 October (summer time).
+        assert_eq!(start_of_period(t, &paris, 3, 0), jiff_ms("2026-09-30T22:00:00Z"));
+        assert_eq!(
+            start_of_period(jiff_ms("2026-02-10T00:00:00Z"), &TimeZone::UTC, 3, -1),
+            jiff_ms("2025-10-01T00:00:00Z")
+        );
     }
 
     #[test]

@@ -27,7 +27,9 @@ fn check(line: &[u8]) {
     let forced = Format::ALL.map(Some);
     for f in std::iter::once(None).chain(forced) {
         let mut out: Vec<CallRecord> = Vec::new();
-        match Detector::new(f).parse_line(line, &mut out) {
+        let mut d = Detector::new(f);
+        match d.parse_line(line, &mut out) {
+            Ok(Parsed::Outcome) => assert!(out.is_empty() && d.take_outcome().is_some()),
             Ok(Parsed::Calls(_, n)) => {
                 assert_eq!(out.len(), n);
                 for r in &out {

@@ -14,11 +14,13 @@ mod fuzz;
 pub mod litellm;
 pub mod native;
 pub mod otel;
+mod outcome;
 pub mod prompt;
 pub mod provider;
 
 use memchr::memmem;
 
+use crate::domain::outcome::OutcomeEvent;
 use crate::domain::record::{CallRecord, Format};
 use crate::domain::sanitize;
 
@@ -52,18 +54,26 @@ pub enum Parsed {
     Calls(Format, usize),
     /// A valid, non-billable line (blank, streaming chunk, ...).
     Skip(&'static str),
+    /// An outcome event: take it with [`Detector::take_outcome`].
+    Outcome,
 }
 
 /// Per-file detection state: the format that matched last.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Detector {
     forced: Option<Format>,
     last: Option<Format>,
+    outcome: Option<OutcomeEvent>,
 }
 
 impl Detector {
     pub fn new(forced: Option<Format>) -> Self {
-        Detector { forced, last: None }
+        Detector { forced, last: None, outcome: None }
+    }
+
+    /// The outcome event of the line that returned [`Parsed::Outcome`].
+    pub fn take_outcome(&mut self) -> Option<OutcomeEvent> {
+        self.outcome.take()
     }
 
     /// Parses one line (without its line terminator) into `out`.
@@ -90,6 +100,13 @@ impl Detector {
         // Eval results (`aifin gate` reads them) may sit beside the logs.
         if is_eval_row(line, text) {
             return Ok(Parsed::Skip(EVAL_ROW));
+        }
+        // Outcome events (`"type":"outcome"`) in any file.
+        if memmem::find(line, b"\"outcome\"").is_some()
+            && let Some(e) = outcome::parse(text).map_err(LineError::new)?
+        {
+            self.outcome = Some(e);
+            return Ok(Parsed::Outcome);
         }
         if let Some(f) = self.forced {
             return match try_format(f, text, Some(f), out) {
@@ -221,6 +238,9 @@ fn candidates(line: &[u8], last: Option<Format>) -> Vec<Format> {
     }
     out
 }
+
+/// How outcome event lines are counted among the skipped lines.
+pub const OUTCOME_LINE: &str = "outcome events (see aifin outcomes)";
 
 /// Why an eval row is skipped by ingest.
 pub const EVAL_ROW: &str = "eval results: use aifin gate";

@@ -341,6 +341,17 @@ impl FileState<'_> {
                 self.batch.format = Some(format);
                 self.take_records(pipe);
             }
+            Ok(Parsed::Outcome) => {
+                if let Some(mut e) = self.detector.take_outcome() {
+                    e.line_no = self.line_no;
+                    self.batch.outcomes.push(e);
+                }
+                // Not a call: counted with the skipped lines, by its reason.
+                self.batch.skipped += 1;
+                self.batch.skipped_lines.push(self.line_no);
+                self.report.skipped += 1;
+                *self.report.skip_reasons.entry(crate::formats::OUTCOME_LINE).or_default() += 1;
+            }
             Ok(Parsed::Skip(why)) => {
                 self.batch.skipped += 1;
                 self.batch.skipped_lines.push(self.line_no);
@@ -392,7 +403,7 @@ impl FileState<'_> {
     /// Parses an unterminated last line; consumes it only if it is a record.
     fn try_partial(&mut self, bytes: &[u8], offset: u64, pipe: &mut Pipeline) -> bool {
         self.line_offset = offset;
-        let mut d = *self.detector;
+        let mut d = self.detector.clone();
         match d.parse_line(bytes, &mut self.tmp) {
             Ok(Parsed::Calls(format, _)) => {
                 *self.detector = d;

@@ -86,6 +86,14 @@ pub fn retry_rejects(
                     batch.retire_rejects.push(rj.id);
                     done.read += 1;
                 }
+                Ok(Parsed::Outcome) => {
+                    if let Some(mut e) = detector.take_outcome() {
+                        e.line_no = rj.line_no;
+                        batch.outcomes.push(e);
+                    }
+                    batch.retire_rejects.push(rj.id);
+                    done.read += 1;
+                }
                 Ok(Parsed::Skip(_)) => {
                     batch.retire_rejects.push(rj.id);
                     done.read += 1;

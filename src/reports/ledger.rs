@@ -11,6 +11,7 @@ use super::table::{Cell, Column, Row, Table};
 use crate::domain::dims::Dimension;
 use crate::domain::record::PART_NAMES;
 use crate::domain::time;
+use crate::store::outcomes::OutcomeAgg;
 use crate::store::queries::{GroupBy, Ledger, LedgerRow};
 use crate::store::rollup::Agg;
 
@@ -22,6 +23,54 @@ pub struct LedgerReport {
     /// The window in words ("today", "2026-10-01 → 2026-11-01").
     pub window_label: String,
     pub tz_name: String,
+    /// Successes per group, where an outcome is defined.
+    pub outcomes: LedgerOutcomes,
+}
+
+/// The outcomes of a ledger's groups.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LedgerOutcomes {
+    /// Outcomes in the window by group key.
+    pub groups: std::collections::HashMap<String, OutcomeAgg>,
+    /// Workflows whose success an `[[outcome.rule]]` defines (they have a
+    /// count, 0 included, even with no outcome in the window).
+    pub rule_workflows: Vec<String>,
+}
+
+impl LedgerOutcomes {
+    /// Reads the outcomes of a ledger's window and grouping.
+    pub fn load(
+        conn: &rusqlite::Connection,
+        l: &Ledger,
+        tz: &jiff::tz::TimeZone,
+        rule_workflows: Vec<String>,
+    ) -> rusqlite::Result<LedgerOutcomes> {
+        Ok(LedgerOutcomes { groups: crate::store::outcomes::by_group(conn, l.by, l.window, tz)?, rule_workflows })
+    }
+
+    /// A group's successes; `None` where no outcome is defined (never 0
+    /// for "unknown").
+    pub fn successes(&self, by: GroupBy, key: &str) -> Option<i64> {
+        match self.groups.get(key) {
+            Some(o) => Some(o.successes),
+            None if by == GroupBy::WORKFLOW && self.rule_workflows.iter().any(|w| w == key) => Some(0),
+            None => None,
+        }
+    }
+
+    pub fn total_successes(&self) -> Option<i64> {
+        (!self.groups.is_empty()).then(|| self.groups.values().map(|o| o.successes).sum())
+    }
+}
+
+/// Cost per successful outcome: spend / successes (none without a success).
+pub fn cost_per_success(
+    cost: crate::domain::money::Nanos,
+    successes: Option<i64>,
+) -> Option<crate::domain::money::Nanos> {
+    successes
+        .filter(|n| *n > 0)
+        .map(|n| crate::domain::money::Nanos(crate::domain::money::div_round(cost.0 as i128, n as i128) as i64))
 }
 
 /// Share of cost with a workflow (of calls when nothing has a cost).
@@ -83,7 +132,7 @@ fn aux_column(by: GroupBy) -> Option<Column> {
 }
 
 /// The ledger's measure columns, in order.
-pub const MEASURES: [Column; 12] = [
+pub const MEASURES: [Column; 14] = [
     Column::right("calls", "Calls", 3),
     Column::right("input_tokens", "Input tok", 8),
     Column::right("cache_read_tokens", "Cache read", 10),
@@ -96,9 +145,11 @@ pub const MEASURES: [Column; 12] = [
     Column::right("unpriced_calls", "Unpriced", 6),
     Column::quiet_right("pending_calls", "Pending", 12),
     Column::quiet_right("warning_calls", "Warnings", 13),
+    Column::quiet_right("successes", "Successes", 9),
+    Column::quiet_right("cost_per_success_usd", "Cost/success", 5),
 ];
 
-fn measure_cells(a: &Agg, total_cost: i64) -> Vec<Cell> {
+fn measure_cells(a: &Agg, total_cost: i64, successes: Option<i64>, per_success: bool) -> Vec<Cell> {
     vec![
         Cell::Count(a.calls),
         Cell::Count(a.input_tokens()),
@@ -112,6 +163,8 @@ fn measure_cells(a: &Agg, total_cost: i64) -> Vec<Cell> {
         Cell::Tally(a.unpriced_calls),
         Cell::Tally(a.pending_calls),
         Cell::Tally(a.warning_calls),
+        successes.map(Cell::Count).unwrap_or(Cell::Empty),
+        cost_per_success(a.cost, successes.filter(|_| per_success)).map(Cell::UsdFine).unwrap_or(Cell::Empty),
     ]
 }
 
@@ -180,7 +233,7 @@ impl LedgerReport {
                 if has_aux {
                     cells.push(Cell::text_or(r.aux.as_deref(), "-"));
                 }
-                cells.extend(measure_cells(&r.agg, total_cost));
+                cells.extend(measure_cells(&r.agg, total_cost, self.outcomes.successes(l.by, &r.key), true));
                 Row { id: r.key.clone(), cells }
             })
             .collect();
@@ -188,7 +241,9 @@ impl LedgerReport {
         if has_aux {
             total.push(Cell::Label(""));
         }
-        total.extend(measure_cells(&l.total, total_cost));
+        // Outcomes of different workflows are not one unit: the total has
+        // successes but no cost per success.
+        total.extend(measure_cells(&l.total, total_cost, self.outcomes.total_successes(), false));
         Table {
             title: self.title(),
             columns: self.columns(),
@@ -210,9 +265,28 @@ impl LedgerReport {
             rows: l
                 .rows
                 .iter()
-                .map(|r| row_json((!r.key.is_empty()).then(|| r.key.clone()), r.aux.clone(), l.by, &r.agg, total_cost))
+                .map(|r| {
+                    let s = self.outcomes.successes(l.by, &r.key);
+                    row_json(
+                        (!r.key.is_empty()).then(|| r.key.clone()),
+                        r.aux.clone(),
+                        l.by,
+                        &r.agg,
+                        total_cost,
+                        s,
+                        true,
+                    )
+                })
                 .collect(),
-            total: row_json(Some("total".into()), None, l.by, &l.total, total_cost),
+            total: row_json(
+                Some("total".into()),
+                None,
+                l.by,
+                &l.total,
+                total_cost,
+                self.outcomes.total_successes(),
+                false,
+            ),
             attribution_coverage: attribution_coverage(l),
             price_coverage: price_coverage(l),
         }
@@ -245,6 +319,10 @@ pub struct RowJson {
     reported_cost_usd: f64,
     /// A sum of this row saturated at the largest integer.
     overflow: bool,
+    /// Successful outcomes (null where no outcome is defined).
+    successes: Option<i64>,
+    /// Cost / successes (null without a success; null for the total).
+    cost_per_success_usd: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     composition: Option<CompositionJson>,
 }
@@ -270,7 +348,15 @@ pub struct LedgerJson {
     price_coverage: f64,
 }
 
-fn row_json(key: Option<String>, aux: Option<String>, by: GroupBy, a: &Agg, total_cost: i64) -> RowJson {
+fn row_json(
+    key: Option<String>,
+    aux: Option<String>,
+    by: GroupBy,
+    a: &Agg,
+    total_cost: i64,
+    successes: Option<i64>,
+    per_success: bool,
+) -> RowJson {
     let (team, price_key) = match by {
         GroupBy::Dim(Dimension::Workflow) => (aux, None),
         GroupBy::Dim(Dimension::Model) => (None, aux),
@@ -298,6 +384,8 @@ fn row_json(key: Option<String>, aux: Option<String>, by: GroupBy, a: &Agg, tota
         error_calls: a.error_calls,
         reported_cost_usd: a.reported_cost.to_usd_f64(),
         overflow: a.overflow(),
+        successes,
+        cost_per_success_usd: cost_per_success(a.cost, successes.filter(|_| per_success)).map(|n| n.to_usd_f64()),
         composition: a.composition().map(|share| CompositionJson {
             calls: a.parts_calls,
             tokens: PART_NAMES.iter().copied().zip(a.parts).collect(),
@@ -333,6 +421,7 @@ mod tests {
             },
             window_label: "all time".into(),
             tz_name: "UTC".into(),
+            outcomes: LedgerOutcomes::default(),
         }
     }
 
@@ -356,18 +445,20 @@ mod tests {
                 "share",
                 "unpriced_calls",
                 "pending_calls",
-                "warning_calls"
+                "warning_calls",
+                "successes",
+                "cost_per_success_usd"
             ]
         );
         let human: Vec<String> = t.rows[0].cells.iter().map(Cell::human).collect();
         // $10 over 3 calls = $3.3333; 300 input tokens / 3 = 100; all of the cost.
         assert_eq!(
             human,
-            ["support", "CX", "3", "300", "0", "0", "0", "100", "$10.00", "$3.3333", "100.0%", "-", "-", "-"]
+            ["support", "CX", "3", "300", "0", "0", "0", "100", "$10.00", "$3.3333", "100.0%", "-", "-", "-", "-", "-"]
         );
-        // Pending and warnings say nothing here: people do not see them.
+        // Pending, warnings and outcomes say nothing here: people do not see them.
         let people = t.for_people();
-        assert_eq!(people.columns.len(), t.columns.len() - 2);
+        assert_eq!(people.columns.len(), t.columns.len() - 4);
         assert!(people.column("pending_calls").is_none() && people.column("unpriced_calls").is_some());
         assert_eq!(t.rows[1].cells[0].human(), "(unattributed)");
         assert_eq!(t.rows[1].cells[9].human(), "-", "an unpriced call has no cost per call, not $0");

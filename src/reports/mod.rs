@@ -7,6 +7,7 @@ pub mod forecast;
 pub mod gate;
 pub mod ledger;
 pub mod live;
+pub mod outcomes;
 pub mod print;
 pub mod sources;
 pub mod table;

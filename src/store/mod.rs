@@ -16,6 +16,7 @@
 
 pub mod events;
 pub mod live;
+pub mod outcomes;
 pub mod queries;
 pub mod rollup;
 pub mod schema;

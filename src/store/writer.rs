@@ -75,6 +75,8 @@ pub struct Batch {
     pub rollup: Delta,
     /// Repeated copies of a message merged before sending (duplicates).
     pub collapsed: u64,
+    /// Outcome events read.
+    pub outcomes: Vec<crate::domain::outcome::OutcomeEvent>,
 }
 
 impl Batch {
@@ -161,6 +163,7 @@ pub struct CommitEvent {
     pub rejects: u64,
     pub unpriced: u64,
     pub max_ts: Option<i64>,
+    pub outcomes: super::outcomes::OutcomeCounts,
 }
 
 /// Running totals, readable while the writer works.
@@ -171,6 +174,9 @@ pub struct WriterStats {
     pub rejects: AtomicU64,
     pub unpriced: AtomicU64,
     pub transactions: AtomicU64,
+    pub outcomes_stored: AtomicU64,
+    pub outcomes_updated: AtomicU64,
+    pub outcomes_joined: AtomicU64,
 }
 
 /// Final totals.
@@ -181,6 +187,7 @@ pub struct WriterTotals {
     pub rejects: u64,
     pub unpriced: u64,
     pub transactions: u64,
+    pub outcomes: super::outcomes::OutcomeCounts,
 }
 
 impl WriterStats {
@@ -191,6 +198,11 @@ impl WriterStats {
             rejects: self.rejects.load(Ordering::Relaxed),
             unpriced: self.unpriced.load(Ordering::Relaxed),
             transactions: self.transactions.load(Ordering::Relaxed),
+            outcomes: super::outcomes::OutcomeCounts {
+                stored: self.outcomes_stored.load(Ordering::Relaxed),
+                updated: self.outcomes_updated.load(Ordering::Relaxed),
+                joined: self.outcomes_joined.load(Ordering::Relaxed),
+            },
         }
     }
 }
@@ -397,6 +409,7 @@ fn run(
 ) -> Result<(), WriterError> {
     let mut seen_keys: HashSet<u64> = HashSet::new();
     let mut msg_keys = MsgKeys::default();
+    let mut outcomes = super::outcomes::OutcomeState::default();
     let mut open = true;
     while open {
         // Wait for work, then keep one transaction open while messages keep
@@ -428,7 +441,7 @@ fn run(
                 Msg::Flush(reply) => st.flush_replies.push(reply),
                 Msg::Batch(b) => {
                     st.rows += b.records.len();
-                    apply_batch(&tx, *b, &mut st, &mut seen_keys, &mut msg_keys)?;
+                    apply_batch(&tx, *b, &mut st, &mut seen_keys, &mut msg_keys, &mut outcomes)?;
                 }
                 Msg::Parts(u) => {
                     st.rows += 1;
@@ -462,8 +475,11 @@ fn run(
         stats.rejects.fetch_add(ev.rejects, Ordering::Relaxed);
         stats.unpriced.fetch_add(ev.unpriced, Ordering::Relaxed);
         stats.transactions.fetch_add(1, Ordering::Relaxed);
+        stats.outcomes_stored.fetch_add(ev.outcomes.stored, Ordering::Relaxed);
+        stats.outcomes_updated.fetch_add(ev.outcomes.updated, Ordering::Relaxed);
+        stats.outcomes_joined.fetch_add(ev.outcomes.joined, Ordering::Relaxed);
         if let Some(tx) = &events
-            && (ev.stored > 0 || ev.duplicates > 0 || ev.rejects > 0)
+            && (ev.stored > 0 || ev.duplicates > 0 || ev.rejects > 0 || ev.outcomes != Default::default())
         {
             let _ = tx.send(ev);
         }
@@ -783,6 +799,7 @@ fn apply_batch(
     st: &mut TxState,
     seen_keys: &mut HashSet<u64>,
     msg_keys: &mut MsgKeys,
+    outcomes: &mut super::outcomes::OutcomeState,
 ) -> Result<(), WriterError> {
     let now = now_ms();
     let ev = &mut st.ev;
@@ -837,6 +854,7 @@ fn apply_batch(
         }
         if ins.insert(Some(b.source_id), r)? {
             stored += 1;
+            outcomes.call(tx, r, now, &mut ev.outcomes)?;
             if r.usage_missing {
                 // Found again here if its count never arrives.
                 tx.prepare_cached(
@@ -866,6 +884,9 @@ fn apply_batch(
             tx.prepare_cached("UPDATE sources SET calls = calls + 1 WHERE id = ?1")?.execute([b.source_id])?;
         }
         max_ts = Some(max_ts.map_or(r.ts_ms, |m| m.max(r.ts_ms)));
+    }
+    for e in &b.outcomes {
+        outcomes.event(tx, e, now, &mut ev.outcomes)?;
     }
     let mut new_rejects = 0u64;
     {

@@ -218,6 +218,8 @@ pub enum Effect {
 }
 
 pub struct App {
+    /// Workflows an `[[outcome.rule]]` defines success for.
+    pub outcome_rules: Vec<String>,
     pub tab: Tab,
     /// The selected workflow of the Live tab.
     pub live_selected: Option<String>,
@@ -269,6 +271,7 @@ pub fn filtered<'a>(ids: impl Iterator<Item = &'a str>, filter: Option<&str>) ->
 impl App {
     pub fn new(now_ms: i64, tz: TimeZone, status: Status) -> App {
         App {
+            outcome_rules: Vec::new(),
             tab: Tab::Live,
             live_selected: None,
             ledger: LedgerState {
@@ -309,6 +312,7 @@ impl App {
             window: self.ledger.window,
             drill: self.ledger.drill.clone(),
             forecast: self.tab == Tab::Forecast,
+            outcome_rules: self.outcome_rules.clone(),
         }
     }
 

@@ -12,7 +12,7 @@ use crate::domain::money::Nanos;
 use crate::domain::time;
 use crate::forecast::drivers::{self, Measured, TrendReport};
 use crate::pricing::Pricer;
-use crate::reports::ledger::LedgerReport;
+use crate::reports::ledger::{LedgerOutcomes, LedgerReport};
 use crate::reports::live::{self, LiveData};
 use crate::reports::sources::{SourceLine, SourcesReport};
 use crate::reports::window::WindowKind;
@@ -31,6 +31,8 @@ pub struct QueryParams {
     pub drill: Option<String>,
     /// Load the forecast (drivers, trends) too.
     pub forecast: bool,
+    /// Workflows an `[[outcome.rule]]` defines success for.
+    pub outcome_rules: Vec<String>,
 }
 
 /// One ledger row opened up.
@@ -158,7 +160,12 @@ pub fn snapshot(conn: &Connection, p: &QueryParams, pricer: &mut Pricer) -> rusq
     let forecast = if p.forecast { Some(forecast(conn, pricer, p.now_ms, &p.tz, &live.projection)?) } else { None };
     Ok(Snapshot {
         params: p.clone(),
-        ledger: LedgerReport { ledger, window_label: p.window.label(), tz_name: time::tz_name(&p.tz) },
+        ledger: LedgerReport {
+            outcomes: LedgerOutcomes::load(conn, &ledger, &p.tz, p.outcome_rules.clone())?,
+            ledger,
+            window_label: p.window.label(),
+            tz_name: time::tz_name(&p.tz),
+        },
         drill,
         sources: SourcesData {
             report: SourcesReport {

@@ -173,6 +173,7 @@ pub fn run(opts: TuiOptions) -> Result<(), TuiError> {
     let progress = Arc::new(Progress::default());
     let tokenizer = Arc::new(TokenizerStats::default());
     let following = opts.specs.len();
+    let outcome_rules = opts.attributor.outcome_workflows();
     let follower = (!opts.specs.is_empty()).then(|| {
         let (ctx, crx) = std::sync::mpsc::channel();
         let bridge_tx = app_tx.clone();
@@ -233,6 +234,7 @@ pub fn run(opts: TuiOptions) -> Result<(), TuiError> {
         ..Status::default()
     };
     let mut app = App::new(crate::domain::time::now_ms(), opts.tz.clone(), status.clone());
+    app.outcome_rules = outcome_rules;
     let mut guard = terminal::TerminalGuard::new()?;
     let size = guard.terminal.size()?;
     app.update(Action::Resize(size.width, size.height));

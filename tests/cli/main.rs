@@ -8,6 +8,7 @@ mod follow;
 mod forecast;
 mod formats;
 mod gate;
+mod outcomes;
 mod reliability;
 mod reports;
 mod sample_data;

@@ -58,3 +58,18 @@ fn sample_config_prices_private_and_negotiated_models() {
     let prices = env.ok(&["prices"]);
     assert!(prices.contains("UNPRICED"), "{prices}");
 }
+
+#[test]
+fn the_readme_tour_shows_what_the_binary_prints() {
+    let env = Env::sample();
+    env.ingest(&[&repo().join("sample-data")]);
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let cmd = "$ aifin --config sample-data/aifin.toml ledger --since 2026-10-01 --until 2026-10-31\n";
+    let start = readme.find(cmd).expect("the README's tour") + cmd.len();
+    let shown = &readme[start..start + readme[start..].find("```").unwrap()];
+    assert_eq!(env.ok(&["ledger", "--since", "2026-10-01", "--until", "2026-10-31"]), shown);
+    let cmd = "$ aifin --config sample-data/aifin.toml outcomes --as-of 2026-11-01\n";
+    let start = readme.find(cmd).expect("the README's outcomes") + cmd.len();
+    let shown = &readme[start..start + readme[start..].find("```").unwrap()];
+    assert_eq!(env.ok(&["outcomes", "--as-of", "2026-11-01"]), shown);
+}
