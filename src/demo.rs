@@ -23,6 +23,11 @@ use crate::sim::{self, PAPER_WORKFLOWS, Rng};
 pub const SAMPLE_CONFIG: &str = include_str!("../sample-data/aifin.toml");
 const SAMPLE_MONTH: &str = include_str!("../sample-data/gateway/2026-10.jsonl");
 const SAMPLE_OUTCOMES: &str = include_str!("../sample-data/outcomes/2026-10.jsonl");
+const SAMPLE_EVALS: [(&str, &str); 3] = [
+    ("baseline.jsonl", include_str!("../sample-data/evals/baseline.jsonl")),
+    ("aggressive-compression.jsonl", include_str!("../sample-data/evals/aggressive-compression.jsonl")),
+    ("gated-compression-routing.jsonl", include_str!("../sample-data/evals/gated-compression-routing.jsonl")),
+];
 const SAMPLE_OPENAI_CHAT: &str = include_str!("../sample-data/openai/chat-completions.jsonl");
 const SAMPLE_OPENAI_RESPONSES: &str = include_str!("../sample-data/openai/responses.jsonl");
 const SAMPLE_ANTHROPIC: &str = include_str!("../sample-data/anthropic/messages.jsonl");
@@ -117,6 +122,35 @@ pub fn prepare() -> std::io::Result<Demo> {
     let config = Config::from_str(SAMPLE_CONFIG, None).map_err(std::io::Error::other)?;
     let spec = |p: PathBuf| SourceSpec::new(p, SourceOptions::default()).map_err(std::io::Error::other);
     Ok(Demo { db: dir.path().join("demo.db"), specs: vec![spec(seed)?, spec(live)?], config, dir })
+}
+
+/// Records the paper's two gate runs (table VI) for the support copilot,
+/// two and one day ago, so that the Gate tab has a history.
+pub fn record_gate_runs(demo: &Demo, catalog: Arc<crate::pricing::Catalog>) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = demo.path().join("evals");
+    std::fs::create_dir_all(&dir)?;
+    let mut pricer = crate::pricing::Pricer::new(catalog);
+    let mut read = |name: &str, text: &str| -> Result<Vec<crate::gate::evals::EvalRow>, Box<dyn std::error::Error>> {
+        let p = dir.join(name);
+        std::fs::write(&p, text)?;
+        Ok(crate::gate::evals::read(&p, None, &mut pricer)?)
+    };
+    let base = read(SAMPLE_EVALS[0].0, SAMPLE_EVALS[0].1)?;
+    let conn = crate::store::open_rw(&demo.db)?;
+    let now = now_ms();
+    for (i, (lever, (name, text))) in
+        [("compression", SAMPLE_EVALS[1]), ("routing", SAMPLE_EVALS[2])].into_iter().enumerate()
+    {
+        let mut rows = base.clone();
+        rows.extend(read(name, text)?);
+        let r = crate::gate::evaluate(&rows, &crate::gate::GateOptions::default())?;
+        let at = now - (2 - i as i64) * MS_PER_DAY;
+        let files = vec![SAMPLE_EVALS[0].0.to_string(), name.to_string()];
+        let hash = xxhash_rust::xxh3::xxh3_64(text.as_bytes());
+        let ev = crate::reports::gate::run_event(&r, Some("support-copilot"), Some(lever), &files, hash, at);
+        crate::store::events::record(&conn, &ev, now)?;
+    }
+    Ok(())
 }
 
 /// Calls per second of each paper workflow at a moment of the demo: the

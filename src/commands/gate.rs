@@ -57,28 +57,17 @@ pub fn run(env: &Env, a: &GateArgs, out: &mut dyn Write) -> Result<ExitCode> {
     if a.record {
         let conn = crate::store::open_rw(&env.db)?;
         let now = crate::domain::time::now_ms();
-        let ev = crate::store::events::Event {
-            kind: report::GATE_RUN.into(),
-            subject: a.workflow.clone().unwrap_or_else(|| "all workflows".into()),
-            started_at: now,
-            ended_at: Some(now),
-            severity: None,
-            data: serde_json::json!({
-                "inputs_hash": format!("{:016x}", inputs.digest()),
-                "workflow": a.workflow,
-                "lever": a.lever,
-                "files": a.evals.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-                "gate": report::json(&result),
-            }),
-        };
+        let files: Vec<String> = a.evals.iter().map(|p| p.display().to_string()).collect();
+        let ev = report::run_event(&result, a.workflow.as_deref(), a.lever.as_deref(), &files, inputs.digest(), now);
         crate::store::events::record(&conn, &ev, now)?;
     }
     match a.output.format() {
         OutputFormat::Json => print::json(&mut *out, &report::json(&result))?,
-        OutputFormat::Csv => print::csv(&mut *out, &report::table(&result))?,
+        OutputFormat::Csv => print::csv(&mut *out, &report::table(&report::json(&result)))?,
         OutputFormat::Table => {
-            out.write_all(print::text(&report::table(&result)).as_bytes())?;
-            out.write_all(print::text(&report::comparisons_table(&result)).as_bytes())?;
+            let j = report::json(&result);
+            out.write_all(print::text(&report::table(&j)).as_bytes())?;
+            out.write_all(print::text(&report::comparisons_table(&j)).as_bytes())?;
             if a.record {
                 writeln!(out, "recorded in {}", crate::domain::sanitize::clean(&env.db.display().to_string()))?;
             }

@@ -40,6 +40,7 @@ pub fn run(env: &Env, args: &TuiArgs) -> Result<ExitCode> {
         let catalog =
             Arc::new(Catalog::embedded().with_config(demo.config.price_models(), demo.config.price_aliases()));
         let attributor = Arc::new(Attributor::from_config(&demo.config.file.attribution)?);
+        crate::demo::record_gate_runs(&demo, Arc::clone(&catalog)).map_err(|e| anyhow::anyhow!("demo: {e}"))?;
         let traffic = crate::demo::simulate(demo.path().join("live/gateway.jsonl"), Arc::clone(&stop));
         let r = run_tui(TuiOptions {
             db: demo.db.clone(),

@@ -19,9 +19,10 @@ use crate::domain::money::{Nanos, div_round};
 use evals::EvalRow;
 
 /// How the interval of a cost per success is computed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum CiMethod {
     /// Delta method on the log scale.
+    #[default]
     DeltaLog,
     /// Seeded percentile bootstrap over cases (2,000 resamples).
     Bootstrap(u64),
@@ -36,7 +37,7 @@ impl CiMethod {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct GateOptions {
     pub baseline: Option<String>,
     pub candidate: Option<String>,
@@ -81,14 +82,6 @@ impl Decision {
         match self {
             Decision::Promote => "promote",
             Decision::Reject => "reject",
-        }
-    }
-
-    /// As people read it (the paper's table VI).
-    pub fn label(self) -> &'static str {
-        match self {
-            Decision::Promote => "Promote",
-            Decision::Reject => "Reject",
         }
     }
 }

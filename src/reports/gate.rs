@@ -2,11 +2,11 @@
 //! paper's table VI, with intervals), each comparison's decision and its
 //! reasons, and the JSON CI reads.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::table::{Cell, Column, Row, Table};
 use crate::domain::money::Nanos;
-use crate::gate::{CaseDiff, Comparison, ConfigStats, GateResult};
+use crate::gate::{CaseDiff, GateResult};
 
 /// Text of an interval of fractions: `92.7%–96.6%`.
 fn pct_range(lo: f64, hi: f64) -> String {
@@ -23,20 +23,32 @@ pub fn p_value(p: f64) -> String {
     if p < 0.0001 { "<0.0001".into() } else { format!("{p:.4}") }
 }
 
-/// The decision shown for a configuration (the baseline has none).
-pub fn decision_of<'a>(r: &'a GateResult, name: &str) -> Option<&'a Comparison> {
-    r.comparisons.iter().find(|c| c.candidate == name)
-}
-
-pub fn title(r: &GateResult) -> String {
-    let base = r.comparisons.first().map(|c| c.baseline.as_str()).unwrap_or("-");
-    match r.margin {
+/// The title of a gate run.
+pub fn title(j: &GateJson) -> String {
+    let base = j.comparisons.first().map(|c| c.baseline.as_str()).unwrap_or("-");
+    match j.margin {
         Some(m) => format!("Eval gate · baseline {base} · non-inferiority margin {:.1} points", m * 100.0),
         None => format!("Eval gate · baseline {base} · promote when the pass rate holds and a success costs less"),
     }
 }
 
-pub fn table(r: &GateResult) -> Table {
+fn usd_cell(v: Option<f64>) -> Cell {
+    v.and_then(Nanos::from_usd_f64).map(Cell::UsdFine).unwrap_or(Cell::Empty)
+}
+
+/// A decision as people read it.
+pub fn decision_label(d: &str) -> &'static str {
+    match d {
+        "promote" => "Promote",
+        "reject" => "Reject",
+        _ => "?",
+    }
+}
+
+/// The configurations side by side (the paper's table VI, with
+/// intervals), from the run's JSON: the command line and the cockpit's
+/// Gate tab (which reads recorded runs) print this one table.
+pub fn table(j: &GateJson) -> Table {
     let columns = vec![
         Column::left("name", "Configuration", 0),
         Column::right("cases", "Cases", 6),
@@ -48,25 +60,29 @@ pub fn table(r: &GateResult) -> Table {
         Column::left("decision", "Decision", 0),
         Column::quiet_right("errors", "Errors", 8),
     ];
-    let rows = r
+    let rows = j
         .configs
         .iter()
-        .map(|c: &ConfigStats| {
-            let decision = match decision_of(r, &c.name) {
-                Some(d) => Cell::Label(d.decision.label()),
-                None if r.comparisons.iter().any(|x| x.baseline == c.name) => Cell::Label("baseline"),
+        .map(|c| {
+            let decision = match j.comparisons.iter().find(|x| x.candidate == c.name) {
+                Some(d) => Cell::Label(decision_label(&d.decision)),
+                None if j.comparisons.iter().any(|x| x.baseline == c.name) => Cell::Label("baseline"),
                 None => Cell::Empty,
+            };
+            let cps_ci = match (c.cost_per_success_ci_low, c.cost_per_success_ci_high) {
+                (Some(lo), Some(hi)) => Cell::text(usd_range(lo, hi)),
+                _ => Cell::Empty,
             };
             Row {
                 id: c.name.clone(),
                 cells: vec![
                     Cell::text(&c.name),
                     Cell::Count(c.cases as i64),
-                    c.cost_per_call.map(Cell::UsdFine).unwrap_or(Cell::Empty),
+                    usd_cell(c.cost_per_call_usd),
                     Cell::Share(c.pass_rate),
-                    Cell::text(pct_range(c.pass_rate_ci.0, c.pass_rate_ci.1)),
-                    c.cost_per_success.map(Cell::UsdFine).unwrap_or(Cell::Empty),
-                    c.cost_per_success_ci.map(|(lo, hi)| Cell::text(usd_range(lo, hi))).unwrap_or(Cell::Empty),
+                    Cell::text(pct_range(c.pass_rate_ci_low, c.pass_rate_ci_high)),
+                    usd_cell(c.cost_per_success_usd),
+                    cps_ci,
                     decision,
                     Cell::Tally(c.errors as i64),
                 ],
@@ -74,17 +90,23 @@ pub fn table(r: &GateResult) -> Table {
         })
         .collect();
     let mut notes = Vec::new();
-    for c in &r.comparisons {
-        notes.push(format!("{} vs {}: {} · {}", c.candidate, c.baseline, c.decision.label(), c.reasons.join("; ")));
+    for c in &j.comparisons {
+        notes.push(format!(
+            "{} vs {}: {} · {}",
+            c.candidate,
+            c.baseline,
+            decision_label(&c.decision),
+            c.reasons.join("; ")
+        ));
         for w in &c.warnings {
             notes.push(format!("  note: {w}"));
         }
     }
-    Table { title: title(r), columns, rows, total: None, notes }
+    Table { title: title(j), columns, rows, total: None, notes }
 }
 
 /// The comparisons as a table (paired statistics).
-pub fn comparisons_table(r: &GateResult) -> Table {
+pub fn comparisons_table(j: &GateJson) -> Table {
     let columns = vec![
         Column::left("candidate", "Candidate", 0),
         Column::right("paired_cases", "Paired", 4),
@@ -98,7 +120,7 @@ pub fn comparisons_table(r: &GateResult) -> Table {
         Column::left("decision", "Decision", 0),
     ];
     let p = |v: Option<f64>| v.map(|x| Cell::text(p_value(x))).unwrap_or(Cell::Empty);
-    let rows = r
+    let rows = j
         .comparisons
         .iter()
         .map(|c| Row {
@@ -113,11 +135,11 @@ pub fn comparisons_table(r: &GateResult) -> Table {
                 Cell::text(format!("{:+.1} pts", c.pass_rate_diff * 100.0)),
                 Cell::text(format!(
                     "{:+.1} to {:+.1} pts",
-                    c.pass_rate_diff_ci.0 * 100.0,
-                    c.pass_rate_diff_ci.1 * 100.0
+                    c.pass_rate_diff_ci_low * 100.0,
+                    c.pass_rate_diff_ci_high * 100.0
                 )),
                 c.cost_per_success_change_pct.map(Cell::Pct).unwrap_or(Cell::Empty),
-                Cell::Label(c.decision.label()),
+                Cell::Label(decision_label(&c.decision)),
             ],
         })
         .collect();
@@ -130,55 +152,92 @@ pub fn comparisons_table(r: &GateResult) -> Table {
     }
 }
 
-#[derive(Serialize)]
+/// The discordant cases of a comparison where the candidate failed and
+/// the baseline passed (the Gate tab's drill-down).
+pub fn lost_table(c: &ComparisonJson) -> Table {
+    let columns = vec![
+        Column::left("case", "Case", 0),
+        Column::right("baseline_score", "Baseline score", 1),
+        Column::right("candidate_score", "Candidate score", 1),
+        Column::left("candidate_error", "Error", 2),
+    ];
+    let score = |v: Option<f64>| v.map(|x| Cell::Num(x, 2)).unwrap_or(Cell::Empty);
+    let rows = c
+        .lost_cases
+        .iter()
+        .map(|d| Row {
+            id: d.case.clone(),
+            cells: vec![
+                Cell::text(&d.case),
+                score(d.baseline_score),
+                score(d.candidate_score),
+                if d.candidate_error { Cell::Label("error") } else { Cell::Empty },
+            ],
+        })
+        .collect();
+    Table {
+        title: format!(
+            "{}: {} cases the baseline passed and the candidate failed ({} the other way)",
+            c.candidate,
+            c.lost_cases.len(),
+            c.gained_cases.len()
+        ),
+        columns,
+        rows,
+        total: None,
+        notes: vec![],
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConfigJson {
-    name: String,
-    cases: u64,
-    passed: u64,
-    errors: u64,
-    pass_rate: f64,
-    pass_rate_ci_low: f64,
-    pass_rate_ci_high: f64,
-    cost_usd: Option<f64>,
-    cost_nanousd: Option<i64>,
-    cost_per_call_usd: Option<f64>,
-    cost_per_success_usd: Option<f64>,
-    cost_per_success_ci_low: Option<f64>,
-    cost_per_success_ci_high: Option<f64>,
-    cost_per_success_ci_method: &'static str,
-    cases_without_cost: u64,
-    mean_latency_ms: Option<f64>,
+    pub name: String,
+    pub cases: u64,
+    pub passed: u64,
+    pub errors: u64,
+    pub pass_rate: f64,
+    pub pass_rate_ci_low: f64,
+    pub pass_rate_ci_high: f64,
+    pub cost_usd: Option<f64>,
+    pub cost_nanousd: Option<i64>,
+    pub cost_per_call_usd: Option<f64>,
+    pub cost_per_success_usd: Option<f64>,
+    pub cost_per_success_ci_low: Option<f64>,
+    pub cost_per_success_ci_high: Option<f64>,
+    pub cost_per_success_ci_method: String,
+    pub cases_without_cost: u64,
+    pub mean_latency_ms: Option<f64>,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ComparisonJson {
-    baseline: String,
-    candidate: String,
-    paired_cases: u64,
-    baseline_only_passed: u64,
-    candidate_only_passed: u64,
-    mcnemar_exact_p: Option<f64>,
-    mcnemar_midp_p: Option<f64>,
-    pass_rate_diff: f64,
-    pass_rate_diff_ci_low: f64,
-    pass_rate_diff_ci_high: f64,
-    pass_rate_diff_ci_method: &'static str,
-    cost_per_success_change_pct: Option<f64>,
-    decision: &'static str,
-    reasons: Vec<String>,
-    warnings: Vec<String>,
+    pub baseline: String,
+    pub candidate: String,
+    pub paired_cases: u64,
+    pub baseline_only_passed: u64,
+    pub candidate_only_passed: u64,
+    pub mcnemar_exact_p: Option<f64>,
+    pub mcnemar_midp_p: Option<f64>,
+    pub pass_rate_diff: f64,
+    pub pass_rate_diff_ci_low: f64,
+    pub pass_rate_diff_ci_high: f64,
+    pub pass_rate_diff_ci_method: String,
+    pub cost_per_success_change_pct: Option<f64>,
+    pub decision: String,
+    pub reasons: Vec<String>,
+    pub warnings: Vec<String>,
     /// Cases the baseline passed and the candidate failed.
-    lost_cases: Vec<CaseJson>,
+    pub lost_cases: Vec<CaseJson>,
     /// Cases the candidate passed and the baseline failed.
-    gained_cases: Vec<CaseJson>,
+    pub gained_cases: Vec<CaseJson>,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CaseJson {
-    case: String,
-    baseline_score: Option<f64>,
-    candidate_score: Option<f64>,
-    candidate_error: bool,
+    pub case: String,
+    pub baseline_score: Option<f64>,
+    pub candidate_score: Option<f64>,
+    pub candidate_error: bool,
 }
 
 fn cases(v: &[CaseDiff]) -> Vec<CaseJson> {
@@ -192,12 +251,12 @@ fn cases(v: &[CaseDiff]) -> Vec<CaseJson> {
         .collect()
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GateJson {
-    margin: Option<f64>,
-    configs: Vec<ConfigJson>,
-    comparisons: Vec<ComparisonJson>,
-    all_promoted: bool,
+    pub margin: Option<f64>,
+    pub configs: Vec<ConfigJson>,
+    pub comparisons: Vec<ComparisonJson>,
+    pub all_promoted: bool,
 }
 
 pub fn json(r: &GateResult) -> GateJson {
@@ -220,7 +279,7 @@ pub fn json(r: &GateResult) -> GateJson {
                 cost_per_success_usd: c.cost_per_success.map(Nanos::to_usd_f64),
                 cost_per_success_ci_low: c.cost_per_success_ci.map(|x| x.0),
                 cost_per_success_ci_high: c.cost_per_success_ci.map(|x| x.1),
-                cost_per_success_ci_method: r.ci_method.name(),
+                cost_per_success_ci_method: r.ci_method.name().to_string(),
                 cases_without_cost: c.cost_unknown,
                 mean_latency_ms: c.mean_latency_ms,
             })
@@ -239,9 +298,9 @@ pub fn json(r: &GateResult) -> GateJson {
                 pass_rate_diff: c.pass_rate_diff,
                 pass_rate_diff_ci_low: c.pass_rate_diff_ci.0,
                 pass_rate_diff_ci_high: c.pass_rate_diff_ci.1,
-                pass_rate_diff_ci_method: c.diff_ci_method,
+                pass_rate_diff_ci_method: c.diff_ci_method.to_string(),
                 cost_per_success_change_pct: c.cost_per_success_change_pct,
-                decision: c.decision.as_str(),
+                decision: c.decision.as_str().to_string(),
                 reasons: c.reasons.clone(),
                 warnings: c.warnings.clone(),
                 lost_cases: cases(&c.lost),
@@ -318,41 +377,67 @@ pub struct HistoryJson<'a> {
     pub runs: &'a [RunRow],
 }
 
+/// A gate run as an event of the ledger (`aifin gate --record`).
+pub fn run_event(
+    r: &GateResult,
+    workflow: Option<&str>,
+    lever: Option<&str>,
+    files: &[String],
+    inputs_hash: u64,
+    now: i64,
+) -> crate::store::events::Event {
+    crate::store::events::Event {
+        kind: GATE_RUN.into(),
+        subject: workflow.unwrap_or("all workflows").to_string(),
+        started_at: now,
+        ended_at: Some(now),
+        severity: None,
+        data: serde_json::json!({
+            "inputs_hash": format!("{inputs_hash:016x}"),
+            "workflow": workflow,
+            "lever": lever,
+            "files": files,
+            "gate": json(r),
+        }),
+    }
+}
+
+/// A history row's identity (its run's time and its candidate).
+pub fn run_row_id(r: &RunRow) -> String {
+    format!("{}/{}", r.recorded_at, r.candidate)
+}
+
 /// The event kind of a recorded gate run.
 pub const GATE_RUN: &str = "gate_run";
 
 pub fn history_table(rows: &[RunRow]) -> Table {
     let columns = vec![
-        Column::left("recorded_at", "Recorded", 2),
-        Column::left("workflow", "Workflow", 1),
-        Column::left("lever", "Lever", 4),
-        Column::left("baseline", "Baseline", 3),
         Column::left("candidate", "Candidate", 0),
-        Column::right("candidate_pass_rate", "Pass rate", 1),
-        Column::right("baseline_pass_rate", "Baseline's", 5),
-        Column::right("cost_per_success_change_pct", "Δ cost/success", 1),
         Column::left("decision", "Decision", 0),
+        Column::right("candidate_pass_rate", "Pass rate", 1),
+        Column::right("cost_per_success_change_pct", "Δ cost/success", 1),
+        Column::left("workflow", "Workflow", 2),
+        Column::left("lever", "Lever", 4),
+        Column::left("baseline", "Baseline", 5),
+        Column::right("baseline_pass_rate", "Baseline's", 6),
+        Column::left("recorded_at", "Recorded", 3),
     ];
     let opt = |v: &Option<String>| v.as_ref().map(Cell::text).unwrap_or(Cell::Empty);
     let notes = if rows.is_empty() { vec!["no gate run recorded yet (aifin gate --record)".into()] } else { vec![] };
     let rows = rows
         .iter()
         .map(|r| Row {
-            id: format!("{}/{}", r.recorded_at, r.candidate),
+            id: run_row_id(r),
             cells: vec![
-                Cell::Time(r.recorded_at),
+                Cell::text(&r.candidate),
+                Cell::Label(decision_label(&r.decision)),
+                r.candidate_pass_rate.map(Cell::Share).unwrap_or(Cell::Empty),
+                r.cost_per_success_change_pct.map(Cell::Pct).unwrap_or(Cell::Empty),
                 opt(&r.workflow),
                 opt(&r.lever),
                 Cell::text(&r.baseline),
-                Cell::text(&r.candidate),
-                r.candidate_pass_rate.map(Cell::Share).unwrap_or(Cell::Empty),
                 r.baseline_pass_rate.map(Cell::Share).unwrap_or(Cell::Empty),
-                r.cost_per_success_change_pct.map(Cell::Pct).unwrap_or(Cell::Empty),
-                Cell::Label(match r.decision.as_str() {
-                    "promote" => "Promote",
-                    "reject" => "Reject",
-                    _ => "?",
-                }),
+                Cell::Time(r.recorded_at),
             ],
         })
         .collect();

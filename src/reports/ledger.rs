@@ -146,7 +146,7 @@ pub const MEASURES: [Column; 14] = [
     Column::quiet_right("pending_calls", "Pending", 12),
     Column::quiet_right("warning_calls", "Warnings", 13),
     Column::quiet_right("successes", "Successes", 9),
-    Column::quiet_right("cost_per_success_usd", "Cost/success", 5),
+    Column::quiet_right("cost_per_success_usd", "Cost/success", 7),
 ];
 
 fn measure_cells(a: &Agg, total_cost: i64, successes: Option<i64>, per_success: bool) -> Vec<Cell> {

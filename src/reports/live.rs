@@ -74,6 +74,8 @@ pub struct LiveWorkflow {
     /// The baseline per hour (see the module doc).
     pub baseline_per_hour: Nanos,
     pub runaway: Option<Runaway>,
+    /// Successful outcomes in the last 24 hours (where outcomes exist).
+    pub successes_24h: Option<i64>,
 }
 
 impl LiveWorkflow {
@@ -275,6 +277,9 @@ pub fn pane_text(w: &LiveWorkflow, total_24h: Nanos, wide: bool) -> PaneText {
         per_call,
         super::table::percent(share, 0)
     );
+    if let Some(cps) = super::ledger::cost_per_success(w.day.cost, w.successes_24h) {
+        line2.push_str(&format!("  {}/success", super::table::Cell::UsdFine(cps).human()));
+    }
     if w.day.unpriced_calls > 0 {
         line2.push_str(&format!("  {} unpriced", thousands(w.day.unpriced_calls)));
     }
@@ -296,6 +301,11 @@ pub fn live(conn: &Connection, now: i64, tz: &TimeZone) -> rusqlite::Result<Live
     let last_24h = Window { since: Some(now - 24 * MS_PER_HOUR), until: None };
     for (wf, agg) in queries::group_dimension(conn, Dimension::Workflow, last_24h, QueryPath::Rollup)? {
         map.entry(wf.clone()).or_insert_with(|| LiveWorkflow { workflow: wf, ..Default::default() }).day = agg;
+    }
+    for (wf, o) in crate::store::outcomes::by_group(conn, queries::GroupBy::WORKFLOW, last_24h, tz)? {
+        if let Some(w) = map.get_mut(&wf) {
+            w.successes_24h = Some(o.successes);
+        }
     }
     let n_replay = REPLAY_MINUTES as usize;
     let mut series: HashMap<String, MinuteSeries> = HashMap::new();

@@ -27,10 +27,11 @@ pub enum Tab {
     Ledger,
     Sources,
     Forecast,
+    Gate,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 4] = [Tab::Live, Tab::Ledger, Tab::Sources, Tab::Forecast];
+    pub const ALL: [Tab; 5] = [Tab::Live, Tab::Ledger, Tab::Sources, Tab::Forecast, Tab::Gate];
 
     pub fn title(self) -> &'static str {
         layout::TAB_TITLES[self.index()]
@@ -119,6 +120,14 @@ pub struct ForecastState {
     pub slider: usize,
     pub values: [f64; 5],
     pub saved: Vec<SavedScenario>,
+}
+
+/// The Gate tab: the selected history row (a run's comparison) and
+/// whether its discordant cases are open.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GateState {
+    pub selected: Option<String>,
+    pub cases: bool,
 }
 
 /// Background progress shown in the status bar.
@@ -227,6 +236,7 @@ pub struct App {
     /// The selected file of the Sources tab.
     pub sources_selected: Option<String>,
     pub forecast: ForecastState,
+    pub gate: GateState,
     pub help: bool,
     pub prompt: Option<Prompt>,
     /// Rows whose name contains this (case-insensitive) are shown.
@@ -284,6 +294,7 @@ impl App {
             },
             sources_selected: None,
             forecast: ForecastState::default(),
+            gate: GateState::default(),
             help: false,
             prompt: None,
             filter: None,
@@ -342,6 +353,21 @@ impl App {
                 .map(str::to_string)
                 .collect(),
             Tab::Forecast => Vec::new(),
+            Tab::Gate => {
+                // The filter matches the candidate or the workflow.
+                let f = f.map(str::to_lowercase).filter(|f| !f.is_empty());
+                s.gate
+                    .history
+                    .iter()
+                    .filter(|r| {
+                        f.as_ref().is_none_or(|f| {
+                            r.candidate.to_lowercase().contains(f)
+                                || r.workflow.as_deref().is_some_and(|w| w.to_lowercase().contains(f))
+                        })
+                    })
+                    .map(crate::reports::gate::run_row_id)
+                    .collect()
+            }
         }
     }
 
@@ -379,6 +405,7 @@ impl App {
             Tab::Ledger => self.ledger.selected.as_ref(),
             Tab::Sources => self.sources_selected.as_ref(),
             Tab::Forecast => None,
+            Tab::Gate => self.gate.selected.as_ref(),
         }
     }
 
@@ -392,6 +419,7 @@ impl App {
             Tab::Ledger => self.ledger.selected = key,
             Tab::Sources => self.sources_selected = key,
             Tab::Forecast => {}
+            Tab::Gate => self.gate.selected = key,
         }
     }
 
@@ -482,7 +510,7 @@ impl App {
 
     /// Keeps every selection on an item that exists after new data.
     fn reconcile(&mut self) {
-        for t in [Tab::Live, Tab::Ledger, Tab::Sources] {
+        for t in [Tab::Live, Tab::Ledger, Tab::Sources, Tab::Gate] {
             let ids = self.list_ids_of(t);
             let keep = self.selected_key_of(t).is_some_and(|k| ids.contains(k));
             if !keep {
@@ -710,6 +738,10 @@ impl App {
                     self.ledger.drill = Some(key);
                     self.query()
                 }
+                Tab::Gate => {
+                    self.gate.cases = self.gate.selected.is_some();
+                    vec![]
+                }
                 Tab::Sources | Tab::Forecast => vec![],
             },
             Action::Back => {
@@ -725,6 +757,10 @@ impl App {
                 if self.tab == Tab::Ledger && self.ledger.drill.is_some() {
                     self.ledger.drill = None;
                     return self.query();
+                }
+                if self.tab == Tab::Gate && self.gate.cases {
+                    self.gate.cases = false;
+                    return vec![];
                 }
                 vec![]
             }

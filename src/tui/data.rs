@@ -12,6 +12,7 @@ use crate::domain::money::Nanos;
 use crate::domain::time;
 use crate::forecast::drivers::{self, Measured, TrendReport};
 use crate::pricing::Pricer;
+use crate::reports::gate as gate_report;
 use crate::reports::ledger::{LedgerOutcomes, LedgerReport};
 use crate::reports::live::{self, LiveData};
 use crate::reports::sources::{SourceLine, SourcesReport};
@@ -62,6 +63,35 @@ pub struct Snapshot {
     pub drill: Option<Drill>,
     pub sources: SourcesData,
     pub forecast: Option<ForecastData>,
+    pub gate: GateData,
+}
+
+/// Recorded gate runs: the history (one row per comparison, newest first)
+/// and each run's figures by row id.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GateData {
+    pub history: Vec<gate_report::RunRow>,
+    /// (recorded at, the run's figures).
+    pub runs: Vec<(i64, gate_report::GateJson)>,
+}
+
+impl GateData {
+    pub fn read(conn: &Connection) -> rusqlite::Result<GateData> {
+        let events = crate::store::events::list(conn, gate_report::GATE_RUN, i64::MIN)?;
+        let history = gate_report::history(&events, None);
+        let runs = events
+            .iter()
+            .filter_map(|e| Some((e.started_at, serde_json::from_value(e.data.get("gate")?.clone()).ok()?)))
+            .collect();
+        Ok(GateData { history, runs })
+    }
+
+    /// The history row with this id and its run's figures.
+    pub fn find(&self, id: &str) -> Option<(&gate_report::RunRow, &gate_report::GateJson)> {
+        let row = self.history.iter().find(|r| gate_report::run_row_id(r) == id)?;
+        let run = self.runs.iter().find(|(at, _)| *at == row.recorded_at).map(|(_, j)| j)?;
+        Some((row, run))
+    }
 }
 
 /// One row of the forecast tab: a workflow (or all) with its drivers over
@@ -177,6 +207,7 @@ pub fn snapshot(conn: &Connection, p: &QueryParams, pricer: &mut Pricer) -> rusq
         },
         live,
         forecast,
+        gate: GateData::read(conn)?,
     })
 }
 

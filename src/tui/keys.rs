@@ -59,6 +59,7 @@ pub const KEYMAP: &[Binding] = &[
     bind(G, &[k('2')], "`2`", Action::SelectTab(1), "Ledger tab"),
     bind(G, &[k('3')], "`3`", Action::SelectTab(2), "Sources tab"),
     bind(G, &[k('4')], "`4`", Action::SelectTab(3), "Forecast tab"),
+    bind(G, &[k('5')], "`5`", Action::SelectTab(4), "Gate tab"),
     bind(G, &[code(KeyCode::Tab)], "`Tab`", Action::NextTab, "next tab"),
     bind(G, &[code(KeyCode::BackTab)], "`Shift-Tab`", Action::PrevTab, "previous tab"),
     bind(G, &[code(KeyCode::Left), k('h')], "`←` `h`", Action::PrevTab, "previous tab (Forecast: slider)"),
@@ -75,7 +76,13 @@ pub const KEYMAP: &[Binding] = &[
     bind(G, &[code(KeyCode::PageDown)], "`PgDn`", Action::PageDown, "a page down"),
     bind(G, &[code(KeyCode::Home)], "`Home`", Action::Home, "first row"),
     bind(G, &[code(KeyCode::End)], "`End`", Action::End, "last row"),
-    bind(G, &[code(KeyCode::Enter)], "`Enter`", Action::Enter, "open the row (Live: that workflow in the ledger)"),
+    bind(
+        G,
+        &[code(KeyCode::Enter)],
+        "`Enter`",
+        Action::Enter,
+        "open the row (Live: that workflow in the ledger; Gate: the cases the candidate lost)",
+    ),
     bind(G, &[code(KeyCode::Esc)], "`Esc`", Action::Back, "close the drill-down, the filter or the help"),
     bind(
         LEDGER,

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! ┌ header: today · month to date · month end ·········· runaways · ? help ┐
-//! │ tabs: 1 Live  2 Ledger  3 Sources  4 Forecast                          │
+//! │ tabs: 1 Live  2 Ledger  3 Sources  4 Forecast  5 Gate                  │
 //! │ body (the tab)                                                         │
 //! │ notice (demo, errors)                                                  │
 //! └ status: ingest rate · tokenizer · db · window · tz · age               ┘
@@ -119,6 +119,15 @@ pub fn sources_split(body: Rect) -> (Rect, Rect) {
     (t, r)
 }
 
+/// The Gate tab: the recorded runs above (as tall as they need, up to
+/// two fifths of the body), the selected run below.
+pub fn gate_split(body: Rect, rows: usize) -> (Rect, Rect) {
+    let most = (body.height * 2 / 5).max(5.min(body.height));
+    let top = (rows as u16).saturating_add(3).clamp(5.min(body.height), most);
+    let [t, d] = Layout::vertical([Constraint::Length(top), Constraint::Min(0)]).areas(body);
+    (t, d)
+}
+
 /// Lines above the first data row of a bordered table with a header.
 pub const TABLE_TOP: u16 = 2;
 
@@ -156,7 +165,7 @@ pub struct Geometry {
 }
 
 /// Tab titles in order (kept here so that hit-testing and drawing agree).
-pub const TAB_TITLES: [&str; 4] = ["Live", "Ledger", "Sources", "Forecast"];
+pub const TAB_TITLES: [&str; 5] = ["Live", "Ledger", "Sources", "Forecast", "Gate"];
 
 pub fn hit(g: &Geometry, x: u16, y: u16) -> Hit {
     let area = Rect { x: 0, y: 0, width: g.width, height: g.height };
@@ -186,6 +195,10 @@ pub fn hit(g: &Geometry, x: u16, y: u16) -> Hit {
         }
         2 => {
             let (table, _) = sources_split(a.body);
+            table_row_hit(table, false, g.selected, x, y)
+        }
+        4 => {
+            let (table, _) = gate_split(a.body, g.rows);
             table_row_hit(table, false, g.selected, x, y)
         }
         _ => Hit::None,

@@ -142,7 +142,54 @@ pub fn fixture() -> Connection {
         old = n - 3 * 3_600_000,
     ))
     .unwrap();
+    // Outcomes: 40 support conversations in the last 24 hours, 30 resolved.
+    for k in 0..40 {
+        conn.execute(
+            "INSERT INTO outcomes (id_kind, id, ts, success, from_call, call_ts, call_workflow, team, recorded_at)
+             VALUES (2, ?1, ?2, ?3, 0, ?2, 'support-copilot', 'CX', 0)",
+            rusqlite::params![format!("s{k}"), n - 3_600_000 - k * 60_000, k < 30],
+        )
+        .unwrap();
+    }
+    record_gate_runs(&conn);
     conn
+}
+
+/// Two recorded gate runs for the support copilot (20 cases each): the
+/// baseline passes 18 at $0.03 a case; "compress" passes 14 (loses c01-c04
+/// and c19, gains nothing... see below) at $0.01; "route" passes 18 at
+/// $0.015 (loses c01, gains c19).
+fn gate_rows() -> Vec<crate::gate::evals::EvalRow> {
+    let row = |config: &str, case: usize, passed: bool, usd: i64| crate::gate::evals::EvalRow {
+        config: config.into(),
+        case: format!("c{case:02}"),
+        passed,
+        score: Some(if passed { 0.9 } else { 0.2 }),
+        cost: Some(Nanos(usd * 1_000_000)),
+        error: false,
+        latency_ms: None,
+        workflow: None,
+        ts: None,
+    };
+    let mut rows = Vec::new();
+    for c in 1..=20 {
+        rows.push(row("baseline", c, c <= 18, 30));
+        rows.push(row("compress", c, (5..=18).contains(&c), 10));
+        rows.push(row("route", c, (2..=19).contains(&c), 15));
+    }
+    rows
+}
+
+fn record_gate_runs(conn: &Connection) {
+    let rows = gate_rows();
+    for (i, cand) in ["compress", "route"].into_iter().enumerate() {
+        let opts = crate::gate::GateOptions { candidate: Some(cand.into()), ..Default::default() };
+        let r = crate::gate::evaluate(&rows, &opts).unwrap();
+        let at = now() - (2 - i as i64) * MS_PER_DAY;
+        let lever = ["compression", "routing"][i];
+        let ev = crate::reports::gate::run_event(&r, Some("support-copilot"), Some(lever), &[], 7, at);
+        crate::store::events::record(conn, &ev, at).unwrap();
+    }
 }
 
 fn snap(conn: &Connection, p: &QueryParams) -> Snapshot {
@@ -221,7 +268,70 @@ fn every_tab_renders_at_two_sizes() {
         insta::assert_snapshot!(format!("forecast_moved_{w}x{h}"), render(&app));
         drive(&mut app, &conn, &[Action::ToggleHelp]);
         insta::assert_snapshot!(format!("help_{w}x{h}"), render(&app));
+        drive(&mut app, &conn, &[Action::ToggleHelp, Action::SelectTab(4)]);
+        insta::assert_snapshot!(format!("gate_{w}x{h}"), render(&app));
+        drive(&mut app, &conn, &[Action::Down, Action::Enter]);
+        insta::assert_snapshot!(format!("gate_cases_{w}x{h}"), render(&app));
     }
+}
+
+#[test]
+fn the_gate_tab_shows_each_run_its_decision_and_the_cases_it_lost() {
+    let conn = fixture();
+    let mut app = app_with(&conn, (120, 40));
+    drive(&mut app, &conn, &[Action::SelectTab(4)]);
+    let screen = render(&app);
+    // Newest first: "route" (18 of 20 like the baseline, a success at
+    // $0.30/18 against $0.60/18: promoted), then "compress" (14 of 20:
+    // rejected).
+    let route = screen.lines().position(|l| l.contains("route") && l.contains("Promote")).expect(&screen);
+    let compress = screen.lines().position(|l| l.contains("compress") && l.contains("Reject")).expect(&screen);
+    assert!(route < compress, "{screen}");
+    // The selected run's configurations: 90.0% and 90.0% pass rates, the
+    // route's cost per success $0.3/18 = $0.0167.
+    assert!(screen.contains("$0.0167"), "{screen}");
+    // Its reasons are said.
+    assert!(screen.contains("route vs baseline: Promote · pass rate 90.0% holds"), "{screen}");
+    assert!(screen.contains("$0.0333 (-50.0%)"), "{screen}");
+    // Enter on "compress": the cases it lost, c01 to c04.
+    drive(&mut app, &conn, &[Action::Down, Action::Enter]);
+    let screen = render(&app);
+    for c in ["c01", "c02", "c03", "c04"] {
+        assert!(screen.contains(c), "{c}: {screen}");
+    }
+    assert!(!screen.contains("c05"), "{screen}");
+    // The selection is the run, not the row number: a newer run on top
+    // keeps it on "compress".
+    let selected = app.gate.selected.clone();
+    let rows = gate_rows();
+    let r = crate::gate::evaluate(&rows, &crate::gate::GateOptions::default()).unwrap();
+    let ev = crate::reports::gate::run_event(&r, Some("support-copilot"), None, &[], 8, now() - 1000);
+    let rw = fixture();
+    crate::store::events::record(&rw, &ev, now()).unwrap();
+    app.update(Action::DataReady(Box::new(snap(&rw, &app.params()))));
+    assert_eq!(app.gate.selected, selected);
+    assert!(app.selected_index() >= 2, "two newer rows above");
+    // Esc closes the cases.
+    drive(&mut app, &rw, &[Action::Back]);
+    assert!(!app.gate.cases);
+}
+
+#[test]
+fn cost_per_success_shows_where_outcomes_exist() {
+    let conn = fixture();
+    let mut app = app_with(&conn, (120, 40));
+    // Live: the support copilot's 24 h spend over its 30 successes.
+    let s = app.snapshot.as_ref().unwrap();
+    let wf = s.live.workflows.iter().find(|w| w.workflow == "support-copilot").unwrap();
+    assert_eq!(wf.successes_24h, Some(30));
+    let since = now() - 24 * 3_600_000;
+    let cost = cost_between(&records(), since, now() + 1, Some("support-copilot"));
+    let want = crate::reports::table::Cell::UsdFine(Nanos((cost + 15) / 30)).human();
+    assert!(render(&app).contains(&format!("{want}/success")), "{want}: {}", render(&app));
+    // Ledger (today): the column appears with the support copilot's successes.
+    drive(&mut app, &conn, &[Action::SelectTab(1)]);
+    let screen = render(&app);
+    assert!(screen.contains("Successes") || screen.contains("Cost/success"), "{screen}");
 }
 
 #[test]
@@ -395,6 +505,8 @@ fn keys_switch_tabs_sort_group_and_drill() {
     assert!(app.update(Action::NextTab).is_empty(), "switching tabs needs no query");
     assert_eq!(app.tab, Tab::Ledger);
     app.update(Action::PrevTab);
+    app.update(Action::PrevTab);
+    assert_eq!(app.tab, Tab::Gate, "tabs wrap around");
     let e = app.update(Action::PrevTab);
     assert_eq!(app.tab, Tab::Forecast);
     assert!(matches!(&e[..], [Effect::Query(p)] if p.forecast), "the forecast tab asks for its data once");

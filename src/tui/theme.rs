@@ -41,6 +41,11 @@ impl Theme {
         }
     }
 
+    /// A good outcome (a promoted candidate).
+    pub fn good(&self) -> Style {
+        self.fg(Color::Green).add_modifier(Modifier::BOLD)
+    }
+
     pub fn warn(&self) -> Style {
         self.fg(Color::Yellow)
     }

@@ -36,6 +36,7 @@ pub fn render(f: &mut Frame, app: &App, theme: &Theme) {
         Tab::Ledger => ledger(f, app, theme, a.body),
         Tab::Sources => sources(f, app, theme, a.body),
         Tab::Forecast => forecast(f, app, theme, a.body),
+        Tab::Gate => gate(f, app, theme, a.body),
     }
     if let Some(n) = notice {
         let style = if app.query_error.is_some() { theme.alert() } else { theme.warn() };
@@ -232,6 +233,18 @@ fn live(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
 }
 
 fn table(f: &mut Frame, theme: &Theme, area: Rect, vm: &TableVm, selected: Option<usize>) {
+    table_styled(f, theme, area, vm, selected, &|_, _| None);
+}
+
+/// A table whose cells may carry a style of their own (row, column).
+fn table_styled(
+    f: &mut Frame,
+    theme: &Theme,
+    area: Rect,
+    vm: &TableVm,
+    selected: Option<usize>,
+    style_of: &dyn Fn(usize, usize) -> Option<Style>,
+) {
     let visible = layout::table_rows_visible(area, vm.total.is_some());
     let offset = selected.map(|s| layout::scroll_offset(s, visible)).unwrap_or(0);
     let cell = |text: &str, right: bool| -> Cell<'static> {
@@ -246,7 +259,10 @@ fn table(f: &mut Frame, theme: &Theme, area: Rect, vm: &TableVm, selected: Optio
         .skip(offset)
         .take(visible)
         .map(|(i, r)| {
-            let row = Row::new(r.iter().zip(&vm.right).map(|(c, ri)| cell(c, *ri)));
+            let row = Row::new(r.iter().zip(&vm.right).enumerate().map(|(j, (c, ri))| match style_of(i, j) {
+                Some(st) => cell(c, *ri).style(st),
+                None => cell(c, *ri),
+            }));
             if Some(i) == selected { row.style(theme.selected()) } else { row }
         })
         .collect();
@@ -558,6 +574,65 @@ fn forecast(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
             a.chart,
         ),
     }
+}
+
+fn gate(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
+    let Some(vm) = view::gate_vm(app, body.width) else { return };
+    let (top, bottom) = layout::gate_split(body, vm.history.rows.len());
+    if vm.history.rows.is_empty() {
+        let msg = if app.filter.is_some() {
+            "No gate run matches the filter (Esc clears it)."
+        } else {
+            "No gate run recorded yet: aifin gate --evals FILE... --record [--workflow W] [--lever L]"
+        };
+        let block = Block::bordered().title(Span::styled(format!(" {} ", vm.history.title), theme.title()));
+        f.render_widget(Paragraph::new(Span::styled(msg, theme.dim())).block(block).wrap(Wrap { trim: true }), body);
+        return;
+    }
+    let decision_col = vm.history.headers.iter().position(|h| h == "Decision");
+    let history = &vm.history;
+    let style_of = |i: usize, j: usize| -> Option<Style> {
+        (Some(j) == decision_col).then(|| match history.rows[i][j].as_str() {
+            "Promote" => theme.good(),
+            _ => theme.alert(),
+        })
+    };
+    table_styled(f, theme, top, history, Some(app.selected_index()), &style_of);
+    let Some(d) = &vm.detail else { return };
+    if let Some(cases) = &d.cases {
+        table(f, theme, bottom, cases, None);
+        return;
+    }
+    let rows_h = (d.configs.rows.len() as u16 + 3).min(bottom.height);
+    let [t, r] = Layout::vertical([Constraint::Length(rows_h), Constraint::Min(0)]).areas(bottom);
+    let col = d.configs.headers.iter().position(|h| h == "Decision");
+    let style_of = |i: usize, j: usize| -> Option<Style> {
+        if Some(j) != col {
+            return None;
+        }
+        d.decisions.get(i).copied().flatten().map(|ok| if ok { theme.good() } else { theme.alert() })
+    };
+    table_styled(f, theme, t, &d.configs, d.candidate_row, &style_of);
+    let lines: Vec<Line> = d
+        .reasons
+        .iter()
+        .map(|x| {
+            Line::from(Span::styled(
+                clean(x).into_owned(),
+                if x.starts_with("  ") { theme.dim() } else { Style::default() },
+            ))
+        })
+        .chain(std::iter::once(Line::from(Span::styled(
+            "Enter: the cases the candidate lost · Esc: back",
+            theme.dim(),
+        ))))
+        .collect();
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(Block::bordered().title(Span::styled(" Why ", theme.title())))
+            .wrap(Wrap { trim: false }),
+        r,
+    );
 }
 
 fn prompt(f: &mut Frame, theme: &Theme, p: &super::app::Prompt, body: Rect) {

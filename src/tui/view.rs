@@ -488,3 +488,83 @@ fn trend_chart_vm(r: &TrendReport) -> Option<TrendChartVm> {
         accuracy: freport::accuracy_line(r.backtest.as_ref()),
     })
 }
+
+/// The Gate tab.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GateVm {
+    pub history: TableVm,
+    pub detail: Option<GateDetailVm>,
+}
+
+/// The selected run: its configurations side by side, and its reasons or
+/// the cases the candidate lost.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GateDetailVm {
+    pub configs: TableVm,
+    /// Per configuration row: promoted (`Some(true)`), rejected, or the baseline.
+    pub decisions: Vec<Option<bool>>,
+    /// The index of the row of the selected comparison's candidate.
+    pub candidate_row: Option<usize>,
+    pub reasons: Vec<String>,
+    pub cases: Option<TableVm>,
+}
+
+/// A 95% interval drawn on a track of `width` characters over
+/// `[lo_end, 1]`: `├──●──┤`, the point on the pass rate.
+pub fn ci_bar(lo: f64, point: f64, hi: f64, lo_end: f64, width: usize) -> String {
+    let pos = |v: f64| -> usize {
+        let x = ((v - lo_end) / (1.0 - lo_end)).clamp(0.0, 1.0);
+        ((x * (width.saturating_sub(1)) as f64).round() as usize).min(width.saturating_sub(1))
+    };
+    let (a, p, b) = (pos(lo), pos(point), pos(hi));
+    (0..width)
+        .map(|i| match i {
+            _ if i == p => '●',
+            _ if i == a => '├',
+            _ if i == b => '┤',
+            _ if i > a && i < b => '─',
+            _ => '·',
+        })
+        .collect()
+}
+
+pub fn gate_vm(app: &App, width: u16) -> Option<GateVm> {
+    let s = app.snapshot.as_ref()?;
+    let ids = app.list_ids();
+    let rows: Vec<crate::reports::gate::RunRow> = ids
+        .iter()
+        .filter_map(|id| s.gate.history.iter().find(|r| crate::reports::gate::run_row_id(r) == *id).cloned())
+        .collect();
+    let t = crate::reports::gate::history_table(&rows);
+    let order: Vec<usize> = (0..t.rows.len()).collect();
+    let history = fit(&t, &order, width);
+    let detail = app.gate.selected.as_deref().and_then(|id| s.gate.find(id)).map(|(row, run)| {
+        let mut t = crate::reports::gate::table(run);
+        // The pass rate's interval as a bar, on a scale that starts a little
+        // below the lowest interval.
+        let lo_end = (run.configs.iter().map(|c| c.pass_rate_ci_low).fold(1.0, f64::min) - 0.02).max(0.0);
+        const BAR: usize = 16;
+        t.columns.insert(5, Column::left("pass_rate_bar", "", 3));
+        for (r, c) in t.rows.iter_mut().zip(&run.configs) {
+            r.cells.insert(5, Cell::text(ci_bar(c.pass_rate_ci_low, c.pass_rate, c.pass_rate_ci_high, lo_end, BAR)));
+        }
+        t.columns[5].title = format!("{:.0}% … 100%", lo_end * 100.0).into();
+        let notes = std::mem::take(&mut t.notes);
+        let order: Vec<usize> = (0..t.rows.len()).collect();
+        let configs = fit(&t, &order, width);
+        let decisions = run
+            .configs
+            .iter()
+            .map(|c| run.comparisons.iter().find(|x| x.candidate == c.name).map(|x| x.decision == "promote"))
+            .collect();
+        let candidate_row = run.configs.iter().position(|c| c.name == row.candidate);
+        let cases = app.gate.cases.then(|| {
+            run.comparisons.iter().find(|c| c.candidate == row.candidate).map(|c| {
+                let t = crate::reports::gate::lost_table(c);
+                fit(&t, &(0..t.rows.len()).collect::<Vec<_>>(), width)
+            })
+        });
+        GateDetailVm { configs, decisions, candidate_row, reasons: notes, cases: cases.flatten() }
+    });
+    Some(GateVm { history, detail })
+}
