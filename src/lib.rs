@@ -45,12 +45,17 @@ pub mod bench {
     pub use crate::domain::record::{CallRecord, Tokens};
     pub use crate::domain::time::{MS_PER_DAY, format_utc, now_ms};
     pub use crate::formats::Detector;
+    pub use crate::gate::evals::read as read_evals;
+    pub use crate::gate::{GateOptions, evaluate};
     pub use crate::ingest::follow::{FollowOptions, follow};
     pub use crate::ingest::{IngestOptions, IngestReport, SourceOptions, SourceSpec, ingest_paths};
     pub use crate::pricing::{Catalog, Pricer};
+    pub use crate::reports::ledger::LedgerOutcomes;
+    pub use crate::reports::outcomes::OutcomesReport;
     pub use crate::reports::window::WindowKind;
     pub use crate::sim::{Rng, bulk, random_line, text_line};
     pub use crate::store::queries::GroupBy;
+    pub use crate::store::queries::{Window, ledger};
     pub use crate::store::writer::{Batch, Writer};
     pub use crate::store::{open_read, open_rw};
     pub use crate::tokenize::{Encoding, count};

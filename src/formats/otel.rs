@@ -294,6 +294,8 @@ fn user_key(key: &str) -> &str {
     match key {
         "enduser.id" | "user.id" => "user",
         "tenant.id" => "customer",
+        // The outcome stamp keeps its name (`aifin.outcome`, `aifin.outcome.per`...).
+        k if k.starts_with("aifin.outcome") => k,
         k => k.strip_prefix("aifin.").unwrap_or(k),
     }
 }

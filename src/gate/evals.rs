@@ -3,6 +3,7 @@
 //! (`--format` forces one). A row that cannot be read is an error naming
 //! the file and line: a silently smaller sample would change the verdict.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -154,40 +155,56 @@ impl Usage {
     }
 }
 
-/// One aifin eval row from a JSON object.
-fn aifin_row(v: &Value, pricer: &mut Pricer) -> Result<EvalRow, String> {
-    let o = v.as_object().ok_or("an eval row must be a JSON object")?;
-    let config = o.get("config").and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or("missing \"config\"")?;
-    let case = o.get("case").and_then(case_text).ok_or("missing \"case\" (a string or an integer)")?;
-    let passed = match o.get("passed") {
-        Some(Value::Bool(b)) => *b,
+/// An aifin eval row as read (JSONL directly, CSV through a JSON object):
+/// typed, so a line is parsed once without building a map.
+#[derive(Deserialize)]
+struct RawRow<'a> {
+    #[serde(borrow)]
+    config: Option<Cow<'a, str>>,
+    case: Option<Value>,
+    passed: Option<Value>,
+    score: Option<Value>,
+    cost_usd: Option<Value>,
+    #[serde(borrow)]
+    model: Option<Cow<'a, str>>,
+    usage: Option<Usage>,
+    error: Option<Value>,
+    latency_ms: Option<Value>,
+    #[serde(borrow)]
+    workflow: Option<Cow<'a, str>>,
+    ts: Option<Value>,
+}
+
+/// One aifin eval row, checked.
+fn aifin_row(o: RawRow, pricer: &mut Pricer) -> Result<EvalRow, String> {
+    let config = o.config.filter(|s| !s.is_empty()).ok_or("missing \"config\"")?;
+    let case = o.case.as_ref().and_then(case_text).ok_or("missing \"case\" (a string or an integer)")?;
+    let passed = match o.passed {
+        Some(Value::Bool(b)) => b,
         _ => return Err("\"passed\" must be true or false".into()),
     };
-    let error = truthy_error(o.get("error"));
-    let score = match o.get("score") {
+    let error = truthy_error(o.error.as_ref());
+    let score = match o.score {
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) => n.as_f64().filter(|f| f.is_finite()),
         Some(_) => return Err("\"score\" must be a number".into()),
     };
-    let cost = match (o.get("cost_usd"), o.get("model"), o.get("usage")) {
+    let cost = match (o.cost_usd, o.model, o.usage) {
         (Some(c), _, _) if !c.is_null() => Some(c.as_f64().and_then(usd).ok_or("\"cost_usd\" must be a number >= 0")?),
-        (_, Some(Value::String(m)), Some(u)) => {
-            let usage: Usage = serde_json::from_value(u.clone()).map_err(|e| format!("\"usage\": {e}"))?;
-            price(pricer, m, usage.tokens())
-        }
+        (_, Some(m), Some(u)) => price(pricer, &m, u.tokens()),
         _ => None,
     };
     Ok(EvalRow {
-        config: config.to_string(),
+        config: config.into_owned(),
         case,
         passed: passed && !error,
         score,
         cost,
         error,
-        latency_ms: o.get("latency_ms").and_then(Value::as_u64),
-        workflow: o.get("workflow").and_then(Value::as_str).map(str::to_string),
-        ts: o.get("ts").and_then(|t| match t {
-            Value::String(s) => crate::domain::time::parse_ts_str(s),
+        latency_ms: o.latency_ms.as_ref().and_then(Value::as_u64),
+        workflow: o.workflow.map(Cow::into_owned),
+        ts: o.ts.and_then(|t| match t {
+            Value::String(s) => crate::domain::time::parse_ts_str(&s),
             Value::Number(n) => n.as_i64().and_then(crate::domain::time::epoch_int_to_ms),
             _ => None,
         }),
@@ -195,14 +212,20 @@ fn aifin_row(v: &Value, pricer: &mut Pricer) -> Result<EvalRow, String> {
 }
 
 fn jsonl(path: &str, text: &str, pricer: &mut Pricer) -> Result<Vec<EvalRow>, EvalError> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(text.len() / 100);
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         let err = |message: String| EvalError::Row { path: path.into(), line: i + 1, message };
-        let v: Value = serde_json::from_str(line).map_err(|e| err(format!("invalid JSON: {e}")))?;
-        out.push(aifin_row(&v, pricer).map_err(err)?);
+        let raw: RawRow = serde_json::from_str(line).map_err(|e| {
+            err(if line.trim_start().starts_with('{') {
+                format!("{e}")
+            } else {
+                "an eval row must be a JSON object".into()
+            })
+        })?;
+        out.push(aifin_row(raw, pricer).map_err(err)?);
     }
     Ok(out)
 }
@@ -257,7 +280,9 @@ fn csv_rows(path: &str, text: &str, pricer: &mut Pricer) -> Result<Vec<EvalRow>,
         if !usage.is_empty() {
             o.insert("usage".into(), Value::Object(usage));
         }
-        out.push(aifin_row(&Value::Object(o), pricer).map_err(err)?);
+        let text = Value::Object(o).to_string();
+        let raw: RawRow = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
+        out.push(aifin_row(raw, pricer).map_err(err)?);
     }
     Ok(out)
 }

@@ -13,7 +13,9 @@
 pub mod evals;
 pub mod stats;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 
 use crate::domain::money::{Nanos, div_round};
 use evals::EvalRow;
@@ -185,22 +187,42 @@ fn config_stats(name: &str, rows: &[&EvalRow], ci: CiMethod) -> ConfigStats {
 
 /// Judges every candidate against the baseline.
 pub fn evaluate(rows: &[EvalRow], opts: &GateOptions) -> Result<GateResult, GateError> {
-    // Configurations in order of first appearance.
+    // Configurations in order of first appearance; every case named once
+    // (an index), so that pairing is by index, not by string.
     let mut order: Vec<&str> = Vec::new();
-    let mut by_config: HashMap<&str, Vec<&EvalRow>> = HashMap::new();
+    let mut config_of: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut case_id: FxHashMap<&str, u32> = FxHashMap::default();
+    // Per configuration: its rows and their case indices.
+    let mut groups: Vec<(Vec<&EvalRow>, Vec<u32>)> = Vec::new();
+    let mut last: Option<(&str, usize)> = None;
     for r in rows {
-        if !by_config.contains_key(r.config.as_str()) {
-            order.push(&r.config);
-        }
-        by_config.entry(&r.config).or_default().push(r);
+        let ci = match last {
+            Some((name, i)) if name == r.config => i,
+            _ => {
+                let i = *config_of.entry(&r.config).or_insert_with(|| {
+                    order.push(&r.config);
+                    groups.push((Vec::new(), Vec::new()));
+                    groups.len() - 1
+                });
+                last = Some((&r.config, i));
+                i
+            }
+        };
+        let n = case_id.len() as u32;
+        let id = *case_id.entry(&r.case).or_insert(n);
+        groups[ci].0.push(r);
+        groups[ci].1.push(id);
     }
-    for c in &order {
-        let rs = &by_config[c];
-        let mut seen = std::collections::HashSet::new();
-        if let Some(dup) = rs.iter().find(|r| !seen.insert(r.case.as_str())) {
-            return Err(GateError::Input(format!("configuration '{c}' has case '{}' twice", dup.case)));
+    let n_cases = case_id.len();
+    for (c, (rs, ids)) in order.iter().zip(&groups) {
+        let mut seen = vec![false; n_cases];
+        for (r, id) in rs.iter().zip(ids) {
+            if std::mem::replace(&mut seen[*id as usize], true) {
+                return Err(GateError::Input(format!("configuration '{c}' has case '{}' twice", r.case)));
+            }
         }
     }
+    let by_config: FxHashMap<&str, &(Vec<&EvalRow>, Vec<u32>)> = order.iter().copied().zip(&groups).collect();
     if order.len() < 2 {
         return Err(GateError::Input(format!(
             "the gate needs at least two configurations (a baseline and a candidate); found {}: {}",
@@ -225,16 +247,21 @@ pub fn evaluate(rows: &[EvalRow], opts: &GateOptions) -> Result<GateResult, Gate
         return Err(GateError::Input("the candidate is the baseline".into()));
     }
     let stats_of: BTreeMap<&str, ConfigStats> =
-        order.iter().map(|c| (*c, config_stats(c, &by_config[c], opts.ci))).collect();
-    let base_rows: HashMap<&str, &EvalRow> = by_config[baseline].iter().map(|r| (r.case.as_str(), *r)).collect();
+        order.iter().map(|c| (*c, config_stats(c, &by_config[c].0, opts.ci))).collect();
+    let mut base_rows: Vec<Option<&EvalRow>> = vec![None; n_cases];
+    let (brs, bids) = by_config[baseline];
+    for (r, id) in brs.iter().zip(bids) {
+        base_rows[*id as usize] = Some(*r);
+    }
     let bs = &stats_of[baseline];
     let mut comparisons = Vec::new();
     for cand in &candidates {
         let cs = &stats_of[cand];
         let (mut paired, mut b, mut c, mut both_base, mut both_cand) = (0u64, 0u64, 0u64, 0u64, 0u64);
         let (mut lost, mut gained) = (Vec::new(), Vec::new());
-        for r in &by_config[cand] {
-            if let Some(br) = base_rows.get(r.case.as_str()) {
+        let (crs, cids) = by_config[cand];
+        for (r, id) in crs.iter().zip(cids) {
+            if let Some(br) = base_rows[*id as usize] {
                 paired += 1;
                 both_base += u64::from(br.passed);
                 both_cand += u64::from(r.passed);

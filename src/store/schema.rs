@@ -217,6 +217,31 @@ CREATE TABLE outcomes (
 CREATE INDEX outcomes_time ON outcomes(ts);
 CREATE INDEX outcomes_unjoined ON outcomes(id_kind, id) WHERE call_ts IS NULL;
 "#,
+    // 8 -> 9: outcomes summed per hour and dimension (0-6: workflow, team,
+    // customer, user, project, provider, model; 7: all), kept by the writer
+    // as outcomes change, so reports read hours, not outcomes.
+    r#"
+CREATE TABLE outcome_rollup (
+    dim        INTEGER NOT NULL,
+    hour       INTEGER NOT NULL,
+    key        TEXT NOT NULL,
+    outcomes   INTEGER NOT NULL,
+    successes  INTEGER NOT NULL,
+    value_nano INTEGER NOT NULL,
+    PRIMARY KEY (dim, hour, key)
+) WITHOUT ROWID;
+INSERT INTO outcome_rollup (dim, hour, key, outcomes, successes, value_nano)
+SELECT d.dim, o.ts / 3600000 - (o.ts < 0 AND o.ts % 3600000 != 0),
+       CASE d.dim WHEN 0 THEN COALESCE(o.workflow, o.call_workflow, '') WHEN 1 THEN COALESCE(o.team, '')
+         WHEN 2 THEN COALESCE(o.customer, '') WHEN 3 THEN COALESCE(o.user, '') WHEN 4 THEN COALESCE(o.project, '')
+         WHEN 5 THEN COALESCE(o.provider, '') WHEN 6 THEN COALESCE(o.model, '') ELSE '' END,
+       COUNT(*), SUM(o.success), SUM(CASE WHEN o.success THEN COALESCE(o.value_nano, 0) ELSE 0 END)
+FROM outcomes o
+JOIN (SELECT 0 AS dim UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4
+      UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7) d
+  ON d.dim IN (0, 7) OR o.call_ts IS NOT NULL
+GROUP BY 1, 2, 3;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -266,7 +291,7 @@ mod tests {
         let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(v, SCHEMA_VERSION);
         let n: i64 = conn.query_row("SELECT count(*) FROM sqlite_master WHERE type='table'", [], |r| r.get(0)).unwrap();
-        assert_eq!(n, 10);
+        assert_eq!(n, 11);
     }
 
     #[test]

@@ -465,6 +465,7 @@ fn run(
             }
         }
         st.rollup.flush(&tx)?;
+        outcomes.flush(&tx)?;
         tx.commit()?;
         for r in st.flush_replies.drain(..) {
             let _ = r.send(());

@@ -151,6 +151,7 @@ pub fn fixture() -> Connection {
         )
         .unwrap();
     }
+    crate::store::outcomes::rebuild_rollup(&conn).unwrap();
     record_gate_runs(&conn);
     conn
 }

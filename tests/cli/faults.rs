@@ -169,7 +169,7 @@ fn reports_only_read_and_ask_for_an_upgrade_of_an_older_ledger() {
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute_batch(
             "DROP INDEX rejects_position; ALTER TABLE calls DROP COLUMN pending; ALTER TABLE calls DROP COLUMN warnings;
-             DROP TABLE pending_counts; DROP TABLE outcomes;
+             DROP TABLE pending_counts; DROP TABLE outcomes; DROP TABLE outcome_rollup;
              ALTER TABLE rollup_hour DROP COLUMN pending_calls; ALTER TABLE rollup_hour DROP COLUMN warning_calls;
              PRAGMA user_version = 4; PRAGMA wal_checkpoint(TRUNCATE);",
         )

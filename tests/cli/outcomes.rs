@@ -214,7 +214,19 @@ match = { "tag.never" = "x" }
     .join("\n");
     // A LiteLLM payload stamped by the gateway in its metadata.
     let litellm = r#"{"id":"ll1","call_type":"acompletion","status":"success","custom_llm_provider":"openai","startTime":1791194400.0,"endTime":1791194401.0,"model":"gpt-4o","prompt_tokens":400000,"completion_tokens":0,"response_cost":1.0,"request_tags":["workflow:gw"],"metadata":{"requester_metadata":{"aifin.outcome":"true"}}}"#;
-    let f = env.write("calls.jsonl", format!("{lines}\n{litellm}\n"));
+    // Two OTel spans of one trace, the second stamped for the whole trace.
+    let span = |id: &str, stamp: &str| {
+        format!(
+            r#"{{"traceId":"t1","spanId":"{id}","startTimeUnixNano":"1791194400000000000","attributes":[{{"key":"gen_ai.provider.name","value":{{"stringValue":"openai"}}}},{{"key":"gen_ai.request.model","value":{{"stringValue":"gpt-4o"}}}},{{"key":"gen_ai.response.id","value":{{"stringValue":"otel-{id}"}}}},{{"key":"workflow","value":{{"stringValue":"traced"}}}},{{"key":"gen_ai.usage.input_tokens","value":{{"intValue":"400000"}}}},{{"key":"gen_ai.usage.output_tokens","value":{{"intValue":"0"}}}}{stamp}]}}"#
+        )
+    };
+    let stamp = r#",{"key":"aifin.outcome","value":{"boolValue":true}},{"key":"aifin.outcome.per","value":{"stringValue":"trace"}}"#;
+    let otel = format!(
+        r#"{{"resourceSpans":[{{"resource":{{"attributes":[]}},"scopeSpans":[{{"spans":[{},{}]}}]}}]}}"#,
+        span("s1", ""),
+        span("s2", stamp)
+    );
+    let f = env.write("calls.jsonl", format!("{lines}\n{litellm}\n{otel}\n"));
     let mut cmd = env.cmd();
     let out = cmd.arg("--config").arg(&cfg).args(["ingest", "--json"]).arg(&f).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -228,6 +240,8 @@ match = { "tag.never" = "x" }
     assert_eq!(row(&l, "chat")["successes"], 1, "per session: counted once");
     assert_eq!(row(&l, "other")["successes"], 1);
     assert_eq!(row(&l, "gw")["successes"], 1, "LiteLLM metadata stamp");
+    assert_eq!(row(&l, "traced")["calls"], 2);
+    assert_eq!(row(&l, "traced")["successes"], 1, "an OTel attribute stamps the trace once");
     assert_eq!(row(&l, "quiet")["successes"], 0, "a rule with no match: 0 successes, not null");
     assert!(row(&l, "quiet")["cost_per_success_usd"].is_null());
     // A bad rule is an error naming it.
@@ -236,4 +250,74 @@ match = { "tag.never" = "x" }
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("outcome rule 1") && err.contains("week"), "{err}");
+}
+
+/// The hourly outcome rollup, kept incrementally by the writer, equals the
+/// outcomes summed afresh (by this test's own query).
+fn assert_rollup_matches(env: &Env) {
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let q = |sql: &str| -> Vec<(i64, i64, String, i64, i64, i64)> {
+        let mut st = conn.prepare(sql).unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let kept = q("SELECT dim, hour, key, outcomes, successes, value_nano FROM outcome_rollup ORDER BY 1, 2, 3");
+    let mut fresh = Vec::new();
+    let cols = ["COALESCE(workflow, call_workflow)", "team", "customer", "user", "project", "provider", "model", "''"];
+    for (dim, col) in cols.iter().enumerate() {
+        let joined = if dim == 0 || dim == 7 { "" } else { "WHERE call_ts IS NOT NULL" };
+        fresh.extend(q(&format!(
+            "SELECT {dim}, ts / 3600000, COALESCE({col}, ''), COUNT(*), SUM(success),
+               SUM(CASE WHEN success THEN COALESCE(value_nano, 0) ELSE 0 END)
+             FROM outcomes {joined} GROUP BY 2, 3"
+        )));
+    }
+    fresh.sort();
+    assert_eq!(kept, fresh);
+}
+
+#[test]
+fn the_outcome_rollup_stays_equal_to_the_outcomes() {
+    let env = Env::sample();
+    env.ingest(&[&repo().join("sample-data")]);
+    assert_rollup_matches(&env);
+    // Late joins and reversals keep it equal.
+    let o = env.write(
+        "late.jsonl",
+        [
+            outcome("2026-10-30T10:00:00Z", "request_id", "late-1", true),
+            outcome("2026-10-30T11:00:00Z", "request_id", "late-1", false),
+            outcome("2026-10-30T12:00:00Z", "session_id", "late-s", true),
+        ]
+        .join("\n")
+            + "\n",
+    );
+    env.ingest(&[&o]);
+    assert_rollup_matches(&env);
+    let c = env.write(
+        "late-calls.jsonl",
+        call("2026-10-30T09:00:00Z", "late-1", "support-copilot", 1000).replace("}}", "},\"session_id\":\"late-s\"}")
+            + "\n",
+    );
+    env.ingest(&[&c]);
+    assert_rollup_matches(&env);
+    // A window inside one hour and one across hours agree with the raw sums.
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    for (since, until) in
+        [("2026-10-30T10:30:00Z", "2026-10-30T12:30:00Z"), ("2026-10-30T12:05:00Z", "2026-10-30T12:55:00Z")]
+    {
+        let a = env.json(&["ledger", "--since", since, "--until", until]);
+        let want: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM outcomes WHERE success AND COALESCE(workflow, call_workflow) = 'support-copilot'
+                   AND ts >= (strftime('%s', ?1) * 1000) AND ts < (strftime('%s', ?2) * 1000)",
+                [since, until],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(want > 0, "the window has outcomes");
+        assert_eq!(crate::util::row(&a, "support-copilot")["successes"], want, "{since}..{until}");
+    }
 }
