@@ -886,6 +886,9 @@ fn apply_batch(
         }
         max_ts = Some(max_ts.map_or(r.ts_ms, |m| m.max(r.ts_ms)));
     }
+    // By identity (stable: events about one outcome keep their order), so
+    // that lookups walk the indexes in order.
+    b.outcomes.sort_by(|x, y| (x.kind, &x.id).cmp(&(y.kind, &y.id)));
     for e in &b.outcomes {
         outcomes.event(tx, e, now, &mut ev.outcomes)?;
     }
