@@ -234,6 +234,9 @@ pub struct CallRecord {
     pub service_tier: Option<String>,
     /// Anthropic `usage.inference_geo` (priced with a region multiplier).
     pub inference_geo: Option<String>,
+    /// The endpoint's location (Vertex `us-central1`, `global`...): a
+    /// regional endpoint is priced with the entry's uplift.
+    pub region: Option<String>,
     /// Anthropic `usage.speed` (`fast` is priced with a multiplier).
     pub speed: Option<String>,
     pub latency_ms: Option<u64>,
@@ -278,12 +281,22 @@ pub enum Warning {
     ReportedCost = 2,
     /// The prompt text to count was gone: the call is unpriced.
     TextGone = 8,
+    /// Priced from another provider's catalog entry (the call's own
+    /// provider has none): counted as a price fallback, not a warning.
+    PriceFallback = 16,
+    /// Cache counts larger than the prompt: the uncached part is taken as 0
+    /// (LiteLLM's rule) and the cache counts billed as logged.
+    InconsistentUsage = 32,
 }
 
 impl Warning {
     pub fn bit(self) -> u32 {
         self as u32
     }
+
+    /// The bits that make a call count in `warning_calls` (everything but
+    /// the price fallback, which has its own count).
+    pub const WARNING_MASK: u32 = !(Warning::PriceFallback as u32);
 }
 
 impl CallRecord {

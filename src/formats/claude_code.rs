@@ -63,6 +63,8 @@ struct Message<'a> {
     #[serde(borrow)]
     id: Option<Cow<'a, str>>,
     #[serde(borrow)]
+    role: Option<Cow<'a, str>>,
+    #[serde(borrow)]
     model: Option<Cow<'a, str>>,
     #[serde(borrow)]
     usage: Option<Usage<'a>>,
@@ -86,7 +88,16 @@ pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
     if !is_claude_code(&l) {
         return Ok(Outcome::NotMine);
     }
-    if l.kind.as_deref() != Some("assistant") {
+    // An assistant message by its type, or by its shape (lines written
+    // without `"type"`, as in ccusage's fixtures).
+    let by_shape = l
+        .message
+        .as_ref()
+        .is_some_and(|m| m.role.as_deref() == Some("assistant") && m.usage.is_some() && m.id.is_some());
+    if l.kind.as_deref() != Some("assistant") && !by_shape {
+        if l.message.as_ref().is_some_and(|m| m.usage.is_some()) {
+            return Ok(Outcome::Skip(super::USAGE_NOT_A_CALL));
+        }
         return Ok(Outcome::Skip("not an assistant message"));
     }
     let Some(m) = l.message.as_ref() else {

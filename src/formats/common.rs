@@ -89,6 +89,24 @@ pub fn tc(v: Option<TokenCount>) -> u64 {
     v.map(|t| t.0).unwrap_or(0)
 }
 
+/// The uncached part of a prompt count that includes cache reads and
+/// writes (OpenAI, LiteLLM, OTel): `prompt − cached − written`, 0 when the
+/// cache counts exceed the prompt (LiteLLM's rule: the cache counts are
+/// billed as logged), with a flag that the counts contradict each other.
+pub fn uncached_part(prompt: u64, cached: u64, written: u64) -> (u64, bool) {
+    match prompt.checked_sub(cached.saturating_add(written)) {
+        Some(u) => (u, false),
+        None => (0, true),
+    }
+}
+
+/// Cache writes split by TTL: the 1-hour count when the producer gives it
+/// (at most the writes), the rest 5-minute writes.
+pub fn split_writes(written: u64, one_hour: Option<u64>) -> (u64, u64) {
+    let h1 = one_hour.unwrap_or(0).min(written);
+    (written - h1, h1)
+}
+
 /// A timestamp given as an RFC 3339 / ISO string or an epoch number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TsValue(pub i64);

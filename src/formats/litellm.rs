@@ -6,9 +6,16 @@
 //!   `hidden_params.usage_object` or `response.usage`), else the top-level
 //!   counts. LiteLLM folds Anthropic cache reads and writes into
 //!   `prompt_tokens`; aifin takes them out again:
-//!   `uncached = prompt_tokens − cache_read − cache_write`. (If the cache
-//!   counts exceed `prompt_tokens`, the producer did not fold them and
-//!   `prompt_tokens` is the uncached count.)
+//!   `uncached = prompt_tokens − cache_read − cache_write`, 0 when the cache
+//!   counts exceed the prompt (LiteLLM's rule; the call gets a warning).
+//!   The writes split by TTL from
+//!   `prompt_tokens_details.cache_creation_token_details` (or a top-level
+//!   `cache_creation_token_details`).
+//! * The service tier comes from `response.service_tier`,
+//!   `cost_breakdown.service_tier` or `usage_object.service_tier` (Anthropic's
+//!   `batch` is priced at batch rates); `usage_object.inference_geo` and
+//!   `usage_object.speed` as Anthropic reports them; the Vertex endpoint's
+//!   location from `cost_breakdown.vertex_location` (or `hidden_params`).
 //! * `request_tags` of the form `key:value` set dimensions (`workflow:x`,
 //!   `team:y`, `customer:z`); the team also comes from the key's team
 //!   alias / id, the customer from `end_user`, the user from the key's user.
@@ -79,6 +86,17 @@ struct Line<'a> {
     model_map_information: Option<&'a RawValue>,
     #[serde(borrow)]
     messages: Option<&'a RawValue>,
+    #[serde(borrow)]
+    cost_breakdown: Option<&'a RawValue>,
+}
+
+/// `cost_breakdown`: what LiteLLM's calculator was told.
+#[derive(Deserialize, Default)]
+struct CostBreakdown<'a> {
+    #[serde(borrow)]
+    service_tier: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    vertex_location: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -109,16 +127,23 @@ struct Meta<'a> {
 struct Hidden<'a> {
     #[serde(borrow)]
     usage_object: Option<&'a RawValue>,
+    #[serde(borrow)]
+    vertex_location: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
 struct Response<'a> {
     #[serde(borrow)]
     usage: Option<&'a RawValue>,
+    #[serde(borrow)]
+    service_tier: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
 struct Usage {
+    service_tier: Option<String>,
+    inference_geo: Option<String>,
+    speed: Option<String>,
     prompt_tokens: Option<TokenCount>,
     completion_tokens: Option<TokenCount>,
     prompt_tokens_details: Option<PromptDetails>,
@@ -133,6 +158,7 @@ struct PromptDetails {
     cached_tokens: Option<TokenCount>,
     cache_creation_tokens: Option<TokenCount>,
     cache_write_tokens: Option<TokenCount>,
+    cache_creation_token_details: Option<CacheCreation>,
 }
 
 #[derive(Deserialize, Default)]
@@ -213,14 +239,13 @@ pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
         .or(details.and_then(|d| d.cache_write_tokens))
         .map(|t| t.0)
         .unwrap_or(0);
-    let (w5, w1) = match &u.cache_creation_token_details {
-        Some(c) if c.ephemeral_1h_input_tokens.is_some() => {
-            let h1 = tc(c.ephemeral_1h_input_tokens).min(cache_write);
-            (cache_write - h1, h1)
-        }
-        _ => (cache_write, 0),
-    };
-    let uncached = prompt.checked_sub(cache_read + cache_write).unwrap_or(prompt);
+    let one_hour = details
+        .and_then(|d| d.cache_creation_token_details.as_ref())
+        .or(u.cache_creation_token_details.as_ref())
+        .and_then(|c| c.ephemeral_1h_input_tokens)
+        .map(|t| t.0);
+    let (w5, w1) = super::common::split_writes(cache_write, one_hour);
+    let (uncached, inconsistent) = super::common::uncached_part(prompt, cache_read, cache_write);
     let output = u.completion_tokens.or(l.completion_tokens).map(|t| t.0).unwrap_or(0);
     let reasoning = u.completion_tokens_details.as_ref().map(|d| tc(d.reasoning_tokens)).unwrap_or(0);
     let mut tokens = Tokens {
@@ -245,9 +270,29 @@ pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
             _ => None,
         });
 
+    let breakdown: CostBreakdown = l
+        .cost_breakdown
+        .and_then(object_text)
+        .and_then(|t| {
+            serde_json::from_str::<CostBreakdown>(&t).ok().map(|b| CostBreakdown {
+                service_tier: b.service_tier.map(|c| Cow::Owned(c.into_owned())),
+                vertex_location: b.vertex_location.map(|c| Cow::Owned(c.into_owned())),
+            })
+        })
+        .unwrap_or_default();
+    let service_tier = dim(response.service_tier.as_deref())
+        .or_else(|| dim(breakdown.service_tier.as_deref()))
+        .or_else(|| dim(u.service_tier.as_deref()));
+    let region = dim(breakdown.vertex_location.as_deref()).or_else(|| dim(hidden.vertex_location.as_deref()));
     let raw_id = l.id.as_ref().or(l.request_id.as_ref()).or(l.litellm_call_id.as_ref()).map(|i| i.as_str());
     let id = dim(raw_id);
     let mut rec = CallRecord {
+        // Anthropic bills `service_tier: batch` at batch rates.
+        batch: service_tier.as_deref() == Some("batch"),
+        service_tier,
+        inference_geo: dim(u.inference_geo.as_deref()),
+        speed: dim(u.speed.as_deref()),
+        region,
         ts_ms: ts,
         format: Some(Format::LiteLlm),
         dedupe_key: dedupe_key("litellm", raw_id, line.as_bytes()),
@@ -260,7 +305,8 @@ pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
         latency_ms,
         status: status_from_raw(l.status),
         reported_cost: super::common::reported_cost(l.response_cost.or(l.spend)).0,
-        warnings: super::common::reported_cost(l.response_cost.or(l.spend)).1,
+        warnings: super::common::reported_cost(l.response_cost.or(l.spend)).1
+            | if inconsistent { crate::domain::record::Warning::InconsistentUsage.bit() } else { 0 },
         ..CallRecord::default()
     };
     // Payloads with message logging on carry the prompt for the tokenizer

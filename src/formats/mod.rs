@@ -239,6 +239,10 @@ fn candidates(line: &[u8], last: Option<Format>) -> Vec<Format> {
     out
 }
 
+/// A skipped line that carries usage (counted apart in `aifin sources`:
+/// it may be spend the ledger does not see).
+pub const USAGE_NOT_A_CALL: &str = "a line with usage that is not an assistant message";
+
 /// How outcome event lines are counted among the skipped lines.
 pub const OUTCOME_LINE: &str = "outcome events (see aifin outcomes)";
 

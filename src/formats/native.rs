@@ -7,7 +7,8 @@
 //!  "tags":{"env":"prod"},
 //!  "usage":{"uncached_input":5600,"cache_read":1200,"cache_write_5m":0,
 //!           "cache_write_1h":0,"output":210,"reasoning":0},
-//!  "batch":false,"service_tier":"standard","latency_ms":1830,"status":"ok",
+//!  "batch":false,"service_tier":"standard","region":"us-central1",
+//!  "latency_ms":1830,"status":"ok",
 //!  "cost_usd":0.0339}
 //! ```
 //! `ts`, `model` and `usage` are required; the rest is optional. The token
@@ -57,6 +58,9 @@ struct Line<'a> {
     service_tier: Option<Cow<'a, str>>,
     #[serde(borrow)]
     inference_geo: Option<Cow<'a, str>>,
+    /// The endpoint's location (Vertex `us-central1`, `global`).
+    #[serde(borrow, alias = "vertex_location")]
+    region: Option<Cow<'a, str>>,
     #[serde(borrow)]
     speed: Option<Cow<'a, str>>,
     latency_ms: Option<Millis>,
@@ -164,6 +168,7 @@ pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
         batch: l.batch.unwrap_or(false),
         service_tier: dim(l.service_tier.as_deref()),
         inference_geo: dim(l.inference_geo.as_deref()),
+        region: dim(l.region.as_deref()),
         speed: dim(l.speed.as_deref()),
         latency_ms: l.latency_ms.and_then(|m| m.0),
         status: status_from_raw(l.status),

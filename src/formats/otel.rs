@@ -16,9 +16,10 @@
 //! | reasoning | `gen_ai.usage.reasoning.output_tokens` |
 //! | service tier | `openai.response.service_tier`, `gen_ai.openai.response.service_tier` |
 //!
-//! `uncached = input − cache_read − cache_write`; when the cache counts
-//! exceed `input` the instrumentation did not include them, and `input` is
-//! taken as the uncached count. Resource attributes (such as
+//! `uncached = input − cache_read − cache_write`, 0 when the cache counts
+//! exceed `input` (LiteLLM's rule; the call gets a warning). OpenLLMetry's
+//! `gen_ai.usage.cache_creation.ephemeral_5m_input_tokens` /
+//! `..._1h_...` split the writes by TTL. Resource attributes (such as
 //! `service.name`) and the span's other attributes become tags that
 //! attribution rules can match (`tag.service.name`).
 
@@ -168,6 +169,9 @@ const CACHE_WRITE: &[&str] = &[
     "gen_ai.usage.input_tokens.cache_write",
 ];
 const REASONING: &[&str] = &["gen_ai.usage.reasoning.output_tokens"];
+/// OpenLLMetry's split of the writes by TTL.
+const WRITE_5M: &[&str] = &["gen_ai.usage.cache_creation.ephemeral_5m_input_tokens"];
+const WRITE_1H: &[&str] = &["gen_ai.usage.cache_creation.ephemeral_1h_input_tokens"];
 
 /// Span attributes that describe the call itself, not who made it.
 fn is_call_attribute(key: &str) -> bool {
@@ -217,8 +221,13 @@ fn span_record(span: &Span, resource: &[KeyValue], line: &str) -> Result<Option<
         .ok_or("GenAI span with usage but no gen_ai.response.model / gen_ai.request.model")?;
     let input = input.unwrap_or(0);
     let cache_read = a.count(CACHE_READ)?.unwrap_or(0);
-    let cache_write = a.count(CACHE_WRITE)?.unwrap_or(0);
-    let uncached = input.checked_sub(cache_read + cache_write).unwrap_or(input);
+    let (m5, h1) = (a.count(WRITE_5M)?, a.count(WRITE_1H)?);
+    let cache_write = match a.count(CACHE_WRITE)? {
+        Some(w) => w,
+        None => m5.unwrap_or(0).saturating_add(h1.unwrap_or(0)),
+    };
+    let (w5, w1) = super::common::split_writes(cache_write, h1);
+    let (uncached, inconsistent) = super::common::uncached_part(input, cache_read, cache_write);
     let output = output.unwrap_or(0);
     let reasoning = a.count(REASONING)?.unwrap_or(0).min(output);
     let start = nanos_to_ms(span.start.as_ref());
@@ -248,11 +257,12 @@ fn span_record(span: &Span, resource: &[KeyValue], line: &str) -> Result<Option<
         tokens: Tokens {
             uncached_input: uncached,
             cache_read,
-            cache_write_5m: cache_write,
-            cache_write_1h: 0,
+            cache_write_5m: w5,
+            cache_write_1h: w1,
             output,
             reasoning,
         },
+        warnings: if inconsistent { crate::domain::record::Warning::InconsistentUsage.bit() } else { 0 },
         service_tier: dim(a
             .text(&[
                 "openai.response.service_tier",
@@ -347,11 +357,24 @@ mod tests {
     }
 
     #[test]
-    fn cache_counts_not_included_in_input_are_handled() {
+    fn cache_counts_larger_than_the_input_are_clamped_and_flagged() {
+        // LiteLLM's rule: the uncached part is 0, the cache counts billed as logged.
         let line = SPEC_EXAMPLE.replace(r#"{"intValue":"1200"}"#, r#"{"intValue":"100"}"#);
         let r = parse_all(&line).pop().unwrap();
-        assert_eq!(r.tokens.uncached_input, 100);
+        assert_eq!(r.tokens.uncached_input, 0);
         assert_eq!(r.tokens.cache_read, 1024);
+        assert_eq!(r.warnings, crate::domain::record::Warning::InconsistentUsage.bit());
+    }
+
+    #[test]
+    fn openllmetry_splits_writes_by_ttl() {
+        let line = SPEC_EXAMPLE.replace(
+            r#"{"key":"gen_ai.usage.output_tokens""#,
+            r#"{"key":"gen_ai.usage.cache_creation.ephemeral_5m_input_tokens","value":{"intValue":"30"}},{"key":"gen_ai.usage.cache_creation.ephemeral_1h_input_tokens","value":{"intValue":"70"}},{"key":"gen_ai.usage.output_tokens""#,
+        );
+        let r = parse_all(&line).pop().unwrap();
+        // 1200 input = 1024 cached + 100 written + 76 uncached.
+        assert_eq!((r.tokens.uncached_input, r.tokens.cache_write_5m, r.tokens.cache_write_1h), (76, 30, 70));
     }
 
     #[test]

@@ -106,6 +106,9 @@ pub(crate) struct Usage<'a> {
 struct InDetails {
     cached_tokens: Option<TokenCount>,
     cache_write_tokens: Option<TokenCount>,
+    /// LiteLLM's name for the writes, and their split by TTL.
+    cache_creation_tokens: Option<TokenCount>,
+    cache_creation_token_details: Option<CacheCreation>,
 }
 
 #[derive(Deserialize, Default)]
@@ -224,9 +227,13 @@ pub fn parse(line: &str, only: Option<Format>, out: &mut Vec<CallRecord>) -> Res
         }));
     };
 
-    let (tokens, batch_tier) = match kind {
-        Kind::Anthropic => (anthropic_tokens(usage), usage.service_tier.as_deref() == Some("batch")),
-        _ => (openai_tokens(usage)?, false),
+    let (tokens, batch_tier, inconsistent) = match kind {
+        Kind::Anthropic => (anthropic_tokens(usage), usage.service_tier.as_deref() == Some("batch"), false),
+        _ => {
+            let (t, bad) = openai_tokens(usage);
+            // Anthropic bills `service_tier: batch` at batch rates, whoever serialized it.
+            (t, usage.service_tier.as_deref() == Some("batch"), bad)
+        }
     };
 
     let model_src = obj.model.as_deref().or_else(|| wrapper.and_then(|w| w.model.as_deref()));
@@ -302,7 +309,8 @@ pub fn parse(line: &str, only: Option<Format>, out: &mut Vec<CallRecord>) -> Res
         latency_ms: head.latency_ms.and_then(|m| m.0),
         status,
         reported_cost: super::common::reported_cost(head.cost_usd).0,
-        warnings: super::common::reported_cost(head.cost_usd).1,
+        warnings: super::common::reported_cost(head.cost_usd).1
+            | if inconsistent { crate::domain::record::Warning::InconsistentUsage.bit() } else { 0 },
         ..CallRecord::default()
     };
     if let Some(messages) = req.messages {
@@ -319,7 +327,12 @@ pub fn parse(line: &str, only: Option<Format>, out: &mut Vec<CallRecord>) -> Res
     Ok(Outcome::Calls(1))
 }
 
-fn openai_tokens(u: &Usage) -> Result<Tokens, String> {
+/// OpenAI usage (and OpenAI-shaped objects LiteLLM returns for other
+/// providers): the prompt count includes cache reads and writes; the writes
+/// come as `cache_write_tokens`, LiteLLM's `cache_creation_tokens` or a
+/// top-level `cache_creation_input_tokens`, split by TTL when the details
+/// say so. The flag: the cache counts exceeded the prompt.
+fn openai_tokens(u: &Usage) -> (Tokens, bool) {
     let (prompt, input_details, output, output_details) = if u.prompt_tokens.is_some() || u.completion_tokens.is_some()
     {
         (
@@ -331,20 +344,29 @@ fn openai_tokens(u: &Usage) -> Result<Tokens, String> {
     } else {
         (tc(u.input_tokens), u.input_tokens_details.as_ref(), tc(u.output_tokens), u.output_tokens_details.as_ref())
     };
-    let cached = input_details.map(|d| tc(d.cached_tokens)).unwrap_or(0);
-    let written = input_details.map(|d| tc(d.cache_write_tokens)).unwrap_or(0);
-    let uncached = prompt.checked_sub(cached + written).ok_or_else(|| {
-        format!("cached ({cached}) plus cache-write ({written}) tokens exceed the prompt tokens ({prompt})")
-    })?;
+    let cached = input_details.and_then(|d| d.cached_tokens).or(u.cache_read_input_tokens).map(|t| t.0).unwrap_or(0);
+    let written = input_details
+        .and_then(|d| d.cache_write_tokens.or(d.cache_creation_tokens))
+        .or(u.cache_creation_input_tokens)
+        .map(|t| t.0)
+        .unwrap_or(0);
+    let one_hour = input_details
+        .and_then(|d| d.cache_creation_token_details.as_ref())
+        .or(u.cache_creation.as_ref())
+        .and_then(|c| c.ephemeral_1h_input_tokens)
+        .map(|t| t.0);
+    let (w5, w1) = super::common::split_writes(written, one_hour);
+    let (uncached, inconsistent) = super::common::uncached_part(prompt, cached, written);
     let reasoning = output_details.map(|d| tc(d.reasoning_tokens)).unwrap_or(0);
-    Ok(Tokens {
+    let tokens = Tokens {
         uncached_input: uncached,
         cache_read: cached,
-        cache_write_5m: written,
-        cache_write_1h: 0,
+        cache_write_5m: w5,
+        cache_write_1h: w1,
         output,
         reasoning: reasoning.min(output),
-    })
+    };
+    (tokens, inconsistent)
 }
 
 /// Anthropic usage: `input_tokens` is the uncached remainder; cache writes
@@ -489,15 +511,32 @@ mod tests {
     }
 
     #[test]
-    fn inconsistent_cached_counts_are_errors() {
+    fn inconsistent_cached_counts_are_kept_clamped_and_flagged() {
         let mut out = Vec::new();
-        let e = parse(
+        parse(
             r#"{"id":"chatcmpl-1","object":"chat.completion","created":1737410934,"model":"gpt-4o","usage":{"prompt_tokens":10,"completion_tokens":1,"prompt_tokens_details":{"cached_tokens":50}}}"#,
             None,
             &mut out,
         )
-        .unwrap_err();
-        assert!(e.contains("exceed the prompt tokens"), "{e}");
+        .unwrap();
+        let r = &out[0];
+        assert_eq!((r.tokens.uncached_input, r.tokens.cache_read), (0, 50));
+        assert_eq!(r.warnings, crate::domain::record::Warning::InconsistentUsage.bit());
+    }
+
+    #[test]
+    fn litellm_serialized_anthropic_usage_keeps_its_writes_and_ttls() {
+        // An OpenAI-shaped object LiteLLM returns for Claude: the writes as
+        // top-level `cache_creation_input_tokens` and their TTLs in the details.
+        let mut out = Vec::new();
+        parse(
+            r#"{"id":"chatcmpl-x","object":"chat.completion","created":1755685316,"model":"claude-haiku-4-5-20251001","usage":{"prompt_tokens":32737,"completion_tokens":135,"prompt_tokens_details":{"cached_tokens":22820,"cache_creation_token_details":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":9907}},"cache_creation_input_tokens":9907,"cache_read_input_tokens":22820}}"#,
+            None,
+            &mut out,
+        )
+        .unwrap();
+        let t = out[0].tokens;
+        assert_eq!((t.uncached_input, t.cache_read, t.cache_write_5m, t.cache_write_1h), (10, 22820, 0, 9907));
     }
 
     #[test]

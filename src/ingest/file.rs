@@ -355,6 +355,9 @@ impl FileState<'_> {
             Ok(Parsed::Skip(why)) => {
                 self.batch.skipped += 1;
                 self.batch.skipped_lines.push(self.line_no);
+                if why == crate::formats::USAGE_NOT_A_CALL {
+                    self.batch.skipped_usage_lines.push(self.line_no);
+                }
                 self.report.skipped += 1;
                 *self.report.skip_reasons.entry(why).or_default() += 1;
             }

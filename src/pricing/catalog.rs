@@ -6,9 +6,12 @@
 //! entry wins and its key is stored with the call:
 //!
 //! 1. an alias from `[pricing.aliases]` (then resolved as below);
-//! 2. the exact name (config entries first, then the catalog);
-//! 3. the exact name, lower-cased;
-//! 4. `<provider>/<name>` for the call's provider (e.g. `gemini/…`);
+//! 2. with the call's provider: `<provider>/<name>` exactly as logged, then
+//!    case-insensitively (e.g. `together_ai/deepseek-ai/DeepSeek-V4-…`);
+//! 3. the exact name (config entries first, then the catalog), then
+//!    case-insensitively;
+//! 4. a fine-tuned name `ft:<base>:<org>:<suffix>:<id>` from the catalog's
+//!    `ft:<base>` entry (LiteLLM's rule), never from the base model;
 //! 5. without routing prefixes (`openrouter/anthropic/x` → `x`);
 //! 6. without a cloud region prefix (`us.`, `eu.`, `apac.`, `global.`, …);
 //! 7. without a Bedrock vendor prefix and version (`anthropic.x-v1:0` → `x`);
@@ -17,8 +20,11 @@
 //! 9. for Claude models the catalog no longer lists directly (retired
 //!    models), the Bedrock entry `anthropic.<name>-v1:0`.
 //!
-//! Fine-tuned models (`ft:…`) are never mapped to their base model: their
-//! price differs, so they stay unpriced until the config prices them.
+//! A catalog entry that is an `alias_of` another is priced from its target.
+//! When the call names its provider and the entry found belongs to another
+//! provider (no entry of its own: `gemini-2.0-flash` logged by Gemini is
+//! priced from Vertex's entry; a retired Claude model from Bedrock's), the
+//! call is priced but marked a **price fallback**.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -51,6 +57,8 @@ pub struct Resolution {
     pub key: String,
     pub rule: &'static str,
     pub entry: Arc<PriceEntry>,
+    /// The entry belongs to another provider than the call's.
+    pub fallback: bool,
 }
 
 pub struct Catalog {
@@ -129,9 +137,21 @@ impl Catalog {
         keys
     }
 
-    /// The entry stored under exactly this key (config merged over catalog).
+    /// The entry stored under exactly this key (config merged over catalog);
+    /// an `alias_of` entry is its target's (exact key, as LiteLLM reads it).
     pub fn entry(&self, key: &str) -> Option<PriceEntry> {
-        let cat = self.raw.get(key).and_then(|r| serde_json::from_str::<Map<String, Value>>(r.get()).ok());
+        let map = |k: &str| self.raw.get(k).and_then(|r| serde_json::from_str::<Map<String, Value>>(r.get()).ok());
+        if !self.config.contains_key(key)
+            && let Some(target) = map(key).and_then(|m| m.get("alias_of").and_then(Value::as_str).map(str::to_string))
+            && target != key
+            && let Some(t) = map(&target)
+            && !t.contains_key("alias_of")
+        {
+            let mut e = PriceEntry::from_map(&target, &t, EntryOrigin::Catalog);
+            e.alias = Some(key.to_string());
+            return Some(e);
+        }
+        let cat = map(key);
         let conf = self.config.get(key);
         match (cat, conf) {
             (Some(mut c), Some(o)) => {
@@ -157,6 +177,15 @@ impl Catalog {
         None
     }
 
+    /// The entry under this key or its case-insensitive match, if priced.
+    fn lookup_any_case(&self, name: &str) -> Option<(String, PriceEntry)> {
+        if let Some(hit) = self.lookup_exact(name) {
+            return Some(hit);
+        }
+        let k = self.lower.get(&name.to_ascii_lowercase())?;
+        self.priced(k).map(|e| (k.clone(), e))
+    }
+
     /// Resolves a model name (and optional provider) to a priced entry.
     pub fn resolve(&self, provider: Option<&str>, model: &str) -> Option<Resolution> {
         let model = model.trim();
@@ -167,8 +196,31 @@ impl Catalog {
             Some(target) => target.as_str(),
             None => model,
         };
-        let found =
-            |key: String, entry: PriceEntry, rule: &'static str| Some(Resolution { key, rule, entry: Arc::new(entry) });
+        let call_provider = provider.map(str::to_ascii_lowercase);
+        let found = |key: String, entry: PriceEntry, rule: &'static str| {
+            let fallback = entry.origin != EntryOrigin::Config
+                && call_provider.as_deref().is_some_and(|p| crosses_provider(p, entry.provider.as_deref()));
+            let key = if entry.alias.is_some() { entry.key.clone() } else { key };
+            Some(Resolution {
+                key,
+                rule: if entry.alias.is_some() { "alias of" } else { rule },
+                entry: Arc::new(entry),
+                fallback,
+            })
+        };
+        // The config's own names first (a private model or an override).
+        if self.config.contains_key(model)
+            && let Some((k, e)) = self.lookup_exact(model)
+        {
+            return found(k, e, "exact");
+        }
+        if let Some(p) = &call_provider {
+            for prefix in provider_prefixes(p) {
+                if let Some((k, e)) = self.lookup_any_case(&format!("{prefix}/{model}")) {
+                    return found(k, e, "provider prefix");
+                }
+            }
+        }
         if let Some((k, e)) = self.lookup_exact(model) {
             return found(k, e, "exact");
         }
@@ -179,15 +231,16 @@ impl Catalog {
             return found(k, e, "case-insensitive");
         }
         if lower.starts_with("ft:") {
-            return None;
-        }
-        if let Some(p) = provider.map(str::to_ascii_lowercase) {
-            for prefix in provider_prefixes(&p) {
-                let k = format!("{prefix}/{lower}");
-                if let Some((k, e)) = self.lookup_exact(&k) {
-                    return found(k, e, "provider prefix");
+            // LiteLLM's rule: drop the last three `:` fields.
+            let base = strip_finetune(model)?;
+            if let Some(p) = &call_provider {
+                for prefix in provider_prefixes(p) {
+                    if let Some((k, e)) = self.lookup_any_case(&format!("{prefix}/{base}")) {
+                        return found(k, e, "fine-tuned: the ft:<base> entry");
+                    }
                 }
             }
+            return self.lookup_any_case(&base).and_then(|(k, e)| found(k, e, "fine-tuned: the ft:<base> entry"));
         }
         let mut name = lower.clone();
         let steps: [(&'static str, fn(&str) -> Option<String>); 4] = [
@@ -199,12 +252,14 @@ impl Catalog {
         for (rule, step) in steps {
             if let Some(next) = step(&name) {
                 name = next;
-                if let Some((k, e)) = self.lookup_exact(&name) {
-                    return found(k, e, rule);
+                if let Some(p) = &call_provider {
+                    for prefix in provider_prefixes(p) {
+                        if let Some((k, e)) = self.lookup_any_case(&format!("{prefix}/{name}")) {
+                            return found(k, e, rule);
+                        }
+                    }
                 }
-                if let Some(k) = self.lower.get(&name).cloned()
-                    && let Some(e) = self.priced(&k)
-                {
+                if let Some((k, e)) = self.lookup_any_case(&name) {
                     return found(k, e, rule);
                 }
             }
@@ -219,7 +274,9 @@ impl Catalog {
         if name.starts_with("claude") {
             for candidate in [format!("anthropic.{lower}-v1:0"), format!("anthropic.{name}-v1:0")] {
                 if let Some((k, e)) = self.lookup_exact(&candidate) {
-                    return found(k, e, "retired model, Bedrock price");
+                    let mut r = found(k, e, "retired model, Bedrock price")?;
+                    r.fallback = true;
+                    return Some(r);
                 }
             }
         }
@@ -255,6 +312,50 @@ fn provider_prefixes(provider: &str) -> Vec<&'static str> {
         "fireworks" | "fireworks_ai" => vec!["fireworks_ai"],
         _ => vec![],
     }
+}
+
+/// `ft:<base>:<org>:<suffix>:<id>` → `ft:<base>` (the last three `:`
+/// fields dropped, as LiteLLM does).
+fn strip_finetune(name: &str) -> Option<String> {
+    let mut end = name.len();
+    for _ in 0..3 {
+        end = name[..end].rfind(':')?;
+    }
+    let base = &name[..end];
+    (base.len() > 3).then(|| base.to_string())
+}
+
+/// The LiteLLM provider names a call's provider may be priced under.
+fn provider_family(p: &str) -> Option<&'static [&'static str]> {
+    Some(match p {
+        "openai" => &["openai", "text-completion-openai"],
+        "azure" | "azure.ai.openai" => &["azure", "openai", "azure_text"],
+        "azure_ai" => &["azure_ai", "azure", "openai"],
+        "anthropic" => &["anthropic"],
+        "google" | "gemini" | "gcp.gemini" => &["gemini"],
+        "vertex_ai" | "gcp.vertex_ai" | "vertex" => &["vertex_ai"],
+        "bedrock" | "aws.bedrock" => &["bedrock"],
+        "mistral" | "mistral_ai" => &["mistral"],
+        "deepseek" => &["deepseek"],
+        "xai" | "x_ai" => &["xai"],
+        "groq" => &["groq"],
+        "cohere" => &["cohere"],
+        "perplexity" => &["perplexity"],
+        "openrouter" => &["openrouter"],
+        "together" | "together_ai" => &["together_ai"],
+        "fireworks" | "fireworks_ai" => &["fireworks_ai"],
+        "dashscope" => &["dashscope"],
+        _ => return None,
+    })
+}
+
+/// Whether an entry of `entry_provider` prices a call of `call_provider`
+/// only as a fallback (another provider's price). Unknown call providers
+/// never cross.
+fn crosses_provider(call_provider: &str, entry_provider: Option<&str>) -> bool {
+    let (Some(family), Some(ep)) = (provider_family(call_provider), entry_provider) else { return false };
+    // `vertex_ai-language-models`, `bedrock_converse`...: a family prefix.
+    !family.iter().any(|f| ep == *f || ep.starts_with(&format!("{f}-")) || ep.starts_with(&format!("{f}_")))
 }
 
 fn strip_routing_prefix(name: &str) -> Option<String> {
@@ -357,13 +458,48 @@ mod tests {
         assert_eq!(r(None, "GPT-4o"), Some(("gpt-4o".into(), "case-insensitive")));
         assert_eq!(r(None, "openai/gpt-4o").map(|x| x.0), Some("gpt-4o".into()));
         assert_eq!(r(None, "gpt-4.1-2099-01-01"), Some(("gpt-4.1".into(), "date suffix removed")));
-        assert_eq!(r(Some("google"), "gemini-2.5-flash").map(|x| x.0), Some("gemini-2.5-flash".into()));
+        // The call's provider first, as LiteLLM looks it up: Gemini's own entry.
+        assert_eq!(r(Some("google"), "gemini-2.5-flash").map(|x| x.0), Some("gemini/gemini-2.5-flash".into()));
+        let retired = c.resolve(None, "claude-sonnet-4-20250514").unwrap();
         assert_eq!(
-            r(None, "claude-sonnet-4-20250514"),
-            Some(("anthropic.claude-sonnet-4-20250514-v1:0".into(), "retired model, Bedrock price"))
+            (retired.key.as_str(), retired.rule),
+            ("anthropic.claude-sonnet-4-20250514-v1:0", "retired model, Bedrock price")
         );
-        assert_eq!(r(None, "ft:gpt-4o-mini:acme::abc"), None);
+        assert!(retired.fallback, "another provider's price is a fallback");
         assert_eq!(r(None, "totally-unknown-model"), None);
+    }
+
+    /// Keys LiteLLM 1.110.2's own `cost_per_token` used for these calls
+    /// (run with its bundled catalog, the one aifin ships).
+    #[test]
+    fn resolves_as_litellm_does() {
+        let c = Catalog::embedded();
+        let key = |p: Option<&str>, m: &str| c.resolve(p, m).map(|r| r.key);
+        // Capitals kept with the provider prefix (not DeepSeek's own API).
+        assert_eq!(
+            key(Some("together_ai"), "deepseek-ai/DeepSeek-V4-Flash-0731").as_deref(),
+            Some("together_ai/deepseek-ai/DeepSeek-V4-Flash-0731")
+        );
+        // Fine-tuned names: the ft:<base> entry, never the base model.
+        assert_eq!(
+            key(Some("openai"), "ft:gpt-3.5-turbo:my-org:custom_suffix:id").as_deref(),
+            Some("ft:gpt-3.5-turbo")
+        );
+        assert_eq!(
+            key(Some("openai"), "ft:gpt-4o-mini-2024-07-18:org::id").as_deref(),
+            Some("ft:gpt-4o-mini-2024-07-18")
+        );
+        assert_eq!(key(Some("openai"), "ft:gpt-4.1:org::x"), None, "no ft:gpt-4.1 entry: unpriced");
+        // `alias_of`: the target's prices.
+        let a = c.resolve(Some("bedrock"), "claude-opus-latest").unwrap();
+        assert_eq!((a.key.as_str(), a.rule), ("global.anthropic.claude-opus-5-5", "alias of"));
+        assert_eq!(a.entry.alias.as_deref(), Some("bedrock/claude-opus-latest"));
+        assert!(!a.fallback);
+        // Gemini's API has no entry of its own for gemini-2.0-flash
+        // (LiteLLM raises); aifin prices it from Vertex's and marks it.
+        let g = c.resolve(Some("gemini"), "gemini-2.0-flash").unwrap();
+        assert!(g.fallback, "{g:?}");
+        assert!(!c.resolve(Some("vertex_ai"), "gemini-2.0-flash").unwrap().fallback);
     }
 
     #[test]

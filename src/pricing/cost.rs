@@ -1,30 +1,43 @@
 //! The cost of one call, exact to the femto-dollar, rounded once to nanos.
+//! The rules are LiteLLM's (its `cost_per_token`), with the exceptions
+//! the README's Pricing section lists.
 //!
 //! ```text
 //! cost = uncached·input + cache_read·cache_read + write_5m·write_5m
-//!      + write_1h·write_1h + output·output          (reasoning is output)
+//!      + write_1h·write_1h + output·output + reasoning·reasoning
 //!      × region multiplier (usage.inference_geo) × fast multiplier (speed)
+//!      × regional endpoint uplift (a location other than `global`)
 //! ```
 //!
-//! **Long-context tiers** follow LiteLLM: when the prompt (all input classes,
-//! cached included) exceeds a threshold `N` that the entry prices
-//! (`*_above_<N>_tokens`), the *whole request* moves to the highest such
-//! tier, for every class that has a tier price. (ccusage instead prices each
-//! bucket's first 200k at the base rate; aifin deliberately does not.)
+//! **Long-context thresholds** (`*_above_<N>_tokens`): when the prompt (all
+//! input classes, cached included) is above `N`, the whole request moves
+//! to the highest such threshold, each class to its own `_above_` price
+//! when the entry has one (else its base price). xAI's entries apply a
+//! threshold at `N` itself; Perplexity's ignore them.
 //!
-//! **Service tiers**: batch calls (and `service_tier` batch/priority/flex)
-//! use the entry's `*_batches` / `*_priority` / `*_flex` price of each class.
-//! When the entry prices the tier for input but not for some other class,
-//! that class gets the same ratio as input (e.g. 50% for batch). When the
-//! entry has no price for the tier at all, the standard price is used and
-//! the breakdown says so.
+//! **Tiered pricing** (`tiered_pricing`): the whole request is priced at
+//! the tier its prompt falls in (`lo < prompt <= hi`; above the last range,
+//! the last tier; an empty prompt, the first); cache reads and writes
+//! without a tier price are charged at the tier's input price, output
+//! without one at the flat output price. The table replaces flat prices.
+//!
+//! **Service tiers**: `priority` (and `fast`), `flex`, `balanced`,
+//! `ultrafast` use the entry's `*_<tier>` price of each class, and a class
+//! without one its standard price.
+//!
+//! **Batch**: with `*_batches` prices, input at the batch price, cache
+//! reads at their batch price else the standard cache-read price, cache
+//! writes at their batch price else the batch input price, output at its
+//! batch price else half the standard output price; without batch prices,
+//! half of every standard price. Geo and speed multipliers do not apply to
+//! batch calls.
 //!
 //! **Missing classes**: cache reads and writes without their own price are
 //! charged at the input price (never silently free); a 1-hour write without
 //! its own price uses the 5-minute write price; reasoning without its own
 //! price is output.
 
-use super::entry::{PriceClass, PriceEntry, Variant};
+use super::entry::{PriceClass, PriceEntry, ThresholdRule, Tier, Variant};
 use crate::domain::money::{Nanos, Ratio, div_round};
 use crate::domain::record::Tokens;
 
@@ -36,6 +49,8 @@ pub struct CostInput<'a> {
     pub service_tier: Option<&'a str>,
     pub inference_geo: Option<&'a str>,
     pub speed: Option<&'a str>,
+    /// The endpoint's location (Vertex: `us-central1`, `global`, ...).
+    pub region: Option<&'a str>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +60,8 @@ pub struct Cost {
     pub parts: Vec<(PriceClass, u64, i128)>,
     /// The long-context threshold applied, if any.
     pub tier: Option<u64>,
+    /// The `tiered_pricing` range applied, if any.
+    pub range: Option<(u64, u64)>,
     /// The service-tier variant requested.
     pub variant: Option<Variant>,
     /// False when the variant was requested but the entry has no price for it.
@@ -52,37 +69,10 @@ pub struct Cost {
     pub multiplier: Ratio,
 }
 
-/// The unit price of a class under a tier and variant, in femto-USD/token.
-pub fn unit_price(
-    e: &PriceEntry,
-    class: PriceClass,
-    tier: Option<u64>,
-    variant: Option<&Variant>,
-) -> Option<(i128, bool)> {
-    let base = base_price(e, class, tier)?;
-    let Some(v) = variant else {
-        return Some((base, true));
-    };
-    if let Some(p) = e.lookup(class, tier, Some(v)) {
-        return Some((p, true));
-    }
-    if tier.is_some()
-        && e.lookup(class, tier, None).is_none()
-        && let Some(p) = e.lookup(class, None, Some(v))
-    {
-        return Some((p, true));
-    }
-    // Derive from the input ratio at the same tier.
-    let input_v = e.lookup(PriceClass::Input, tier, Some(v)).or_else(|| e.lookup(PriceClass::Input, None, Some(v)));
-    let input_b = base_price(e, PriceClass::Input, tier);
-    match (input_v, input_b) {
-        (Some(iv), Some(ib)) if ib > 0 => Some((div_round(base * iv, ib), true)),
-        _ => Some((base, false)),
-    }
-}
-
-fn base_price(e: &PriceEntry, class: PriceClass, tier: Option<u64>) -> Option<i128> {
-    let direct = |c: PriceClass| e.lookup(c, tier, None).or_else(|| tier.and_then(|_| e.lookup(c, None, None)));
+/// The standard price of a class at a threshold: its own price at the
+/// threshold, else its own base price, else the documented fallbacks.
+fn base_price(e: &PriceEntry, class: PriceClass, thr: Option<u64>) -> Option<i128> {
+    let direct = |c: PriceClass| e.lookup(c, thr, None).or_else(|| thr.and_then(|_| e.lookup(c, None, None)));
     match class {
         PriceClass::Input => direct(PriceClass::Input),
         PriceClass::Output => direct(PriceClass::Output).or(Some(0)),
@@ -95,24 +85,121 @@ fn base_price(e: &PriceEntry, class: PriceClass, tier: Option<u64>) -> Option<i1
     }
 }
 
-/// The long-context tier a prompt of this size falls in.
-pub fn tier_for(e: &PriceEntry, prompt_tokens: u64) -> Option<u64> {
-    e.thresholds().into_iter().filter(|t| prompt_tokens > *t).max()
+/// A class's own price under a variant, at the threshold or at base.
+fn variant_price(e: &PriceEntry, class: PriceClass, thr: Option<u64>, v: &Variant) -> Option<i128> {
+    e.lookup(class, thr, Some(v)).or_else(|| thr.and_then(|_| e.lookup(class, None, Some(v))))
 }
 
-/// Prices a call. `None` when the entry has no input price (unpriced).
+fn half(p: i128) -> i128 {
+    div_round(p, 2)
+}
+
+/// The unit price of a class under a threshold and variant, in
+/// femto-USD/token, and whether the variant had a price of its own.
+pub fn unit_price(
+    e: &PriceEntry,
+    class: PriceClass,
+    thr: Option<u64>,
+    variant: Option<&Variant>,
+) -> Option<(i128, bool)> {
+    let base = base_price(e, class, thr);
+    match variant {
+        None => Some((base?, true)),
+        Some(Variant::Batch) => {
+            let batch_input = variant_price(e, PriceClass::Input, thr, &Variant::Batch);
+            let own = variant_price(e, class, thr, &Variant::Batch);
+            let price = match (class, batch_input) {
+                (_, _) if own.is_some() => own,
+                (PriceClass::Input, None) => base.map(half),
+                (PriceClass::CacheRead, Some(bi)) => {
+                    // The standard cache-read price, else billed as input.
+                    e.lookup(PriceClass::CacheRead, thr, None)
+                        .or_else(|| e.lookup(PriceClass::CacheRead, None, None))
+                        .or(Some(bi))
+                }
+                (PriceClass::CacheWrite5m, Some(bi)) => Some(bi),
+                (PriceClass::CacheWrite1h, Some(bi)) => {
+                    variant_price(e, PriceClass::CacheWrite5m, thr, &Variant::Batch).or(Some(bi))
+                }
+                (PriceClass::Reasoning, _) => variant_price(e, PriceClass::Output, thr, &Variant::Batch)
+                    .or_else(|| base_price(e, PriceClass::Output, thr).map(half)),
+                (_, _) => base.map(half),
+            };
+            Some((price?, batch_input.is_some()))
+        }
+        Some(v) => {
+            let own = variant_price(e, class, thr, v);
+            let price = match class {
+                PriceClass::Reasoning => own.or_else(|| {
+                    e.lookup(PriceClass::Reasoning, thr, None)
+                        .or_else(|| e.lookup(PriceClass::Reasoning, None, None))
+                        .or_else(|| variant_price(e, PriceClass::Output, thr, v))
+                }),
+                _ => own,
+            }
+            .or(base);
+            Some((price?, variant_price(e, PriceClass::Input, thr, v).is_some()))
+        }
+    }
+}
+
+/// The long-context threshold a prompt of this size falls in.
+pub fn tier_for(e: &PriceEntry, prompt_tokens: u64) -> Option<u64> {
+    let over = |t: &u64| match e.threshold_rule {
+        ThresholdRule::Above => prompt_tokens > *t,
+        ThresholdRule::AtOrAbove => prompt_tokens >= *t,
+        ThresholdRule::Ignored => false,
+    };
+    e.thresholds().into_iter().filter(over).max()
+}
+
+/// The `tiered_pricing` range a prompt falls in: `lo < prompt <= hi`; above
+/// the last range the last; an empty prompt the first.
+pub fn range_for(e: &PriceEntry, prompt_tokens: u64) -> Option<&Tier> {
+    if prompt_tokens == 0 {
+        return e.tiers.first();
+    }
+    e.tiers.iter().find(|t| t.lo < prompt_tokens && prompt_tokens <= t.hi).or_else(|| e.tiers.last())
+}
+
+/// A class's price in a tiered range.
+fn range_price(e: &PriceEntry, t: &Tier, class: PriceClass) -> i128 {
+    let input = t.price(PriceClass::Input).unwrap_or(0);
+    let output = || t.price(PriceClass::Output).or_else(|| e.lookup(PriceClass::Output, None, None)).unwrap_or(0);
+    match class {
+        PriceClass::Input => input,
+        PriceClass::CacheRead => t.price(PriceClass::CacheRead).unwrap_or(input),
+        PriceClass::CacheWrite5m => t.price(PriceClass::CacheWrite5m).unwrap_or(input),
+        PriceClass::CacheWrite1h => {
+            t.price(PriceClass::CacheWrite1h).or_else(|| t.price(PriceClass::CacheWrite5m)).unwrap_or(input)
+        }
+        PriceClass::Output => output(),
+        PriceClass::Reasoning => t.price(PriceClass::Reasoning).unwrap_or_else(output),
+    }
+}
+
+/// Prices a call. `None` when the entry cannot price it (no input price,
+/// or batch prices only for a call that is not a batch call).
 pub fn compute(e: &PriceEntry, input: &CostInput) -> Option<Cost> {
-    if !e.is_priced() {
+    if !e.is_priced() || (e.batch_only() && !input.batch) {
         return None;
     }
     let t = &input.tokens;
-    let tier = tier_for(e, t.input_total());
+    let prompt = t.input_total();
+    let range = range_for(e, prompt);
+    let tier = if range.is_some() { None } else { tier_for(e, prompt) };
     let variant =
         if input.batch { Some(Variant::Batch) } else { input.service_tier.and_then(Variant::from_service_tier) };
     let mut variant_priced = true;
     let mut parts = Vec::with_capacity(6);
-    let reasoning_split =
-        e.lookup(PriceClass::Reasoning, tier, None).is_some() || e.lookup(PriceClass::Reasoning, None, None).is_some();
+    let reasoning_split = match range {
+        Some(r) => r.price(PriceClass::Reasoning).is_some(),
+        None => {
+            e.lookup(PriceClass::Reasoning, tier, None).is_some()
+                || e.lookup(PriceClass::Reasoning, None, None).is_some()
+                || variant.as_ref().is_some_and(|v| variant_price(e, PriceClass::Reasoning, tier, v).is_some())
+        }
+    };
     let plain_output = if reasoning_split { t.output - t.reasoning.min(t.output) } else { t.output };
     let counts = [
         (PriceClass::Input, t.uncached_input),
@@ -127,26 +214,49 @@ pub fn compute(e: &PriceEntry, input: &CostInput) -> Option<Cost> {
         if n == 0 {
             continue;
         }
-        let (price, priced) = unit_price(e, class, tier, variant.as_ref())?;
-        variant_priced &= priced;
+        let price = match range {
+            Some(r) => range_price(e, r, class),
+            None => {
+                let (p, priced) = unit_price(e, class, tier, variant.as_ref())?;
+                variant_priced &= priced;
+                p
+            }
+        };
         let f = price * n as i128;
         sum += f;
         parts.push((class, n, f));
     }
     let mut multiplier = Ratio::ONE;
-    if let Some(geo) = input.inference_geo
-        && let Some((_, r)) = e.geo.iter().find(|(k, _)| k.eq_ignore_ascii_case(geo))
-    {
-        multiplier = *r;
-        sum = r.apply(sum);
-    }
-    if input.speed.is_some_and(|s| s.eq_ignore_ascii_case("fast"))
-        && let Some(r) = e.fast
-    {
+    let mut times = |r: Ratio, sum: &mut i128| {
         multiplier = Ratio { num: multiplier.num * r.num, den: multiplier.den * r.den };
-        sum = r.apply(sum);
+        *sum = r.apply(*sum);
+    };
+    if !input.batch {
+        if let Some(geo) = input.inference_geo
+            && let Some((_, r)) = e.geo.iter().find(|(k, _)| k.eq_ignore_ascii_case(geo))
+        {
+            times(*r, &mut sum);
+        }
+        if input.speed.is_some_and(|s| s.eq_ignore_ascii_case("fast"))
+            && let Some(r) = e.fast
+        {
+            times(r, &mut sum);
+        }
     }
-    Some(Cost { total: Nanos::from_femtos(sum), parts, tier, variant, variant_priced, multiplier })
+    if let (Some(region), Some(r)) = (input.region, e.regional_uplift)
+        && !region.eq_ignore_ascii_case("global")
+    {
+        times(r, &mut sum);
+    }
+    Some(Cost {
+        total: Nanos::from_femtos(sum),
+        parts,
+        tier,
+        range: range.map(|r| (r.lo, r.hi)),
+        variant,
+        variant_priced,
+        multiplier,
+    })
 }
 
 #[cfg(test)]
@@ -188,17 +298,102 @@ mod tests {
     }
 
     #[test]
-    fn batch_uses_batch_keys_and_derives_missing_classes() {
+    fn batch_follows_litellms_batch_rules() {
         let e = entry(serde_json::json!({
             "input_cost_per_token": 2.5e-06, "output_cost_per_token": 1e-05,
             "cache_read_input_token_cost": 1.25e-06,
             "input_cost_per_token_batches": 1.25e-06, "output_cost_per_token_batches": 5e-06
         }));
+        let c = compute(&e, &CostInput { tokens: tokens(1000, 1000, 200, 0, 100), batch: true, ..Default::default() })
+            .unwrap();
+        // With batch prices, cache reads without a batch price stay at the
+        // standard cache-read price and writes without one are batch input
+        // (LiteLLM's batch_cost_calculator): 1000*1.25e-6 + 1000*1.25e-6
+        // + 200*1.25e-6 + 100*5e-6.
+        assert_eq!(c.total, Nanos(3_250_000));
+        assert!(c.variant_priced);
+        // Without batch prices: half of every standard price.
+        let e = entry(serde_json::json!({
+            "input_cost_per_token": 2e-06, "output_cost_per_token": 8e-06, "cache_read_input_token_cost": 5e-07
+        }));
         let c = compute(&e, &CostInput { tokens: tokens(1000, 1000, 0, 0, 100), batch: true, ..Default::default() })
             .unwrap();
-        // 1000*1.25e-6 + 1000*(1.25e-6*0.5) + 100*5e-6 = 0.00125 + 0.000625 + 0.0005
-        assert_eq!(c.total, Nanos(2_375_000));
-        assert!(c.variant_priced);
+        // (1000*2e-6 + 1000*5e-7 + 100*8e-6) / 2
+        assert_eq!(c.total, Nanos(1_650_000));
+        // Batch-only entries price batch calls and nothing else.
+        let e =
+            entry(serde_json::json!({"input_cost_per_token_batches": 1e-06, "output_cost_per_token_batches": 2e-06}));
+        assert!(compute(&e, &CostInput { tokens: tokens(1000, 0, 0, 0, 0), ..Default::default() }).is_none());
+        let c = compute(&e, &CostInput { tokens: tokens(1000, 0, 0, 0, 1000), batch: true, ..Default::default() });
+        assert_eq!(c.unwrap().total, Nanos(3_000_000));
+    }
+
+    /// LiteLLM's `cost_per_token` on `dashscope/qwen-plus-latest` (tiers
+    /// 0-256k at 4e-7/1.2e-6, 256k-1M at 1.2e-6/3.6e-6): 100k -> 0.04 + 0.0012;
+    /// 256,000 -> 0.1024 (the upper bound is in the tier); 256,001 ->
+    /// 0.3072012 + 0.0036; 1,000,001 -> the last tier.
+    #[test]
+    fn tiered_pricing_prices_the_whole_request_at_its_tier() {
+        let e = entry(serde_json::json!({
+            "litellm_provider": "dashscope",
+            "tiered_pricing": [
+                {"input_cost_per_token": 4e-07, "output_cost_per_token": 1.2e-06, "range": [0, 256000.0]},
+                {"input_cost_per_token": 1.2e-06, "output_cost_per_token": 3.6e-06, "range": [256000.0, 1000000.0]}
+            ]
+        }));
+        let cost = |prompt: u64| {
+            compute(&e, &CostInput { tokens: tokens(prompt, 0, 0, 0, 1000), ..Default::default() }).unwrap().total
+        };
+        assert_eq!(cost(100_000), Nanos(41_200_000));
+        assert_eq!(cost(256_000), Nanos(103_600_000));
+        assert_eq!(cost(256_001), Nanos(310_801_200));
+        assert_eq!(cost(1_000_001), Nanos(1_203_601_200));
+        // Cache reads without a tier price are the tier's input price.
+        let c = compute(&e, &CostInput { tokens: tokens(200_000, 100_000, 0, 0, 0), ..Default::default() });
+        assert_eq!(c.unwrap().total, Nanos(360_000_000));
+    }
+
+    #[test]
+    fn thresholds_by_provider_and_regional_uplift() {
+        // xAI: at the threshold is above (LiteLLM: grok at 200,000 -> the high price).
+        let x = entry(serde_json::json!({"litellm_provider": "xai", "input_cost_per_token": 1e-06,
+            "input_cost_per_token_above_200k_tokens": 2e-06}));
+        let c = compute(&x, &CostInput { tokens: tokens(200_000, 0, 0, 0, 0), ..Default::default() }).unwrap();
+        assert_eq!(c.total, Nanos(400_000_000));
+        // Perplexity ignores them.
+        let p = entry(serde_json::json!({"litellm_provider": "perplexity", "input_cost_per_token": 1e-06,
+            "input_cost_per_token_above_200k_tokens": 2e-06}));
+        let c = compute(&p, &CostInput { tokens: tokens(300_000, 0, 0, 0, 0), ..Default::default() }).unwrap();
+        assert_eq!(c.total, Nanos(300_000_000));
+        // Vertex uplift: any location but global (LiteLLM: 0.5 -> 0.55).
+        let v = entry(serde_json::json!({"input_cost_per_token": 5e-07, "regional_endpoint_uplift_multiplier": 1.1}));
+        let at = |region| {
+            compute(&v, &CostInput { tokens: tokens(1_000_000, 0, 0, 0, 0), region, ..Default::default() })
+                .unwrap()
+                .total
+        };
+        assert_eq!(at(None), Nanos(500_000_000));
+        assert_eq!(at(Some("global")), Nanos(500_000_000));
+        assert_eq!(at(Some("us-east5")), Nanos(550_000_000));
+        assert_eq!(at(Some("eu")), Nanos(550_000_000));
+    }
+
+    #[test]
+    fn service_tiers_fall_back_class_by_class() {
+        // gpt-4.1 style: priority input and output, no priority cache read.
+        let e = entry(serde_json::json!({
+            "input_cost_per_token": 2e-06, "output_cost_per_token": 8e-06, "cache_read_input_token_cost": 5e-07,
+            "input_cost_per_token_priority": 3.5e-06, "output_cost_per_token_priority": 1.4e-05
+        }));
+        let t = tokens(1_000_000, 100_000, 0, 0, 1_000_000);
+        let c = compute(&e, &CostInput { tokens: t, service_tier: Some("priority"), ..Default::default() }).unwrap();
+        // 3.5 + 0.05 (standard cache read) + 14.0
+        assert_eq!(c.total, Nanos(17_550_000_000));
+        // `fast` is billed at priority prices; `scale` and `default` at standard.
+        let fast = compute(&e, &CostInput { tokens: t, service_tier: Some("fast"), ..Default::default() }).unwrap();
+        assert_eq!(fast.total, c.total);
+        let std = compute(&e, &CostInput { tokens: t, service_tier: Some("scale"), ..Default::default() }).unwrap();
+        assert_eq!(std.total, Nanos(10_050_000_000));
     }
 
     #[test]

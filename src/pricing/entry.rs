@@ -72,11 +72,15 @@ impl Variant {
     }
 
     /// The variant a service tier name selects, if any.
+    /// LiteLLM's mapping: `fast` is billed at the `_priority` keys;
+    /// `balanced` and `ultrafast` have keys of their own; `default`,
+    /// `standard`, `auto`, `scale` and unknown names are standard.
     pub fn from_service_tier(tier: &str) -> Option<Variant> {
         match tier.to_ascii_lowercase().as_str() {
             "batch" | "batches" => Some(Variant::Batch),
-            "priority" => Some(Variant::Priority),
+            "priority" | "fast" => Some(Variant::Priority),
             "flex" => Some(Variant::Flex),
+            t @ ("balanced" | "ultrafast") => Some(Variant::Other(t.to_string())),
             _ => None,
         }
     }
@@ -120,9 +124,39 @@ impl EntryOrigin {
     }
 }
 
+/// One range of a `tiered_pricing` table: the whole request is priced at
+/// the tier its prompt falls in, `lo < prompt <= hi`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tier {
+    pub lo: u64,
+    pub hi: u64,
+    /// Prices the tier lists (femto-USD per token).
+    pub prices: Vec<(PriceClass, i128)>,
+}
+
+impl Tier {
+    pub fn price(&self, class: PriceClass) -> Option<i128> {
+        self.prices.iter().find(|(c, _)| *c == class).map(|(_, p)| *p)
+    }
+}
+
+/// How an entry's `*_above_<N>_tokens` thresholds compare with the prompt.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ThresholdRule {
+    /// Above means strictly greater (LiteLLM's rule).
+    #[default]
+    Above,
+    /// At or above (xAI's entries).
+    AtOrAbove,
+    /// Thresholds are not applied (Perplexity's entries).
+    Ignored,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PriceEntry {
     pub key: String,
+    /// The alias this entry was reached through (`alias_of` in the catalog).
+    pub alias: Option<String>,
     pub provider: Option<String>,
     pub mode: Option<String>,
     pub max_input_tokens: Option<u64>,
@@ -131,6 +165,12 @@ pub struct PriceEntry {
     pub geo: Vec<(String, Ratio)>,
     /// Fast-mode multiplier (`usage.speed == "fast"`).
     pub fast: Option<Ratio>,
+    /// The `tiered_pricing` table, ascending (it replaces the flat prices).
+    pub tiers: Vec<Tier>,
+    pub threshold_rule: ThresholdRule,
+    /// Vertex's `regional_endpoint_uplift_multiplier` (every location but
+    /// `global`).
+    pub regional_uplift: Option<Ratio>,
     pub deprecation_date: Option<String>,
     pub origin: EntryOrigin,
 }
@@ -217,9 +257,44 @@ impl PriceEntry {
         }
         slots.sort_by(|a, b| (a.class, a.above, &a.variant).cmp(&(b.class, b.above, &b.variant)));
         geo.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut tiers: Vec<Tier> = map
+            .get("tiered_pricing")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| {
+                let range = t.get("range")?.as_array()?;
+                let bound = |i: usize| range.get(i).and_then(Value::as_f64).filter(|f| f.is_finite() && *f >= 0.0);
+                let (lo, hi) = (bound(0)? as u64, bound(1)? as u64);
+                let o = t.as_object()?;
+                let prices: Vec<(PriceClass, i128)> = o
+                    .iter()
+                    .filter_map(|(k, v)| match parse_price_key(k) {
+                        Some((class, None, None)) => Some((class, femtos(v)?)),
+                        _ => None,
+                    })
+                    .collect();
+                // A tier without a token input price (search ranges) is not one.
+                prices.iter().any(|(c, _)| *c == PriceClass::Input).then_some(Tier { lo, hi, prices })
+            })
+            .collect();
+        tiers.sort_by_key(|t| t.lo);
+        let provider = map.get("litellm_provider").and_then(Value::as_str).map(str::to_string);
+        let threshold_rule = match provider.as_deref() {
+            Some("xai") => ThresholdRule::AtOrAbove,
+            Some("perplexity") => ThresholdRule::Ignored,
+            _ => ThresholdRule::Above,
+        };
         PriceEntry {
             key: key.to_string(),
-            provider: map.get("litellm_provider").and_then(Value::as_str).map(str::to_string),
+            alias: None,
+            tiers,
+            threshold_rule,
+            regional_uplift: map
+                .get("regional_endpoint_uplift_multiplier")
+                .and_then(Value::as_f64)
+                .and_then(Ratio::from_f64),
+            provider,
             mode: map.get("mode").and_then(Value::as_str).map(str::to_string),
             max_input_tokens: map.get("max_input_tokens").and_then(Value::as_u64),
             slots,
@@ -230,9 +305,19 @@ impl PriceEntry {
         }
     }
 
-    /// True when the entry can price a text call (it has an input price).
+    /// True when the entry can price a text call: a standard input price,
+    /// a tiered table, or batch prices only (batch calls).
     pub fn is_priced(&self) -> bool {
         self.lookup(PriceClass::Input, None, None).is_some()
+            || !self.tiers.is_empty()
+            || self.lookup(PriceClass::Input, None, Some(&Variant::Batch)).is_some()
+    }
+
+    /// True when only batch calls can be priced.
+    pub fn batch_only(&self) -> bool {
+        self.lookup(PriceClass::Input, None, None).is_none()
+            && self.tiers.is_empty()
+            && self.lookup(PriceClass::Input, None, Some(&Variant::Batch)).is_some()
     }
 
     /// The exact slot, if the catalog has it.

@@ -21,7 +21,8 @@ pub struct Pricer {
     cache: HashMap<String, Vec<(Option<String>, Resolved)>>,
 }
 
-type Resolved = Option<(String, Arc<PriceEntry>)>;
+/// (catalog key, entry, priced from another provider's entry).
+type Resolved = Option<(String, Arc<PriceEntry>, bool)>;
 
 impl Pricer {
     pub fn new(catalog: Arc<Catalog>) -> Pricer {
@@ -35,11 +36,11 @@ impl Pricer {
     /// Resolves a model to its catalog key and entry (cached).
     pub fn resolve(&mut self, provider: Option<&str>, model: &str) -> Option<(String, Arc<PriceEntry>)> {
         if let Some(hit) = self.lookup(provider, model) {
-            return hit.clone();
+            return hit.clone().map(|(k, e, _)| (k, e));
         }
-        let r = self.catalog.resolve(provider, model).map(|r| (r.key, r.entry));
+        let r = self.catalog.resolve(provider, model).map(|r| (r.key, r.entry, r.fallback));
         self.cache.entry(model.to_string()).or_default().push((provider.map(str::to_string), r.clone()));
-        r
+        r.map(|(k, e, _)| (k, e))
     }
 
     fn lookup(&self, provider: Option<&str>, model: &str) -> Option<&Resolved> {
@@ -52,17 +53,23 @@ impl Pricer {
         if self.lookup(rec.provider.as_deref(), &rec.model).is_none() {
             self.resolve(rec.provider.as_deref(), &rec.model);
         }
-        let Some(Some((key, entry))) = self.lookup(rec.provider.as_deref(), &rec.model) else {
+        let fallback_bit = crate::domain::record::Warning::PriceFallback.bit();
+        rec.warnings &= !fallback_bit;
+        let Some(Some((key, entry, fallback))) = self.lookup(rec.provider.as_deref(), &rec.model) else {
             rec.price_key = None;
             rec.cost = None;
             return;
         };
+        if *fallback {
+            rec.warnings |= fallback_bit;
+        }
         let input = CostInput {
             tokens: rec.tokens,
             batch: rec.batch,
             service_tier: rec.service_tier.as_deref(),
             inference_geo: rec.inference_geo.as_deref(),
             speed: rec.speed.as_deref(),
+            region: rec.region.as_deref(),
         };
         match cost::compute(entry, &input) {
             Some(c) => {

@@ -132,7 +132,7 @@ fn aux_column(by: GroupBy) -> Option<Column> {
 }
 
 /// The ledger's measure columns, in order.
-pub const MEASURES: [Column; 14] = [
+pub const MEASURES: [Column; 15] = [
     Column::right("calls", "Calls", 3),
     Column::right("input_tokens", "Input tok", 8),
     Column::right("cache_read_tokens", "Cache read", 10),
@@ -145,6 +145,7 @@ pub const MEASURES: [Column; 14] = [
     Column::right("unpriced_calls", "Unpriced", 6),
     Column::quiet_right("pending_calls", "Pending", 12),
     Column::quiet_right("warning_calls", "Warnings", 13),
+    Column::quiet_right("price_fallback_calls", "Fallback", 12),
     Column::quiet_right("successes", "Successes", 9),
     Column::quiet_right("cost_per_success_usd", "Cost/success", 7),
 ];
@@ -163,6 +164,7 @@ fn measure_cells(a: &Agg, total_cost: i64, successes: Option<i64>, per_success: 
         Cell::Tally(a.unpriced_calls),
         Cell::Tally(a.pending_calls),
         Cell::Tally(a.warning_calls),
+        Cell::Tally(a.price_fallback_calls),
         successes.map(Cell::Count).unwrap_or(Cell::Empty),
         cost_per_success(a.cost, successes.filter(|_| per_success)).map(Cell::UsdFine).unwrap_or(Cell::Empty),
     ]
@@ -213,6 +215,12 @@ impl LedgerReport {
             s.push_str(&format!(
                 " · {} calls with a field out of range (left out; see `aifin ledger --json`)",
                 super::table::thousands(l.total.warning_calls)
+            ));
+        }
+        if l.total.price_fallback_calls > 0 {
+            s.push_str(&format!(
+                " · {} calls priced from another provider's entry (see `aifin prices`)",
+                super::table::thousands(l.total.price_fallback_calls)
             ));
         }
         if l.total.overflow() {
@@ -315,6 +323,8 @@ pub struct RowJson {
     unpriced_calls: i64,
     pending_calls: i64,
     warning_calls: i64,
+    /// Calls priced from another provider's catalog entry.
+    price_fallback_calls: i64,
     error_calls: i64,
     reported_cost_usd: f64,
     /// A sum of this row saturated at the largest integer.
@@ -381,6 +391,7 @@ fn row_json(
         unpriced_calls: a.unpriced_calls,
         pending_calls: a.pending_calls,
         warning_calls: a.warning_calls,
+        price_fallback_calls: a.price_fallback_calls,
         error_calls: a.error_calls,
         reported_cost_usd: a.reported_cost.to_usd_f64(),
         overflow: a.overflow(),
@@ -446,6 +457,7 @@ mod tests {
                 "unpriced_calls",
                 "pending_calls",
                 "warning_calls",
+                "price_fallback_calls",
                 "successes",
                 "cost_per_success_usd"
             ]
@@ -454,11 +466,14 @@ mod tests {
         // $10 over 3 calls = $3.3333; 300 input tokens / 3 = 100; all of the cost.
         assert_eq!(
             human,
-            ["support", "CX", "3", "300", "0", "0", "0", "100", "$10.00", "$3.3333", "100.0%", "-", "-", "-", "-", "-"]
+            [
+                "support", "CX", "3", "300", "0", "0", "0", "100", "$10.00", "$3.3333", "100.0%", "-", "-", "-", "-",
+                "-", "-"
+            ]
         );
         // Pending, warnings and outcomes say nothing here: people do not see them.
         let people = t.for_people();
-        assert_eq!(people.columns.len(), t.columns.len() - 4);
+        assert_eq!(people.columns.len(), t.columns.len() - 5);
         assert!(people.column("pending_calls").is_none() && people.column("unpriced_calls").is_some());
         assert_eq!(t.rows[1].cells[0].human(), "(unattributed)");
         assert_eq!(t.rows[1].cells[9].human(), "-", "an unpriced call has no cost per call, not $0");

@@ -69,6 +69,8 @@ pub struct SourceJson {
     duplicates: u64,
     rejects: u64,
     skipped: u64,
+    /// Skipped lines that carried usage (spend the ledger may not see).
+    skipped_with_usage: u64,
     bytes_read: u64,
     size: u64,
     /// Bytes on disk not yet read (from the file's size now).
@@ -89,6 +91,7 @@ impl SourcesReport {
                 Column::right("duplicates", "Dups", 8),
                 Column::right("rejects", "Rejects", 1),
                 Column::right("skipped", "Skipped", 9),
+                Column::quiet_right("skipped_with_usage", "Skipped w/ usage", 6),
                 Column::right("bytes_read", "Read", 10),
                 Column::right("size", "Size", 11),
                 Column::right("lag_bytes", "Lag", 5),
@@ -126,6 +129,7 @@ impl SourcesReport {
                         Cell::Count(v.duplicates as i64),
                         Cell::Count(v.rejects as i64),
                         Cell::Count(v.skipped as i64),
+                        Cell::Tally(v.skipped_usage as i64),
                         Cell::Bytes(v.offset),
                         Cell::Bytes(s.on_disk.unwrap_or(v.size)),
                         s.lag_cell(),
@@ -173,6 +177,7 @@ impl SourcesReport {
                     duplicates: v.duplicates,
                     rejects: v.rejects,
                     skipped: v.skipped,
+                    skipped_with_usage: v.skipped_usage,
                     bytes_read: v.offset,
                     size: v.size,
                     lag_bytes: s.lag_bytes(),
@@ -214,6 +219,7 @@ mod tests {
             duplicates: 0,
             rejects: 1,
             skipped: 0,
+            skipped_usage: 0,
             last_line_ts: Some(1_000),
             last_read: None,
         }

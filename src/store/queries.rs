@@ -569,13 +569,16 @@ pub struct SourceView {
     pub duplicates: u64,
     pub rejects: u64,
     pub skipped: u64,
+    /// Skipped lines that carried usage.
+    pub skipped_usage: u64,
     pub last_line_ts: Option<i64>,
     pub last_read: Option<i64>,
 }
 
 pub fn sources(conn: &Connection) -> rusqlite::Result<Vec<SourceView>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, path, format, offset, size, lines, calls, duplicates, rejects, skipped, last_line_ts, last_read
+        "SELECT id, path, format, offset, size, lines, calls, duplicates, rejects, skipped, last_line_ts, last_read,
+           skipped_usage
          FROM sources ORDER BY path",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -592,6 +595,7 @@ pub fn sources(conn: &Connection) -> rusqlite::Result<Vec<SourceView>> {
             skipped: r.get::<_, i64>(9)? as u64,
             last_line_ts: r.get(10)?,
             last_read: r.get(11)?,
+            skipped_usage: r.get::<_, i64>(12)? as u64,
         })
     })?;
     rows.collect()

@@ -8,7 +8,7 @@ use rusqlite::Transaction;
 
 use crate::domain::dims::Dimension;
 use crate::domain::money::Nanos;
-use crate::domain::record::{CallRecord, Status};
+use crate::domain::record::{CallRecord, Status, Warning};
 use crate::domain::time::MS_PER_HOUR;
 
 /// Separator between the two parts of a pair key.
@@ -120,12 +120,15 @@ pub struct Agg {
     pub parts_calls: i64,
     /// Calls waiting for their usage to be counted (not in the cost).
     pub pending_calls: i64,
-    /// Calls with a field out of range (kept, the field nulled).
+    /// Calls with a field out of range (kept, the field nulled) or usage
+    /// counts that contradict each other.
     pub warning_calls: i64,
+    /// Calls priced from another provider's catalog entry.
+    pub price_fallback_calls: i64,
 }
 
 /// Number of measures in an [`Agg`].
-pub const AGG_LEN: usize = 21;
+pub const AGG_LEN: usize = 22;
 
 /// The `rollup_hour` columns holding an [`Agg`], in [`Agg::values`] order.
 pub const AGG_COLUMNS: [&str; AGG_LEN] = [
@@ -150,6 +153,7 @@ pub const AGG_COLUMNS: [&str; AGG_LEN] = [
     "p_calls",
     "pending_calls",
     "warning_calls",
+    "price_fallback_calls",
 ];
 
 /// The same measures over [`RAW_FROM`] (calls `c` with their prompt parts `p`).
@@ -174,7 +178,8 @@ pub const RAW_EXPRS: [&str; AGG_LEN] = [
     "COALESCE(SUM(p.output), 0)",
     "COUNT(p.dedupe_key)",
     "SUM(c.pending)",
-    "SUM(c.warnings != 0)",
+    "SUM((c.warnings & ~16) != 0)",
+    "SUM((c.warnings & 16) != 0)",
 ];
 
 /// Calls joined with their prompt composition, for [`RAW_EXPRS`].
@@ -275,7 +280,8 @@ impl Agg {
             parts,
             parts_calls,
             pending_calls: r.usage_missing as i64,
-            warning_calls: (r.warnings != 0) as i64,
+            warning_calls: (r.warnings & Warning::WARNING_MASK != 0) as i64,
+            price_fallback_calls: (r.warnings & Warning::PriceFallback.bit() != 0) as i64,
         }
     }
 
@@ -304,6 +310,7 @@ impl Agg {
             self.parts_calls,
             self.pending_calls,
             self.warning_calls,
+            self.price_fallback_calls,
         ]
     }
 
@@ -325,6 +332,7 @@ impl Agg {
             parts_calls: v[18],
             pending_calls: v[19],
             warning_calls: v[20],
+            price_fallback_calls: v[21],
         }
     }
 

@@ -242,6 +242,13 @@ JOIN (SELECT 0 AS dim UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 U
   ON d.dim IN (0, 7) OR o.call_ts IS NOT NULL
 GROUP BY 1, 2, 3;
 "#,
+    // 9 -> 10: the endpoint's location (Vertex prices regional endpoints
+    // with an uplift).
+    r#"
+ALTER TABLE calls ADD COLUMN region TEXT;
+ALTER TABLE rollup_hour ADD COLUMN price_fallback_calls INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sources ADD COLUMN skipped_usage INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The schema version this build writes.

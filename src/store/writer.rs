@@ -65,6 +65,9 @@ pub struct Batch {
     /// Line numbers of the skipped lines (so that a file read twice at
     /// once, by two runs or two sources, is counted once).
     pub skipped_lines: Vec<u64>,
+    /// Those of the skipped lines that carried usage (not calls: shown in
+    /// `aifin sources`, as spend the ledger may not see).
+    pub skipped_usage_lines: Vec<u64>,
     /// Rejects read again successfully (`ingest --retry-rejects`): removed.
     pub retire_rejects: Vec<i64>,
     pub format: Option<Format>,
@@ -526,9 +529,9 @@ const INSERT_CALL: &str = "INSERT OR IGNORE INTO calls (
     workflow, team, customer, user, project, session_id, trace_id, tags,
     uncached_input, cache_read, cache_write_5m, cache_write_1h, output, reasoning,
     token_source, batch, service_tier, inference_geo, speed, latency_ms, status, cost_nano, reported_cost_nano,
-    msg_key, sidechain, pending, warnings
+    msg_key, sidechain, pending, warnings, region
 ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-          ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37)";
+          ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38)";
 
 fn model_key_hash(model: &str, key: &str) -> u64 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
@@ -595,6 +598,7 @@ impl<'t> CallInserter<'t> {
             r.sidechain as i64,
             r.usage_missing as i64,
             r.warnings as i64,
+            r.region,
         ])?;
         Ok(n == 1)
     }
@@ -822,6 +826,7 @@ fn apply_batch(
         .unwrap_or(0) as u64;
     let new_lines = b.end_line.saturating_sub(counted.max(b.start_line));
     let new_skipped = b.skipped_lines.iter().filter(|l| **l > counted).count() as u64;
+    let new_skipped_usage = b.skipped_usage_lines.iter().filter(|l| **l > counted).count() as i64;
     let (mut stored, mut dups, mut max_ts) = (0u64, b.collapsed, None::<i64>);
     for r in &b.records {
         let mut replaced = false;
@@ -912,7 +917,7 @@ fn apply_batch(
     }
     tx.prepare_cached(
         "UPDATE sources SET offset = MAX(offset, ?2), line_no = MAX(line_no, ?3), size = MAX(?4, offset, ?2), lines = lines + ?5, calls = calls + ?6,
-            duplicates = duplicates + ?7, rejects = rejects + ?8, skipped = skipped + ?9,
+            duplicates = duplicates + ?7, rejects = rejects + ?8, skipped = skipped + ?9, skipped_usage = skipped_usage + ?17,
             last_line_ts = MAX(COALESCE(last_line_ts, 0), COALESCE(?10, 0)), last_read = ?11,
             format = COALESCE(?12, format), fingerprint = COALESCE(?13, fingerprint),
             fp_len = COALESCE(?14, fp_len), dev = COALESCE(?15, dev), inode = COALESCE(?16, inode)
@@ -935,6 +940,7 @@ fn apply_batch(
         b.fingerprint.map(|f| f.1 as i64),
         b.dev_inode.map(|d| d.0 as i64),
         b.dev_inode.map(|d| d.1 as i64),
+        new_skipped_usage,
     ])?;
     let mut retired = 0i64;
     for id in &b.retire_rejects {

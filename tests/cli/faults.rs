@@ -170,6 +170,8 @@ fn reports_only_read_and_ask_for_an_upgrade_of_an_older_ledger() {
         conn.execute_batch(
             "DROP INDEX rejects_position; ALTER TABLE calls DROP COLUMN pending; ALTER TABLE calls DROP COLUMN warnings;
              DROP TABLE pending_counts; DROP TABLE outcomes; DROP TABLE outcome_rollup;
+             ALTER TABLE calls DROP COLUMN region; ALTER TABLE rollup_hour DROP COLUMN price_fallback_calls;
+             ALTER TABLE sources DROP COLUMN skipped_usage;
              ALTER TABLE rollup_hour DROP COLUMN pending_calls; ALTER TABLE rollup_hour DROP COLUMN warning_calls;
              PRAGMA user_version = 4; PRAGMA wal_checkpoint(TRUNCATE);",
         )

@@ -7,7 +7,9 @@ use crate::util::{Env, i, repo, row, u};
 
 /// (workflow, expected nano-dollars, hand computation)
 const EXPECTED: &[(&str, i64, &str)] = &[
-    ("n-batch", 2_375_000, "gpt-4o batch: 1000*1.25e-6 + 1000*(1.25e-6*0.5) + 100*5e-6"),
+    // LiteLLM's batch rule: without a batch cache-read price, cache reads
+    // stay at the standard cache-read price.
+    ("n-batch", 3_000_000, "gpt-4o batch: 1000*1.25e-6 + 1000*1.25e-6 + 100*5e-6"),
     ("n-tier", 405_000_000, "gemini-2.5-pro >200k: 150000*2.5e-6 + 60000*2.5e-7 + 1000*1.5e-5"),
     ("n-cache-write", 14_550_000, "claude-sonnet-4-5: 100*3e-6 + 2000*3.75e-6 + 1000*6e-6 + 50*1.5e-5"),
     ("oa-cached", 649_650, "gpt-4o-mini: 167*1.5e-7 + 4096*7.5e-8 + 529*6e-7"),

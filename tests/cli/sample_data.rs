@@ -51,9 +51,13 @@ fn sample_config_prices_private_and_negotiated_models() {
     assert_eq!(u(&llama["unpriced_calls"]), 0);
     // The dated Anthropic name is aliased to the negotiated entry.
     assert_eq!(row(&by_model, "claude-opus-4-5-20251101")["price_key"], "claude-opus-4-5");
-    // The fine-tuned model in the OpenAI sample has no price: flagged, not $0.
+    // The fine-tuned model is priced from the catalog's ft:<base> entry.
     let ft = row(&by_model, "ft:gpt-4o-mini-2024-07-18:acme:support-tone:AbC123");
-    assert_eq!(u(&ft["unpriced_calls"]), 1);
+    assert_eq!(ft["price_key"], "ft:gpt-4o-mini-2024-07-18");
+    assert_eq!(u(&ft["unpriced_calls"]), 0);
+    // A model the catalog does not know: flagged, never $0.
+    let unknown = row(&by_model, "acme-distilled-7b");
+    assert_eq!(u(&unknown["unpriced_calls"]), 1);
     assert!(by_model["price_coverage"].as_f64().unwrap() < 1.0);
     let prices = env.ok(&["prices"]);
     assert!(prices.contains("UNPRICED"), "{prices}");
