@@ -376,6 +376,10 @@ pub struct PricesArgs {
     #[arg(long)]
     pub provider: Option<String>,
 
+    /// List the catalog's chat, completion and responses entries aifin cannot price, and why
+    #[arg(long, conflicts_with_all = ["model", "provider"])]
+    pub check: bool,
+
     #[command(flatten)]
     pub output: OutputArgs,
 }

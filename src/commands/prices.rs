@@ -83,7 +83,54 @@ fn col_title(c: &(Option<u64>, Option<Variant>)) -> String {
     s
 }
 
+/// `aifin prices --check`: the chat, completion and responses entries aifin
+/// cannot price, and why.
+fn check(env: &Env, args: &PricesArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    #[derive(Serialize)]
+    struct Unpriceable {
+        key: String,
+        reason: String,
+    }
+    let catalog = env.catalog()?;
+    let list: Vec<Unpriceable> = catalog
+        .unpriceable(&["chat", "completion", "responses"])
+        .into_iter()
+        .map(|(key, reason)| Unpriceable { key, reason })
+        .collect();
+    match args.output.format() {
+        OutputFormat::Json => print::json(&mut *out, &list)?,
+        OutputFormat::Csv => {
+            let rows: Vec<Vec<String>> = list.iter().map(|u| vec![u.key.clone(), u.reason.clone()]).collect();
+            print::csv_rows(&mut *out, &["key", "reason"], &rows)?;
+        }
+        OutputFormat::Table => {
+            let mut by_reason: std::collections::BTreeMap<String, Vec<&str>> = std::collections::BTreeMap::new();
+            for u in &list {
+                let kind = u.reason.split(" (").next().unwrap_or(&u.reason).to_string();
+                by_reason.entry(kind).or_default().push(&u.key);
+            }
+            writeln!(
+                out,
+                "{} chat/completion/responses catalog entries cannot price a token call ({}):",
+                list.len(),
+                catalog.version()
+            )?;
+            for (reason, keys) in &by_reason {
+                let shown: Vec<String> =
+                    keys.iter().take(4).map(|k| crate::domain::sanitize::clean(k).into_owned()).collect();
+                let more = if keys.len() > 4 { format!(", ... ({} more)", keys.len() - 4) } else { String::new() };
+                writeln!(out, "  {:>4}  {reason}: {}{more}", keys.len(), shown.join(", "))?;
+            }
+            writeln!(out, "Every other entry of these modes is priced (`--json` lists each key with its reason).")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn run(env: &Env, args: &PricesArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    if args.check {
+        return check(env, args, out);
+    }
     let catalog = env.catalog()?;
     let Some(model) = &args.model else {
         return list_models(env, args, out);
@@ -109,7 +156,7 @@ pub fn run(env: &Env, args: &PricesArgs, out: &mut dyn Write) -> Result<ExitCode
         let mut row = vec![class.label().to_string()];
         for (tier, variant) in &cols {
             let exact = e.lookup(class, *tier, variant.as_ref()).is_some();
-            match unit_price(e, class, *tier, variant.as_ref()) {
+            match unit_price(e, class, tier.map_or(1, |t| t + 1), variant.as_ref()) {
                 Some((f, _)) => {
                     row.push(format!("{}{}", Nanos(f as i64).format_usd(4), if exact { "" } else { "*" }));
                     prices.push(PriceJson {

@@ -283,6 +283,46 @@ impl Catalog {
         None
     }
 
+    /// The catalog's entries of these modes that cannot price a token call,
+    /// with the reason (sorted by key).
+    pub fn unpriceable(&self, modes: &[&str]) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (key, raw) in &self.raw {
+            let Ok(map) = serde_json::from_str::<Map<String, Value>>(raw.get()) else { continue };
+            if let Some(target) = map.get("alias_of").and_then(Value::as_str) {
+                if self.entry(key).is_none_or(|e| e.alias.is_none()) {
+                    out.push((key.clone(), format!("alias_of '{target}', which is not a priced catalog key")));
+                }
+                continue;
+            }
+            if !map.get("mode").and_then(Value::as_str).is_some_and(|m| modes.contains(&m)) {
+                continue;
+            }
+            let Some(e) = self.entry(key) else { continue };
+            if e.is_priced() {
+                continue;
+            }
+            let costs: Vec<&String> = map.keys().filter(|k| k.contains("cost")).collect();
+            let reason = if costs.is_empty() {
+                "no price in the entry (LiteLLM prices it at $0)".to_string()
+            } else if !e.slots.is_empty() && e.slots.iter().all(|s| s.variant.is_some()) {
+                let tiers: Vec<String> = e.variants().iter().map(|v| v.label().to_string()).collect();
+                format!("token prices only for the {} tier: standard calls are unpriced", tiers.join("/"))
+            } else {
+                let units: Vec<&str> = costs
+                    .iter()
+                    .map(|k| k.as_str())
+                    .filter(|k| !k.starts_with("output_cost_per_token"))
+                    .take(3)
+                    .collect();
+                format!("no per-token input price (priced by another unit: {})", units.join(", "))
+            };
+            out.push((key.clone(), reason));
+        }
+        out.sort();
+        out
+    }
+
     /// Catalog keys containing `needle` (for suggestions), shortest first.
     pub fn suggest(&self, needle: &str, limit: usize) -> Vec<String> {
         let n = needle.to_ascii_lowercase();

@@ -69,88 +69,115 @@ pub struct Cost {
     pub multiplier: Ratio,
 }
 
-/// The standard price of a class at a threshold: its own price at the
-/// threshold, else its own base price, else the documented fallbacks.
-fn base_price(e: &PriceEntry, class: PriceClass, thr: Option<u64>) -> Option<i128> {
-    let direct = |c: PriceClass| e.lookup(c, thr, None).or_else(|| thr.and_then(|_| e.lookup(c, None, None)));
-    match class {
-        PriceClass::Input => direct(PriceClass::Input),
-        PriceClass::Output => direct(PriceClass::Output).or(Some(0)),
-        PriceClass::CacheRead => direct(PriceClass::CacheRead).or_else(|| direct(PriceClass::Input)),
-        PriceClass::CacheWrite5m => direct(PriceClass::CacheWrite5m).or_else(|| direct(PriceClass::Input)),
-        PriceClass::CacheWrite1h => direct(PriceClass::CacheWrite1h)
-            .or_else(|| direct(PriceClass::CacheWrite5m))
-            .or_else(|| direct(PriceClass::Input)),
-        PriceClass::Reasoning => direct(PriceClass::Reasoning).or_else(|| direct(PriceClass::Output)).or(Some(0)),
+/// Whether a prompt of this size is past a threshold under the entry's rule.
+fn crosses(e: &PriceEntry, prompt: u64, t: u64) -> bool {
+    match e.threshold_rule {
+        ThresholdRule::Above => prompt > t,
+        ThresholdRule::AtOrAbove => prompt >= t,
+        ThresholdRule::Ignored => false,
     }
 }
 
-/// A class's own price under a variant, at the threshold or at base.
-fn variant_price(e: &PriceEntry, class: PriceClass, thr: Option<u64>, v: &Variant) -> Option<i128> {
-    e.lookup(class, thr, Some(v)).or_else(|| thr.and_then(|_| e.lookup(class, None, Some(v))))
+/// The threshold a class's price follows: the highest of the class's own
+/// `_above_<N>` prices (standard, or of the requested variant) the prompt
+/// is past. Classes select independently (LiteLLM's rule): an output price
+/// above 32k applies at 40k even when input has only a 128k threshold.
+fn class_threshold(e: &PriceEntry, class: PriceClass, prompt: u64, v: Option<&Variant>) -> Option<u64> {
+    e.slots
+        .iter()
+        .filter(|s| s.class == class && (s.variant.is_none() || s.variant.as_ref() == v))
+        .filter_map(|s| s.above)
+        .filter(|t| crosses(e, prompt, *t))
+        .max()
+}
+
+/// A class's own price for this prompt: at its threshold (the variant's
+/// key first), else its base (the variant's key first).
+fn own_price(e: &PriceEntry, class: PriceClass, prompt: u64, v: Option<&Variant>) -> Option<i128> {
+    let thr = class_threshold(e, class, prompt, v);
+    v.and_then(|v| e.lookup(class, thr, Some(v))).or_else(|| e.lookup(class, thr, None)).or_else(|| {
+        // A threshold found only under the variant: the standard base.
+        thr.and_then(|_| v.and_then(|v| e.lookup(class, None, Some(v))).or_else(|| e.lookup(class, None, None)))
+    })
+}
+
+/// The price of a class with the documented fallbacks, for a service
+/// tier (or standard): cache reads and writes without a price cost the
+/// input price, a 1-hour write the 5-minute one; reasoning is the tier's
+/// reasoning price, else the tier's output price, else the standard
+/// reasoning price, else output.
+fn class_price(e: &PriceEntry, class: PriceClass, prompt: u64, v: Option<&Variant>) -> Option<i128> {
+    let own = |c: PriceClass| own_price(e, c, prompt, v);
+    match class {
+        PriceClass::Input => own(PriceClass::Input),
+        PriceClass::Output => own(PriceClass::Output).or(Some(0)),
+        PriceClass::CacheRead => own(PriceClass::CacheRead).or_else(|| own(PriceClass::Input)),
+        PriceClass::CacheWrite5m => own(PriceClass::CacheWrite5m).or_else(|| own(PriceClass::Input)),
+        PriceClass::CacheWrite1h => {
+            own(PriceClass::CacheWrite1h).or_else(|| own(PriceClass::CacheWrite5m)).or_else(|| own(PriceClass::Input))
+        }
+        PriceClass::Reasoning => {
+            let variant_only = |c: PriceClass| {
+                let v = v?;
+                let thr = class_threshold(e, c, prompt, Some(v));
+                e.lookup(c, thr, Some(v))
+            };
+            variant_only(PriceClass::Reasoning)
+                .or_else(|| variant_only(PriceClass::Output))
+                .or_else(|| own_price(e, PriceClass::Reasoning, prompt, None))
+                .or_else(|| own(PriceClass::Output))
+                .or(Some(0))
+        }
+    }
 }
 
 fn half(p: i128) -> i128 {
     div_round(p, 2)
 }
 
-/// The unit price of a class under a threshold and variant, in
-/// femto-USD/token, and whether the variant had a price of its own.
-pub fn unit_price(
-    e: &PriceEntry,
-    class: PriceClass,
-    thr: Option<u64>,
-    variant: Option<&Variant>,
-) -> Option<(i128, bool)> {
-    let base = base_price(e, class, thr);
+/// The unit price of a class for a prompt of `prompt` tokens under a
+/// variant, in femto-USD/token, and whether the variant had a price of its
+/// own (its input price).
+pub fn unit_price(e: &PriceEntry, class: PriceClass, prompt: u64, variant: Option<&Variant>) -> Option<(i128, bool)> {
     match variant {
-        None => Some((base?, true)),
+        None => Some((class_price(e, class, prompt, None)?, true)),
         Some(Variant::Batch) => {
-            let batch_input = variant_price(e, PriceClass::Input, thr, &Variant::Batch);
-            let own = variant_price(e, class, thr, &Variant::Batch);
-            let price = match (class, batch_input) {
-                (_, _) if own.is_some() => own,
-                (PriceClass::Input, None) => base.map(half),
-                (PriceClass::CacheRead, Some(bi)) => {
-                    // The standard cache-read price, else billed as input.
-                    e.lookup(PriceClass::CacheRead, thr, None)
-                        .or_else(|| e.lookup(PriceClass::CacheRead, None, None))
-                        .or(Some(bi))
+            let b = Some(&Variant::Batch);
+            let batch_own = |c: PriceClass| {
+                let thr = class_threshold(e, c, prompt, b);
+                e.lookup(c, thr, b).or_else(|| thr.and_then(|_| e.lookup(c, None, b)))
+            };
+            let standard = |c: PriceClass| class_price(e, c, prompt, None);
+            let batch_input = batch_own(PriceClass::Input);
+            let price = match (batch_own(class), class, batch_input) {
+                (Some(p), _, _) => Some(p),
+                (None, PriceClass::Input, None) => standard(PriceClass::Input).map(half),
+                // LiteLLM's batch rules with batch prices: cache reads at the
+                // standard cache-read price (else as input), writes as input.
+                (None, PriceClass::CacheRead, Some(bi)) => {
+                    own_price(e, PriceClass::CacheRead, prompt, None).or(Some(bi))
                 }
-                (PriceClass::CacheWrite5m, Some(bi)) => Some(bi),
-                (PriceClass::CacheWrite1h, Some(bi)) => {
-                    variant_price(e, PriceClass::CacheWrite5m, thr, &Variant::Batch).or(Some(bi))
+                (None, PriceClass::CacheWrite5m, Some(bi)) => Some(bi),
+                (None, PriceClass::CacheWrite1h, Some(bi)) => batch_own(PriceClass::CacheWrite5m).or(Some(bi)),
+                (None, PriceClass::Reasoning, _) => {
+                    batch_own(PriceClass::Output).or_else(|| standard(PriceClass::Output).map(half))
                 }
-                (PriceClass::Reasoning, _) => variant_price(e, PriceClass::Output, thr, &Variant::Batch)
-                    .or_else(|| base_price(e, PriceClass::Output, thr).map(half)),
-                (_, _) => base.map(half),
+                (None, c, _) => standard(c).map(half),
             };
             Some((price?, batch_input.is_some()))
         }
         Some(v) => {
-            let own = variant_price(e, class, thr, v);
-            let price = match class {
-                PriceClass::Reasoning => own.or_else(|| {
-                    e.lookup(PriceClass::Reasoning, thr, None)
-                        .or_else(|| e.lookup(PriceClass::Reasoning, None, None))
-                        .or_else(|| variant_price(e, PriceClass::Output, thr, v))
-                }),
-                _ => own,
-            }
-            .or(base);
-            Some((price?, variant_price(e, PriceClass::Input, thr, v).is_some()))
+            let has_variant = e.slots.iter().any(|s| s.class == PriceClass::Input && s.variant.as_ref() == Some(v));
+            Some((class_price(e, class, prompt, Some(v))?, has_variant))
         }
     }
 }
 
-/// The long-context threshold a prompt of this size falls in.
+/// The long-context threshold a prompt of this size falls in (of the input
+/// price; other classes select their own).
 pub fn tier_for(e: &PriceEntry, prompt_tokens: u64) -> Option<u64> {
-    let over = |t: &u64| match e.threshold_rule {
-        ThresholdRule::Above => prompt_tokens > *t,
-        ThresholdRule::AtOrAbove => prompt_tokens >= *t,
-        ThresholdRule::Ignored => false,
-    };
-    e.thresholds().into_iter().filter(over).max()
+    class_threshold(e, PriceClass::Input, prompt_tokens, None)
+        .or_else(|| e.thresholds().into_iter().filter(|t| crosses(e, prompt_tokens, *t)).max())
 }
 
 /// The `tiered_pricing` range a prompt falls in: `lo < prompt <= hi`; above
@@ -178,10 +205,10 @@ fn range_price(e: &PriceEntry, t: &Tier, class: PriceClass) -> i128 {
     }
 }
 
-/// Prices a call. `None` when the entry cannot price it (no input price,
-/// or batch prices only for a call that is not a batch call).
+/// Prices a call. `None` when the entry cannot price it: no input price
+/// for the call's tier (a batch-only entry and a standard call, say).
 pub fn compute(e: &PriceEntry, input: &CostInput) -> Option<Cost> {
-    if !e.is_priced() || (e.batch_only() && !input.batch) {
+    if !e.is_priced() {
         return None;
     }
     let t = &input.tokens;
@@ -190,24 +217,21 @@ pub fn compute(e: &PriceEntry, input: &CostInput) -> Option<Cost> {
     let tier = if range.is_some() { None } else { tier_for(e, prompt) };
     let variant =
         if input.batch { Some(Variant::Batch) } else { input.service_tier.and_then(Variant::from_service_tier) };
+    if range.is_none() && unit_price(e, PriceClass::Input, prompt, variant.as_ref()).is_none() {
+        return None;
+    }
     let mut variant_priced = true;
     let mut parts = Vec::with_capacity(6);
-    let reasoning_split = match range {
-        Some(r) => r.price(PriceClass::Reasoning).is_some(),
-        None => {
-            e.lookup(PriceClass::Reasoning, tier, None).is_some()
-                || e.lookup(PriceClass::Reasoning, None, None).is_some()
-                || variant.as_ref().is_some_and(|v| variant_price(e, PriceClass::Reasoning, tier, v).is_some())
-        }
-    };
-    let plain_output = if reasoning_split { t.output - t.reasoning.min(t.output) } else { t.output };
+    // Reasoning is part of output, priced at its own price when the entry
+    // has one (which falls back to the output price otherwise).
+    let reasoning = t.reasoning.min(t.output);
     let counts = [
         (PriceClass::Input, t.uncached_input),
         (PriceClass::CacheRead, t.cache_read),
         (PriceClass::CacheWrite5m, t.cache_write_5m),
         (PriceClass::CacheWrite1h, t.cache_write_1h),
-        (PriceClass::Output, plain_output),
-        (PriceClass::Reasoning, if reasoning_split { t.reasoning.min(t.output) } else { 0 }),
+        (PriceClass::Output, t.output - reasoning),
+        (PriceClass::Reasoning, reasoning),
     ];
     let mut sum: i128 = 0;
     for (class, n) in counts {
@@ -217,7 +241,7 @@ pub fn compute(e: &PriceEntry, input: &CostInput) -> Option<Cost> {
         let price = match range {
             Some(r) => range_price(e, r, class),
             None => {
-                let (p, priced) = unit_price(e, class, tier, variant.as_ref())?;
+                let (p, priced) = unit_price(e, class, prompt, variant.as_ref())?;
                 variant_priced &= priced;
                 p
             }
@@ -376,6 +400,79 @@ mod tests {
         assert_eq!(at(Some("global")), Nanos(500_000_000));
         assert_eq!(at(Some("us-east5")), Nanos(550_000_000));
         assert_eq!(at(Some("eu")), Nanos(550_000_000));
+    }
+
+    /// Ported from LiteLLM's tests
+    /// (tests/test_litellm/litellm_core_utils/llm_cost_calc/test_threshold_cost_selection.py):
+    /// each class selects its own threshold, and a service tier's key wins
+    /// only at the highest threshold crossed.
+    #[test]
+    fn thresholds_select_per_class_as_litellm_tests_say() {
+        let price = |v: serde_json::Value, class, prompt, tier: Option<Variant>| {
+            unit_price(&entry(v), class, prompt, tier.as_ref()).unwrap().0
+        };
+        let femto = |usd: f64| (usd * 1e15).round() as i128;
+        let base = || {
+            serde_json::json!({"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6,
+            "cache_read_input_token_cost": 5e-7})
+        };
+        let with = |k: &str, v: f64| {
+            let mut m = base();
+            m[k] = serde_json::json!(v);
+            m
+        };
+        // test_standalone_threshold_field_selects_tier
+        assert_eq!(
+            price(with("output_cost_per_token_above_32k_tokens", 18e-6), PriceClass::Output, 40_000, None),
+            femto(18e-6)
+        );
+        assert_eq!(
+            price(with("cache_read_input_token_cost_above_32k_tokens", 4e-6), PriceClass::CacheRead, 40_000, None),
+            femto(4e-6)
+        );
+        // test_cost_types_select_thresholds_independently
+        let m = serde_json::json!({"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6,
+            "input_cost_per_token_above_128k_tokens": 9e-6, "output_cost_per_token_above_32k_tokens": 18e-6});
+        assert_eq!(price(m.clone(), PriceClass::Input, 40_000, None), femto(1e-6));
+        assert_eq!(price(m, PriceClass::Output, 40_000, None), femto(18e-6));
+        // test_equal_threshold_matching_tier_wins_for_output / _for_cache_read
+        let m = serde_json::json!({"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6,
+            "output_cost_per_token_above_200k_tokens": 1e-6, "output_cost_per_token_above_200k_tokens_priority": 1.5e-6,
+            "cache_read_input_token_cost": 2e-7, "cache_read_input_token_cost_above_200k_tokens": 3e-7,
+            "cache_read_input_token_cost_above_200k_tokens_priority": 4e-7});
+        assert_eq!(price(m.clone(), PriceClass::Output, 250_000, Some(Variant::Priority)), femto(1.5e-6));
+        assert_eq!(price(m.clone(), PriceClass::CacheRead, 250_000, Some(Variant::Priority)), femto(4e-7));
+        // test_equal_threshold_default_tier_keeps_standard / _wrong_tier_keeps_standard
+        assert_eq!(price(m.clone(), PriceClass::Output, 250_000, None), femto(1e-6));
+        assert_eq!(price(m, PriceClass::Output, 250_000, Some(Variant::Flex)), femto(1e-6));
+        // test_unequal_threshold_highest_standard_still_wins
+        let m = serde_json::json!({"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6,
+            "output_cost_per_token_above_200k_tokens": 1e-6, "output_cost_per_token_above_128k_tokens_priority": 1.5e-6});
+        assert_eq!(price(m, PriceClass::Output, 250_000, Some(Variant::Priority)), femto(1e-6));
+        // test_tier_qualified_threshold_field_selects_tier_for_matching_service_tier
+        let m = with("output_cost_per_token_above_200k_tokens_priority", 1.5e-6);
+        assert_eq!(price(m.clone(), PriceClass::Output, 250_000, Some(Variant::Priority)), femto(1.5e-6));
+        // ... _is_ignored_under_the_default_tier / _under_a_different_service_tier
+        assert_eq!(price(m.clone(), PriceClass::Output, 250_000, None), femto(2e-6));
+        assert_eq!(price(m, PriceClass::Output, 250_000, Some(Variant::Flex)), femto(2e-6));
+        let m = with("cache_read_input_token_cost_above_200k_tokens_priority", 4e-7);
+        assert_eq!(price(m, PriceClass::CacheRead, 250_000, Some(Variant::Priority)), femto(4e-7));
+    }
+
+    /// Ported from LiteLLM's tests (test_tiered_pricing.py): an explicit
+    /// zero in a tier is a price, not a missing one.
+    #[test]
+    fn a_zero_tier_price_is_honoured() {
+        let e = entry(serde_json::json!({"tiered_pricing": [
+            {"range": [0, 100000], "input_cost_per_token": 1e-6, "cache_read_input_token_cost": 0.0}
+        ]}));
+        let c = compute(&e, &CostInput { tokens: tokens(0, 10_000, 0, 0, 0), ..Default::default() }).unwrap();
+        assert_eq!(c.total, Nanos(0));
+        let c = compute(&e, &CostInput { tokens: tokens(0, 150_000, 0, 0, 0), ..Default::default() }).unwrap();
+        assert_eq!(c.total, Nanos(0), "the overflow tier too");
+        let e = entry(serde_json::json!({"tiered_pricing": [{"range": [0, 100000], "input_cost_per_token": 1e-6}]}));
+        let c = compute(&e, &CostInput { tokens: tokens(0, 10_000, 0, 0, 0), ..Default::default() }).unwrap();
+        assert_eq!(c.total, Nanos(10_000_000), "no cache price: the tier's input price");
     }
 
     #[test]

@@ -305,19 +305,11 @@ impl PriceEntry {
         }
     }
 
-    /// True when the entry can price a text call: a standard input price,
-    /// a tiered table, or batch prices only (batch calls).
+    /// True when the entry can price some text call: an input price (of
+    /// any tier: batch-only and priority-only entries price those calls
+    /// only), or a tiered table.
     pub fn is_priced(&self) -> bool {
-        self.lookup(PriceClass::Input, None, None).is_some()
-            || !self.tiers.is_empty()
-            || self.lookup(PriceClass::Input, None, Some(&Variant::Batch)).is_some()
-    }
-
-    /// True when only batch calls can be priced.
-    pub fn batch_only(&self) -> bool {
-        self.lookup(PriceClass::Input, None, None).is_none()
-            && self.tiers.is_empty()
-            && self.lookup(PriceClass::Input, None, Some(&Variant::Batch)).is_some()
+        self.slots.iter().any(|s| s.class == PriceClass::Input && s.above.is_none()) || !self.tiers.is_empty()
     }
 
     /// The exact slot, if the catalog has it.
