@@ -214,8 +214,31 @@ impl Catalog {
         {
             return found(k, e, "exact");
         }
+        // `openai/openai/gpt-5.5` (a repeated provider segment) is one prefix.
+        let model = match &call_provider {
+            Some(p) => {
+                let dup = format!("{p}/");
+                let mut m = model;
+                while m.len() > 2 * dup.len()
+                    && m[..dup.len()].eq_ignore_ascii_case(&dup)
+                    && m[dup.len()..2 * dup.len()].eq_ignore_ascii_case(&dup)
+                {
+                    m = &m[dup.len()..];
+                }
+                m
+            }
+            None => model,
+        };
         if let Some(p) = &call_provider {
             for prefix in provider_prefixes(p) {
+                let carries = model.len() > prefix.len()
+                    && model[..prefix.len()].eq_ignore_ascii_case(&prefix)
+                    && model.as_bytes()[prefix.len()] == b'/';
+                // A name that already carries the prefix is looked up as is
+                // first (LiteLLM does not double it), then with it.
+                if carries && let Some((k, e)) = self.lookup_any_case(model) {
+                    return found(k, e, "exact");
+                }
                 if let Some((k, e)) = self.lookup_any_case(&format!("{prefix}/{model}")) {
                     return found(k, e, "provider prefix");
                 }
@@ -270,6 +293,22 @@ impl Catalog {
             && let Some((k, e)) = self.lookup_exact(&next)
         {
             return found(k, e, "date suffix removed");
+        }
+        // A sister provider's entry (Gemini's API and Vertex price the same
+        // models): priced, and marked a fallback.
+        if let Some(p) = &call_provider {
+            let sisters: &[&str] = match p.as_str() {
+                "google" | "gemini" | "gcp.gemini" => &["vertex_ai"],
+                "vertex_ai" | "gcp.vertex_ai" | "vertex" => &["gemini"],
+                _ => &[],
+            };
+            for s in sisters {
+                for n in [lower.as_str(), name.as_str()] {
+                    if let Some((k, e)) = self.lookup_any_case(&format!("{s}/{n}")) {
+                        return found(k, e, "another provider's entry");
+                    }
+                }
+            }
         }
         if name.starts_with("claude") {
             for candidate in [format!("anthropic.{lower}-v1:0"), format!("anthropic.{name}-v1:0")] {
@@ -335,22 +374,25 @@ impl Catalog {
     }
 }
 
-fn provider_prefixes(provider: &str) -> Vec<&'static str> {
-    match provider {
-        "google" | "gemini" | "gcp.gemini" => vec!["gemini", "vertex_ai"],
-        "vertex_ai" | "gcp.vertex_ai" => vec!["vertex_ai"],
-        "mistral" | "mistral_ai" => vec!["mistral"],
-        "deepseek" => vec!["deepseek"],
-        "xai" | "x_ai" => vec!["xai"],
-        "groq" => vec!["groq"],
-        "cohere" => vec!["cohere"],
-        "perplexity" => vec!["perplexity"],
-        "azure" | "azure.ai.openai" => vec!["azure"],
-        "bedrock" | "aws.bedrock" => vec!["bedrock"],
-        "openrouter" => vec!["openrouter"],
-        "together" | "together_ai" => vec!["together_ai"],
-        "fireworks" | "fireworks_ai" => vec!["fireworks_ai"],
-        _ => vec![],
+/// The catalog prefixes of a call's provider: LiteLLM's name for it (a
+/// few SDKs and conventions spell it otherwise), else the name as logged.
+fn provider_prefixes(provider: &str) -> Vec<String> {
+    let known: &[&str] = match provider {
+        "google" | "gemini" | "gcp.gemini" => &["gemini"],
+        "vertex_ai" | "gcp.vertex_ai" | "vertex" => &["vertex_ai"],
+        "mistral" | "mistral_ai" => &["mistral"],
+        "xai" | "x_ai" => &["xai"],
+        "azure" | "azure.ai.openai" => &["azure"],
+        "bedrock" | "aws.bedrock" => &["bedrock"],
+        "together" | "together_ai" => &["together_ai"],
+        "fireworks" | "fireworks_ai" => &["fireworks_ai"],
+        _ => &[],
+    };
+    if known.is_empty() {
+        let p = provider.trim();
+        if p.is_empty() || p.contains('/') { vec![] } else { vec![p.to_string()] }
+    } else {
+        known.iter().map(|k| k.to_string()).collect()
     }
 }
 
@@ -366,36 +408,28 @@ fn strip_finetune(name: &str) -> Option<String> {
 }
 
 /// The LiteLLM provider names a call's provider may be priced under.
-fn provider_family(p: &str) -> Option<&'static [&'static str]> {
-    Some(match p {
-        "openai" => &["openai", "text-completion-openai"],
-        "azure" | "azure.ai.openai" => &["azure", "openai", "azure_text"],
-        "azure_ai" => &["azure_ai", "azure", "openai"],
-        "anthropic" => &["anthropic"],
-        "google" | "gemini" | "gcp.gemini" => &["gemini"],
-        "vertex_ai" | "gcp.vertex_ai" | "vertex" => &["vertex_ai"],
-        "bedrock" | "aws.bedrock" => &["bedrock"],
-        "mistral" | "mistral_ai" => &["mistral"],
-        "deepseek" => &["deepseek"],
-        "xai" | "x_ai" => &["xai"],
-        "groq" => &["groq"],
-        "cohere" => &["cohere"],
-        "perplexity" => &["perplexity"],
-        "openrouter" => &["openrouter"],
-        "together" | "together_ai" => &["together_ai"],
-        "fireworks" | "fireworks_ai" => &["fireworks_ai"],
-        "dashscope" => &["dashscope"],
-        _ => return None,
-    })
+fn provider_family(p: &str) -> Vec<String> {
+    let extra: &[&str] = match p {
+        "openai" => &["text-completion-openai"],
+        "azure" | "azure.ai.openai" => &["openai", "azure_text"],
+        "azure_ai" => &["azure", "openai"],
+        _ => &[],
+    };
+    let mut f = provider_prefixes(p);
+    f.extend(extra.iter().map(|s| s.to_string()));
+    f
 }
 
 /// Whether an entry of `entry_provider` prices a call of `call_provider`
-/// only as a fallback (another provider's price). Unknown call providers
-/// never cross.
+/// only as a fallback (another provider's price).
 fn crosses_provider(call_provider: &str, entry_provider: Option<&str>) -> bool {
-    let (Some(family), Some(ep)) = (provider_family(call_provider), entry_provider) else { return false };
+    let family = provider_family(call_provider);
+    let Some(ep) = entry_provider else { return false };
+    if family.is_empty() {
+        return false;
+    }
     // `vertex_ai-language-models`, `bedrock_converse`...: a family prefix.
-    !family.iter().any(|f| ep == *f || ep.starts_with(&format!("{f}-")) || ep.starts_with(&format!("{f}_")))
+    !family.iter().any(|f| ep == f || ep.starts_with(&format!("{f}-")) || ep.starts_with(&format!("{f}_")))
 }
 
 fn strip_routing_prefix(name: &str) -> Option<String> {

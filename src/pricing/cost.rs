@@ -51,6 +51,8 @@ pub struct CostInput<'a> {
     pub speed: Option<&'a str>,
     /// The endpoint's location (Vertex: `us-central1`, `global`, ...).
     pub region: Option<&'a str>,
+    /// When the call was made (off-peak windows).
+    pub ts_ms: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -234,17 +236,38 @@ pub fn compute(e: &PriceEntry, input: &CostInput) -> Option<Cost> {
         (PriceClass::Reasoning, reasoning),
     ];
     let mut sum: i128 = 0;
+    // An open off-peak window replaces the price of the classes it lists.
+    let off_peak = e.off_peak.as_ref().filter(|o| !input.batch && input.ts_ms.is_some_and(|t| o.open_at(t)));
     for (class, n) in counts {
         if n == 0 {
             continue;
         }
-        let price = match range {
+        let class = match class {
+            // Perplexity bills cache writes as input.
+            PriceClass::CacheWrite5m | PriceClass::CacheWrite1h if e.writes_as_input => PriceClass::Input,
+            c => c,
+        };
+        let standard = match range {
             Some(r) => range_price(e, r, class),
             None => {
                 let (p, priced) = unit_price(e, class, prompt, variant.as_ref())?;
                 variant_priced &= priced;
                 p
             }
+        };
+        let price = match off_peak {
+            Some(o) => match class {
+                PriceClass::CacheWrite1h => o.price(PriceClass::CacheWrite5m).unwrap_or(standard),
+                PriceClass::Reasoning => o
+                    .price(PriceClass::Reasoning)
+                    .or_else(|| {
+                        let own = e.lookup(PriceClass::Reasoning, None, None);
+                        if own.is_some() { None } else { o.price(PriceClass::Output) }
+                    })
+                    .unwrap_or(standard),
+                c => o.price(c).unwrap_or(standard),
+            },
+            None => standard,
         };
         let f = price * n as i128;
         sum += f;
@@ -473,6 +496,33 @@ mod tests {
         let e = entry(serde_json::json!({"tiered_pricing": [{"range": [0, 100000], "input_cost_per_token": 1e-6}]}));
         let c = compute(&e, &CostInput { tokens: tokens(0, 10_000, 0, 0, 0), ..Default::default() }).unwrap();
         assert_eq!(c.total, Nanos(10_000_000), "no cache price: the tier's input price");
+    }
+
+    /// DeepSeek's `off_peak_pricing` block as the catalog writes it: on
+    /// weekdays 00:00-01:00, 04:00-06:00 and 10:00-24:00 UTC, all weekend.
+    #[test]
+    fn off_peak_windows_replace_prices_while_open() {
+        let e = entry(serde_json::json!({
+            "input_cost_per_token": 3e-07, "output_cost_per_token": 1.2e-06,
+            "off_peak_pricing": {"input_cost_per_token": 1.5e-07, "output_cost_per_token": 6e-07,
+                "windows": [{"hours_utc": ["00:00-01:00", "04:00-06:00", "10:00-00:00"], "weekdays": [1, 2, 3, 4, 5]},
+                            {"hours_utc": "00:00-00:00", "weekdays": [6, 7]}]}
+        }));
+        let at = |ts: &str| {
+            let ts_ms = crate::domain::time::parse_ts_str(ts);
+            compute(&e, &CostInput { tokens: tokens(1000, 0, 0, 0, 1000), ts_ms, ..Default::default() }).unwrap().total
+        };
+        let (peak, off) = (Nanos(1_500_000), Nanos(750_000));
+        assert_eq!(at("2026-10-05T02:00:00Z"), peak, "Monday 02:00");
+        assert_eq!(at("2026-10-05T04:00:00Z"), off, "Monday 04:00 (start inclusive)");
+        assert_eq!(at("2026-10-05T06:00:00Z"), peak, "Monday 06:00 (end exclusive)");
+        assert_eq!(at("2026-10-05T23:59:00Z"), off, "Monday 23:59 (10:00-00:00 wraps to midnight)");
+        assert_eq!(at("2026-10-10T02:00:00Z"), off, "Saturday: all day");
+        // Perplexity bills cache writes as input.
+        let p = entry(serde_json::json!({"litellm_provider": "perplexity", "input_cost_per_token": 1e-06,
+            "cache_creation_input_token_cost": 1.25e-06}));
+        let c = compute(&p, &CostInput { tokens: tokens(0, 0, 1000, 0, 0), ..Default::default() }).unwrap();
+        assert_eq!(c.total, Nanos(1_000_000));
     }
 
     #[test]

@@ -140,6 +140,104 @@ impl Tier {
     }
 }
 
+/// `off_peak_pricing`: prices that replace the standard ones while a window
+/// is open. Windows are `HH:MM-HH:MM` in UTC (start inclusive, end
+/// exclusive, wrapping past midnight; equal ends: the whole day), every day
+/// (`hours_utc`) or on ISO weekdays (1 = Monday) read in `weekday_timezone`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OffPeak {
+    pub prices: Vec<(PriceClass, i128)>,
+    /// Minutes of the UTC day: (start, end).
+    pub every_day: Vec<(u16, u16)>,
+    pub by_weekday: Vec<(Vec<u8>, Vec<(u16, u16)>)>,
+    pub weekday_tz: Option<String>,
+}
+
+impl OffPeak {
+    fn parse(v: &Value) -> Option<OffPeak> {
+        let o = v.as_object()?;
+        let windows = |v: Option<&Value>| -> Vec<(u16, u16)> {
+            let strings: Vec<&str> = match v {
+                Some(Value::String(s)) => vec![s.as_str()],
+                Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+                _ => vec![],
+            };
+            strings.into_iter().filter_map(parse_window).collect()
+        };
+        let weekday = |d: &Value| -> Option<u8> {
+            match d {
+                Value::Number(n) => n.as_u64().filter(|n| (1..=7).contains(n)).map(|n| n as u8),
+                Value::String(s) => {
+                    let s = s.trim().to_ascii_lowercase();
+                    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+                        .iter()
+                        .position(|p| s.starts_with(p))
+                        .map(|i| i as u8 + 1)
+                }
+                _ => None,
+            }
+        };
+        let by_weekday = o
+            .get("windows")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| {
+                let days: Vec<u8> = match r.get("weekdays") {
+                    None => (1..=7).collect(),
+                    Some(Value::Array(a)) => a.iter().filter_map(weekday).collect(),
+                    Some(_) => return None,
+                };
+                Some((days, windows(r.get("hours_utc"))))
+            })
+            .collect();
+        let prices = o
+            .iter()
+            .filter_map(|(k, v)| match parse_price_key(k) {
+                Some((class, None, None)) => Some((class, femtos(v)?)),
+                _ => None,
+            })
+            .collect();
+        Some(OffPeak {
+            prices,
+            every_day: windows(o.get("hours_utc")),
+            by_weekday,
+            weekday_tz: o.get("weekday_timezone").and_then(Value::as_str).map(str::to_string),
+        })
+    }
+
+    pub fn price(&self, class: PriceClass) -> Option<i128> {
+        self.prices.iter().find(|(c, _)| *c == class).map(|(_, p)| *p)
+    }
+
+    /// Whether the windows are open at `ms` (epoch milliseconds).
+    pub fn open_at(&self, ms: i64) -> bool {
+        let minute = (ms.div_euclid(60_000).rem_euclid(24 * 60)) as u16;
+        let inside = |w: &[(u16, u16)]| {
+            w.iter().any(|&(s, e)| if s < e { s <= minute && minute < e } else { minute >= s || minute < e })
+        };
+        if inside(&self.every_day) {
+            return true;
+        }
+        let tz =
+            self.weekday_tz.as_deref().and_then(|z| jiff::tz::TimeZone::get(z).ok()).unwrap_or(jiff::tz::TimeZone::UTC);
+        let Ok(t) = jiff::Timestamp::from_millisecond(ms) else { return false };
+        let day = t.to_zoned_datetime(tz).weekday().to_monday_one_offset() as u8;
+        self.by_weekday.iter().any(|(days, w)| days.contains(&day) && inside(w))
+    }
+}
+
+/// `HH:MM-HH:MM` as minutes of the day.
+fn parse_window(s: &str) -> Option<(u16, u16)> {
+    let (a, b) = s.split_once('-')?;
+    let m = |t: &str| -> Option<u16> {
+        let (h, mi) = t.trim().split_once(':')?;
+        let (h, mi): (u16, u16) = (h.parse().ok()?, mi.parse().ok()?);
+        (h < 24 && mi < 60).then_some(h * 60 + mi)
+    };
+    Some((m(a)?, m(b)?))
+}
+
 /// How an entry's `*_above_<N>_tokens` thresholds compare with the prompt.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ThresholdRule {
@@ -171,6 +269,9 @@ pub struct PriceEntry {
     /// Vertex's `regional_endpoint_uplift_multiplier` (every location but
     /// `global`).
     pub regional_uplift: Option<Ratio>,
+    pub off_peak: Option<OffPeak>,
+    /// Perplexity's calculator bills cache writes as input.
+    pub writes_as_input: bool,
     pub deprecation_date: Option<String>,
     pub origin: EntryOrigin,
 }
@@ -294,6 +395,8 @@ impl PriceEntry {
                 .get("regional_endpoint_uplift_multiplier")
                 .and_then(Value::as_f64)
                 .and_then(Ratio::from_f64),
+            off_peak: map.get("off_peak_pricing").and_then(OffPeak::parse),
+            writes_as_input: provider.as_deref() == Some("perplexity"),
             provider,
             mode: map.get("mode").and_then(Value::as_str).map(str::to_string),
             max_input_tokens: map.get("max_input_tokens").and_then(Value::as_u64),

@@ -70,6 +70,7 @@ impl Pricer {
             inference_geo: rec.inference_geo.as_deref(),
             speed: rec.speed.as_deref(),
             region: rec.region.as_deref(),
+            ts_ms: (!rec.ts_inferred).then_some(rec.ts_ms),
         };
         match cost::compute(entry, &input) {
             Some(c) => {

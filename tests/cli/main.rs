@@ -9,6 +9,7 @@ mod forecast;
 mod formats;
 mod gate;
 mod outcomes;
+mod pricing;
 mod reliability;
 mod reports;
 mod sample_data;
