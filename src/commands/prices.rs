@@ -28,6 +28,8 @@ struct EntryJson {
     model: String,
     resolved_key: String,
     rule: &'static str,
+    /// The entry belongs to another provider than the one asked for.
+    fallback: bool,
     origin: &'static str,
     provider: Option<String>,
     mode: Option<String>,
@@ -45,6 +47,8 @@ struct ModelJson {
     price_key: Option<String>,
     calls: i64,
     unpriced_calls: i64,
+    /// Calls priced from another provider's entry.
+    fallback_calls: i64,
     cost_usd: f64,
 }
 
@@ -176,6 +180,7 @@ pub fn run(env: &Env, args: &PricesArgs, out: &mut dyn Write) -> Result<ExitCode
         model: model.clone(),
         resolved_key: res.key.clone(),
         rule: res.rule,
+        fallback: res.fallback,
         origin: e.origin.label(),
         provider: e.provider.clone(),
         mode: e.mode.clone(),
@@ -207,6 +212,9 @@ pub fn run(env: &Env, args: &PricesArgs, out: &mut dyn Write) -> Result<ExitCode
         OutputFormat::Table => {
             writeln!(out, "model        {}", crate::domain::sanitize::clean(model))?;
             writeln!(out, "resolved to  {} ({})", res.key, res.rule)?;
+            if res.fallback {
+                writeln!(out, "fallback     yes: calls are counted in the ledger's price_fallback_calls")?;
+            }
             writeln!(out, "from         {} · {}", e.origin.label(), catalog.version())?;
             writeln!(
                 out,
@@ -260,6 +268,7 @@ fn list_models(env: &Env, args: &PricesArgs, out: &mut dyn Write) -> Result<Exit
                 model: m,
                 calls: a.calls,
                 unpriced_calls: a.unpriced_calls,
+                fallback_calls: a.price_fallback_calls,
                 cost_usd: a.cost.to_usd_f64(),
             })
             .collect();
@@ -275,11 +284,16 @@ fn list_models(env: &Env, args: &PricesArgs, out: &mut dyn Write) -> Result<Exit
                         m.price_key.clone().unwrap_or_default(),
                         m.calls.to_string(),
                         m.unpriced_calls.to_string(),
+                        m.fallback_calls.to_string(),
                         format!("{}", m.cost_usd),
                     ]
                 })
                 .collect();
-            print::csv_rows(&mut *out, &["model", "price_key", "calls", "unpriced_calls", "cost_usd"], &rows)?;
+            print::csv_rows(
+                &mut *out,
+                &["model", "price_key", "calls", "unpriced_calls", "fallback_calls", "cost_usd"],
+                &rows,
+            )?;
         }
         OutputFormat::Table => {
             let table = Table {
@@ -289,6 +303,7 @@ fn list_models(env: &Env, args: &PricesArgs, out: &mut dyn Write) -> Result<Exit
                     Column::left("price_key", "Price key", 0),
                     Column::right("calls", "Calls", 0),
                     Column::right("unpriced_calls", "Unpriced", 0),
+                    Column::right("fallback_calls", "Fallback", 0),
                 ],
                 rows: models
                     .iter()
@@ -299,6 +314,7 @@ fn list_models(env: &Env, args: &PricesArgs, out: &mut dyn Write) -> Result<Exit
                             Cell::text_or(m.price_key.as_deref(), "UNPRICED"),
                             Cell::Count(m.calls),
                             Cell::Tally(m.unpriced_calls),
+                            Cell::Tally(m.fallback_calls),
                         ],
                     })
                     .collect(),
@@ -307,6 +323,12 @@ fn list_models(env: &Env, args: &PricesArgs, out: &mut dyn Write) -> Result<Exit
             };
             out.write_all(print::text(&table).as_bytes())?;
             writeln!(out, "catalog: {} entries · {}", catalog.len(), catalog.version())?;
+            if models.iter().any(|m| m.fallback_calls > 0) {
+                writeln!(
+                    out,
+                    "Fallback calls were priced from another provider's entry (the call's provider has none); `aifin prices MODEL --provider P` shows which."
+                )?;
+            }
             if models.iter().any(|m| m.unpriced_calls > 0) {
                 writeln!(
                     out,

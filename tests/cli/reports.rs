@@ -107,6 +107,32 @@ fn prices_show_the_resolved_entry() {
     assert_eq!(j["rule"], "routing prefix removed");
     let text = env.ok(&["prices", "gpt-5.4"]);
     assert!(text.contains(">272k"), "{text}");
+    assert_eq!(j["fallback"], false);
+}
+
+#[test]
+fn prices_mark_another_providers_entry_as_a_fallback() {
+    let env = Env::new();
+    // The catalog has no gemini/ entry for this name, only Vertex's.
+    let j = env.json(&["prices", "gemini-2.0-flash", "--provider", "gemini"]);
+    assert_eq!(j["resolved_key"], "vertex_ai/gemini-2.0-flash");
+    assert_eq!(j["fallback"], true);
+    let text = env.ok(&["prices", "gemini-2.0-flash", "--provider", "gemini"]);
+    assert!(text.contains("fallback     yes"), "{text}");
+    // Asked for Vertex itself, the same entry is no fallback.
+    let j = env.json(&["prices", "gemini-2.0-flash", "--provider", "vertex_ai"]);
+    assert_eq!(j["fallback"], false);
+    // A logged call priced that way counts in the model list and the ledger.
+    let f = env.write(
+        "g.jsonl",
+        r#"{"ts":"2026-10-01T08:00:00Z","provider":"gemini","model":"gemini-2.0-flash","usage":{"uncached_input":1000,"output":10}}
+"#,
+    );
+    env.ingest(&[&f]);
+    let models = env.json(&["prices"]);
+    assert_eq!(models[0]["fallback_calls"], 1, "{models:#}");
+    let text = env.ok(&["prices"]);
+    assert!(text.contains("another provider's entry"), "{text}");
 }
 
 #[cfg(unix)]
