@@ -49,6 +49,14 @@ pub enum Command {
     Gate(GateArgs),
     /// Cost per successful outcome per workflow, its trend and verdict, and outcome coverage
     Outcomes(OutcomesArgs),
+    /// Who owns AI spend: the RACI table, its check, and each workflow's accountable person and share of spend
+    Raci(AsOfArgs),
+    /// Budgets and burn-rate alerts replayed from the ledger (exit 1 while any alert fires)
+    Alerts(AsOfArgs),
+    /// The KPI/SLO board and the 90-day rollout judged from the ledger (exit 1 when a KPI is in breach)
+    Kpis(KpisArgs),
+    /// Follow the sources like `ingest --follow` and run a command when a budget alert fires or resolves
+    Watch(WatchArgs),
     /// The cockpit: live spend per workflow, the ledger, sources (built-in demo when nothing is configured)
     Tui(TuiArgs),
     /// Write deterministic synthetic logs (sample data, benchmarks)
@@ -192,6 +200,50 @@ pub struct LedgerArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// A report at one moment.
+#[derive(Args, Debug)]
+pub struct AsOfArgs {
+    /// The report's time: later calls are ignored; the month is the one containing it [default: now]
+    #[arg(long, value_name = "WHEN")]
+    pub as_of: Option<String>,
+
+    /// Time zone for months [default: config report.tz, else the system zone]
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct KpisArgs {
+    #[command(flatten)]
+    pub at: AsOfArgs,
+
+    /// Record this review in the ledger (the rollout's last step asks for one)
+    #[arg(long)]
+    pub record_review: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// Files, directories or globs to follow [default: the config's [[source]] entries]
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Run through `sh -c` with the alert as one JSON object on standard input, each time an alert fires or resolves
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+
+    /// Seconds between evaluations of the budgets
+    #[arg(long, default_value_t = 15.0, value_name = "SECONDS")]
+    pub every: f64,
+
+    /// Time zone for months [default: config report.tz, else the system zone]
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -41,6 +41,79 @@ pub struct ConfigFile {
     /// Log sources to read (`aifin ingest` with no paths, `--follow`, the TUI).
     #[serde(default, rename = "source")]
     pub sources: Vec<SourceConfig>,
+    /// Who does what (replaces the paper's table when present).
+    pub raci: Option<RaciConfig>,
+    /// `[[owner]]`: named people and channels per workflow or team.
+    #[serde(default, rename = "owner")]
+    pub owners: Vec<OwnerConfig>,
+    /// `[[budget]]`: monthly budgets and their burn-rate alerts.
+    #[serde(default, rename = "budget")]
+    pub budgets: Vec<BudgetConfig>,
+    /// `[kpi.<name>]`: KPI targets.
+    #[serde(default)]
+    pub kpi: BTreeMap<String, KpiConfig>,
+}
+
+/// `[raci] functions = [...]` with `[[raci.activity]]` rows.
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RaciConfig {
+    pub functions: Vec<String>,
+    #[serde(default, rename = "activity")]
+    pub activities: Vec<RaciActivityConfig>,
+}
+
+/// `[[raci.activity]] name = "...", roles = { Finance = "A", ... }`.
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RaciActivityConfig {
+    pub name: String,
+    #[serde(default)]
+    pub roles: BTreeMap<String, String>,
+}
+
+/// `[[owner]]`: a workflow's (or a team's) accountable person, on-call
+/// channel and contacts per function.
+#[derive(Debug, Default, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerConfig {
+    pub workflow: Option<String>,
+    pub team: Option<String>,
+    pub accountable: Option<String>,
+    pub oncall: Option<String>,
+    #[serde(default)]
+    pub contacts: BTreeMap<String, String>,
+}
+
+/// `[[budget]] monthly_usd = 720` for a workflow, a team, a customer or
+/// (none of them) the total.
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetConfig {
+    pub monthly_usd: f64,
+    pub workflow: Option<String>,
+    pub team: Option<String>,
+    pub customer: Option<String>,
+    /// Burn-rate alert pairs (default: the SRE Workbook's three).
+    pub alerts: Option<Vec<AlertConfig>>,
+}
+
+/// `{ severity = "page", long = "1h", short = "5m", burn = 14.4 }`.
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct AlertConfig {
+    pub severity: String,
+    pub long: String,
+    pub short: String,
+    pub burn: f64,
+}
+
+/// `[kpi.<name>] target = 0.95, cadence = "monthly"`.
+#[derive(Debug, Default, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KpiConfig {
+    pub target: Option<f64>,
+    pub cadence: Option<String>,
 }
 
 /// A `[[source]]` entry.

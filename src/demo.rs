@@ -177,12 +177,23 @@ pub fn simulate(file: PathBuf, stop: Arc<AtomicBool>) -> std::thread::JoinHandle
             let Ok(f) = std::fs::OpenOptions::new().append(true).open(&file) else { return };
             let mut out = std::io::BufWriter::new(f);
             let step = Duration::from_millis(200);
+            // The runaway's calls come like clockwork (one every
+            // 1 / SPIKE_RATE seconds), so that it always costs about the
+            // same and the budget alert it raises is the same every time.
+            let mut spike_sent = 0usize;
             while !stop.load(Ordering::Relaxed) {
                 let elapsed = started.elapsed();
                 let spiking = elapsed >= SPIKE_AFTER && elapsed < SPIKE_AFTER + SPIKE_FOR;
                 for (w, rate) in rates(elapsed).into_iter().enumerate() {
-                    // Poisson arrivals: at most one per step at these rates.
-                    let n = usize::from(rng.f64() < rate * step.as_secs_f64());
+                    let n = if spiking && w == SPIKE_WORKFLOW {
+                        let due = ((elapsed - SPIKE_AFTER).as_secs_f64() * SPIKE_RATE).floor() as usize + 1;
+                        let n = due.saturating_sub(spike_sent);
+                        spike_sent += n;
+                        n
+                    } else {
+                        // Poisson arrivals: at most one per step at these rates.
+                        usize::from(rng.f64() < rate * step.as_secs_f64())
+                    };
                     for _ in 0..n {
                         let heavy = spiking && w == SPIKE_WORKFLOW;
                         // The knowledge bot's SDK logs prompt text (and,

@@ -27,6 +27,7 @@ mod forecast;
 mod formats;
 mod gate;
 mod ingest;
+mod operate;
 mod pricing;
 mod reports;
 mod sim;

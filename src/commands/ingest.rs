@@ -52,7 +52,7 @@ struct Summary {
 }
 
 /// Sets a flag on SIGINT and SIGTERM (a second Ctrl-C still kills).
-fn stop_flag() -> Result<Arc<AtomicBool>> {
+pub(super) fn stop_flag() -> Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop))?;
@@ -63,7 +63,7 @@ fn stop_flag() -> Result<Arc<AtomicBool>> {
 
 /// What to read: the paths given, else the config's sources, else Claude
 /// Code's transcript directories.
-fn specs(env: &Env, args: &IngestArgs) -> Result<Vec<SourceSpec>> {
+pub(super) fn specs(env: &Env, args: &IngestArgs) -> Result<Vec<SourceSpec>> {
     if !args.paths.is_empty() {
         let options = SourceOptions { format: args.format, batch: args.batch.then_some(true), ..Default::default() };
         return args

@@ -4,6 +4,7 @@ mod forecast;
 mod gate;
 mod ingest;
 mod ledger;
+mod operate;
 mod outcomes;
 mod prices;
 mod rejects;
@@ -96,6 +97,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Forecast(a) => forecast::run(&env, a, &mut out)?,
         Command::Gate(a) => gate::run(&env, a, &mut out)?,
         Command::Outcomes(a) => outcomes::run(&env, a, &mut out)?,
+        Command::Raci(a) => operate::raci(&env, a, &mut out)?,
+        Command::Alerts(a) => operate::alerts(&env, a, &mut out)?,
+        Command::Kpis(a) => operate::kpis(&env, a, &mut out)?,
+        Command::Watch(a) => operate::watch(&env, a, &mut out)?,
         Command::Rejects(a) => rejects::run(&env, a, &mut out)?,
         Command::Prices(a) => prices::run(&env, a, &mut out)?,
         Command::Sources(a) => sources::run(&env, a, &mut out)?,

@@ -231,7 +231,7 @@ pub struct Daily {
 /// from the rollups, assigned to the local day they start in.
 pub fn daily(
     conn: &Connection,
-    workflow: Option<&str>,
+    (dim, key): (Dim, &str),
     since: i64,
     until: i64,
     tz: &TimeZone,
@@ -246,10 +246,7 @@ pub fn daily(
     // Nothing after `until` (a projection as of a past time must not see
     // the rest of its day).
     let w = Window { since: Some(first), until: Some(until) };
-    let hours = match workflow {
-        Some(wf) => hours_of_key(conn, Dim::Workflow, wf, w)?,
-        None => hours_of_key(conn, Dim::Total, "", w)?,
-    };
+    let hours = hours_of_key(conn, dim, key, w)?;
     for (hour_ms, a) in hours {
         // Days are sorted by start: the last one starting at or before.
         let i = days.partition_point(|(_, s, _)| *s <= hour_ms);
@@ -276,11 +273,7 @@ pub struct TrendReport {
 pub const SHOWN_DAYS: usize = 30;
 
 /// The first and last call time of a workflow (or all), from the rollups.
-fn data_span(conn: &Connection, workflow: Option<&str>) -> rusqlite::Result<Option<(i64, i64)>> {
-    let (dim, key) = match workflow {
-        Some(w) => (Dim::Workflow, w),
-        None => (Dim::Total, ""),
-    };
+fn data_span(conn: &Connection, (dim, key): (Dim, &str)) -> rusqlite::Result<Option<(i64, i64)>> {
     conn.query_row(
         "SELECT MIN(hour), MAX(hour) FROM rollup_hour WHERE dim = ?1 AND key = ?2",
         rusqlite::params![dim.code(), key],
@@ -292,19 +285,33 @@ fn data_span(conn: &Connection, workflow: Option<&str>) -> rusqlite::Result<Opti
     )
 }
 
-/// Projects the month containing `now` and backtests every complete month.
+/// Projects the month containing `now` and backtests every complete month,
+/// for one workflow (or all).
 pub fn trend_report(
     conn: &Connection,
     workflow: Option<&str>,
     now: i64,
     tz: &TimeZone,
 ) -> rusqlite::Result<TrendReport> {
+    match workflow {
+        Some(w) => trend_report_of(conn, (Dim::Workflow, w), now, tz),
+        None => trend_report_of(conn, (Dim::Total, ""), now, tz),
+    }
+}
+
+/// The same for one key of a single dimension (a team, a customer).
+pub fn trend_report_of(
+    conn: &Connection,
+    subject: (Dim, &str),
+    now: i64,
+    tz: &TimeZone,
+) -> rusqlite::Result<TrendReport> {
     let month_start = start_of_month(now, tz);
     let month_end = end_of_month(now, tz);
     let mut report = TrendReport { month: time::local_month(now, tz), ..TrendReport::default() };
-    let Some((first, _)) = data_span(conn, workflow)? else { return Ok(report) };
+    let Some((first, _)) = data_span(conn, subject)? else { return Ok(report) };
     let first = start_of_local_day(first.min(now), tz);
-    let series = daily(conn, workflow, first, now, tz)?;
+    let series = daily(conn, subject, first, now, tz)?;
     let today_start = start_of_local_day(now, tz);
     let today_end = next_local_day(today_start, tz);
     // Complete days before today.
@@ -458,7 +465,7 @@ mod tests {
         let conn = db(&recs);
         let tz = TimeZone::UTC;
         let now = parse_ts_str("2026-10-20T12:00:00Z").unwrap();
-        let s = daily(&conn, Some("wf"), parse_ts_str("2026-09-10T00:00:00Z").unwrap(), now, &tz).unwrap();
+        let s = daily(&conn, (Dim::Workflow, "wf"), parse_ts_str("2026-09-10T00:00:00Z").unwrap(), now, &tz).unwrap();
         let v: Vec<f64> = s.days.iter().map(|d| d.2.to_usd_f64()).collect();
         assert_eq!(s.days[0].0, "2026-09-10");
         assert_eq!(&v[..4], &[10.0, 10.0, 0.0, 20.0]);

@@ -3,12 +3,15 @@
 //! line, the cockpit and the snapshots print the same models, so they
 //! agree to the cent. Nothing here knows about the terminal.
 
+pub mod alerts;
 pub mod forecast;
 pub mod gate;
+pub mod kpis;
 pub mod ledger;
 pub mod live;
 pub mod outcomes;
 pub mod print;
+pub mod raci;
 pub mod sources;
 pub mod table;
 pub mod window;

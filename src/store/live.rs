@@ -71,3 +71,44 @@ pub fn hours_of_key(conn: &Connection, d: Dim, key: &str, w: Window) -> rusqlite
         .collect()
     })
 }
+
+/// Hourly spend per key of a single dimension over hours `[h0, h1]`
+/// (hour index = UTC ms / 1 h), straight from the rollups.
+pub fn hourly_costs(conn: &Connection, d: Dim, h0: i64, h1: i64) -> rusqlite::Result<Vec<(i64, String, i64)>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT hour, key, cost_nano FROM rollup_hour WHERE dim = ?1 AND hour >= ?2 AND hour <= ?3")?;
+    stmt.query_map(params![d.code(), h0, h1], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect()
+}
+
+/// One minute's spend of one (workflow, team, customer).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MinuteCost {
+    /// Minute index (UTC ms / 1 min).
+    pub minute: i64,
+    pub workflow: String,
+    pub team: String,
+    pub customer: String,
+    pub cost: i64,
+}
+
+/// Per-minute spend by workflow, team and customer over `[since, until)`,
+/// from the calls table.
+pub fn minute_costs(conn: &Connection, since: i64, until: i64) -> rusqlite::Result<Vec<MinuteCost>> {
+    saturating_retry(|sum| {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT c.ts / 60000, COALESCE(c.workflow, ''), COALESCE(c.team, ''), COALESCE(c.customer, ''), {}
+             FROM calls c WHERE {RAW_WHERE} AND c.cost_nano IS NOT NULL GROUP BY 1, 2, 3, 4",
+            sum.rewrite("SUM(c.cost_nano)")
+        ))?;
+        stmt.query_map(params![since, until], |r| {
+            Ok(MinuteCost {
+                minute: r.get(0)?,
+                workflow: r.get(1)?,
+                team: r.get(2)?,
+                customer: r.get(3)?,
+                cost: r.get(4)?,
+            })
+        })?
+        .collect()
+    })
+}

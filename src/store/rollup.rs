@@ -195,7 +195,7 @@ pub enum Sum {
 }
 
 impl Sum {
-    fn rewrite(self, expr: &str) -> String {
+    pub fn rewrite(self, expr: &str) -> String {
         match self {
             Sum::Plain => expr.to_string(),
             Sum::Saturating => expr.replace("SUM(", "ssum("),

@@ -8,6 +8,7 @@ mod follow;
 mod forecast;
 mod formats;
 mod gate;
+mod operate;
 mod outcomes;
 mod pricing;
 mod reliability;
