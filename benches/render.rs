@@ -40,6 +40,8 @@ fn app_over_generated_ledger(dir: &std::path::Path) -> App {
         drill: Some("support-copilot".into()),
         forecast: true,
         outcome_rules: vec![],
+        kpis: false,
+        operate: Default::default(),
     };
     app.update(Action::DataReady(Box::new(
         snapshot(&conn, &p, &mut aifin::bench::Pricer::new(common::catalog())).unwrap(),

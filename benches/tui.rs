@@ -45,7 +45,17 @@ fn best_of<T>(n: usize, mut f: impl FnMut() -> T) -> (f64, T) {
 }
 
 fn params(window: WindowKind, group: GroupBy, drill: Option<String>) -> QueryParams {
-    QueryParams { now_ms: now_ms(), tz: TimeZone::UTC, group, window, drill, forecast: false, outcome_rules: vec![] }
+    QueryParams {
+        now_ms: now_ms(),
+        tz: TimeZone::UTC,
+        group,
+        window,
+        drill,
+        forecast: false,
+        outcome_rules: vec![],
+        kpis: false,
+        operate: Default::default(),
+    }
 }
 
 fn queries(db: &std::path::Path, rows: u64) {

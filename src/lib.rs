@@ -41,6 +41,7 @@ mod tui;
 #[doc(hidden)]
 pub mod bench {
     pub use crate::attribution::Attributor;
+    pub use crate::config::ConfigFile;
     pub use crate::domain::dims::Dimension;
     pub use crate::domain::money::Nanos;
     pub use crate::domain::record::{CallRecord, Tokens};
@@ -50,11 +51,15 @@ pub mod bench {
     pub use crate::gate::{GateOptions, evaluate};
     pub use crate::ingest::follow::{FollowOptions, follow};
     pub use crate::ingest::{IngestOptions, IngestReport, SourceOptions, SourceSpec, ingest_paths};
+    pub use crate::operate::Operate;
     pub use crate::pricing::{Catalog, Pricer};
+    pub use crate::reports::alerts::{AlertsReport, judge_cached, judge_now};
+    pub use crate::reports::kpis::KpiReport;
     pub use crate::reports::ledger::LedgerOutcomes;
     pub use crate::reports::outcomes::OutcomesReport;
     pub use crate::reports::window::WindowKind;
     pub use crate::sim::{Rng, bulk, random_line, text_line};
+    pub use crate::store::live::MinuteCache;
     pub use crate::store::queries::GroupBy;
     pub use crate::store::queries::{Window, ledger};
     pub use crate::store::writer::{Batch, Writer};

@@ -205,6 +205,7 @@ pub fn watch(env: &Env, a: &WatchArgs, out: &mut dyn Write) -> Result<ExitCode> 
     };
     let conn = crate::store::open_rw(&env.db)?;
     let mut next = Instant::now();
+    let mut minutes = crate::store::live::MinuteCache::default();
     while !stop.load(Ordering::Relaxed) {
         if Instant::now() < next {
             std::thread::sleep(Duration::from_millis(100));
@@ -212,11 +213,11 @@ pub fn watch(env: &Env, a: &WatchArgs, out: &mut dyn Write) -> Result<ExitCode> 
         }
         next = Instant::now() + every;
         let now = time::now_ms();
-        let judged = alerts::judge_now(&conn, &op.budgets, now, &tz)?;
+        let judged = alerts::judge_cached(&conn, &op.budgets, now, &tz, &mut minutes)?;
         let holding = alerts::holding_now(&op.budgets, &judged);
         let open: Vec<_> = events::list(&conn, alerts::BUDGET_ALERT, now)?;
         let people = alerts::people_now(&conn, &op, now, &tz)?;
-        for (e, j) in alerts::transitions(&op, &holding, &open, now, &people) {
+        for (e, j) in alerts::transitions(&op.budgets, &holding, &open, now, &people) {
             events::record(&conn, &e, now)?;
             writeln!(
                 out,

@@ -50,13 +50,16 @@ pub fn run(env: &Env, args: &TuiArgs) -> Result<ExitCode> {
             tz,
             notice: Some(notice),
             stop: Arc::clone(&stop),
+            operate: Arc::new(crate::operate::Operate::from_config(&demo.config.file)),
         });
         let _ = traffic.join();
         r?;
         return Ok(ExitCode::SUCCESS);
     }
-    let notice =
-        specs.is_empty().then(|| "not following any source: add [[source]] to aifin.toml to watch live".to_string());
+    let operate = crate::operate::Operate::from_config(&env.config.file);
+    let notice = operate.warning_line().or_else(|| {
+        specs.is_empty().then(|| "not following any source: add [[source]] to aifin.toml to watch live".to_string())
+    });
     run_tui(TuiOptions {
         db: env.db.clone(),
         specs,
@@ -65,6 +68,7 @@ pub fn run(env: &Env, args: &TuiArgs) -> Result<ExitCode> {
         tz,
         notice,
         stop,
+        operate: Arc::new(operate),
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -21,6 +21,13 @@ pub struct Operate {
     pub kpi: std::collections::BTreeMap<String, crate::config::KpiConfig>,
 }
 
+impl Default for Operate {
+    /// The paper's RACI, no owners, budgets or targets.
+    fn default() -> Operate {
+        Operate::from_config(&ConfigFile::default())
+    }
+}
+
 impl Operate {
     pub fn from_config(c: &ConfigFile) -> Operate {
         let (owners, owner_errors) = raci::Owners::new(&c.owners, &c.attribution.owners);

@@ -16,7 +16,7 @@ use crate::forecast::drivers::trend_report_of;
 use crate::operate::Operate;
 use crate::operate::burn::{self, Alert, Budget, MS_PER_MINUTE, PairState, Scope, Series};
 use crate::store::events::Event;
-use crate::store::live::{hourly_costs, minute_costs};
+use crate::store::live::{MinuteCache, hourly_costs, minute_costs};
 use crate::store::queries::{self, QueryPath, Window};
 use crate::store::rollup::Dim;
 
@@ -40,10 +40,14 @@ pub struct BudgetRow {
 }
 
 impl BudgetRow {
-    /// The highest long-window burn of any pair, as a multiple of the even
-    /// burn.
+    /// The burn of the pair with the shortest long window (the last hour
+    /// by default), as a multiple of the even burn.
     pub fn burn(&self) -> f64 {
-        self.pairs.first().map(|p| p.long_burn).unwrap_or(0.0)
+        self.pairs
+            .iter()
+            .min_by_key(|p| self.budget.rules.get(p.rule).map(|r| r.long_ms).unwrap_or(i64::MAX))
+            .map(|p| p.long_burn)
+            .unwrap_or(0.0)
     }
 }
 
@@ -140,23 +144,49 @@ fn longest(budgets: &[Budget]) -> i64 {
 }
 
 /// Every budget's pairs judged at `now`, without replaying the past: what
-/// the cockpit and `aifin watch` evaluate on each refresh. Returns the
-/// series too (for the caller's replay or tests).
+/// `aifin watch` and the cockpit evaluate on each refresh. Reads the
+/// minutes of the last hours whole; [`judge_cached`] keeps them between
+/// refreshes.
 pub fn judge_now(
     conn: &Connection,
     budgets: &[Budget],
     now: i64,
     tz: &TimeZone,
 ) -> rusqlite::Result<Vec<Vec<PairState>>> {
+    let mut cache = MinuteCache::default();
+    judge_cached(conn, budgets, now, tz, &mut cache)
+}
+
+/// [`judge_now`] with the minutes kept in `cache` (brought up to `now`
+/// first: only the calls stored since its last refresh are read).
+pub fn judge_cached(
+    conn: &Connection,
+    budgets: &[Budget],
+    now: i64,
+    tz: &TimeZone,
+    cache: &mut MinuteCache,
+) -> rusqlite::Result<Vec<Vec<PairState>>> {
     if budgets.is_empty() {
         return Ok(Vec::new());
     }
+    cache.refresh(conn, now)?;
     let h_now = (now - 1).div_euclid(MS_PER_HOUR);
     let h0 = (now - longest(budgets)).div_euclid(MS_PER_HOUR);
     let mut series = load_hours(conn, budgets, h0, h_now)?;
     // The minutes of the current hour and the one before: the short
     // windows and the 1-hour window are exact.
-    load_minutes(conn, budgets, &mut series, &BTreeSet::from([h_now - 1, h_now]))?;
+    for (b, s) in budgets.iter().zip(&mut series) {
+        let (dim, key) = match &b.scope {
+            Scope::Total => (None, ""),
+            Scope::Workflow(k) => (Some(0), k.as_str()),
+            Scope::Team(k) => (Some(1), k.as_str()),
+            Scope::Customer(k) => (Some(2), k.as_str()),
+        };
+        if let Some(m) = cache.minutes(dim, key) {
+            s.minutes = m.iter().map(|(k, v)| (*k, Nanos(*v))).collect();
+        }
+        s.minute_hours.extend(cache.hours());
+    }
     let m = month_ms(now, tz);
     Ok(budgets.iter().zip(&series).map(|(b, s)| burn::judge(b, s, now, m)).collect())
 }
@@ -190,6 +220,57 @@ fn people(op: &Operate, scope: &Scope, teams: &HashMap<String, String>) -> Peopl
 
 /// (accountable, on-call channel).
 pub type People = (Option<String>, Option<String>);
+
+/// Month-to-date spend per key of a single dimension (`Dim::Total`: the
+/// key ""): whole hours from the rollups, the current hour from the minute
+/// cache (brought up to `now` by the caller), so no call is read again;
+/// exact from the calls when the month does not start on an hour.
+pub fn month_to_date(
+    conn: &Connection,
+    d: Dim,
+    now: i64,
+    tz: &TimeZone,
+    cache: &MinuteCache,
+) -> rusqlite::Result<HashMap<String, Nanos>> {
+    let start = start_of_month(now, tz);
+    let hc = (now - 1).div_euclid(MS_PER_HOUR);
+    let idx = match d {
+        Dim::Total => None,
+        Dim::Workflow => Some(0),
+        Dim::Team => Some(1),
+        Dim::Customer => Some(2),
+        _ => return exact_month(conn, d, start, now),
+    };
+    if start % MS_PER_HOUR != 0 || !cache.hours().contains(&hc) || start > hc * MS_PER_HOUR {
+        return exact_month(conn, d, start, now);
+    }
+    let mut out: HashMap<String, Nanos> = HashMap::new();
+    for (_, k, c) in hourly_costs(conn, d, start / MS_PER_HOUR, hc - 1)? {
+        *out.entry(k).or_insert(Nanos::ZERO) += Nanos(c);
+    }
+    let mut current = |key: &str, m: &std::collections::BTreeMap<i64, i64>| {
+        let n: i64 = m.range(hc * 60..).map(|(_, v)| *v).sum();
+        if n != 0 {
+            *out.entry(key.to_string()).or_insert(Nanos::ZERO) += Nanos(n);
+        }
+    };
+    match idx {
+        None => current("", &cache.total),
+        Some(i) => {
+            for (k, m) in &cache.by[i] {
+                current(k, m);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn exact_month(conn: &Connection, d: Dim, start: i64, now: i64) -> rusqlite::Result<HashMap<String, Nanos>> {
+    Ok(queries::group(conn, d, Window { since: Some(start), until: Some(now) }, QueryPath::Rollup)?
+        .into_iter()
+        .map(|(k, a)| (k, a.cost))
+        .collect())
+}
 
 /// Every budget's people as of `now` (teams as the month's ledger shows
 /// them where the config does not say).
@@ -260,8 +341,7 @@ impl AlertsReport {
                     .sum::<Nanos>();
             let projected = trend_report_of(conn, (dim, key), as_of, tz)?.trend.map(|t| t.projected);
             let variance = projected.map(|p| (p.0 - b.monthly.0) as f64 / b.monthly.0 as f64);
-            let mut pairs = burn::judge(b, s, as_of, month_ms(as_of, tz));
-            pairs.sort_by(|x, y| y.long_burn.total_cmp(&x.long_burn));
+            let pairs = burn::judge(b, s, as_of, month_ms(as_of, tz));
             let (owner, oncall) = people(op, &b.scope, &teams);
             for a in burn::replay(b, s, from, as_of, &|t| month_ms(t, tz)) {
                 if a.ended_at.is_none_or(|e| e >= as_of - RESOLVED_DAYS * MS_PER_DAY) {
@@ -278,6 +358,48 @@ impl AlertsReport {
                 .then(a.alert.subject().cmp(&b.alert.subject()))
         });
         Ok(AlertsReport { as_of, budgets: rows, alerts })
+    }
+
+    /// The budgets judged now, without replaying the past (the cockpit's
+    /// refresh): month to date, each pair's burn, the people; the total's
+    /// projection is the header's (`total_projection`), the others have
+    /// none here.
+    pub fn now(
+        conn: &Connection,
+        op: &Operate,
+        now: i64,
+        tz: &TimeZone,
+        total_projection: Option<Nanos>,
+        cache: &mut MinuteCache,
+        teams: &HashMap<String, String>,
+    ) -> rusqlite::Result<AlertsReport> {
+        let judged = judge_cached(conn, &op.budgets, now, tz, cache)?;
+        let mut spent_by: HashMap<Dim, HashMap<String, Nanos>> = HashMap::new();
+        let mut budgets = Vec::new();
+        for (b, pairs) in op.budgets.iter().zip(judged) {
+            let (dim, key) = dim_key(&b.scope);
+            if let std::collections::hash_map::Entry::Vacant(e) = spent_by.entry(dim) {
+                e.insert(month_to_date(conn, dim, now, tz, cache)?);
+            }
+            let spent = spent_by[&dim].get(key).copied().unwrap_or(Nanos::ZERO);
+            let projected = if b.scope == Scope::Total { total_projection } else { None };
+            let variance = projected.map(|p| (p.0 - b.monthly.0) as f64 / b.monthly.0 as f64);
+            let (owner, oncall) = people(op, &b.scope, teams);
+            budgets.push(BudgetRow { budget: b.clone(), spent, projected, variance, pairs, owner, oncall });
+        }
+        Ok(AlertsReport { as_of: now, budgets, alerts: Vec::new() })
+    }
+
+    /// The severities holding now, per budget (see [`holding_now`]).
+    pub fn holding(&self) -> Vec<(usize, burn::Severity, PairState)> {
+        let budgets: Vec<Budget> = self.budgets.iter().map(|b| b.budget.clone()).collect();
+        let judged: Vec<Vec<PairState>> = self.budgets.iter().map(|b| b.pairs.clone()).collect();
+        holding_now(&budgets, &judged)
+    }
+
+    /// Each budget's people.
+    pub fn people(&self) -> HashMap<Scope, People> {
+        self.budgets.iter().map(|b| (b.budget.scope.clone(), (b.owner.clone(), b.oncall.clone()))).collect()
     }
 
     pub fn firing(&self) -> impl Iterator<Item = &AlertRow> {
@@ -490,7 +612,7 @@ pub struct AlertsJson {
 /// one that stopped holding. The same rule serves the cockpit and
 /// `aifin watch`, so a restart neither forgets nor re-fires an alert.
 pub fn transitions(
-    op: &Operate,
+    budgets: &[Budget],
     holding: &[(usize, burn::Severity, PairState)],
     open: &[Event],
     now: i64,
@@ -499,7 +621,7 @@ pub fn transitions(
     let mut out = Vec::new();
     let mut held = BTreeSet::new();
     for (i, sev, p) in holding {
-        let b = &op.budgets[*i];
+        let b = &budgets[*i];
         let rule = b.rules[p.rule].clone();
         let subject = format!("{}/{}", b.scope.id(), sev.name());
         held.insert(subject.clone());

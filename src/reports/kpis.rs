@@ -491,8 +491,7 @@ impl KpiReport {
         Table {
             title: "The 90-day rollout, judged from the ledger".into(),
             columns: vec![
-                Column::right("step", "Step", 0),
-                Column::left("name", "What", 0),
+                Column::left("step", "Step", 0),
                 Column::left("status", "Status", 0),
                 Column::left("evidence", "Evidence", 1),
             ],
@@ -502,8 +501,7 @@ impl KpiReport {
                 .map(|s| Row {
                     id: s.step.to_string(),
                     cells: vec![
-                        Cell::Count(s.step as i64),
-                        Cell::Label(s.name),
+                        Cell::text(format!("{}. {}", s.step, s.name)),
                         Cell::Label(s.status),
                         Cell::text(&s.evidence),
                     ],

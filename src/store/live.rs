@@ -112,3 +112,141 @@ pub fn minute_costs(conn: &Connection, since: i64, until: i64) -> rusqlite::Resu
         .collect()
     })
 }
+
+/// Per-minute spend of the last two whole hours and the current one, by
+/// workflow, team and customer, kept up to date between refreshes: a
+/// refresh reads only the calls stored since the last one (by row id), and
+/// reads the whole span again once a minute, so that calls priced after
+/// they were stored (usage counted later) are caught up.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MinuteCache {
+    /// The first minute held (minute index).
+    from_minute: i64,
+    /// The highest call row id read.
+    last_id: i64,
+    /// When the span was last read whole (0: never).
+    full_at: i64,
+    /// Minute index → spend, for all calls.
+    pub total: std::collections::BTreeMap<i64, i64>,
+    /// Per dimension (workflow, team, customer): key → minute → spend.
+    pub by: [std::collections::HashMap<String, std::collections::BTreeMap<i64, i64>>; 3],
+}
+
+impl MinuteCache {
+    /// How often the span is read whole.
+    pub const FULL_EVERY_MS: i64 = 60_000;
+
+    /// The whole hours before the current one that are held.
+    pub const HOURS_BEFORE: i64 = 1;
+
+    fn add(&mut self, m: &MinuteCost) {
+        *self.total.entry(m.minute).or_insert(0) += m.cost;
+        for (i, k) in [&m.workflow, &m.team, &m.customer].into_iter().enumerate() {
+            *self.by[i].entry(k.clone()).or_default().entry(m.minute).or_insert(0) += m.cost;
+        }
+    }
+
+    /// Brings the cache up to `now`.
+    pub fn refresh(&mut self, conn: &Connection, now: i64) -> rusqlite::Result<()> {
+        let from_minute = ((now - 1).div_euclid(MS_PER_HOUR) - Self::HOURS_BEFORE) * 60;
+        let full = self.full_at == 0 || now - self.full_at >= Self::FULL_EVERY_MS || now < self.full_at;
+        let tx = conn.unchecked_transaction()?;
+        if full {
+            *self = MinuteCache::default();
+            self.last_id = tx.query_row("SELECT COALESCE(MAX(id), 0) FROM calls", [], |r| r.get(0))?;
+            for m in minute_costs(&tx, from_minute * MS_PER_MINUTE, i64::MAX)? {
+                self.add(&m);
+            }
+            self.full_at = now;
+        } else {
+            let mut stmt = tx.prepare_cached(
+                "SELECT id, ts / 60000, COALESCE(workflow, ''), COALESCE(team, ''), COALESCE(customer, ''), cost_nano
+                 FROM calls WHERE id > ?1 ORDER BY id",
+            )?;
+            let mut rows = stmt.query([self.last_id])?;
+            let mut fresh = Vec::new();
+            while let Some(r) = rows.next()? {
+                self.last_id = r.get(0)?;
+                let (minute, cost): (i64, Option<i64>) = (r.get(1)?, r.get(5)?);
+                if let Some(cost) = cost.filter(|_| minute >= from_minute) {
+                    fresh.push(MinuteCost { minute, workflow: r.get(2)?, team: r.get(3)?, customer: r.get(4)?, cost });
+                }
+            }
+            for m in &fresh {
+                self.add(m);
+            }
+        }
+        tx.finish()?;
+        // Minutes that left the span.
+        self.total = self.total.split_off(&from_minute);
+        for d in &mut self.by {
+            for v in d.values_mut() {
+                *v = v.split_off(&from_minute);
+            }
+            d.retain(|_, v| !v.is_empty());
+        }
+        self.from_minute = from_minute;
+        Ok(())
+    }
+
+    /// The minute spend of one key of a dimension (0 workflow, 1 team,
+    /// 2 customer; `None`: all calls).
+    pub fn minutes(&self, dim: Option<usize>, key: &str) -> Option<&std::collections::BTreeMap<i64, i64>> {
+        match dim {
+            None => Some(&self.total),
+            Some(d) => self.by.get(d)?.get(key),
+        }
+    }
+
+    /// The hours whose minutes are all held.
+    pub fn hours(&self) -> std::ops::Range<i64> {
+        let first = self.from_minute.div_euclid(60);
+        first..first + Self::HOURS_BEFORE + 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn insert(conn: &Connection, key: i64, ts: i64, wf: &str, cost: Option<i64>) {
+        conn.execute(
+            "INSERT INTO calls (ts, dedupe_ts, dedupe_key, model, workflow, team, customer, uncached_input, cache_read,
+               cache_write_5m, cache_write_1h, output, reasoning, cost_nano)
+             VALUES (?1, ?1, ?2, 'm', ?3, 't', 'c', 0, 0, 0, 0, 0, 0, ?4)",
+            params![ts, key, wf, cost],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn the_minute_cache_reads_only_new_calls_and_catches_late_prices_once_a_minute() {
+        let conn = crate::store::open_memory().unwrap();
+        let h = 1_000 * MS_PER_HOUR;
+        let now = h + 30 * MS_PER_MINUTE;
+        insert(&conn, 1, h - 3 * MS_PER_HOUR, "a", Some(7)); // before the span
+        insert(&conn, 2, h - 10 * MS_PER_MINUTE, "a", Some(5));
+        insert(&conn, 3, h + 5 * MS_PER_MINUTE, "b", Some(3));
+        insert(&conn, 4, h + 6 * MS_PER_MINUTE, "b", None); // waiting for its usage
+        let mut c = MinuteCache::default();
+        c.refresh(&conn, now).unwrap();
+        assert_eq!(c.hours(), 999..1001);
+        assert_eq!(c.total.values().sum::<i64>(), 8);
+        assert_eq!(c.minutes(Some(0), "a").unwrap().values().sum::<i64>(), 5);
+        // New calls are added by row id; an old one outside the span is not.
+        insert(&conn, 5, h + 20 * MS_PER_MINUTE, "a", Some(11));
+        insert(&conn, 6, h - 5 * MS_PER_HOUR, "a", Some(100));
+        conn.execute("UPDATE calls SET cost_nano = 2 WHERE dedupe_key = 4", []).unwrap();
+        c.refresh(&conn, now + 1_000).unwrap();
+        assert_eq!(c.minutes(Some(0), "a").unwrap().values().sum::<i64>(), 16);
+        assert_eq!(c.total.values().sum::<i64>(), 19, "the late price is not seen yet");
+        // A minute on, the span is read whole: the late price is in.
+        c.refresh(&conn, now + MinuteCache::FULL_EVERY_MS).unwrap();
+        assert_eq!(c.total.values().sum::<i64>(), 21);
+        assert_eq!(c.minutes(Some(1), "t").unwrap().values().sum::<i64>(), 21);
+        // Time moves on: minutes that left the span are dropped.
+        c.refresh(&conn, h + MS_PER_HOUR + 30 * MS_PER_MINUTE).unwrap();
+        assert_eq!(c.total.values().sum::<i64>(), 16);
+        assert!(c.minutes(Some(0), "a").unwrap().keys().all(|m| *m >= 1000 * 60));
+    }
+}

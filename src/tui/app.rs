@@ -28,10 +28,12 @@ pub enum Tab {
     Sources,
     Forecast,
     Gate,
+    Raci,
+    Kpis,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 5] = [Tab::Live, Tab::Ledger, Tab::Sources, Tab::Forecast, Tab::Gate];
+    pub const ALL: [Tab; 7] = [Tab::Live, Tab::Ledger, Tab::Sources, Tab::Forecast, Tab::Gate, Tab::Raci, Tab::Kpis];
 
     pub fn title(self) -> &'static str {
         layout::TAB_TITLES[self.index()]
@@ -237,6 +239,17 @@ pub struct App {
     pub sources_selected: Option<String>,
     pub forecast: ForecastState,
     pub gate: GateState,
+    /// The selected workflow of the RACI tab's owners.
+    pub raci_selected: Option<String>,
+    /// The selected KPI.
+    pub kpi_selected: Option<String>,
+    /// The RACI, owners, budgets and KPI targets from the config.
+    pub operate: std::sync::Arc<crate::operate::Operate>,
+    /// Budget alerts firing, as recorded (by subject); loaded from the
+    /// ledger with the first snapshot, so a restart neither forgets nor
+    /// re-fires them.
+    pub alerts: BTreeMap<String, Event>,
+    pub alerts_loaded: bool,
     pub help: bool,
     pub prompt: Option<Prompt>,
     /// Rows whose name contains this (case-insensitive) are shown.
@@ -295,6 +308,11 @@ impl App {
             sources_selected: None,
             forecast: ForecastState::default(),
             gate: GateState::default(),
+            raci_selected: None,
+            kpi_selected: None,
+            operate: Default::default(),
+            alerts: BTreeMap::new(),
+            alerts_loaded: false,
             help: false,
             prompt: None,
             filter: None,
@@ -324,6 +342,8 @@ impl App {
             drill: self.ledger.drill.clone(),
             forecast: self.tab == Tab::Forecast,
             outcome_rules: self.outcome_rules.clone(),
+            kpis: self.tab == Tab::Kpis,
+            operate: self.operate.clone(),
         }
     }
 
@@ -337,6 +357,11 @@ impl App {
     /// The ids of the current tab's list, in display order, filtered.
     pub fn list_ids(&self) -> Vec<String> {
         self.list_ids_of(self.tab)
+    }
+
+    /// The ids of a tab's list, in display order, filtered.
+    pub fn list_ids_of_public(&self, tab: Tab) -> Vec<String> {
+        self.list_ids_of(tab)
     }
 
     fn list_ids_of(&self, tab: Tab) -> Vec<String> {
@@ -368,6 +393,14 @@ impl App {
                     .map(crate::reports::gate::run_row_id)
                     .collect()
             }
+            Tab::Raci => filtered(s.operate.raci.owners.iter().map(|o| o.workflow.as_str()), f)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            Tab::Kpis => match &s.operate.kpis {
+                Some(k) => k.kpis.iter().map(|k| k.name.to_string()).collect(),
+                None => Vec::new(),
+            },
         }
     }
 
@@ -406,6 +439,8 @@ impl App {
             Tab::Sources => self.sources_selected.as_ref(),
             Tab::Forecast => None,
             Tab::Gate => self.gate.selected.as_ref(),
+            Tab::Raci => self.raci_selected.as_ref(),
+            Tab::Kpis => self.kpi_selected.as_ref(),
         }
     }
 
@@ -420,6 +455,8 @@ impl App {
             Tab::Sources => self.sources_selected = key,
             Tab::Forecast => {}
             Tab::Gate => self.gate.selected = key,
+            Tab::Raci => self.raci_selected = key,
+            Tab::Kpis => self.kpi_selected = key,
         }
     }
 
@@ -430,11 +467,16 @@ impl App {
         self.selected_key().and_then(|k| ids.iter().position(|i| i == k)).unwrap_or(0)
     }
 
-    /// Switches tab; the forecast tab asks for its data when it has none.
+    /// Switches tab; the forecast and KPI tabs ask for their data when it
+    /// is not loaded.
     fn go_to(&mut self, t: Tab) -> Vec<Effect> {
         self.tab = t;
-        let missing = self.snapshot.as_ref().is_none_or(|s| s.forecast.is_none());
-        if t == Tab::Forecast && missing && !self.waiting { self.query() } else { vec![] }
+        let missing = match t {
+            Tab::Forecast => self.snapshot.as_ref().is_none_or(|s| s.forecast.is_none()),
+            Tab::Kpis => self.snapshot.as_ref().is_none_or(|s| s.operate.kpis.is_none()),
+            _ => false,
+        };
+        if missing && !self.waiting { self.query() } else { vec![] }
     }
 
     /// Moves the selected slider by `delta` (in memory only: the view
@@ -510,7 +552,7 @@ impl App {
 
     /// Keeps every selection on an item that exists after new data.
     fn reconcile(&mut self) {
-        for t in [Tab::Live, Tab::Ledger, Tab::Sources, Tab::Gate] {
+        for t in [Tab::Live, Tab::Ledger, Tab::Sources, Tab::Gate, Tab::Raci, Tab::Kpis] {
             let ids = self.list_ids_of(t);
             let keep = self.selected_key_of(t).is_some_and(|k| ids.contains(k));
             if !keep {
@@ -542,6 +584,30 @@ impl App {
             }
         }
         self.runaways = current;
+        if events.is_empty() { vec![] } else { vec![Effect::Record(events)] }
+    }
+
+    /// Records budget alerts as they fire and resolve (the rule of
+    /// [`crate::reports::alerts::transitions`], shared with `aifin watch`).
+    fn track_alerts(&mut self) -> Vec<Effect> {
+        let Some(s) = &self.snapshot else { return vec![] };
+        if !self.alerts_loaded {
+            self.alerts = s.operate.open_alerts.iter().map(|e| (e.subject.clone(), e.clone())).collect();
+            self.alerts_loaded = true;
+        }
+        let b = &s.operate.budgets;
+        let budgets: Vec<crate::operate::burn::Budget> = b.budgets.iter().map(|r| r.budget.clone()).collect();
+        let open: Vec<Event> = self.alerts.values().cloned().collect();
+        let changes = crate::reports::alerts::transitions(&budgets, &b.holding(), &open, s.params.now_ms, &b.people());
+        let mut events = Vec::new();
+        for (e, _) in changes {
+            if e.ended_at.is_some() {
+                self.alerts.remove(&e.subject);
+            } else {
+                self.alerts.insert(e.subject.clone(), e.clone());
+            }
+            events.push(e);
+        }
         if events.is_empty() { vec![] } else { vec![Effect::Record(events)] }
     }
 
@@ -742,7 +808,7 @@ impl App {
                     self.gate.cases = self.gate.selected.is_some();
                     vec![]
                 }
-                Tab::Sources | Tab::Forecast => vec![],
+                Tab::Sources | Tab::Forecast | Tab::Raci | Tab::Kpis => vec![],
             },
             Action::Back => {
                 if self.help {
@@ -801,7 +867,9 @@ impl App {
                 }
                 self.snapshot = Some(*s);
                 self.reconcile();
-                self.track_runaways()
+                let mut effects = self.track_runaways();
+                effects.extend(self.track_alerts());
+                effects
             }
             Action::QueryFailed(e) => {
                 self.waiting = false;

@@ -11,13 +11,18 @@ use rusqlite::Connection;
 use crate::domain::money::Nanos;
 use crate::domain::time;
 use crate::forecast::drivers::{self, Measured, TrendReport};
+use crate::operate::Operate;
 use crate::pricing::Pricer;
+use crate::reports::alerts::{AlertsReport, BUDGET_ALERT};
 use crate::reports::gate as gate_report;
+use crate::reports::kpis::KpiReport;
 use crate::reports::ledger::{LedgerOutcomes, LedgerReport};
 use crate::reports::live::{self, LiveData};
+use crate::reports::raci::RaciReport;
 use crate::reports::sources::{SourceLine, SourcesReport};
 use crate::reports::window::WindowKind;
-use crate::store::live::{hours_of_key, pair_breakdown};
+use crate::store::events::Event;
+use crate::store::live::{MinuteCache, hours_of_key, pair_breakdown};
 use crate::store::queries::{self, GroupBy, RejectView};
 use crate::store::rollup::{Agg, Dim};
 
@@ -34,6 +39,10 @@ pub struct QueryParams {
     pub forecast: bool,
     /// Workflows an `[[outcome.rule]]` defines success for.
     pub outcome_rules: Vec<String>,
+    /// Load the KPI board too.
+    pub kpis: bool,
+    /// The RACI, owners, budgets and KPI targets.
+    pub operate: std::sync::Arc<Operate>,
 }
 
 /// One ledger row opened up.
@@ -64,6 +73,63 @@ pub struct Snapshot {
     pub sources: SourcesData,
     pub forecast: Option<ForecastData>,
     pub gate: GateData,
+    pub operate: OperateData,
+}
+
+/// The RACI tab, the budgets (header, Live) and the KPI board.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OperateData {
+    pub raci: RaciReport,
+    /// Budgets judged now.
+    pub budgets: AlertsReport,
+    /// Budget alerts recorded as firing (the cockpit's memory across
+    /// restarts).
+    pub open_alerts: Vec<Event>,
+    /// Budget alerts of the last 24 hours, firing or resolved.
+    pub recent_alerts: Vec<Event>,
+    /// Loaded on the KPIs tab.
+    pub kpis: Option<KpiReport>,
+}
+
+impl OperateData {
+    /// The accountable person of a workflow, when the config names one.
+    pub fn owner_of(&self, workflow: &str) -> Option<&str> {
+        self.raci.owners.iter().find(|o| o.workflow == workflow).and_then(|o| o.accountable.as_deref())
+    }
+}
+
+/// Reads the operate views as of `now`.
+pub fn operate(
+    conn: &Connection,
+    p: &QueryParams,
+    pricer: &mut Pricer,
+    projection: Option<Nanos>,
+    minutes: &mut MinuteCache,
+    teams: &[crate::reports::live::LiveWorkflow],
+) -> rusqlite::Result<OperateData> {
+    let op = &p.operate;
+    // Month to date without reading a call twice: whole hours from the
+    // rollups, this hour from the budgets' minute cache; each workflow's
+    // team as the Live tab shows it.
+    minutes.refresh(conn, p.now_ms)?;
+    let teams: std::collections::HashMap<String, String> =
+        teams.iter().filter_map(|w| Some((w.workflow.clone(), w.team.clone()?))).collect();
+    let mut by_wf: Vec<(String, Nanos)> =
+        crate::reports::alerts::month_to_date(conn, crate::store::rollup::Dim::Workflow, p.now_ms, &p.tz, minutes)?
+            .into_iter()
+            .collect();
+    by_wf.sort();
+    let raci = RaciReport::build(op, Some(&(by_wf, teams.clone())));
+    let budgets = AlertsReport::now(conn, op, p.now_ms, &p.tz, projection, minutes, &teams)?;
+    let alerts = crate::store::events::list(conn, BUDGET_ALERT, p.now_ms - 24 * time::MS_PER_HOUR)?;
+    let open_alerts = alerts.iter().filter(|e| e.ended_at.is_none()).cloned().collect();
+    let kpis = if p.kpis {
+        let full = AlertsReport::build(conn, op, p.now_ms, &p.tz)?;
+        Some(KpiReport::build(conn, op, &full, pricer, p.now_ms, &p.tz)?)
+    } else {
+        None
+    };
+    Ok(OperateData { raci, budgets, open_alerts, recent_alerts: alerts, kpis })
 }
 
 /// Recorded gate runs: the history (one row per comparison, newest first)
@@ -180,6 +246,16 @@ fn drill(conn: &Connection, l: &queries::Ledger, key: &str, p: &QueryParams) -> 
 
 /// Reads everything the cockpit shows.
 pub fn snapshot(conn: &Connection, p: &QueryParams, pricer: &mut Pricer) -> rusqlite::Result<Snapshot> {
+    snapshot_cached(conn, p, pricer, &mut MinuteCache::default())
+}
+
+/// [`snapshot`] with the budgets' minute spend kept between refreshes.
+pub fn snapshot_cached(
+    conn: &Connection,
+    p: &QueryParams,
+    pricer: &mut Pricer,
+    minutes: &mut MinuteCache,
+) -> rusqlite::Result<Snapshot> {
     let w = p.window.window(p.now_ms, &p.tz);
     let ledger = queries::ledger(conn, p.group, w, &p.tz)?;
     let drill = match &p.drill {
@@ -188,6 +264,8 @@ pub fn snapshot(conn: &Connection, p: &QueryParams, pricer: &mut Pricer) -> rusq
     };
     let live = live::live(conn, p.now_ms, &p.tz)?;
     let forecast = if p.forecast { Some(forecast(conn, pricer, p.now_ms, &p.tz, &live.projection)?) } else { None };
+    let operate =
+        operate(conn, p, pricer, live.projection.trend.as_ref().map(|t| t.projected), minutes, &live.workflows)?;
     Ok(Snapshot {
         params: p.clone(),
         ledger: LedgerReport {
@@ -208,6 +286,7 @@ pub fn snapshot(conn: &Connection, p: &QueryParams, pricer: &mut Pricer) -> rusq
         live,
         forecast,
         gate: GateData::read(conn)?,
+        operate,
     })
 }
 

@@ -60,6 +60,8 @@ pub const KEYMAP: &[Binding] = &[
     bind(G, &[k('3')], "`3`", Action::SelectTab(2), "Sources tab"),
     bind(G, &[k('4')], "`4`", Action::SelectTab(3), "Forecast tab"),
     bind(G, &[k('5')], "`5`", Action::SelectTab(4), "Gate tab"),
+    bind(G, &[k('6')], "`6`", Action::SelectTab(5), "RACI tab"),
+    bind(G, &[k('7')], "`7`", Action::SelectTab(6), "KPIs tab"),
     bind(G, &[code(KeyCode::Tab)], "`Tab`", Action::NextTab, "next tab"),
     bind(G, &[code(KeyCode::BackTab)], "`Shift-Tab`", Action::PrevTab, "previous tab"),
     bind(G, &[code(KeyCode::Left), k('h')], "`←` `h`", Action::PrevTab, "previous tab (Forecast: slider)"),

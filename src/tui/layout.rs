@@ -165,7 +165,7 @@ pub struct Geometry {
 }
 
 /// Tab titles in order (kept here so that hit-testing and drawing agree).
-pub const TAB_TITLES: [&str; 5] = ["Live", "Ledger", "Sources", "Forecast", "Gate"];
+pub const TAB_TITLES: [&str; 7] = ["Live", "Ledger", "Sources", "Forecast", "Gate", "RACI", "KPIs"];
 
 pub fn hit(g: &Geometry, x: u16, y: u16) -> Hit {
     let area = Rect { x: 0, y: 0, width: g.width, height: g.height };

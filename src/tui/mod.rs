@@ -61,6 +61,8 @@ pub struct TuiOptions {
     pub notice: Option<String>,
     /// Stopped when the TUI exits (the demo's traffic simulator).
     pub stop: Arc<AtomicBool>,
+    /// The RACI, owners, budgets and KPI targets.
+    pub operate: Arc<crate::operate::Operate>,
 }
 
 /// Messages from background threads to the UI loop.
@@ -98,6 +100,10 @@ fn spawn_query_thread(
             // (asked at, data): the forecast's 30-day drivers are reused
             // between refreshes that come sooner than FORECAST_REFRESH_MS.
             let mut forecast: Option<(i64, data::ForecastData)> = None;
+            // The KPI board (monthly figures) is reused the same way.
+            let mut kpis: Option<(i64, crate::reports::kpis::KpiReport)> = None;
+            // The budgets' minute spend, read incrementally.
+            let mut minutes = crate::store::live::MinuteCache::default();
             while let Ok(job) = qrx.recv() {
                 let mut query = None;
                 let mut record = Vec::new();
@@ -130,9 +136,16 @@ fn spawn_query_thread(
                 let Some(p) = query else { continue };
                 let reuse =
                     p.forecast && forecast.as_ref().is_some_and(|(t, _)| (p.now_ms - t).abs() < FORECAST_REFRESH_MS);
-                let q = QueryParams { forecast: p.forecast && !reuse, ..p.clone() };
-                let ev = match data::snapshot(c, &q, &mut pricer) {
+                let reuse_kpis =
+                    p.kpis && kpis.as_ref().is_some_and(|(t, _)| (p.now_ms - t).abs() < FORECAST_REFRESH_MS);
+                let q = QueryParams { forecast: p.forecast && !reuse, kpis: p.kpis && !reuse_kpis, ..p.clone() };
+                let ev = match data::snapshot_cached(c, &q, &mut pricer, &mut minutes) {
                     Ok(mut s) => {
+                        match &s.operate.kpis {
+                            Some(k) => kpis = Some((p.now_ms, k.clone())),
+                            None if reuse_kpis => s.operate.kpis = kpis.as_ref().map(|(_, k)| k.clone()),
+                            None => {}
+                        }
                         match &s.forecast {
                             Some(f) => forecast = Some((p.now_ms, f.clone())),
                             None if reuse => {
@@ -235,6 +248,7 @@ pub fn run(opts: TuiOptions) -> Result<(), TuiError> {
     };
     let mut app = App::new(crate::domain::time::now_ms(), opts.tz.clone(), status.clone());
     app.outcome_rules = outcome_rules;
+    app.operate = Arc::clone(&opts.operate);
     let mut guard = terminal::TerminalGuard::new()?;
     let size = guard.terminal.size()?;
     app.update(Action::Resize(size.width, size.height));

@@ -198,6 +198,30 @@ fn snap(conn: &Connection, p: &QueryParams) -> Snapshot {
     data::snapshot(conn, p, &mut pricer).unwrap()
 }
 
+/// Owners and budgets for the fixture: the sales research agent's $800 a
+/// month pages on its runaway (the last hour holds $21.08 against a
+/// threshold of 14.4 x 800 / 720 = $16); the total's $30,000 does not.
+const OPERATE: &str = r##"
+[[owner]]
+workflow = "sales-research-agent"
+accountable = "sam@acme.example"
+oncall = "#revenue-oncall"
+[[owner]]
+team = "CX"
+accountable = "dana@acme.example"
+oncall = "#cx-oncall"
+[[budget]]
+workflow = "sales-research-agent"
+monthly_usd = 800
+[[budget]]
+monthly_usd = 30000
+"##;
+
+fn operate() -> std::sync::Arc<crate::operate::Operate> {
+    let c: crate::config::ConfigFile = toml::from_str(OPERATE).unwrap();
+    std::sync::Arc::new(crate::operate::Operate::from_config(&c))
+}
+
 fn app_with(conn: &Connection, size: (u16, u16)) -> App {
     let status = Status {
         db_path: "/home/dev/.local/share/aifin/aifin.db".into(),
@@ -207,6 +231,7 @@ fn app_with(conn: &Connection, size: (u16, u16)) -> App {
         ..Status::default()
     };
     let mut app = App::new(now(), TimeZone::UTC, status);
+    app.operate = operate();
     app.update(Action::Resize(size.0, size.1));
     app.update(Action::DataReady(Box::new(snap(conn, &app.params()))));
     app
@@ -273,7 +298,68 @@ fn every_tab_renders_at_two_sizes() {
         insta::assert_snapshot!(format!("gate_{w}x{h}"), render(&app));
         drive(&mut app, &conn, &[Action::Down, Action::Enter]);
         insta::assert_snapshot!(format!("gate_cases_{w}x{h}"), render(&app));
+        drive(&mut app, &conn, &[Action::Back, Action::SelectTab(5)]);
+        insta::assert_snapshot!(format!("raci_{w}x{h}"), render(&app));
+        drive(&mut app, &conn, &[Action::SelectTab(6)]);
+        insta::assert_snapshot!(format!("kpis_{w}x{h}"), render(&app));
     }
+}
+
+#[test]
+fn a_budget_alert_is_recorded_once_names_the_owner_and_survives_a_restart() {
+    let conn = fixture();
+    let mut app = App::new(now(), TimeZone::UTC, Status::default());
+    app.operate = operate();
+    let e = app.update(Action::DataReady(Box::new(snap(&conn, &app.params()))));
+    let alerts: Vec<&crate::store::events::Event> = e
+        .iter()
+        .flat_map(|x| match x {
+            Effect::Record(v) => v.iter().filter(|e| e.kind == "budget_alert").collect(),
+            _ => vec![],
+        })
+        .collect();
+    assert_eq!(alerts.len(), 1, "{e:?}");
+    assert_eq!(alerts[0].subject, "workflow:sales-research-agent/page");
+    assert_eq!(alerts[0].data["owner"], "sam@acme.example");
+    assert_eq!(alerts[0].data["oncall"], "#revenue-oncall");
+    // Month to date (rollup hours plus this hour's minutes) agrees with
+    // the fixture's calls, summed here.
+    let month = parse_ts_str("2026-11-01T00:00:00Z").unwrap();
+    let recs = records();
+    let b = &app.snapshot.as_ref().unwrap().operate.budgets.budgets;
+    assert_eq!(b[1].spent.0, cost_between(&recs, month, i64::MAX, None));
+    assert_eq!(b[0].spent.0, cost_between(&recs, month, i64::MAX, Some("sales-research-agent")));
+    let owners = &app.snapshot.as_ref().unwrap().operate.raci.owners;
+    let sales = owners.iter().find(|o| o.workflow == "sales-research-agent").unwrap();
+    assert_eq!(sales.spend.0, b[0].spent.0);
+    let screen = render(&app);
+    assert!(screen.contains("▲ PAGE sales-research-agent"), "{screen}");
+    assert!(screen.contains("1 paging"), "{screen}");
+    // Recorded, then the same state again: nothing new.
+    for ev in &alerts {
+        crate::store::events::record(&conn, ev, now()).unwrap();
+    }
+    let again = app.update(Action::DataReady(Box::new(snap(&conn, &app.params()))));
+    assert!(again.iter().all(|x| !matches!(x, Effect::Record(v) if v.iter().any(|e| e.kind == "budget_alert"))));
+    // A new cockpit on the same ledger remembers it: no second firing.
+    let mut restarted = App::new(now(), TimeZone::UTC, Status::default());
+    restarted.operate = operate();
+    let e = restarted.update(Action::DataReady(Box::new(snap(&conn, &restarted.params()))));
+    assert!(e.iter().all(|x| !matches!(x, Effect::Record(v) if v.iter().any(|e| e.kind == "budget_alert"))), "{e:?}");
+    // An hour and ten minutes on, nothing new was spent: it resolves, once.
+    let later = QueryParams { now_ms: now() + 70 * 60_000, ..restarted.params() };
+    let e = restarted.update(Action::DataReady(Box::new(snap(&conn, &later))));
+    let ended: Vec<&crate::store::events::Event> = e
+        .iter()
+        .flat_map(|x| match x {
+            Effect::Record(v) => v.iter().filter(|e| e.kind == "budget_alert").collect(),
+            _ => vec![],
+        })
+        .collect();
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0].ended_at, Some(later.now_ms));
+    assert_eq!(ended[0].started_at, alerts[0].started_at, "the same alert ends");
+    assert!(restarted.alerts.is_empty());
 }
 
 #[test]
@@ -506,8 +592,15 @@ fn keys_switch_tabs_sort_group_and_drill() {
     assert!(app.update(Action::NextTab).is_empty(), "switching tabs needs no query");
     assert_eq!(app.tab, Tab::Ledger);
     app.update(Action::PrevTab);
+    let e = app.update(Action::PrevTab);
+    assert_eq!(app.tab, Tab::Kpis, "tabs wrap around");
+    let [Effect::Query(p)] = &e[..] else { panic!("the KPI tab asks for its board: {e:?}") };
+    assert!(p.kpis);
+    app.update(Action::DataReady(Box::new(snap(&conn, p))));
+    assert!(app.snapshot.as_ref().unwrap().operate.kpis.is_some());
     app.update(Action::PrevTab);
-    assert_eq!(app.tab, Tab::Gate, "tabs wrap around");
+    app.update(Action::PrevTab);
+    assert_eq!(app.tab, Tab::Gate);
     let e = app.update(Action::PrevTab);
     assert_eq!(app.tab, Tab::Forecast);
     assert!(matches!(&e[..], [Effect::Query(p)] if p.forecast), "the forecast tab asks for its data once");

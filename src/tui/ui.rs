@@ -37,6 +37,8 @@ pub fn render(f: &mut Frame, app: &App, theme: &Theme) {
         Tab::Sources => sources(f, app, theme, a.body),
         Tab::Forecast => forecast(f, app, theme, a.body),
         Tab::Gate => gate(f, app, theme, a.body),
+        Tab::Raci => raci(f, app, theme, a.body),
+        Tab::Kpis => kpis(f, app, theme, a.body),
     }
     if let Some(n) = notice {
         let style = if app.query_error.is_some() { theme.alert() } else { theme.warn() };
@@ -63,6 +65,9 @@ fn header(f: &mut Frame, app: &App, theme: &Theme, a: &Areas) {
             format!(" ▲ {runaways} runaway{} ", if runaways == 1 { "" } else { "s" }),
             theme.alert(),
         ));
+    }
+    if let Some((page, text)) = view::budget_status(app) {
+        right.push(Span::styled(text, if page { theme.alert() } else { theme.dim() }));
     }
     right.push(Span::styled(" ? help ", theme.dim()));
     let right_w: u16 = right.iter().map(|s| s.content.chars().count() as u16).sum();
@@ -144,6 +149,33 @@ fn tabs(f: &mut Frame, app: &App, theme: &Theme, a: &Areas) {
 
 fn live(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
     let Some(s) = &app.snapshot else { return };
+    // Firing budget alerts first, with the people to call.
+    let alerts = view::alert_lines(app);
+    let body = if alerts.is_empty() {
+        body
+    } else {
+        let n = alerts.len().min(3) as u16;
+        let [top, rest] = Layout::vertical([Constraint::Length(n), Constraint::Min(0)]).areas(body);
+        let mut lines: Vec<Line> = alerts
+            .iter()
+            .take(n as usize)
+            .map(|(page, t)| {
+                Line::from(Span::styled(
+                    clean_truncated(&format!(" {t}"), top.width as usize),
+                    if *page { theme.alert() } else { theme.warn() },
+                ))
+            })
+            .collect();
+        if alerts.len() > n as usize {
+            lines.pop();
+            lines.push(Line::from(Span::styled(
+                format!(" … {} more budget alerts (aifin alerts)", alerts.len() - n as usize + 1),
+                theme.warn(),
+            )));
+        }
+        f.render_widget(Paragraph::new(lines), top);
+        rest
+    };
     let ids = app.list_ids();
     if ids.is_empty() {
         let msg = if app.filter.is_some() {
@@ -162,7 +194,8 @@ fn live(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
     let (shown, hidden) = layout::live_panes(body, panes.len(), selected);
     let wide = body.width >= 100;
     for (i, r) in &shown {
-        let vm = view::pane_vm(panes[*i], s.live.last_24h, wide && r.width >= 90);
+        let vm =
+            view::pane_vm(panes[*i], s.live.last_24h, wide && r.width >= 90, s.operate.owner_of(&panes[*i].workflow));
         let is_sel = *i == selected;
         let mut block = Block::bordered().title(Span::styled(format!(" {} ", vm.title), theme.bold()));
         if let Some(badge) = &vm.badge {
@@ -633,6 +666,73 @@ fn gate(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
             .wrap(Wrap { trim: false }),
         r,
     );
+}
+
+fn raci(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
+    let Some(vm) = view::raci_vm(app, body.width) else { return };
+    let matrix_h = (vm.matrix.rows.len() as u16 + 3).min(body.height);
+    let msg_h = (vm.messages.len() as u16).min(body.height.saturating_sub(matrix_h + 4) / 2);
+    let [m, msgs, owners] =
+        Layout::vertical([Constraint::Length(matrix_h), Constraint::Length(msg_h), Constraint::Min(0)]).areas(body);
+    // Letters in colour and in text, so NO_COLOR loses nothing.
+    let letters = &vm.letters;
+    let style_of = |i: usize, j: usize| -> Option<Style> {
+        let l = letters.get(i)?.get(j.checked_sub(1)?)?.as_ref()?;
+        Some(match *l {
+            "A" => theme.alert(),
+            "R" => theme.good(),
+            "C" => theme.warn(),
+            _ => theme.dim(),
+        })
+    };
+    table_styled(f, theme, m, &vm.matrix, None, &style_of);
+    let lines: Vec<Line> = vm
+        .messages
+        .iter()
+        .take(msg_h as usize)
+        .map(|(bad, t)| {
+            Line::from(Span::styled(
+                clean_truncated(&format!(" {t}"), msgs.width as usize),
+                if *bad { theme.warn() } else { theme.dim() },
+            ))
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), msgs);
+    table(f, theme, owners, &vm.owners, Some(app.selected_index()));
+}
+
+fn kpis(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
+    let Some(vm) = view::kpis_vm(app, body.width) else {
+        let msg = "Reading the KPI board…";
+        f.render_widget(Paragraph::new(Span::styled(msg, theme.dim())).block(Block::bordered()), body);
+        return;
+    };
+    let status_style = |s: &str| match s {
+        "ok" | "done" => Some(theme.good()),
+        "warn" | "in_progress" => Some(theme.warn()),
+        "breach" => Some(theme.alert()),
+        _ => Some(theme.dim()),
+    };
+    let kpi_h = (vm.kpis.rows.len() as u16 + 3).min(body.height);
+    let rollout_h = (vm.rollout.rows.len() as u16 + 3).min(body.height.saturating_sub(kpi_h));
+    let budgets_h = vm.budgets.as_ref().map(|b| b.rows.len() as u16 + 3).unwrap_or(0);
+    let budgets_h = if body.height >= kpi_h + rollout_h + budgets_h { budgets_h } else { 0 };
+    let [k, r, b] =
+        Layout::vertical([Constraint::Length(kpi_h), Constraint::Length(rollout_h), Constraint::Length(budgets_h)])
+            .areas(body);
+    let col = vm.kpis.headers.iter().position(|h| h == "Status");
+    let statuses = &vm.statuses;
+    let kstyle = |i: usize, j: usize| if Some(j) == col { statuses.get(i).and_then(|s| status_style(s)) } else { None };
+    table_styled(f, theme, k, &vm.kpis, Some(app.selected_index()), &kstyle);
+    let col = vm.rollout.headers.iter().position(|h| h == "Status");
+    let steps = &vm.steps;
+    let rstyle = |i: usize, j: usize| if Some(j) == col { steps.get(i).and_then(|s| status_style(s)) } else { None };
+    table_styled(f, theme, r, &vm.rollout, None, &rstyle);
+    if let Some(bt) = &vm.budgets
+        && budgets_h > 0
+    {
+        table(f, theme, b, bt, None);
+    }
 }
 
 fn prompt(f: &mut Frame, theme: &Theme, p: &super::app::Prompt, body: Rect) {

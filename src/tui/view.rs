@@ -32,12 +32,15 @@ pub struct PaneVm {
     pub badge: Option<String>,
 }
 
-pub fn pane_vm(w: &LiveWorkflow, total_24h: Nanos, wide: bool) -> PaneVm {
+pub fn pane_vm(w: &LiveWorkflow, total_24h: Nanos, wide: bool, owner: Option<&str>) -> PaneVm {
     let name = if w.workflow.is_empty() { "(unattributed)".to_string() } else { clean(&w.workflow).into_owned() };
-    let title = match &w.team {
+    let mut title = match &w.team {
         Some(t) => format!("{name} · {}", clean(t)),
         None => name,
     };
+    if let Some(o) = owner {
+        title.push_str(&format!(" · {}", clean(o)));
+    }
     let text = live::pane_text(w, total_24h, wide);
     let alert = w.runaway_reason();
     let badge = alert.as_ref().map(|_| match w.burn_ratio() {
@@ -567,4 +570,141 @@ pub fn gate_vm(app: &App, width: u16) -> Option<GateVm> {
         GateDetailVm { configs, decisions, candidate_row, reasons: notes, cases: cases.flatten() }
     });
     Some(GateVm { history, detail })
+}
+
+/// A trend as one character per period (`▁▃▅█`, `·` where not measured),
+/// scaled between the smallest and the largest value.
+pub fn trend_text(values: &[Option<f64>]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let (lo, hi) = values.iter().flatten().fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
+    values
+        .iter()
+        .map(|v| match v {
+            None => '·',
+            Some(v) if hi - lo < 1e-12 => {
+                let _ = v;
+                BARS[3]
+            }
+            Some(v) => BARS[(((v - lo) / (hi - lo)) * 7.0).round().clamp(0.0, 7.0) as usize],
+        })
+        .collect()
+}
+
+/// The firing budget alerts as lines for the top of the Live tab: what
+/// burns, how fast, since when, and who to call.
+pub fn alert_lines(app: &App) -> Vec<(bool, String)> {
+    let Some(s) = &app.snapshot else { return Vec::new() };
+    let holding = s.operate.budgets.holding();
+    let mut out: Vec<(bool, String)> = app
+        .alerts
+        .values()
+        .filter_map(|e| {
+            let j: crate::reports::alerts::AlertJson = serde_json::from_value(e.data.clone()).ok()?;
+            // The burn now, when the pair still holds.
+            let now = holding.iter().find(|(i, sev, _)| {
+                let b = &s.operate.budgets.budgets[*i].budget;
+                format!("{}/{}", b.scope.id(), sev.name()) == e.subject
+            });
+            let (burn, windows) = match now {
+                Some((i, _, p)) => {
+                    let r = &s.operate.budgets.budgets[*i].budget.rules[p.rule];
+                    (p.long_burn, format!("{} / {} ≥ {}×", r.long, r.short, r.burn()))
+                }
+                None => (j.burn_rate, format!("{} / {} ≥ {}×", j.windows.long, j.windows.short, j.windows.threshold)),
+            };
+            let page = j.severity == "page";
+            let who = [j.owner.as_deref(), j.oncall.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+            Some((
+                page,
+                format!(
+                    "{} {} {:.1}× budget ({windows}) since {}{}",
+                    if page { "▲ PAGE" } else { "● TICKET" },
+                    clean(&j.budget),
+                    burn,
+                    crate::domain::time::local_hm(e.started_at, &app.tz),
+                    if who.is_empty() { String::new() } else { format!(" · {}", clean(&who)) }
+                ),
+            ))
+        })
+        .collect();
+    out.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    out
+}
+
+/// The budget status for the header: pages and tickets firing, or ok.
+pub fn budget_status(app: &App) -> Option<(bool, String)> {
+    let s = app.snapshot.as_ref()?;
+    if s.operate.budgets.budgets.is_empty() {
+        return None;
+    }
+    let pages = app.alerts.keys().filter(|k| k.ends_with("/page")).count();
+    let tickets = app.alerts.len() - pages;
+    Some(match (pages, tickets) {
+        (0, 0) => (false, " budgets ok ".into()),
+        (0, t) => (false, format!(" ● {t} ticket{} ", if t == 1 { "" } else { "s" })),
+        (p, _) => (true, format!(" ▲ {p} paging ")),
+    })
+}
+
+/// The RACI tab.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RaciVm {
+    pub matrix: TableVm,
+    /// Per matrix row and function: the letter (for colours).
+    pub letters: Vec<Vec<Option<&'static str>>>,
+    /// (is an error, text): errors first, then warnings and notes.
+    pub messages: Vec<(bool, String)>,
+    pub owners: TableVm,
+}
+
+pub fn raci_vm(app: &App, width: u16) -> Option<RaciVm> {
+    let s = app.snapshot.as_ref()?;
+    let r = &s.operate.raci;
+    let m = r.matrix();
+    let matrix = fit(&m, &(0..m.rows.len()).collect::<Vec<_>>(), width);
+    let letters =
+        r.op.raci.activities.iter().map(|a| a.roles.iter().map(|x| x.map(|x| x.letter())).collect()).collect();
+    let mut messages: Vec<(bool, String)> = r.op.errors().into_iter().map(|e| (true, format!("error: {e}"))).collect();
+    messages.extend(r.warnings.iter().map(|w| (true, format!("warning: {w}"))));
+    messages.extend(r.op.raci.notes.iter().map(|n| (false, format!("note: {n}"))));
+    let mut t = r.owners_table();
+    let ids = app.list_ids_of_public(super::app::Tab::Raci);
+    t.rows.retain(|row| ids.contains(&row.id));
+    let owners = fit(&t, &(0..t.rows.len()).collect::<Vec<_>>(), width);
+    Some(RaciVm { matrix, letters, messages, owners })
+}
+
+/// The KPIs tab.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KpisVm {
+    pub kpis: TableVm,
+    pub statuses: Vec<&'static str>,
+    pub rollout: TableVm,
+    pub steps: Vec<&'static str>,
+    pub budgets: Option<TableVm>,
+}
+
+pub fn kpis_vm(app: &App, width: u16) -> Option<KpisVm> {
+    let s = app.snapshot.as_ref()?;
+    let k = s.operate.kpis.as_ref()?;
+    let mut t = k.table();
+    // The trend as a row of bars, in place of the long explanation.
+    let detail = t.column("detail").unwrap_or(t.columns.len());
+    t.columns.insert(detail, Column::left("trend", "6 months", 3));
+    for (row, kpi) in t.rows.iter_mut().zip(&k.kpis) {
+        let v: Vec<Option<f64>> = kpi.trend.iter().map(|p| p.1).collect();
+        row.cells.insert(detail, Cell::text(trend_text(&v)));
+    }
+    let kpis = fit(&t, &(0..t.rows.len()).collect::<Vec<_>>(), width);
+    let r = k.rollout_table();
+    let rollout = fit(&r, &(0..r.rows.len()).collect::<Vec<_>>(), width);
+    let b = s.operate.budgets.budgets_table();
+    let budgets = (!b.rows.is_empty()).then(|| fit(&b, &(0..b.rows.len()).collect::<Vec<_>>(), width));
+    Some(KpisVm {
+        kpis,
+        statuses: k.kpis.iter().map(|k| k.status.name()).collect(),
+        rollout,
+        steps: k.rollout.iter().map(|s| s.status).collect(),
+        budgets,
+    })
 }
