@@ -398,7 +398,7 @@ impl App {
                 .map(str::to_string)
                 .collect(),
             Tab::Kpis => match &s.operate.kpis {
-                Some(k) => k.kpis.iter().map(|k| k.name.to_string()).collect(),
+                Some((k, _)) => k.kpis.iter().map(|k| k.name.to_string()).collect(),
                 None => Vec::new(),
             },
         }

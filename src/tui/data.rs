@@ -87,8 +87,9 @@ pub struct OperateData {
     pub open_alerts: Vec<Event>,
     /// Budget alerts of the last 24 hours, firing or resolved.
     pub recent_alerts: Vec<Event>,
-    /// Loaded on the KPIs tab.
-    pub kpis: Option<KpiReport>,
+    /// Loaded on the KPIs tab, with the budgets it judged (their own
+    /// projections and variance).
+    pub kpis: Option<(KpiReport, AlertsReport)>,
 }
 
 impl OperateData {
@@ -125,7 +126,7 @@ pub fn operate(
     let open_alerts = alerts.iter().filter(|e| e.ended_at.is_none()).cloned().collect();
     let kpis = if p.kpis {
         let full = AlertsReport::build(conn, op, p.now_ms, &p.tz)?;
-        Some(KpiReport::build(conn, op, &full, pricer, p.now_ms, &p.tz)?)
+        Some((KpiReport::build(conn, op, &full, pricer, p.now_ms, &p.tz)?, full))
     } else {
         None
     };

@@ -101,7 +101,7 @@ fn spawn_query_thread(
             // between refreshes that come sooner than FORECAST_REFRESH_MS.
             let mut forecast: Option<(i64, data::ForecastData)> = None;
             // The KPI board (monthly figures) is reused the same way.
-            let mut kpis: Option<(i64, crate::reports::kpis::KpiReport)> = None;
+            let mut kpis: Option<(i64, (crate::reports::kpis::KpiReport, crate::reports::alerts::AlertsReport))> = None;
             // The budgets' minute spend, read incrementally.
             let mut minutes = crate::store::live::MinuteCache::default();
             while let Ok(job) = qrx.recv() {

@@ -686,7 +686,7 @@ pub struct KpisVm {
 
 pub fn kpis_vm(app: &App, width: u16) -> Option<KpisVm> {
     let s = app.snapshot.as_ref()?;
-    let k = s.operate.kpis.as_ref()?;
+    let (k, full) = s.operate.kpis.as_ref()?;
     let mut t = k.table();
     // The trend as a row of bars, in place of the long explanation.
     let detail = t.column("detail").unwrap_or(t.columns.len());
@@ -698,7 +698,7 @@ pub fn kpis_vm(app: &App, width: u16) -> Option<KpisVm> {
     let kpis = fit(&t, &(0..t.rows.len()).collect::<Vec<_>>(), width);
     let r = k.rollout_table();
     let rollout = fit(&r, &(0..r.rows.len()).collect::<Vec<_>>(), width);
-    let b = s.operate.budgets.budgets_table();
+    let b = full.budgets_table();
     let budgets = (!b.rows.is_empty()).then(|| fit(&b, &(0..b.rows.len()).collect::<Vec<_>>(), width));
     Some(KpisVm {
         kpis,
