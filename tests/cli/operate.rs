@@ -338,3 +338,107 @@ monthly_usd = 1
     assert!(out.status.success());
     assert_eq!(std::fs::read_to_string(&hook).unwrap().lines().count(), 2, "no second firing");
 }
+
+/// A hand-built ledger for the KPIs: workflow `w` makes one gpt-4o call a
+/// day at noon from 1 July to 19 October 2026, 400,000 input tokens ($1.00
+/// at $2.50 per million) and 25,000 output ($0.25 at $10): $1.25 a day.
+fn steady_days() -> String {
+    let mut out = String::new();
+    let mut day = aifin::bench::MS_PER_DAY * 20_635; // 2026-07-01
+    let end = aifin::bench::MS_PER_DAY * 20_745; // 2026-10-19
+    let mut k = 0;
+    while day <= end {
+        let ts = aifin::bench::format_utc(day + 12 * 3_600_000);
+        out.push_str(&format!(
+            r#"{{"ts":"{ts}","request_id":"d{k}","model":"gpt-4o","workflow":"w","usage":{{"uncached_input":400000,"output":25000}}}}"#
+        ));
+        out.push('\n');
+        // Outcomes: 10 of the first 19 July calls succeed, 9 fail; every
+        // October call succeeds.
+        let july = k < 19;
+        let october = day >= aifin::bench::MS_PER_DAY * 20_727;
+        if july || october {
+            let success = !july || k < 10;
+            out.push_str(&format!(r#"{{"type":"outcome","ts":"{ts}","request_id":"d{k}","success":{success}}}"#));
+            out.push('\n');
+        }
+        day += aifin::bench::MS_PER_DAY;
+        k += 1;
+    }
+    out
+}
+
+#[test]
+fn each_kpi_on_hand_built_data() {
+    assert_eq!(aifin::bench::format_utc(aifin::bench::MS_PER_DAY * 20_635), "2026-07-01T00:00:00.000Z");
+    assert_eq!(aifin::bench::format_utc(aifin::bench::MS_PER_DAY * 20_727), "2026-10-01T00:00:00.000Z");
+    let mut env = Env::new();
+    let cfg = env.write(
+        "aifin.toml",
+        "[report]\ntz = \"UTC\"\n[[budget]]\nmonthly_usd = 38.75\n[kpi.cache_hit_rate]\ntarget = 0.3\n",
+    );
+    env.config = Some(cfg);
+    let f = env.write("days.jsonl", steady_days());
+    env.ingest(&[&f]);
+    let (code, out, err) = exit(&env, &["kpis", "--as-of", "2026-10-20", "--json"]);
+    let j: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
+    let k = |name: &str| j["kpis"].as_array().unwrap().iter().find(|k| k["name"] == name).unwrap().clone();
+    // Cost per success: quarter to date (1-19 Oct: $23.75 for 19
+    // successes, $1.25) against 1-19 July ($23.75 for 10, $2.375):
+    // 1.25 / 2.375 - 1 = -0.473684.
+    let cps = k("cost_per_successful_outcome");
+    assert!((cps["value"].as_f64().unwrap() - (1.25 / 2.375 - 1.0)).abs() < 1e-6, "{cps}");
+    assert_eq!(cps["status"], "ok");
+    // Forecast accuracy: flat days are projected exactly at mid-month
+    // (July, August, September backtested): error 0.
+    let fa = k("forecast_accuracy");
+    assert_eq!(fa["value"], 0.0, "{fa}");
+    assert_eq!(fa["trend"].as_array().unwrap().len(), 3);
+    // Input share: $1.00 of every $1.25.
+    let share = k("input_share_of_spend");
+    assert!((share["value"].as_f64().unwrap() - 0.8).abs() < 1e-9, "{share}");
+    assert!((share["by_workflow"][0]["value"].as_f64().unwrap() - 0.8).abs() < 1e-9);
+    // Budget variance: 19 days spent ($23.75) and 12 to come at $1.25
+    // project $38.75, the budget.
+    let bv = k("budget_variance");
+    assert!(bv["value"].as_f64().unwrap().abs() < 1e-6, "{bv}");
+    assert_eq!(bv["status"], "ok");
+    // Cache hit rate: no cache reads against a 30% floor.
+    let ch = k("cache_hit_rate");
+    assert_eq!(ch["value"], 0.0);
+    assert_eq!(ch["status"], "breach");
+    assert_eq!(code, 1, "a breach exits 1");
+    // Eval pass rate at promotion: a promoted run (table VI), counted here
+    // from the eval files themselves.
+    let rate = |file: &str| {
+        let text = std::fs::read_to_string(repo().join("sample-data/evals").join(file)).unwrap();
+        let rows: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        rows.iter().filter(|r| r["passed"] == true).count() as f64 / rows.len() as f64
+    };
+    let base = repo().join("sample-data/evals/baseline.jsonl");
+    let cand = repo().join("sample-data/evals/gated-compression-routing.jsonl");
+    let out = env
+        .cmd()
+        .args(["gate", "--evals", base.to_str().unwrap(), cand.to_str().unwrap(), "--record", "--workflow", "w"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let (_, out, _) = exit(&env, &["kpis", "--json"]);
+    let j: Value = serde_json::from_str(&out).unwrap();
+    let e = j["kpis"].as_array().unwrap().iter().find(|k| k["name"] == "eval_pass_rate_at_promotion").unwrap().clone();
+    assert!((e["value"].as_f64().unwrap() - rate("gated-compression-routing.jsonl")).abs() < 1e-6, "{e}");
+    assert!((e["target"].as_f64().unwrap() - rate("baseline.jsonl")).abs() < 1e-6, "{e}");
+    assert_eq!(
+        e["status"],
+        if rate("gated-compression-routing.jsonl") >= rate("baseline.jsonl") { "ok" } else { "breach" }
+    );
+    // As of before the run, it was not measured.
+    let (_, out, _) = exit(&env, &["kpis", "--as-of", "2026-10-20", "--json"]);
+    let j: Value = serde_json::from_str(&out).unwrap();
+    let e = j["kpis"].as_array().unwrap().iter().find(|k| k["name"] == "eval_pass_rate_at_promotion").unwrap().clone();
+    assert_eq!(e["status"], "not_measured");
+    // The rollout: a baseline, coverage, success measured and a forecast
+    // for the one top workflow, its lever promoted.
+    let steps = j["rollout"].as_array().unwrap();
+    assert_eq!(steps[2]["status"], "done", "{}", steps[2]);
+}
