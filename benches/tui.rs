@@ -167,8 +167,13 @@ fn pty(db: &std::path::Path, rows: u64) {
     let tab = p.wait_for(t, "Ledger by workflow");
     let total = p.wait_for(t, "attribution coverage");
     println!("pty: tab switch to the ledger: frame {tab:.0} ms, with its totals {total:.0} ms");
-    for (label, needle) in [("7 d", "· 7 d ·"), ("30 d", "· 30 d ·"), ("month", "· month ·"), ("today", "· today ·")]
-    {
+    for (label, needle) in [
+        ("7 d", "· 7 d ·"),
+        ("30 d", "· 30 d ·"),
+        ("month", "· month ·"),
+        ("previous month", "window previous month"),
+        ("today", "· today ·"),
+    ] {
         let t = p.press(b"w");
         let ms = p.wait_for(t, needle);
         println!("pty: window switch to {label}: {ms:.0} ms");
