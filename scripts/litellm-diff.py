@@ -655,6 +655,22 @@ def price_with_litellm(c: Case) -> None:
 # --------------------------------------------------------------------------- aifin
 
 
+def case_fields(c):
+    """What a case is and what LiteLLM said of it (for the report and the fixture)."""
+    return {
+        "key": c.key,
+        "model": c.model,
+        "provider": c.provider,
+        "format": c.fmt,
+        "kind": c.kind,
+        "name_form": c.name_form,
+        "tokens": c.tokens(),
+        "litellm_usd": c.litellm_usd,
+        "litellm_error": c.litellm_error,
+        "litellm_key": c.litellm_key,
+    }
+
+
 def run_aifin(binary: str, out: Path) -> tuple[dict, list, dict, dict]:
     db = out / "ledger.db"
     for p in (db, Path(str(db) + "-wal"), Path(str(db) + "-shm")):
@@ -803,16 +819,7 @@ def compare(cases: list[Case], rows: dict, rejects: list, prices: dict, parsed: 
         p = parsed.get(c.cid)
         res = {
             "case": c.cid,
-            "key": c.key,
-            "model": c.model,
-            "provider": c.provider,
-            "format": c.fmt,
-            "kind": c.kind,
-            "name_form": c.name_form,
-            "tokens": c.tokens(),
-            "litellm_usd": c.litellm_usd,
-            "litellm_error": c.litellm_error,
-            "litellm_key": c.litellm_key,
+            **case_fields(c),
             "aifin_usd": None,
             "aifin_nanousd": None,
             "aifin_price_key": p.get("price_key") if p else None,
@@ -1191,20 +1198,7 @@ def main() -> int:
         for c in cases:
             f.write(c.line + "\n")
     expected = {
-        c.cid: {
-            "key": c.key,
-            "model": c.model,
-            "provider": c.provider,
-            "format": c.fmt,
-            "kind": c.kind,
-            "name_form": c.name_form,
-            "tokens": c.tokens(),
-            "litellm_usd": c.litellm_usd,
-            "litellm_error": c.litellm_error,
-            "litellm_error_message": c.litellm_error_message,
-            "litellm_key": c.litellm_key,
-            "ts": c.ts,
-        }
+        c.cid: {**case_fields(c), "litellm_error_message": c.litellm_error_message, "ts": c.ts}
         for c in cases
     }
     (out / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
