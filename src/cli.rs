@@ -57,6 +57,8 @@ pub enum Command {
     Kpis(KpisArgs),
     /// Follow the sources like `ingest --follow` and run a command when a budget alert fires or resolves
     Watch(WatchArgs),
+    /// A snapshot to share: a view as Markdown, self-contained HTML, JSON or CSV, stamped with what it was read from
+    Export(ExportArgs),
     /// The cockpit: live spend per workflow, the ledger, sources (built-in demo when nothing is configured)
     Tui(TuiArgs),
     /// Write deterministic synthetic logs (sample data, benchmarks)
@@ -215,6 +217,41 @@ pub struct AsOfArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// md (GitHub Markdown), html (one self-contained page), json or csv
+    #[arg(long, value_name = "FORMAT", value_parser = ["md", "html", "json", "csv"])]
+    pub format: String,
+
+    /// ledger, forecast, outcomes, budgets, kpis, raci, gate, sources, or all (md, html and json)
+    #[arg(long, default_value = "ledger", value_name = "VIEW")]
+    pub view: String,
+
+    /// Start (inclusive), in the WHEN grammar [default: with no --window, all time]
+    #[arg(long, value_name = "WHEN", conflicts_with = "window")]
+    pub since: Option<String>,
+
+    /// End (inclusive for dates); also the moment budgets, KPIs and owners are judged at
+    #[arg(long, value_name = "WHEN", conflicts_with = "window")]
+    pub until: Option<String>,
+
+    /// The cockpit's windows: today, 7d, 30d, month, prev-month
+    #[arg(long, value_name = "WINDOW")]
+    pub window: Option<String>,
+
+    /// Group the ledger and outcomes by: workflow, team, customer, user, project, provider, model, day or month
+    #[arg(long, default_value = "workflow", value_parser = parse_group)]
+    pub by: GroupBy,
+
+    /// Time zone for dates and days [default: config report.tz, else the system zone]
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+
+    /// Write to this file instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -1,5 +1,6 @@
 //! Subcommand glue: load config, open the store, call the library, print.
 
+mod export;
 mod forecast;
 mod gate;
 mod ingest;
@@ -101,6 +102,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Alerts(a) => operate::alerts(&env, a, &mut out)?,
         Command::Kpis(a) => operate::kpis(&env, a, &mut out)?,
         Command::Watch(a) => operate::watch(&env, a, &mut out)?,
+        Command::Export(a) => export::run(&env, a, &mut out)?,
         Command::Rejects(a) => rejects::run(&env, a, &mut out)?,
         Command::Prices(a) => prices::run(&env, a, &mut out)?,
         Command::Sources(a) => sources::run(&env, a, &mut out)?,

@@ -4,6 +4,7 @@
 //! agree to the cent. Nothing here knows about the terminal.
 
 pub mod alerts;
+pub mod export;
 pub mod forecast;
 pub mod gate;
 pub mod kpis;
@@ -12,6 +13,7 @@ pub mod live;
 pub mod outcomes;
 pub mod print;
 pub mod raci;
+pub mod snapshot;
 pub mod sources;
 pub mod table;
 pub mod window;

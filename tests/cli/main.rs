@@ -3,6 +3,7 @@
 mod bad_input;
 mod ecosystem;
 mod exactly_once;
+mod export;
 mod faults;
 mod follow;
 mod forecast;

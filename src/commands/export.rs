@@ -1,0 +1,115 @@
+//! `aifin export`: a view as a snapshot to share.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+
+use super::Env;
+use crate::cli::ExportArgs;
+use crate::domain::time;
+use crate::operate::Operate;
+use crate::reports::export;
+use crate::reports::ledger::window_words;
+use crate::reports::snapshot::{self, Params, VIEWS};
+use crate::reports::window::WindowKind;
+use crate::store::queries::Window;
+
+/// xxh3 of the attribution rules, owners and outcome rules in effect.
+pub fn rules_hash(env: &Env) -> String {
+    let f = &env.config.file;
+    let text = format!("{:?}|{:?}|{:?}", f.attribution, f.owners, f.outcome);
+    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
+}
+
+pub fn run(env: &Env, a: &ExportArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let tz = env.tz(a.tz.as_deref())?;
+    let now = time::now_ms();
+    let views: Vec<&str> = match a.view.as_str() {
+        "all" if a.format == "csv" => {
+            bail!("--view all: CSV holds one table; export one view at a time (--view ledger, ...)")
+        }
+        "all" => VIEWS.to_vec(),
+        v if VIEWS.contains(&v) => vec![v],
+        v => bail!("--view '{v}': use one of {}, or all", VIEWS.join(", ")),
+    };
+    let (window, label) = match &a.window {
+        Some(w) => {
+            let k: WindowKind = w.parse().map_err(|e: String| anyhow!("--window: {e}"))?;
+            (k.window(now, &tz), k.label())
+        }
+        None => {
+            let bound = |flag: &str, v: &Option<String>, end: bool| {
+                v.as_deref()
+                    .map(|s| time::parse_bound(s, &tz, now, end).map_err(|e| anyhow!("{flag}: {e}")))
+                    .transpose()
+            };
+            let (since, until) = (bound("--since", &a.since, false)?, bound("--until", &a.until, true)?);
+            if let (Some(s), Some(u)) = (since, until)
+                && u <= s
+            {
+                bail!("--until must be after --since");
+            }
+            (Window { since, until }, window_words(since, until))
+        }
+    };
+    let catalog = env.catalog()?;
+    let p = Params {
+        now,
+        window,
+        window_label: label,
+        // The last moment of the window, so that a window ending on the
+        // 1st judges the month it closes.
+        as_of: window.until.map_or(now, |u| u - 1).min(now),
+        tz: tz.clone(),
+        by: a.by,
+        catalog_version: catalog.version().to_string(),
+        rules_hash: rules_hash(env),
+        outcome_rules: env.attributor()?.outcome_workflows(),
+    };
+    let op = Operate::from_config(&env.config.file);
+    if let Some(w) = op.warning_line() {
+        eprintln!("{}", crate::domain::sanitize::clean(&w));
+    }
+    let conn = env.read_conn()?;
+    let mut pricer = crate::pricing::Pricer::new(catalog);
+    let mut snaps = Vec::new();
+    for v in views {
+        if let Some(s) = snapshot::build(&conn, v, &p, &op, &mut pricer)? {
+            snaps.push(s);
+        }
+    }
+    let text = match a.format.as_str() {
+        "md" => match &snaps[..] {
+            [one] => export::markdown(one),
+            all => export::markdown_all(all),
+        },
+        "html" => export::html(&snaps),
+        "json" => {
+            let mut s = serde_json::to_string_pretty(&export::json(&snaps))?;
+            s.push('\n');
+            s
+        }
+        _ => {
+            let mut buf = Vec::new();
+            let first = snaps.first().and_then(|s| s.sections.first()).ok_or_else(|| anyhow!("nothing to export"))?;
+            crate::reports::print::csv(&mut buf, &first.table)?;
+            String::from_utf8(buf)?
+        }
+    };
+    match &a.out {
+        Some(path) => {
+            std::fs::write(path, text.as_bytes())
+                .with_context(|| format!("--out: cannot write '{}'", path.display()))?;
+            eprintln!(
+                "exported {} as {} to {} (ledger fingerprint {})",
+                snaps.iter().map(|s| s.view).collect::<Vec<_>>().join(", "),
+                a.format,
+                path.display(),
+                snaps.first().map(|s| s.stamp.ledger_fingerprint.as_str()).unwrap_or("-")
+            );
+        }
+        None => out.write_all(text.as_bytes())?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
