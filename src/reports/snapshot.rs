@@ -193,7 +193,7 @@ fn ledger_view(
         super::table::coverage(super::ledger::attribution_coverage(l))
     )];
     let mut rows: Vec<&queries::LedgerRow> = l.rows.iter().collect();
-    rows.sort_by(|a, b| b.agg.cost.cmp(&a.agg.cost));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.agg.cost));
     for row in rows.iter().take(3) {
         summary.push(format!(
             "{}: {} ({})",
