@@ -17,7 +17,11 @@ use crate::store::queries::Window;
 
 /// xxh3 of the attribution rules, owners and outcome rules in effect.
 pub fn rules_hash(env: &Env) -> String {
-    let f = &env.config.file;
+    rules_hash_of(&env.config)
+}
+
+pub fn rules_hash_of(c: &crate::config::Config) -> String {
+    let f = &c.file;
     let text = format!("{:?}|{:?}|{:?}", f.attribution, f.owners, f.outcome);
     format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
 }
@@ -79,24 +83,7 @@ pub fn run(env: &Env, a: &ExportArgs, out: &mut dyn Write) -> Result<ExitCode> {
             snaps.push(s);
         }
     }
-    let text = match a.format.as_str() {
-        "md" => match &snaps[..] {
-            [one] => export::markdown(one),
-            all => export::markdown_all(all),
-        },
-        "html" => export::html(&snaps),
-        "json" => {
-            let mut s = serde_json::to_string_pretty(&export::json(&snaps))?;
-            s.push('\n');
-            s
-        }
-        _ => {
-            let mut buf = Vec::new();
-            let first = snaps.first().and_then(|s| s.sections.first()).ok_or_else(|| anyhow!("nothing to export"))?;
-            crate::reports::print::csv(&mut buf, &first.table)?;
-            String::from_utf8(buf)?
-        }
-    };
+    let text = export::render(&a.format, &snaps).map_err(|e| anyhow!("{e}"))?;
     match &a.out {
         Some(path) => {
             std::fs::write(path, text.as_bytes())

@@ -51,6 +51,7 @@ pub fn run(env: &Env, args: &TuiArgs) -> Result<ExitCode> {
             notice: Some(notice),
             stop: Arc::clone(&stop),
             operate: Arc::new(crate::operate::Operate::from_config(&demo.config.file)),
+            rules_hash: super::export::rules_hash_of(&demo.config),
         });
         let _ = traffic.join();
         r?;
@@ -69,6 +70,7 @@ pub fn run(env: &Env, args: &TuiArgs) -> Result<ExitCode> {
         notice,
         stop,
         operate: Arc::new(operate),
+        rules_hash: super::export::rules_hash(env),
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -114,7 +114,7 @@ pub fn markdown(s: &Snapshot) -> String {
     }
     for sec in &s.sections {
         let (t, cols) = shown(sec, true);
-        if !t.title.is_empty() {
+        if !t.title.is_empty() && t.title != s.title {
             let _ = writeln!(out, "**{}**\n", md_figure(&t.title));
         }
         if t.rows.is_empty() {
@@ -376,9 +376,9 @@ fn fmt_axis(v: f64, unit: &str) -> String {
     if unit == "$" { format!("${v:.2}") } else { format!("{v:.1}{unit}") }
 }
 
-fn html_table(sec: &Section, out: &mut String) {
+fn html_table(sec: &Section, out: &mut String, view_title: &str) {
     let (t, cols) = shown(sec, false);
-    if !t.title.is_empty() {
+    if !t.title.is_empty() && t.title != view_title {
         let _ = write!(out, "<h3>{}</h3>", html_text(&t.title));
     }
     if let Some(c) = &sec.chart {
@@ -426,7 +426,7 @@ fn html_view(s: &Snapshot, out: &mut String, heading: &str) {
         out.push_str("</ul>");
     }
     for sec in &s.sections {
-        html_table(sec, out);
+        html_table(sec, out, &s.title);
     }
     out.push_str("</section>");
 }
@@ -469,6 +469,38 @@ pub fn json(views: &[Snapshot]) -> serde_json::Value {
         [v] => one(v),
         _ => serde_json::json!({ "views": views.iter().map(one).collect::<Vec<_>>() }),
     }
+}
+
+/// The text of `views` in `format` (`md`, `html`, `json`, `csv`; CSV holds
+/// the first view's first table).
+pub fn render(format: &str, views: &[Snapshot]) -> Result<String, String> {
+    Ok(match format {
+        "md" => match views {
+            [one] => markdown(one),
+            all => markdown_all(all),
+        },
+        "html" => html(views),
+        "json" => {
+            let mut s = serde_json::to_string_pretty(&json(views)).map_err(|e| e.to_string())?;
+            s.push('\n');
+            s
+        }
+        "csv" => {
+            let first = views.first().and_then(|s| s.sections.first()).ok_or("nothing to export")?;
+            let mut buf = Vec::new();
+            super::print::csv(&mut buf, &first.table).map_err(|e| e.to_string())?;
+            String::from_utf8(buf).map_err(|e| e.to_string())?
+        }
+        f => return Err(format!("unknown format '{f}': md, html, json or csv")),
+    })
+}
+
+/// `aifin-<view>-<YYYYMMDD-HHMMSS>.<format>` at `now` in `tz`.
+pub fn file_name(view: &str, format: &str, now: i64, tz: &jiff::tz::TimeZone) -> String {
+    let stamp = jiff::Timestamp::from_millisecond(now)
+        .map(|t| t.to_zoned_datetime(tz.clone()).strftime("%Y%m%d-%H%M%S").to_string())
+        .unwrap_or_else(|_| now.to_string());
+    format!("aifin-{view}-{stamp}.{format}")
 }
 
 #[cfg(test)]

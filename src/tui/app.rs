@@ -157,6 +157,38 @@ pub enum PromptKind {
     Filter,
     /// `W`: a custom window for the ledger.
     Range,
+    /// `E`: the format of an export.
+    Export,
+}
+
+/// A snapshot of what a tab shows, to write to a file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExportRequest {
+    /// The snapshot view (`ledger`, `forecast`, ...).
+    pub view: &'static str,
+    /// `md`, `html`, `json` or `csv`.
+    pub format: String,
+    pub window: WindowKind,
+    pub group: GroupBy,
+    pub now_ms: i64,
+    pub tz: TimeZone,
+    pub outcome_rules: Vec<String>,
+    pub operate: std::sync::Arc<crate::operate::Operate>,
+}
+
+/// The formats an export takes.
+pub const EXPORT_FORMATS: [&str; 4] = ["md", "html", "json", "csv"];
+
+/// The snapshot view of a tab (the Live tab exports today's ledger).
+pub fn export_view(tab: Tab) -> &'static str {
+    match tab {
+        Tab::Live | Tab::Ledger => "ledger",
+        Tab::Sources => "sources",
+        Tab::Forecast => "forecast",
+        Tab::Gate => "gate",
+        Tab::Raci => "raci",
+        Tab::Kpis => "kpis",
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -201,6 +233,12 @@ pub enum Action {
     Enter,
     Back,
     ToggleHelp,
+    /// Export what the tab shows as Markdown.
+    Export,
+    /// Ask for the format, then export.
+    PromptExport,
+    /// An export finished: where it went, or why it failed.
+    Exported(Result<String, String>),
     /// Text typed into an open prompt.
     Input(char),
     Backspace,
@@ -226,6 +264,8 @@ pub enum Effect {
     Record(Vec<Event>),
     /// Stop the process (Ctrl-Z) with the terminal restored.
     Suspend,
+    /// Write a snapshot to a file.
+    Export(ExportRequest),
 }
 
 pub struct App {
@@ -273,6 +313,9 @@ pub struct App {
     pub runaways: BTreeMap<String, Runaway>,
     /// Something visible changed since the last frame.
     pub dirty: bool,
+    /// Where the last export went (or why it failed), shown above the
+    /// status bar.
+    pub export_note: Option<String>,
 }
 
 /// How often the views refresh without new data (time moves the windows).
@@ -329,6 +372,7 @@ impl App {
             waiting: false,
             runaways: BTreeMap::new(),
             dirty: true,
+            export_note: None,
         }
     }
 
@@ -587,6 +631,25 @@ impl App {
         if events.is_empty() { vec![] } else { vec![Effect::Record(events)] }
     }
 
+    /// The export of what the current tab shows, in `format`.
+    fn export(&mut self, format: &str) -> Vec<Effect> {
+        let (window, group) = match self.tab {
+            Tab::Ledger => (self.ledger.window, self.ledger.group),
+            _ => (WindowKind::Today, GroupBy::WORKFLOW),
+        };
+        self.export_note = Some(format!("exporting the {} as {format}…", export_view(self.tab)));
+        vec![Effect::Export(ExportRequest {
+            view: export_view(self.tab),
+            format: format.to_string(),
+            window,
+            group,
+            now_ms: self.now_ms,
+            tz: self.tz.clone(),
+            outcome_rules: self.outcome_rules.clone(),
+            operate: self.operate.clone(),
+        })]
+    }
+
     /// Records budget alerts as they fire and resolve (the rule of
     /// [`crate::reports::alerts::transitions`], shared with `aifin watch`).
     fn track_alerts(&mut self) -> Vec<Effect> {
@@ -644,6 +707,16 @@ impl App {
                 PromptKind::Filter => {
                     self.prompt = None;
                     vec![]
+                }
+                PromptKind::Export => {
+                    let f = p.text.trim().to_lowercase();
+                    if EXPORT_FORMATS.contains(&f.as_str()) {
+                        self.prompt = None;
+                        self.export(&f)
+                    } else {
+                        p.error = Some(format!("'{}': type md, html, json or csv", p.text.trim()));
+                        vec![]
+                    }
                 }
                 PromptKind::Range => match WindowKind::parse_range(&p.text, &self.tz, self.now_ms) {
                     Ok(w) => {
@@ -766,6 +839,18 @@ impl App {
             }
             Action::PromptRange => {
                 self.prompt = Some(Prompt { kind: PromptKind::Range, text: String::new(), error: None });
+                vec![]
+            }
+            Action::Export => self.export("md"),
+            Action::PromptExport => {
+                self.prompt = Some(Prompt { kind: PromptKind::Export, text: "html".into(), error: None });
+                vec![]
+            }
+            Action::Exported(r) => {
+                self.export_note = Some(match r {
+                    Ok(path) => format!("exported to {path}"),
+                    Err(e) => format!("export failed: {e}"),
+                });
                 vec![]
             }
             Action::PromptFilter => {
@@ -910,11 +995,12 @@ impl App {
         }
     }
 
-    /// The line above the status bar: a query error, else the notice.
+    /// The line above the status bar: a query error, else the last
+    /// export, else the notice.
     pub fn notice(&self) -> Option<String> {
         match &self.query_error {
             Some(e) => Some(format!("{e} · retrying")),
-            None => self.status.notice.clone(),
+            None => self.export_note.clone().or_else(|| self.status.notice.clone()),
         }
     }
 }

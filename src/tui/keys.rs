@@ -98,6 +98,8 @@ pub const KEYMAP: &[Binding] = &[
     bind(LEDGER, &[k('w')], "`w`", Action::CycleWindow, "window today → 7 d → 30 d → month → previous month"),
     bind(LEDGER, &[k('W')], "`W`", Action::PromptRange, "a custom window (SINCE..UNTIL in the WHEN grammar)"),
     bind(G, &[k('/')], "`/`", Action::PromptFilter, "filter the list by name"),
+    bind(G, &[k('e')], "`e`", Action::Export, "export what the tab shows as Markdown (aifin-VIEW-TIME.md here)"),
+    bind(G, &[k('E')], "`E`", Action::PromptExport, "export in a format you choose: md, html, json or csv"),
     bind(G, &[k('p')], "`p`", Action::TogglePause, "pause or resume refreshing"),
     bind(G, &[k('?')], "`?`", Action::ToggleHelp, "this help"),
     bind(G, &[ctrl('z')], "`Ctrl-Z`", Action::Suspend, "suspend (resume with `fg`)"),

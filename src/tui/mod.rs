@@ -63,6 +63,8 @@ pub struct TuiOptions {
     pub stop: Arc<AtomicBool>,
     /// The RACI, owners, budgets and KPI targets.
     pub operate: Arc<crate::operate::Operate>,
+    /// The attribution rules' hash, for export stamps.
+    pub rules_hash: String,
 }
 
 /// Messages from background threads to the UI loop.
@@ -71,12 +73,14 @@ enum AppEvent {
     Data(Box<Snapshot>),
     QueryFailed(String),
     Error(String),
+    Exported(Result<String, String>),
 }
 
 /// Work for the query thread.
 enum Job {
     Query(QueryParams),
     Record(Vec<Event>),
+    Export(app::ExportRequest),
 }
 
 /// How long the forecast tab's drivers and trends are reused before they
@@ -90,6 +94,7 @@ fn spawn_query_thread(
     db: PathBuf,
     catalog: Arc<Catalog>,
     tx: tokio::sync::mpsc::UnboundedSender<AppEvent>,
+    rules_hash: String,
 ) -> std::sync::mpsc::Sender<Job> {
     let (qtx, qrx) = std::sync::mpsc::channel::<Job>();
     std::thread::Builder::new()
@@ -107,9 +112,11 @@ fn spawn_query_thread(
             while let Ok(job) = qrx.recv() {
                 let mut query = None;
                 let mut record = Vec::new();
+                let mut exports = Vec::new();
                 let mut take = |j: Job| match j {
                     Job::Query(p) => query = Some(p),
                     Job::Record(e) => record.extend(e),
+                    Job::Export(r) => exports.push(r),
                 };
                 take(job);
                 while let Ok(j) = qrx.try_recv() {
@@ -131,6 +138,12 @@ fn spawn_query_thread(
                     let now = crate::domain::time::now_ms();
                     if let Err(e) = record.iter().try_for_each(|e| events::record(c, e, now)) {
                         let _ = tx.send(AppEvent::Error(format!("cannot record an event: {e}")));
+                    }
+                }
+                for r in exports {
+                    let done = export_file(c, &r, &mut pricer, &rules_hash, std::path::Path::new("."));
+                    if tx.send(AppEvent::Exported(done)).is_err() {
+                        return;
                     }
                 }
                 let Some(p) = query else { continue };
@@ -177,11 +190,42 @@ fn spawn_query_thread(
     qtx
 }
 
+/// Writes what a tab shows to `aifin-<view>-<time>.<format>` in the
+/// current directory; returns the path, or why it could not.
+fn export_file(
+    conn: &rusqlite::Connection,
+    r: &app::ExportRequest,
+    pricer: &mut crate::pricing::Pricer,
+    rules_hash: &str,
+    dir: &std::path::Path,
+) -> Result<String, String> {
+    use crate::reports::{export, snapshot};
+    let window = r.window.window(r.now_ms, &r.tz);
+    let p = snapshot::Params {
+        now: r.now_ms,
+        window,
+        window_label: r.window.label(),
+        as_of: window.until.map_or(r.now_ms, |u| u - 1).min(r.now_ms),
+        tz: r.tz.clone(),
+        by: r.group,
+        catalog_version: pricer.catalog().version().to_string(),
+        rules_hash: rules_hash.to_string(),
+        outcome_rules: r.outcome_rules.clone(),
+    };
+    let s = snapshot::build(conn, r.view, &p, &r.operate, pricer)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no view '{}'", r.view))?;
+    let text = export::render(&r.format, &[s])?;
+    let path = dir.join(export::file_name(r.view, &r.format, r.now_ms, &r.tz));
+    std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path.display().to_string())
+}
+
 pub fn run(opts: TuiOptions) -> Result<(), TuiError> {
     // Make sure the ledger exists before readers open it.
     drop(crate::store::open_rw(&opts.db)?);
     let (app_tx, mut app_rx) = tokio::sync::mpsc::unbounded_channel::<AppEvent>();
-    let jobs = spawn_query_thread(opts.db.clone(), Arc::clone(&opts.catalog), app_tx.clone());
+    let jobs = spawn_query_thread(opts.db.clone(), Arc::clone(&opts.catalog), app_tx.clone(), opts.rules_hash.clone());
 
     let progress = Arc::new(Progress::default());
     let tokenizer = Arc::new(TokenizerStats::default());
@@ -309,6 +353,9 @@ pub fn run(opts: TuiOptions) -> Result<(), TuiError> {
                         Effect::Record(ev) => {
                             let _ = jobs.send(Job::Record(ev));
                         }
+                        Effect::Export(r) => {
+                            let _ = jobs.send(Job::Export(r));
+                        }
                         Effect::Suspend => {
                             guard.suspend()?;
                             app.update(Action::Resize(guard.terminal.size()?.width, guard.terminal.size()?.height));
@@ -340,6 +387,7 @@ fn push_event(ev: AppEvent, actions: &mut Vec<Action>, status: &mut Status) {
         AppEvent::Committed => actions.push(Action::Committed),
         AppEvent::Data(s) => actions.push(Action::DataReady(s)),
         AppEvent::QueryFailed(e) => actions.push(Action::QueryFailed(e)),
+        AppEvent::Exported(r) => actions.push(Action::Exported(r)),
         AppEvent::Error(e) => {
             status.notice = Some(e);
             actions.push(Action::Status(Box::new(status.clone())));

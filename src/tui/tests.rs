@@ -931,3 +931,43 @@ fn no_module_of_the_cockpit_imports_one_that_imports_it() {
     }
     assert!(edges.iter().any(|(a, b)| a == "view" && b == "app"), "the graph was read: {edges:?}");
 }
+
+#[test]
+fn e_exports_what_the_tab_shows_and_says_where() {
+    let conn = fixture();
+    let mut app = app_with(&conn, (120, 40));
+    drive(&mut app, &conn, &[Action::SelectTab(1), Action::CycleWindow, Action::CycleGroup]);
+    let e = app.update(Action::Export);
+    let [Effect::Export(r)] = &e[..] else { panic!("{e:?}") };
+    assert_eq!((r.view, r.format.as_str()), ("ledger", "md"));
+    assert_eq!(r.window, WindowKind::Days7, "the tab's window");
+    assert_eq!(r.group, GroupBy::Dim(Dimension::Team), "and grouping");
+    // Written where asked, named after the view and the time.
+    let dir = tempfile::tempdir().unwrap();
+    let mut pricer = crate::pricing::Pricer::new(std::sync::Arc::new(crate::pricing::Catalog::embedded()));
+    let path = super::export_file(&conn, r, &mut pricer, "00", dir.path()).unwrap();
+    assert!(path.ends_with("aifin-ledger-20261128-120030.md"), "{path}");
+    let md = std::fs::read_to_string(&path).unwrap();
+    assert!(md.contains("Ledger by team · 7 d"), "{md}");
+    app.update(Action::Exported(Ok(path.clone())));
+    assert!(render(&app).contains("exported to"), "the status says where");
+    // E asks for the format; a wrong one is said, a right one exports.
+    app.update(Action::PromptExport);
+    for _ in 0..4 {
+        app.update(Action::Backspace);
+    }
+    for c in "pdf".chars() {
+        app.update(Action::Input(c));
+    }
+    assert!(app.update(Action::Enter).is_empty());
+    assert!(app.prompt.as_ref().unwrap().error.as_ref().unwrap().contains("md, html, json or csv"));
+    for _ in 0..3 {
+        app.update(Action::Backspace);
+    }
+    for c in "html".chars() {
+        app.update(Action::Input(c));
+    }
+    let e = app.update(Action::Enter);
+    assert!(matches!(&e[..], [Effect::Export(r)] if r.format == "html"), "{e:?}");
+    assert!(app.prompt.is_none());
+}

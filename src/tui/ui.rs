@@ -739,6 +739,7 @@ fn prompt(f: &mut Frame, theme: &Theme, p: &super::app::Prompt, body: Rect) {
     let (title, hint) = match p.kind {
         PromptKind::Filter => (" Filter ", "type to filter · Enter keeps it · Esc clears"),
         PromptKind::Range => (" Window ", "SINCE..UNTIL, e.g. 2026-10-01..2026-10-31 or 7d..now · Enter · Esc"),
+        PromptKind::Export => (" Export format ", "md, html, json or csv · Enter writes the file here · Esc"),
     };
     let r = Rect { x: body.x, y: body.bottom().saturating_sub(3), width: body.width, height: 3.min(body.height) };
     let mut block = Block::bordered().title(Span::styled(title, theme.title()));
