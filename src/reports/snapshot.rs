@@ -325,9 +325,18 @@ pub fn build(
                     r.alerts.len()
                 )
             }];
-            let bars: Vec<(String, f64)> =
-                r.budgets.iter().map(|b| (b.budget.scope.name().to_string(), b.burn())).collect();
-            let chart = (!bars.is_empty()).then_some(Chart::Bars { rows: bars, limit: 1.0, unit: "× budget" });
+            // Each budget's month end (projected, else spent so far) as a
+            // multiple of the budget: over the line is over budget.
+            let bars: Vec<(String, f64)> = r
+                .budgets
+                .iter()
+                .map(|b| {
+                    let v = b.projected.unwrap_or(b.spent).0 as f64 / b.budget.monthly.0.max(1) as f64;
+                    (b.budget.scope.name().to_string(), v)
+                })
+                .collect();
+            let chart =
+                (!bars.is_empty()).then_some(Chart::Bars { rows: bars, limit: 1.0, unit: "× budget at month end" });
             let sections = vec![
                 Section { table: r.budgets_table(), brief: None, chart },
                 Section { table: r.alerts_table(), brief: None, chart: None },
