@@ -55,6 +55,8 @@ pub mod bench {
     pub use crate::pricing::{Catalog, Pricer};
     pub use crate::reports::alerts::{AlertsReport, judge_cached, judge_now};
     pub use crate::reports::kpis::KpiReport;
+    pub use crate::reports::snapshot::{Params as SnapshotParams, VIEWS, build as snapshot_view};
+    pub use crate::reports::export::render as render_snapshot;
     pub use crate::reports::ledger::LedgerOutcomes;
     pub use crate::reports::outcomes::OutcomesReport;
     pub use crate::reports::window::WindowKind;

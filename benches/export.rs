@@ -1,0 +1,50 @@
+//! Snapshots over a large ledger (default 10 million calls over 60 days):
+//! each view built from the store and rendered as Markdown, HTML, JSON and
+//! CSV, the last 30 days, as `aifin export` does.
+//!
+//! ```text
+//! cargo bench --bench export
+//! cargo bench --bench export -- --rows 1000000
+//! ```
+
+use std::time::Instant;
+
+use aifin::bench::{GroupBy, Operate, Pricer, SnapshotParams, VIEWS, Window, render_snapshot, snapshot_view};
+use jiff::tz::TimeZone;
+
+mod common;
+use common::{arg, ledger_db};
+
+fn main() {
+    let rows: u64 = arg("--rows").and_then(|v| v.parse().ok()).unwrap_or(10_000_000);
+    let db = ledger_db(rows);
+    drop(aifin::bench::open_rw(&db).unwrap());
+    let conn = aifin::bench::open_read(&db).unwrap();
+    let at: i64 = conn.query_row("SELECT MAX(dedupe_ts) FROM calls", [], |r| r.get(0)).unwrap();
+    let p = SnapshotParams {
+        now: at,
+        window: Window { since: Some(at - 30 * 86_400_000), until: None },
+        window_label: "30 d".into(),
+        as_of: at,
+        tz: TimeZone::UTC,
+        by: GroupBy::WORKFLOW,
+        catalog_version: "bench".into(),
+        rules_hash: "0".into(),
+        outcome_rules: vec![],
+    };
+    let op = Operate::default();
+    let mut pricer = Pricer::new(common::catalog());
+    for view in VIEWS {
+        for format in ["md", "html", "json", "csv"] {
+            let mut best = f64::MAX;
+            let mut bytes = 0;
+            for _ in 0..3 {
+                let t = Instant::now();
+                let s = snapshot_view(&conn, view, &p, &op, &mut pricer).unwrap().unwrap();
+                bytes = render_snapshot(format, &[s]).unwrap().len();
+                best = best.min(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            println!("export: {view:<9} {format:<4} over {rows} calls, 30 d: {best:7.1} ms ({bytes} bytes)");
+        }
+    }
+}
