@@ -68,7 +68,7 @@ pub mod bench {
     pub use crate::store::{open_read, open_rw};
     pub use crate::tokenize::{Encoding, count};
     pub use crate::tui::app::{Action, App, Status};
-    pub use crate::tui::data::{QueryParams, snapshot};
+    pub use crate::tui::data::{QueryParams, snapshot, snapshot_cached};
     pub use crate::tui::theme::Theme;
     pub use crate::tui::ui::render;
 }

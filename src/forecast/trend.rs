@@ -75,20 +75,36 @@ fn usd(v: f64) -> Nanos {
 /// including today so far; `today_left` is the fraction of today still to
 /// come and `days_after_today` the whole days left in the month. `None`
 /// with fewer than [`MIN_HISTORY_DAYS`] days of history.
-pub fn project_month(history: &[f64], month_to_date: Nanos, today_left: f64, days_after_today: usize) -> Option<Trend> {
+/// The line through the last [`FIT_DAYS`] days of `history` and the
+/// expected spend of the rest of the month: (intercept, slope, fitted days,
+/// (weight, expected USD) per remaining day, the point projection).
+type Line = (f64, f64, usize, Vec<(f64, f64)>, Nanos);
+
+fn line(history: &[f64], month_to_date: Nanos, today_left: f64, days_after_today: usize) -> Option<Line> {
     if history.len() < MIN_HISTORY_DAYS {
         return None;
     }
     let fit = &history[history.len().saturating_sub(FIT_DAYS)..];
     let (a, b) = linear_fit(fit);
     let n = fit.len();
-    let residuals: Vec<f64> = fit.iter().enumerate().map(|(i, y)| y - (a + b * i as f64)).collect();
     // x of today = n; remaining days follow.
     let expected: Vec<(f64, f64)> = std::iter::once((today_left, (a + b * n as f64).max(0.0)))
         .chain((1..=days_after_today).map(|k| (1.0, (a + b * (n + k) as f64).max(0.0))))
         .collect();
     let rest: f64 = expected.iter().map(|(w, e)| w * e).sum();
-    let point = month_to_date + usd(rest);
+    Some((a, b, n, expected, month_to_date + usd(rest)))
+}
+
+/// The point projection alone (what the backtest compares), without the
+/// band's bootstrap.
+pub fn project_point(history: &[f64], month_to_date: Nanos, today_left: f64, days_after_today: usize) -> Option<Nanos> {
+    line(history, month_to_date, today_left, days_after_today).map(|l| l.4)
+}
+
+pub fn project_month(history: &[f64], month_to_date: Nanos, today_left: f64, days_after_today: usize) -> Option<Trend> {
+    let (a, b, n, expected, point) = line(history, month_to_date, today_left, days_after_today)?;
+    let fit = &history[history.len() - n..];
+    let residuals: Vec<f64> = fit.iter().enumerate().map(|(i, y)| y - (a + b * i as f64)).collect();
     let mut rng = Rng::new(0x7ea1_d00d ^ history.len() as u64);
     let mut totals = Vec::with_capacity(BOOTSTRAP_RUNS);
     let mut per_day: Vec<Vec<f64>> = vec![Vec::with_capacity(BOOTSTRAP_RUNS); expected.len()];
@@ -184,15 +200,15 @@ pub fn backtest(months: &[MonthSeries]) -> Option<Backtest> {
         let mtd: Nanos = m.days[..cut].iter().copied().sum();
         let actual: Nanos = m.days.iter().copied().sum();
         // Made at the start of day 16: nothing of it spent yet.
-        let Some(t) = project_month(&history, mtd, 1.0, m.days.len() - cut - 1) else { continue };
+        let Some(projected) = project_point(&history, mtd, 1.0, m.days.len() - cut - 1) else { continue };
         if actual.0 <= 0 {
             continue;
         }
         periods.push(BacktestPeriod {
             period: m.label.clone(),
-            projected: t.projected,
+            projected,
             actual,
-            error_pct: (t.projected.0 - actual.0).abs() as f64 / actual.0 as f64 * 100.0,
+            error_pct: (projected.0 - actual.0).abs() as f64 / actual.0 as f64 * 100.0,
         });
     }
     if periods.is_empty() {
@@ -210,6 +226,16 @@ pub fn backtest(months: &[MonthSeries]) -> Option<Backtest> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_point_alone_is_the_projections_point() {
+        let history: Vec<f64> = (0..20).map(|i| 3.0 + 0.25 * i as f64 + if i % 3 == 0 { 1.0 } else { -0.5 }).collect();
+        for (left, after) in [(1.0, 14), (0.4, 3), (0.0, 0)] {
+            let t = project_month(&history, Nanos(12_345_678_901), left, after).unwrap();
+            assert_eq!(project_point(&history, Nanos(12_345_678_901), left, after), Some(t.projected));
+        }
+        assert_eq!(project_point(&history[..6], Nanos(0), 1.0, 3), None);
+    }
 
     #[test]
     fn the_fit_recovers_a_known_line() {
