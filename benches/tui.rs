@@ -22,7 +22,7 @@ use aifin::bench::GroupBy;
 use aifin::bench::WindowKind;
 use aifin::bench::now_ms;
 use aifin::bench::{Catalog, Pricer};
-use aifin::bench::{QueryParams, snapshot};
+use aifin::bench::QueryParams;
 use jiff::tz::TimeZone;
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
