@@ -140,7 +140,11 @@ pub fn kpis(env: &Env, a: &KpisArgs, out: &mut dyn Write) -> Result<ExitCode> {
     Ok(if r.breaches() > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-/// Runs `sh -c cmd` with `json` on its standard input.
+/// How long a `--exec` command may run before it is stopped.
+const HOOK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs `sh -c cmd` with `json` on its standard input; a command still
+/// running after [`HOOK_TIMEOUT`] is killed (the watcher must go on).
 fn run_hook(cmd: &str, json: &str) -> Result<()> {
     let mut child = std::process::Command::new("sh")
         .arg("-c")
@@ -152,11 +156,21 @@ fn run_hook(cmd: &str, json: &str) -> Result<()> {
         // A command that does not read its input is not an error.
         let _ = stdin.write_all(json.as_bytes()).and_then(|_| stdin.write_all(b"\n"));
     }
-    let status = child.wait()?;
-    if !status.success() {
-        bail!("--exec: the command exited with {status}");
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            if !status.success() {
+                bail!("--exec: the command exited with {status}");
+            }
+            return Ok(());
+        }
+        if started.elapsed() > HOOK_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("--exec: the command ran over {} s and was stopped", HOOK_TIMEOUT.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
-    Ok(())
 }
 
 pub fn watch(env: &Env, a: &WatchArgs, out: &mut dyn Write) -> Result<ExitCode> {
