@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 
 use aifin::bench::Dimension;
 use aifin::bench::GroupBy;
+use aifin::bench::QueryParams;
 use aifin::bench::WindowKind;
 use aifin::bench::now_ms;
 use aifin::bench::{Catalog, Pricer};
-use aifin::bench::QueryParams;
 use jiff::tz::TimeZone;
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 

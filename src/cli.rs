@@ -221,9 +221,17 @@ pub struct AsOfArgs {
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {
-    /// md (GitHub Markdown), html (one self-contained page), json or csv
-    #[arg(long, value_name = "FORMAT", value_parser = ["md", "html", "json", "csv"])]
+    /// md (GitHub Markdown), html (one self-contained page), json, csv, or focus (a FOCUS 1.2 Cost and Usage CSV)
+    #[arg(long, value_name = "FORMAT", value_parser = ["md", "html", "json", "csv", "focus"])]
     pub format: String,
+
+    /// The FOCUS version written
+    #[arg(long, default_value = "1.2", value_parser = ["1.2"])]
+    pub focus_version: String,
+
+    /// FOCUS: write unpriced calls too, with x_Unpriced=true and costs of 0 (left out otherwise)
+    #[arg(long)]
+    pub include_unpriced: bool,
 
     /// ledger, forecast, outcomes, budgets, kpis, raci, gate, sources, or all (md, html and json)
     #[arg(long, default_value = "ledger", value_name = "VIEW")]

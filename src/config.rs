@@ -52,6 +52,25 @@ pub struct ConfigFile {
     /// `[kpi.<name>]`: KPI targets.
     #[serde(default)]
     pub kpi: BTreeMap<String, KpiConfig>,
+    /// `[export.focus]`: FOCUS identity columns.
+    #[serde(default)]
+    pub export: ExportSection,
+}
+
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ExportSection {
+    #[serde(default)]
+    pub focus: FocusConfig,
+}
+
+/// Overrides of the FOCUS export's derived identity columns.
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct FocusConfig {
+    pub billing_account_id: Option<String>,
+    pub billing_account_name: Option<String>,
+    pub invoice_issuer_name: Option<String>,
 }
 
 /// `[raci] functions = [...]` with `[[raci.activity]]` rows.

@@ -54,11 +54,12 @@ pub mod bench {
     pub use crate::operate::Operate;
     pub use crate::pricing::{Catalog, Pricer};
     pub use crate::reports::alerts::{AlertsReport, judge_cached, judge_now};
-    pub use crate::reports::kpis::KpiReport;
-    pub use crate::reports::snapshot::{Params as SnapshotParams, VIEWS, build as snapshot_view};
     pub use crate::reports::export::render as render_snapshot;
+    pub use crate::reports::focus::{FocusOptions, export as focus_export};
+    pub use crate::reports::kpis::KpiReport;
     pub use crate::reports::ledger::LedgerOutcomes;
     pub use crate::reports::outcomes::OutcomesReport;
+    pub use crate::reports::snapshot::{Params as SnapshotParams, VIEWS, build as snapshot_view};
     pub use crate::reports::window::WindowKind;
     pub use crate::sim::{Rng, bulk, random_line, text_line};
     pub use crate::store::live::MinuteCache;

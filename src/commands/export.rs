@@ -71,6 +71,9 @@ pub fn run(env: &Env, a: &ExportArgs, out: &mut dyn Write) -> Result<ExitCode> {
         rules_hash: rules_hash(env),
         outcome_rules: env.attributor()?.outcome_workflows(),
     };
+    if a.format == "focus" {
+        return focus(env, a, window, out);
+    }
     let op = Operate::from_config(&env.config.file);
     if let Some(w) = op.warning_line() {
         eprintln!("{}", crate::domain::sanitize::clean(&w));
@@ -97,6 +100,78 @@ pub fn run(env: &Env, a: &ExportArgs, out: &mut dyn Write) -> Result<ExitCode> {
             );
         }
         None => out.write_all(text.as_bytes())?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--format focus`: the window's calls as a FOCUS Cost and Usage CSV.
+fn focus(env: &Env, a: &ExportArgs, window: Window, out: &mut dyn Write) -> Result<ExitCode> {
+    use crate::reports::focus;
+    if a.view != "ledger" || a.by != crate::store::queries::GroupBy::WORKFLOW {
+        eprintln!(
+            "note: --view and --by do not apply to FOCUS (one row per day, model, token class, price and workflow)"
+        );
+    }
+    let conn = env.read_conn()?;
+    let mut charged = crate::pricing::Pricer::new(env.catalog()?);
+    // List prices: the shipped catalog, with the config's aliases (so a
+    // dated name finds its list entry) but none of its price overrides.
+    let list = std::sync::Arc::new(
+        crate::pricing::Catalog::embedded().with_config(Default::default(), env.config.price_aliases()),
+    );
+    let f = &env.config.file.export.focus;
+    let o = focus::FocusOptions {
+        window,
+        include_unpriced: a.include_unpriced,
+        billing_account_id: f.billing_account_id.clone(),
+        billing_account_name: f.billing_account_name.clone(),
+        invoice_issuer_name: f.invoice_issuer_name.clone(),
+    };
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress = |n: u64| {
+        if tty {
+            eprint!("\rfocus: {} calls read…", crate::reports::table::thousands(n as i64));
+        }
+    };
+    let s = match &a.out {
+        Some(path) => {
+            let file =
+                std::fs::File::create(path).with_context(|| format!("--out: cannot write '{}'", path.display()))?;
+            focus::export(&conn, &mut charged, list, &o, std::io::BufWriter::new(file), progress)
+        }
+        None => focus::export(&conn, &mut charged, list, &o, &mut *out, progress),
+    }
+    .map_err(|e| anyhow!("FOCUS export: {e}"))?;
+    if tty {
+        eprintln!();
+    }
+    let ledger = s.ledger.0 as i128;
+    // The rows' exact total against the ledger's per-call-rounded one.
+    let scale = s.billed.scale.max(9);
+    let billed_at = s.billed.m * 10i128.pow(scale - s.billed.scale);
+    let ledger_at = ledger * 10i128.pow(scale - 9);
+    let diff = focus::Dec { m: billed_at - ledger_at, scale };
+    eprintln!(
+        "focus 1.2: {} rows from {} calls · BilledCost ${} · ledger ${} · difference ${} (the ledger rounds each call to the nano-dollar)",
+        s.rows,
+        s.calls - s.unpriced_calls - s.pending_calls,
+        s.billed.text(),
+        s.ledger.format_plain(9),
+        diff.text()
+    );
+    if s.unpriced_calls > 0 {
+        eprintln!(
+            "focus 1.2: {} unpriced calls {} (never a cost of 0; see `aifin prices`)",
+            s.unpriced_calls,
+            if a.include_unpriced {
+                "written with x_Unpriced=true and their cost columns 0"
+            } else {
+                "left out (--include-unpriced writes them)"
+            }
+        );
+    }
+    if s.pending_calls > 0 {
+        eprintln!("focus 1.2: {} calls wait for their usage to be counted and are left out", s.pending_calls);
     }
     Ok(ExitCode::SUCCESS)
 }

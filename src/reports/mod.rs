@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod export;
+pub mod focus;
 pub mod forecast;
 pub mod gate;
 pub mod kpis;

@@ -139,3 +139,155 @@ fn hostile_log_text_stays_inert_in_every_format() {
         json["report"]["rows"].as_array().unwrap().iter().map(|r| r["key"].as_str().unwrap()).collect();
     assert!(keys.contains(&"<script>alert(1)</script>"), "JSON keeps the data, escaped by JSON itself");
 }
+
+/// An exact decimal from FOCUS text: (mantissa, scale).
+fn dec(s: &str) -> (i128, u32) {
+    let (i, f) = s.split_once('.').unwrap_or((s, ""));
+    (format!("{i}{f}").parse().unwrap(), f.len() as u32)
+}
+
+fn dec_eq(a: (i128, u32), b: (i128, u32)) -> bool {
+    let s = a.1.max(b.1);
+    a.0 * 10i128.pow(s - a.1) == b.0 * 10i128.pow(s - b.1)
+}
+
+fn dec_mul(a: (i128, u32), b: (i128, u32)) -> (i128, u32) {
+    (a.0 * b.0, a.1 + b.1)
+}
+
+fn focus_rows(csv: &str) -> Vec<std::collections::HashMap<String, String>> {
+    let mut r = csv::Reader::from_reader(csv.as_bytes());
+    let headers: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+    r.records().map(|rec| headers.iter().cloned().zip(rec.unwrap().iter().map(str::to_string)).collect()).collect()
+}
+
+#[test]
+fn focus_rows_keep_the_specs_rules_and_the_ledgers_total() {
+    let env = Env::sample();
+    env.ingest(&[&repo().join("sample-data")]);
+    let out = env.cmd().args([&["export", "--format", "focus"][..], &OCT].concat()).output().unwrap();
+    assert!(out.status.success());
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let summary = String::from_utf8(out.stderr).unwrap();
+    let rows = focus_rows(&csv);
+    assert!(rows.len() > 1000, "{}", rows.len());
+    // The 1.2 Mandatory columns, and those never null.
+    let mandatory = [
+        "BilledCost",
+        "BillingAccountId",
+        "BillingAccountName",
+        "BillingCurrency",
+        "BillingPeriodEnd",
+        "BillingPeriodStart",
+        "ChargeCategory",
+        "ChargeClass",
+        "ChargeDescription",
+        "ChargePeriodEnd",
+        "ChargePeriodStart",
+        "ContractedCost",
+        "EffectiveCost",
+        "InvoiceIssuerName",
+        "ListCost",
+        "PricingQuantity",
+        "PricingUnit",
+        "ProviderName",
+        "PublisherName",
+        "ServiceCategory",
+        "ServiceName",
+    ];
+    let never_null = [
+        "BilledCost",
+        "EffectiveCost",
+        "ListCost",
+        "ContractedCost",
+        "BillingCurrency",
+        "BillingPeriodStart",
+        "BillingPeriodEnd",
+        "ChargePeriodStart",
+        "ChargePeriodEnd",
+        "ChargeCategory",
+        "ProviderName",
+        "PublisherName",
+        "InvoiceIssuerName",
+        "ServiceCategory",
+        "ServiceName",
+        "ServiceSubcategory",
+        // Usage rows.
+        "ConsumedQuantity",
+        "ConsumedUnit",
+        "PricingQuantity",
+        "PricingUnit",
+        "ListUnitPrice",
+        "ContractedUnitPrice",
+        "PricingCategory",
+    ];
+    let mut billed = (0i128, 0u32);
+    for r in &rows {
+        for c in mandatory {
+            assert!(r.contains_key(c), "{c}");
+        }
+        for c in never_null {
+            assert!(!r[c].is_empty(), "{c} null in {r:?}");
+        }
+        assert_eq!(r["ChargeCategory"], "Usage");
+        assert_eq!(r["ChargeFrequency"], "Usage-Based");
+        assert_eq!(r["ServiceCategory"], "AI and Machine Learning");
+        assert_eq!(r["ServiceSubcategory"], "Generative AI");
+        assert_eq!(r["ConsumedUnit"], "Tokens");
+        assert_eq!(r["PricingUnit"], "1000000 Tokens");
+        assert!(r["ChargePeriodStart"].ends_with("T00:00:00Z") && r["ChargePeriodEnd"].ends_with("T00:00:00Z"));
+        // Price x quantity = cost, exactly, for list and contracted prices.
+        let q = dec(&r["PricingQuantity"]);
+        assert!(dec_eq(dec_mul(dec(&r["ListUnitPrice"]), q), dec(&r["ListCost"])), "{r:?}");
+        assert!(dec_eq(dec_mul(dec(&r["ContractedUnitPrice"]), q), dec(&r["ContractedCost"])), "{r:?}");
+        assert!(
+            dec_eq(dec(&r["ConsumedQuantity"]), dec_mul(q, (1_000_000, 0))),
+            "tokens = PricingQuantity x 1,000,000"
+        );
+        assert_eq!(r["BilledCost"], r["ContractedCost"]);
+        for j in ["SkuPriceDetails", "Tags"] {
+            let v: serde_json::Value = serde_json::from_str(&r[j]).unwrap();
+            assert!(v.as_object().unwrap().values().all(|x| !x.is_object() && !x.is_array()), "flat JSON");
+        }
+        let b = dec(&r["BilledCost"]);
+        let s = billed.1.max(b.1);
+        billed = (billed.0 * 10i128.pow(s - billed.1) + b.0 * 10i128.pow(s - b.1), s);
+    }
+    // The total of BilledCost is the ledger's $110.00 to the cent.
+    let cents = billed.0 * 100 / 10i128.pow(billed.1);
+    assert!((10_999..=11_000).contains(&cents), "{billed:?}");
+    assert!(summary.contains("2886 calls"), "{summary}");
+    // A negotiated rate: list is the catalog's $5, contracted the config's $4.50.
+    let opus = rows
+        .iter()
+        .find(|r| r["SkuMeter"] == "Input Tokens" && r["ChargeDescription"].starts_with("claude-opus-4-5"))
+        .unwrap();
+    assert_eq!((opus["ListUnitPrice"].as_str(), opus["ContractedUnitPrice"].as_str()), ("5", "4.5"));
+    // A private model: its configured price is its list price.
+    let llama = rows.iter().find(|r| r["ChargeDescription"].starts_with("llama-3.3-70b-internal")).unwrap();
+    assert_eq!(llama["ListUnitPrice"], llama["ContractedUnitPrice"]);
+    assert_eq!(llama["PublisherName"], "Meta");
+}
+
+#[test]
+fn focus_leaves_unpriced_calls_out_unless_asked_and_guards_text() {
+    let env = Env::new();
+    let lines = [
+        crate::util::native("2026-10-02T10:00:00Z", "p1", "gpt-4o", "=HYPERLINK(1)", 1_000_000, 0),
+        crate::util::native("2026-10-02T11:00:00Z", "u1", "acme-distilled-7b", "w", 5000, 10),
+    ];
+    let f = env.write("f.jsonl", lines.join("\n") + "\n");
+    env.ingest(&[&f]);
+    let out = env.cmd().args(["export", "--format", "focus"]).output().unwrap();
+    let rows = focus_rows(&String::from_utf8(out.stdout).unwrap());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(rows.len(), 1, "the unpriced call is left out");
+    assert!(err.contains("1 unpriced calls left out"), "{err}");
+    assert_eq!(rows[0]["BilledCost"], "2.5");
+    assert_eq!(rows[0]["x_Workflow"], "'=HYPERLINK(1)", "a formula is guarded");
+    let out = env.cmd().args(["export", "--format", "focus", "--include-unpriced"]).output().unwrap();
+    let rows = focus_rows(&String::from_utf8(out.stdout).unwrap());
+    let unpriced: Vec<_> = rows.iter().filter(|r| r["x_Unpriced"] == "true").collect();
+    assert_eq!(unpriced.len(), 2, "input and output rows");
+    assert!(unpriced.iter().all(|r| r["BilledCost"] == "0" && r["ListUnitPrice"] == "0"));
+}
