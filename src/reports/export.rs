@@ -227,16 +227,7 @@ fn svg_chart(c: &Chart) -> String {
                     }
                 }
             }
-            let step = (labels.len() / 8).max(1);
-            for (i, l) in labels.iter().enumerate().step_by(step) {
-                let _ = write!(
-                    s,
-                    r#"<text x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
-                    left + (i as f64 + 0.5) * slot,
-                    h - bottom + 14.0,
-                    html_text(l)
-                );
-            }
+            x_labels(&mut s, labels, left, slot, h - bottom + 14.0);
             // The legend: one row, a slot per series.
             let slot_w = (w - left) / series.len().max(1) as f64;
             for (k, (name, _)) in series.iter().enumerate() {
@@ -293,17 +284,9 @@ fn svg_chart(c: &Chart) -> String {
                     line.join(" ")
                 );
             }
-            let labels: Vec<&String> = actual.iter().map(|(l, _)| l).chain(ahead.iter().map(|(l, ..)| l)).collect();
-            let step = (labels.len() / 8).max(1);
-            for (i, l) in labels.iter().enumerate().step_by(step) {
-                let _ = write!(
-                    s,
-                    r#"<text x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
-                    left + (i as f64 + 0.5) * slot,
-                    h - bottom + 14.0,
-                    html_text(l)
-                );
-            }
+            let labels: Vec<String> =
+                actual.iter().map(|(l, _)| l.clone()).chain(ahead.iter().map(|(l, ..)| l.clone())).collect();
+            x_labels(&mut s, &labels, left, slot, h - bottom + 14.0);
             let _ = write!(
                 s,
                 r#"<text x="{left}" y="{}">bars: spend per day · line: projected day, band: P10-P90</text>"#,
@@ -370,6 +353,19 @@ fn svg_chart(c: &Chart) -> String {
     }
     s.push_str("</svg>");
     s
+}
+
+/// About eight labels under a chart's slots.
+fn x_labels(s: &mut String, labels: &[String], left: f64, slot: f64, y: f64) {
+    let step = (labels.len() / 8).max(1);
+    for (i, l) in labels.iter().enumerate().step_by(step) {
+        let _ = write!(
+            s,
+            r#"<text x="{:.1}" y="{y}" text-anchor="middle">{}</text>"#,
+            left + (i as f64 + 0.5) * slot,
+            html_text(l)
+        );
+    }
 }
 
 fn fmt_axis(v: f64, unit: &str) -> String {
