@@ -226,7 +226,7 @@ pub struct ExportArgs {
     pub format: String,
 
     /// The FOCUS version written
-    #[arg(long, default_value = "1.2", value_parser = ["1.2"])]
+    #[arg(long, default_value = "1.2", value_parser = ["1.2", "1.3"])]
     pub focus_version: String,
 
     /// FOCUS: write unpriced calls too, with x_Unpriced=true and costs of 0 (left out otherwise)

@@ -122,6 +122,7 @@ fn focus(env: &Env, a: &ExportArgs, window: Window, out: &mut dyn Write) -> Resu
     let f = &env.config.file.export.focus;
     let o = focus::FocusOptions {
         window,
+        version_1_3: a.focus_version == "1.3",
         include_unpriced: a.include_unpriced,
         billing_account_id: f.billing_account_id.clone(),
         billing_account_name: f.billing_account_name.clone(),
@@ -152,7 +153,8 @@ fn focus(env: &Env, a: &ExportArgs, window: Window, out: &mut dyn Write) -> Resu
     let ledger_at = ledger * 10i128.pow(scale - 9);
     let diff = focus::Dec { m: billed_at - ledger_at, scale };
     eprintln!(
-        "focus 1.2: {} rows from {} calls · BilledCost ${} · ledger ${} · difference ${} (the ledger rounds each call to the nano-dollar)",
+        "focus {}: {} rows from {} calls · BilledCost ${} · ledger ${} · difference ${} (the ledger rounds each call to the nano-dollar)",
+        a.focus_version,
         s.rows,
         s.calls - s.unpriced_calls - s.pending_calls,
         s.billed.text(),
@@ -161,7 +163,8 @@ fn focus(env: &Env, a: &ExportArgs, window: Window, out: &mut dyn Write) -> Resu
     );
     if s.unpriced_calls > 0 {
         eprintln!(
-            "focus 1.2: {} unpriced calls {} (never a cost of 0; see `aifin prices`)",
+            "focus {}: {} unpriced calls {} (never a cost of 0; see `aifin prices`)",
+            a.focus_version,
             s.unpriced_calls,
             if a.include_unpriced {
                 "written with x_Unpriced=true and their cost columns 0"
@@ -171,7 +174,10 @@ fn focus(env: &Env, a: &ExportArgs, window: Window, out: &mut dyn Write) -> Resu
         );
     }
     if s.pending_calls > 0 {
-        eprintln!("focus 1.2: {} calls wait for their usage to be counted and are left out", s.pending_calls);
+        eprintln!(
+            "focus {}: {} calls wait for their usage to be counted and are left out",
+            a.focus_version, s.pending_calls
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

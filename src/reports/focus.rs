@@ -59,6 +59,8 @@ impl Dec {
 #[derive(Clone, Debug, Default)]
 pub struct FocusOptions {
     pub window: Window,
+    /// `1.3` adds ServiceProviderName and HostProviderName (1.2 otherwise).
+    pub version_1_3: bool,
     pub include_unpriced: bool,
     /// `[export.focus]` overrides.
     pub billing_account_id: Option<String>,
@@ -360,7 +362,11 @@ pub fn export<W: Write>(
     }
     drop(q);
     let mut w = csv::Writer::from_writer(out);
-    w.write_record(COLUMNS)?;
+    let mut header: Vec<&str> = COLUMNS.to_vec();
+    if o.version_1_3 {
+        header.extend(["ServiceProviderName", "HostProviderName"]);
+    }
+    w.write_record(&header)?;
     let fmt = |ms: i64| time::format_utc(ms).replace(".000Z", "Z");
     let mut rows: Vec<(Key, u64)> = rows.into_iter().collect();
     rows.sort_by(|(a, _), (b, _)| {
@@ -391,7 +397,7 @@ pub fn export<W: Write>(
         let tags = serde_json::json!({ "workflow": k_workflow, "team": k_team, "customer": k_customer });
         let category = if k_tier == "batch" || k_tier == "flex" { "Other" } else { "Standard" };
         let text = |s: &str| super::print::csv_text(s).into_owned();
-        w.write_record([
+        let mut record: Vec<String> = vec![
             contracted.text(),
             text(o.billing_account_id.as_deref().unwrap_or(&provider)),
             text(o.billing_account_name.as_deref().unwrap_or(&provider)),
@@ -432,7 +438,12 @@ pub fn export<W: Write>(
             text(k_customer),
             text(k_tier),
             if k.unpriced { "true".into() } else { String::new() },
-        ])?;
+        ];
+        if o.version_1_3 {
+            record.push(text(&provider));
+            record.push(host_provider(&provider).into());
+        }
+        w.write_record(&record)?;
         summary.rows += 1;
     }
     w.flush()?;
@@ -441,6 +452,17 @@ pub fn export<W: Write>(
     let total: i128 = billed.iter().map(|(s, m)| m * 10i128.pow(scale - s)).sum();
     summary.billed = Dec { m: total, scale };
     Ok(summary)
+}
+
+/// FOCUS 1.3's HostProviderName: the cloud a model runs on when the call
+/// went through one, else "Not Applicable".
+pub fn host_provider(provider: &str) -> &'static str {
+    match provider {
+        "bedrock" | "bedrock_converse" | "sagemaker" => "Amazon Web Services",
+        "azure" | "azure_ai" => "Microsoft",
+        "vertex_ai" | "vertex_ai_beta" => "Google Cloud",
+        _ => "Not Applicable",
+    }
 }
 
 fn lc_mult(c: &Option<crate::pricing::cost::Cost>) -> (i128, i128) {

@@ -291,3 +291,25 @@ fn focus_leaves_unpriced_calls_out_unless_asked_and_guards_text() {
     assert_eq!(unpriced.len(), 2, "input and output rows");
     assert!(unpriced.iter().all(|r| r["BilledCost"] == "0" && r["ListUnitPrice"] == "0"));
 }
+
+#[test]
+fn focus_1_3_adds_the_service_and_host_provider() {
+    let env = Env::new();
+    let lines = [
+        crate::util::native("2026-10-02T10:00:00Z", "p1", "gpt-4o", "w", 1_000_000, 0),
+        r#"{"ts":"2026-10-02T11:00:00Z","request_id":"b1","provider":"bedrock","model":"us.anthropic.claude-sonnet-4-20250514-v1:0","workflow":"w","usage":{"uncached_input":1000,"output":10}}"#.to_string(),
+    ];
+    let f = env.write("f.jsonl", lines.join("\n") + "\n");
+    env.ingest(&[&f]);
+    let out = env.cmd().args(["export", "--format", "focus", "--focus-version", "1.3"]).output().unwrap();
+    assert!(out.status.success());
+    let rows = focus_rows(&String::from_utf8(out.stdout).unwrap());
+    let host = |p: &str| rows.iter().find(|r| r["ProviderName"] == p).unwrap()["HostProviderName"].clone();
+    assert_eq!(host("openai"), "Not Applicable");
+    assert_eq!(host("bedrock"), "Amazon Web Services");
+    assert!(rows.iter().all(|r| r["ServiceProviderName"] == r["ProviderName"]));
+    // 1.2 has neither.
+    let out = env.cmd().args(["export", "--format", "focus"]).output().unwrap();
+    let rows = focus_rows(&String::from_utf8(out.stdout).unwrap());
+    assert!(!rows[0].contains_key("HostProviderName"));
+}
