@@ -233,7 +233,7 @@ pub struct ExportArgs {
     #[arg(long)]
     pub include_unpriced: bool,
 
-    /// ledger, forecast, outcomes, budgets, kpis, raci, gate, sources, or all (md, html and json)
+    /// ledger, live, forecast, outcomes, budgets, kpis, raci, gate, sources, or all (md, html and json)
     #[arg(long, default_value = "ledger", value_name = "VIEW")]
     pub view: String,
 

@@ -95,7 +95,7 @@ use crate::store::queries::{self, GroupBy, QueryPath, Window};
 use crate::store::rollup::Dim;
 
 /// The views a snapshot can show, in `--view all` order.
-pub const VIEWS: [&str; 8] = ["ledger", "forecast", "outcomes", "budgets", "kpis", "raci", "gate", "sources"];
+pub const VIEWS: [&str; 9] = ["ledger", "live", "forecast", "outcomes", "budgets", "kpis", "raci", "gate", "sources"];
 
 /// What a snapshot reads.
 #[derive(Clone, Debug)]
@@ -290,6 +290,102 @@ fn forecast_view(
     ))
 }
 
+/// Live spend at the snapshot's moment: per workflow, today, the last 24
+/// hours, the burn rate against its baseline and the runaway, with the
+/// accountable person; the budget alerts firing (the incident paste).
+fn live_view(
+    conn: &Connection,
+    p: &Params,
+    op: &Operate,
+) -> rusqlite::Result<(String, Vec<String>, Vec<Section>, serde_json::Value)> {
+    let live = super::live::live(conn, p.as_of, &p.tz)?;
+    let spend = super::raci::month_spend(conn, p.as_of, &p.tz)?;
+    let raci = super::raci::RaciReport::build(op, Some(&spend));
+    let owner = |w: &str| raci.owners.iter().find(|o| o.workflow == w).and_then(|o| o.accountable.clone());
+    let alerts = super::alerts::AlertsReport::build(conn, op, p.as_of, &p.tz)?;
+    let mut summary = vec![format!(
+        "today {} · month to date {} · last 24 h {} ({}/h)",
+        live.today.cost,
+        live.month.cost,
+        live.last_24h,
+        live.run_rate_24h()
+    )];
+    for w in live.runaways() {
+        summary.push(format!(
+            "RUNAWAY {}: {}{}",
+            w.workflow,
+            w.runaway_reason().unwrap_or_default(),
+            owner(&w.workflow).map(|o| format!(" · {o}")).unwrap_or_default()
+        ));
+    }
+    for a in alerts.firing() {
+        summary.push(format!(
+            "{} {} at {:.1}x budget since {}{}",
+            a.alert.severity.name().to_uppercase(),
+            a.alert.scope.name(),
+            a.alert.burn,
+            time::format_utc(a.alert.started_at),
+            [a.owner.as_deref(), a.oncall.as_deref()]
+                .into_iter()
+                .flatten()
+                .map(|s| format!(" · {s}"))
+                .collect::<String>()
+        ));
+    }
+    let rows: Vec<Row> = live
+        .workflows
+        .iter()
+        .map(|w| Row {
+            id: w.workflow.clone(),
+            cells: vec![
+                Cell::text_or(Some(w.workflow.as_str()), "(unattributed)"),
+                Cell::text_or(w.team.as_deref(), "-"),
+                Cell::text_or(owner(&w.workflow).as_deref(), "-"),
+                Cell::Usd(w.today.cost),
+                Cell::Usd(w.day.cost),
+                Cell::Usd(w.burn_per_hour()),
+                Cell::Usd(w.baseline_per_hour),
+                Cell::Label(if w.runaway.is_some() { "RUNAWAY" } else { "" }),
+            ],
+        })
+        .collect();
+    let table = Table {
+        title: format!("Live · as of {}", time::format_utc(p.as_of)),
+        columns: vec![
+            Column::left("workflow", "Workflow", 0),
+            Column::left("team", "Team", 3),
+            Column::left("accountable", "Accountable", 2),
+            Column::right("today_usd", "Today", 1),
+            Column::right("last_24h_usd", "24 h", 0),
+            Column::right("burn_per_hour_usd", "Burn $/h", 0),
+            Column::right("baseline_per_hour_usd", "Baseline $/h", 2),
+            Column::left("runaway", "Runaway", 0),
+        ],
+        rows,
+        total: None,
+        notes: vec!["Burn: spend over the last two minutes as dollars per hour".into()],
+    };
+    let json = serde_json::json!({
+        "as_of": time::format_utc(p.as_of),
+        "today_nanousd": live.today.cost.0,
+        "month_to_date_nanousd": live.month.cost.0,
+        "last_24h_nanousd": live.last_24h.0,
+        "workflows": live.workflows.iter().map(|w| serde_json::json!({
+            "workflow": w.workflow,
+            "team": w.team,
+            "accountable": owner(&w.workflow),
+            "today_usd": w.today.cost.to_usd_f64(),
+            "last_24h_usd": w.day.cost.to_usd_f64(),
+            "burn_per_hour_usd": w.burn_per_hour().to_usd_f64(),
+            "baseline_per_hour_usd": w.baseline_per_hour.to_usd_f64(),
+            "runaway": w.runaway.is_some(),
+        })).collect::<Vec<_>>(),
+        "alerts": alerts.firing().map(super::alerts::alert_json).collect::<Vec<_>>(),
+    });
+    let brief = Some(vec!["workflow", "accountable", "last_24h_usd", "burn_per_hour_usd", "runaway"]);
+    Ok(("Live spend".to_string(), summary, vec![Section { table, brief, chart: None }], json))
+}
+
 /// Builds one view.
 pub fn build(
     conn: &Connection,
@@ -301,6 +397,7 @@ pub fn build(
     let (view, (title, summary, sections, json)): (&'static str, _) = match view {
         "ledger" => ("ledger", ledger_view(conn, p)?),
         "forecast" => ("forecast", forecast_view(conn, p, pricer)?),
+        "live" => ("live", live_view(conn, p, op)?),
         "outcomes" => {
             let r = super::outcomes::OutcomesReport::build(conn, p.by, p.window, p.as_of, &p.tz, &p.outcome_rules)?;
             let summary = vec![match r.coverage {

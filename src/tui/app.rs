@@ -179,10 +179,11 @@ pub struct ExportRequest {
 /// The formats an export takes.
 pub const EXPORT_FORMATS: [&str; 4] = ["md", "html", "json", "csv"];
 
-/// The snapshot view of a tab (the Live tab exports today's ledger).
+/// The snapshot view of a tab.
 pub fn export_view(tab: Tab) -> &'static str {
     match tab {
-        Tab::Live | Tab::Ledger => "ledger",
+        Tab::Live => "live",
+        Tab::Ledger => "ledger",
         Tab::Sources => "sources",
         Tab::Forecast => "forecast",
         Tab::Gate => "gate",

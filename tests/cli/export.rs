@@ -71,7 +71,7 @@ fn every_view_exports_and_all_of_them_at_once() {
     let j: Value =
         serde_json::from_str(&export(&env, &["--format", "json", "--view", "all", "--until", "2026-10-31"])).unwrap();
     let views: Vec<&str> = j["views"].as_array().unwrap().iter().map(|v| v["view"].as_str().unwrap()).collect();
-    assert_eq!(views, ["ledger", "forecast", "outcomes", "budgets", "kpis", "raci", "gate", "sources"]);
+    assert_eq!(views, ["ledger", "live", "forecast", "outcomes", "budgets", "kpis", "raci", "gate", "sources"]);
     // Each report is the command's own JSON.
     let v = |name: &str| j["views"].as_array().unwrap().iter().find(|v| v["view"] == name).unwrap()["report"].clone();
     assert_eq!(v("raci")["ownership_coverage"], 1.0);
@@ -81,7 +81,7 @@ fn every_view_exports_and_all_of_them_at_once() {
     assert!(md.starts_with("# aifin snapshot"));
     assert!(md.contains("Who owns AI spend") && md.contains("KPIs and SLOs"), "{md}");
     let html = export(&env, &["--format", "html", "--view", "all", "--until", "2026-10-31"]);
-    assert!(html.matches("<section").count() == 8);
+    assert!(html.matches("<section").count() == 9);
     let e = env.fails(&["export", "--format", "csv", "--view", "all"]);
     assert!(e.contains("one view at a time"), "{e}");
     let e = env.fails(&["export", "--format", "md", "--view", "levers"]);
@@ -312,4 +312,28 @@ fn focus_1_3_adds_the_service_and_host_provider() {
     let out = env.cmd().args(["export", "--format", "focus"]).output().unwrap();
     let rows = focus_rows(&String::from_utf8(out.stdout).unwrap());
     assert!(!rows[0].contains_key("HostProviderName"));
+}
+
+#[test]
+fn the_live_view_pastes_the_runaway_and_the_page_with_who_to_call() {
+    let env = Env::sample();
+    env.ingest(&[&repo().join("sample-data")]);
+    // The sales research agent's six $0.55 calls from 14:00 (as in the
+    // operate tests): a runaway, and its budget's page from 14:02.
+    let spike: String = (0..6)
+        .map(|k| {
+            format!(
+                r#"{{"ts":"2026-10-31T14:0{}:{:02}Z","request_id":"s{k}","provider":"openai","model":"o3-deep-research","workflow":"sales-research-agent","team":"Revenue","usage":{{"uncached_input":27300,"output":6924}}}}"#,
+                k / 3,
+                (k % 3) * 20
+            ) + "\n"
+        })
+        .collect();
+    let f = env.write("spike.jsonl", spike);
+    env.ingest(&[&f]);
+    let md = export(&env, &["--format", "md", "--view", "live", "--until", "2026-10-31T14:02:30Z"]);
+    assert!(md.contains("RUNAWAY sales-research-agent"), "{md}");
+    // (`@` is escaped: GitHub would make the address a mail link.)
+    assert!(md.contains("PAGE sales-research-agent at 24.6x budget") && md.contains("sam\\@acme.example"), "{md}");
+    assert!(md.contains("| sales-research-agent | sam\\@acme.example |"), "{md}");
 }
