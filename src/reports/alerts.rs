@@ -170,6 +170,21 @@ pub fn judge_cached(
         return Ok(Vec::new());
     }
     cache.refresh(conn, now)?;
+    judge_with(conn, budgets, now, tz, cache)
+}
+
+/// Every budget's pairs judged at `now` from a minute cache the caller
+/// has brought up to `now`.
+pub fn judge_with(
+    conn: &Connection,
+    budgets: &[Budget],
+    now: i64,
+    tz: &TimeZone,
+    cache: &MinuteCache,
+) -> rusqlite::Result<Vec<Vec<PairState>>> {
+    if budgets.is_empty() {
+        return Ok(Vec::new());
+    }
     let h_now = (now - 1).div_euclid(MS_PER_HOUR);
     let h0 = (now - longest(budgets)).div_euclid(MS_PER_HOUR);
     let mut series = load_hours(conn, budgets, h0, h_now)?;
@@ -361,7 +376,8 @@ impl AlertsReport {
     }
 
     /// The budgets judged now, without replaying the past (the cockpit's
-    /// refresh): month to date, each pair's burn, the people; the total's
+    /// refresh, `cache` brought up to `now` by the caller): month to date,
+    /// each pair's burn, the people; the total's
     /// projection is the header's (`total_projection`), the others have
     /// none here.
     pub fn now(
@@ -370,10 +386,10 @@ impl AlertsReport {
         now: i64,
         tz: &TimeZone,
         total_projection: Option<Nanos>,
-        cache: &mut MinuteCache,
+        cache: &MinuteCache,
         teams: &HashMap<String, String>,
     ) -> rusqlite::Result<AlertsReport> {
-        let judged = judge_cached(conn, &op.budgets, now, tz, cache)?;
+        let judged = judge_with(conn, &op.budgets, now, tz, cache)?;
         let mut spent_by: HashMap<Dim, HashMap<String, Nanos>> = HashMap::new();
         let mut budgets = Vec::new();
         for (b, pairs) in op.budgets.iter().zip(judged) {

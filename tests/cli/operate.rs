@@ -255,9 +255,11 @@ fn the_kpi_board_and_the_rollout_from_the_sample() {
         assert_eq!(k(n)["status"], "not_measured", "{n}");
         assert!(k(n)["value"].is_null(), "{n}");
     }
-    // The total budget is $200 and October projects to $110.17.
+    // The total budget is $200; at 23:00 on the 31st the month-end
+    // projection is October's $110.00 (the paper's table III) give or take
+    // the last hour's spend, under $1: (110 - 200) / 200 = -0.45.
     let v = k("budget_variance")["value"].as_f64().unwrap();
-    assert!((v - (110.17 - 200.0) / 200.0).abs() < 0.001, "{v}");
+    assert!((v - (110.0 - 200.0) / 200.0).abs() < 0.005, "{v}");
     assert_eq!(k("budget_variance")["status"], "breach");
     assert_eq!(code, 1, "a KPI in breach");
     let share = k("input_share_of_spend");
