@@ -59,6 +59,8 @@ pub enum Command {
     Watch(WatchArgs),
     /// A snapshot to share: a view as Markdown, self-contained HTML, JSON or CSV, stamped with what it was read from
     Export(ExportArgs),
+    /// Add other aifin ledgers (from other machines) into this one, exactly once
+    Merge(MergeArgs),
     /// The cockpit: live spend per workflow, the ledger, sources (built-in demo when nothing is configured)
     Tui(TuiArgs),
     /// Write deterministic synthetic logs (sample data, benchmarks)
@@ -249,7 +251,7 @@ pub struct ExportArgs {
     #[arg(long, value_name = "WINDOW")]
     pub window: Option<String>,
 
-    /// Group the ledger and outcomes by: workflow, team, customer, user, project, provider, model, day or month
+    /// Group the ledger and outcomes by: workflow, team, customer, user, project, provider, model, machine, day or month
     #[arg(long, default_value = "workflow", value_parser = parse_group)]
     pub by: GroupBy,
 
@@ -260,6 +262,16 @@ pub struct ExportArgs {
     /// Write to this file instead of standard output
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// Ledger files to merge in (opened read-only, never changed)
+    #[arg(value_name = "OTHER.db", required = true)]
+    pub others: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Args, Debug)]
@@ -293,7 +305,7 @@ pub struct WatchArgs {
 
 #[derive(Args, Debug)]
 pub struct OutcomesArgs {
-    /// Group by: workflow, team, customer, user, project, provider, model, day or month
+    /// Group by: workflow, team, customer, user, project, provider, model, machine, day or month
     #[arg(long, default_value = "workflow", value_parser = parse_group)]
     pub by: GroupBy,
 

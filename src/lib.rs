@@ -27,6 +27,7 @@ mod forecast;
 mod formats;
 mod gate;
 mod ingest;
+mod merge;
 mod operate;
 mod pricing;
 mod reports;
@@ -51,6 +52,7 @@ pub mod bench {
     pub use crate::gate::{GateOptions, evaluate};
     pub use crate::ingest::follow::{FollowOptions, follow};
     pub use crate::ingest::{IngestOptions, IngestReport, SourceOptions, SourceSpec, ingest_paths};
+    pub use crate::merge::merge;
     pub use crate::operate::Operate;
     pub use crate::pricing::{Catalog, Pricer};
     pub use crate::reports::alerts::{AlertsReport, judge_cached, judge_now};

@@ -36,7 +36,14 @@ pub fn bench_dir() -> PathBuf {
 
 /// Builds (once) a database of `rows` calls spread over 60 days.
 pub fn ledger_db(rows: u64) -> PathBuf {
-    let db = bench_dir().join(format!("ledger-{rows}.db"));
+    ledger_db_seeded(rows, 9)
+}
+
+/// [`ledger_db`] with calls drawn from another seed (another machine's
+/// ledger: no call in common with seed 9's).
+pub fn ledger_db_seeded(rows: u64, seed: u64) -> PathBuf {
+    let name = if seed == 9 { format!("ledger-{rows}.db") } else { format!("ledger-{rows}-seed{seed}.db") };
+    let db = bench_dir().join(name);
     if db.exists() {
         return db;
     }
@@ -45,7 +52,7 @@ pub fn ledger_db(rows: u64) -> PathBuf {
     let conn = aifin::bench::open_rw(&tmp).unwrap();
     let writer = Writer::spawn(conn, 4, None);
     let src = writer.source("bench://synthetic").unwrap();
-    let mut rng = Rng::new(9);
+    let mut rng = Rng::new(seed);
     let end = now_ms();
     let span = 60 * MS_PER_DAY;
     let t = Instant::now();

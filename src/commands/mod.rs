@@ -5,6 +5,7 @@ mod forecast;
 mod gate;
 mod ingest;
 mod ledger;
+mod merge;
 mod operate;
 mod outcomes;
 mod prices;
@@ -103,6 +104,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Kpis(a) => operate::kpis(&env, a, &mut out)?,
         Command::Watch(a) => operate::watch(&env, a, &mut out)?,
         Command::Export(a) => export::run(&env, a, &mut out)?,
+        Command::Merge(a) => merge::run(&env, a, &mut out)?,
         Command::Rejects(a) => rejects::run(&env, a, &mut out)?,
         Command::Prices(a) => prices::run(&env, a, &mut out)?,
         Command::Sources(a) => sources::run(&env, a, &mut out)?,

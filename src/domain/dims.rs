@@ -19,10 +19,12 @@ pub enum Dimension {
     Project,
     Provider,
     Model,
+    /// The ledger a call was first ingested into (merged ledgers keep it).
+    Machine,
 }
 
 impl Dimension {
-    pub const ALL: [Dimension; 7] = [
+    pub const ALL: [Dimension; 8] = [
         Dimension::Workflow,
         Dimension::Team,
         Dimension::Customer,
@@ -30,6 +32,7 @@ impl Dimension {
         Dimension::Project,
         Dimension::Provider,
         Dimension::Model,
+        Dimension::Machine,
     ];
 
     /// The dimensions attribution rules and source defaults may set.
@@ -46,6 +49,7 @@ impl Dimension {
             Dimension::Project => "project",
             Dimension::Provider => "provider",
             Dimension::Model => "model",
+            Dimension::Machine => "machine",
         }
     }
 
@@ -59,11 +63,15 @@ impl Dimension {
             Dimension::Project => "Project",
             Dimension::Provider => "Provider",
             Dimension::Model => "Model (as logged)",
+            Dimension::Machine => "Ledger (machine)",
         }
     }
 
     /// The label of calls without a value.
     pub fn missing_label(self) -> &'static str {
+        if self == Dimension::Machine {
+            return "(this ledger)";
+        }
         if self.settable() { "(unattributed)" } else { "(unknown)" }
     }
 
@@ -82,6 +90,7 @@ impl Dimension {
             Dimension::Project => &["project", "project_id"],
             Dimension::Provider => &["provider"],
             Dimension::Model => &["model"],
+            Dimension::Machine => &["machine"],
         }
     }
 
@@ -100,6 +109,7 @@ impl Dimension {
             Dimension::Project => r.project.as_deref(),
             Dimension::Provider => r.provider.as_deref(),
             Dimension::Model => Some(r.model.as_str()),
+            Dimension::Machine => r.machine.as_deref(),
         }
     }
 
@@ -126,6 +136,7 @@ impl Dimension {
             Dimension::Project => "COALESCE(c.project, '')",
             Dimension::Provider => "COALESCE(c.provider, '')",
             Dimension::Model => "c.model",
+            Dimension::Machine => "c.machine",
         }
     }
 

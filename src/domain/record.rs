@@ -257,6 +257,9 @@ pub struct CallRecord {
     pub parts: Option<(Parts, TokenSource)>,
     /// Prompt text for the tokenizer (not stored).
     pub prompt: Option<Box<PromptText>>,
+    /// The id of the ledger the call was first ingested into, when it came
+    /// from another ledger by a merge (`None`: this one).
+    pub machine: Option<String>,
     /// The log had prompt text but no usage: the tokenizer's counts become
     /// the usage (marked estimated or counted). Until they do, the call is
     /// stored *pending*: not in the cost, counted apart, and found again at

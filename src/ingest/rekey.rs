@@ -34,22 +34,62 @@ struct Call {
 }
 
 pub fn upgrade(conn: &mut Connection) -> rusqlite::Result<Option<Rekeyed>> {
-    let scheme: i64 = conn
-        .query_row("SELECT value FROM meta WHERE key = 'dedupe_scheme'", [], |r| r.get::<_, String>(0))
-        .optional()?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEDUPE_SCHEME);
+    let scheme = scheme(conn)?;
     if scheme >= DEDUPE_SCHEME {
         return Ok(None);
     }
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let (keys, mut done) = plan(&tx, true)?;
+    for k in keys {
+        let n = tx.execute("UPDATE OR IGNORE calls SET dedupe_key = ?2 WHERE id = ?1", params![k.id, k.new_key])?;
+        if n == 1 {
+            for table in ["prompt_parts", "pending_counts"] {
+                tx.execute(
+                    &format!("UPDATE OR IGNORE {table} SET dedupe_key = ?3 WHERE dedupe_ts = ?1 AND dedupe_key = ?2"),
+                    params![k.ts, k.old_key, k.new_key],
+                )?;
+            }
+            done.rekeyed += 1;
+        } else {
+            done.kept += 1;
+        }
+    }
+    tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('dedupe_scheme', ?1)", [DEDUPE_SCHEME.to_string()])?;
+    tx.commit()?;
+    Ok(Some(done))
+}
+
+/// The ledger's dedupe scheme (the current one when it does not say).
+pub fn scheme(conn: &Connection) -> rusqlite::Result<i64> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = 'dedupe_scheme'", [], |r| r.get::<_, String>(0))
+        .optional()?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEDUPE_SCHEME))
+}
+
+/// A call whose key the current scheme computes differently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NewKey {
+    pub id: i64,
+    pub ts: i64,
+    pub old_key: i64,
+    pub new_key: i64,
+}
+
+/// The new keys of the id-less calls of a scheme-1 ledger whose source
+/// file is here, unchanged (read from their lines); `kept` counts the
+/// others. `own_sources`: only this ledger's own sources (a ledger read
+/// for a merge may predate the `machine` column).
+pub fn plan(conn: &Connection, own_sources: bool) -> rusqlite::Result<(Vec<NewKey>, Rekeyed)> {
     let mut by_source: BTreeMap<(String, Option<i64>, u64), Vec<Call>> = BTreeMap::new();
     {
-        let mut stmt = tx.prepare(
+        let mut stmt = conn.prepare(&format!(
             "SELECT c.id, c.dedupe_ts, c.dedupe_key, c.line_no, c.format, s.path, s.fingerprint, s.fp_len
              FROM calls c JOIN sources s ON s.id = c.source_id
-             WHERE c.request_id IS NULL AND c.msg_key IS NULL ORDER BY s.id, c.line_no",
-        )?;
+             WHERE c.request_id IS NULL AND c.msg_key IS NULL{} ORDER BY s.id, c.line_no",
+            if own_sources { " AND s.machine = ''" } else { "" }
+        ))?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 (r.get::<_, String>(5)?, r.get::<_, Option<i64>>(6)?, r.get::<_, i64>(7)? as u64),
@@ -68,6 +108,7 @@ pub fn upgrade(conn: &mut Connection) -> rusqlite::Result<Option<Rekeyed>> {
         }
     }
     let mut done = Rekeyed::default();
+    let mut keys = Vec::new();
     for ((path, fp, fp_len), calls) in by_source {
         let Some(file) = same_file(Path::new(&path), fp, fp_len) else {
             done.kept += calls.len() as u64;
@@ -88,28 +129,13 @@ pub fn upgrade(conn: &mut Connection) -> rusqlite::Result<Option<Rekeyed>> {
                 .and_then(|l| Detector::new(c.format).parse_line(&l, &mut out).ok())
                 .and(out.first().map(|r| r.dedupe_key));
             match new_key {
-                Some(k) if k != c.key => {
-                    let n = tx.execute("UPDATE OR IGNORE calls SET dedupe_key = ?2 WHERE id = ?1", params![c.id, k])?;
-                    if n == 1 {
-                        for table in ["prompt_parts", "pending_counts"] {
-                            tx.execute(
-                                &format!("UPDATE OR IGNORE {table} SET dedupe_key = ?3 WHERE dedupe_ts = ?1 AND dedupe_key = ?2"),
-                                params![c.ts, c.key, k],
-                            )?;
-                        }
-                        done.rekeyed += 1;
-                    } else {
-                        done.kept += 1;
-                    }
-                }
+                Some(k) if k != c.key => keys.push(NewKey { id: c.id, ts: c.ts, old_key: c.key, new_key: k }),
                 Some(_) => {}
                 None => done.kept += 1,
             }
         }
     }
-    tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('dedupe_scheme', ?1)", [DEDUPE_SCHEME.to_string()])?;
-    tx.commit()?;
-    Ok(Some(done))
+    Ok((keys, done))
 }
 
 #[cfg(test)]

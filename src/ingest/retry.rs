@@ -44,7 +44,7 @@ pub fn retry_rejects(
     {
         let mut stmt = conn.prepare(
             "SELECT r.id, r.line_no, r.byte_offset, s.id, s.path, s.fingerprint, s.fp_len
-             FROM rejects r JOIN sources s ON s.id = r.source_id ORDER BY s.id, r.byte_offset",
+             FROM rejects r JOIN sources s ON s.id = r.source_id WHERE s.machine = '' ORDER BY s.id, r.byte_offset",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((

@@ -127,6 +127,7 @@ fn aux_column(by: GroupBy) -> Option<Column> {
     match by {
         GroupBy::Dim(Dimension::Workflow) => Some(Column::left("team", "Team", 7)),
         GroupBy::Dim(Dimension::Model) => Some(Column::left("price_key", "Price key", 7)),
+        GroupBy::Dim(Dimension::Machine) => Some(Column::left("host", "Host", 7)),
         _ => None,
     }
 }
@@ -308,6 +309,8 @@ pub struct RowJson {
     team: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     price_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<String>,
     calls: i64,
     input_tokens: i64,
     uncached_input_tokens: i64,
@@ -367,15 +370,17 @@ fn row_json(
     successes: Option<i64>,
     per_success: bool,
 ) -> RowJson {
-    let (team, price_key) = match by {
-        GroupBy::Dim(Dimension::Workflow) => (aux, None),
-        GroupBy::Dim(Dimension::Model) => (None, aux),
-        _ => (None, None),
+    let (team, price_key, host) = match by {
+        GroupBy::Dim(Dimension::Workflow) => (aux, None, None),
+        GroupBy::Dim(Dimension::Model) => (None, aux, None),
+        GroupBy::Dim(Dimension::Machine) => (None, None, aux),
+        _ => (None, None, None),
     };
     RowJson {
         key,
         team,
         price_key,
+        host,
         calls: a.calls,
         input_tokens: a.input_tokens(),
         uncached_input_tokens: a.uncached_input,

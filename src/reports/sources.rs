@@ -19,17 +19,25 @@ pub struct SourceLine {
 
 impl SourceLine {
     pub fn of(view: SourceView) -> SourceLine {
-        let on_disk = std::fs::metadata(&view.path).ok().map(|m| m.len());
+        // A source merged from another machine's ledger is not a file here.
+        let on_disk = if view.machine.is_empty() { std::fs::metadata(&view.path).ok().map(|m| m.len()) } else { None };
         SourceLine { view, on_disk, rate: None }
     }
 
     /// Bytes on disk not yet read.
     pub fn lag_bytes(&self) -> u64 {
+        if !self.view.machine.is_empty() {
+            return 0;
+        }
         self.on_disk.unwrap_or(self.view.size).saturating_sub(self.view.offset)
     }
 
-    /// `ok`, `behind` (unread bytes) or `missing` (the file is gone).
+    /// `ok`, `behind` (unread bytes), `missing` (the file is gone) or
+    /// `merged` (read on another machine, merged from its ledger).
     pub fn status(&self) -> &'static str {
+        if !self.view.machine.is_empty() {
+            return "merged";
+        }
         match self.on_disk {
             None => "missing",
             Some(_) if self.lag_bytes() > 0 => "behind",
@@ -40,6 +48,7 @@ impl SourceLine {
     fn lag_cell(&self) -> Cell {
         match self.status() {
             "missing" => Cell::Label("missing"),
+            "merged" => Cell::Label("merged"),
             "behind" => Cell::Bytes(self.lag_bytes()),
             _ => Cell::Tally(0),
         }
@@ -63,6 +72,9 @@ pub struct SourcesReport {
 #[derive(Serialize)]
 pub struct SourceJson {
     path: String,
+    /// The ledger that read it, for a source merged from another machine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    machine: Option<String>,
     format: Option<String>,
     lines: u64,
     calls: u64,
@@ -171,6 +183,7 @@ impl SourcesReport {
                 let v = &s.view;
                 SourceJson {
                     path: crate::domain::sanitize::clean(&v.path).into_owned(),
+                    machine: (!v.machine.is_empty()).then(|| v.machine.clone()),
                     format: v.format.clone(),
                     lines: v.lines,
                     calls: v.calls,
@@ -222,6 +235,7 @@ mod tests {
             skipped_usage: 0,
             last_line_ts: Some(1_000),
             last_read: None,
+            machine: String::new(),
         }
     }
 

@@ -15,6 +15,7 @@
 //! costs 3-4x the insert rate.
 
 pub mod events;
+pub mod ledgers;
 pub mod live;
 pub mod outcomes;
 pub mod queries;
@@ -98,6 +99,7 @@ pub fn open_rw(path: &Path) -> Result<Connection, StoreError> {
     .map_err(sqlite_err(path))?;
     configure(&conn).map_err(sqlite_err(path))?;
     schema::migrate(&conn, path)?;
+    ledgers::label_host(&conn).map_err(sqlite_err(path))?;
     Ok(conn)
 }
 
@@ -154,7 +156,7 @@ pub fn open_read(path: &Path) -> Result<Connection, StoreError> {
 }
 
 /// A path as a URI path (percent-encoding what a URI would misread).
-fn percent_path(p: &Path) -> String {
+pub(crate) fn percent_path(p: &Path) -> String {
     let mut out = String::new();
     for b in p.as_os_str().as_encoded_bytes() {
         match *b {

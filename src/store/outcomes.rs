@@ -411,6 +411,8 @@ fn group_column(d: crate::domain::dims::Dimension) -> (&'static str, bool) {
         D::Project => ("project", true),
         D::Provider => ("provider", true),
         D::Model => ("model", true),
+        // Outcomes do not record the ledger they came from.
+        D::Machine => ("NULL", true),
     }
 }
 
@@ -425,6 +427,11 @@ pub fn by_group(
     tz: &jiff::tz::TimeZone,
 ) -> rusqlite::Result<HashMap<String, OutcomeAgg>> {
     use crate::domain::time;
+    if by == super::queries::GroupBy::Dim(crate::domain::dims::Dimension::Machine) {
+        // Outcomes do not record the ledger they came from: no cost per
+        // success by machine.
+        return Ok(HashMap::new());
+    }
     let (since, until) = (w.since.unwrap_or(i64::MIN), w.until.unwrap_or(i64::MAX));
     // Whole hours [h0, h1) inside the window.
     let h0 = if since == i64::MIN {

@@ -483,6 +483,12 @@ pub fn ledger_with_path(
                 r.aux = teams.get(&r.key).cloned().filter(|t| !t.is_empty());
             }
         }
+        GroupBy::Dim(Dimension::Machine) => {
+            let hosts = super::ledgers::ledger_hosts(conn)?;
+            for r in &mut rows {
+                r.aux = hosts.get(&r.key).cloned();
+            }
+        }
         _ => {}
     }
     if by.is_time() {
@@ -573,13 +579,15 @@ pub struct SourceView {
     pub skipped_usage: u64,
     pub last_line_ts: Option<i64>,
     pub last_read: Option<i64>,
+    /// The ledger that read it, when merged from another ('' for this one).
+    pub machine: String,
 }
 
 pub fn sources(conn: &Connection) -> rusqlite::Result<Vec<SourceView>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, path, format, offset, size, lines, calls, duplicates, rejects, skipped, last_line_ts, last_read,
-           skipped_usage
-         FROM sources ORDER BY path",
+           skipped_usage, machine
+         FROM sources ORDER BY machine, path",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok(SourceView {
@@ -596,6 +604,7 @@ pub fn sources(conn: &Connection) -> rusqlite::Result<Vec<SourceView>> {
             last_line_ts: r.get(10)?,
             last_read: r.get(11)?,
             skipped_usage: r.get::<_, i64>(12)? as u64,
+            machine: r.get(13)?,
         })
     })?;
     rows.collect()

@@ -432,17 +432,6 @@ impl Group {
             _ => "",
         }
     }
-
-    /// The rollup keys this group contributes to, as (dim, part, part).
-    fn keys(&self) -> impl Iterator<Item = (Dim, &str, &str)> + '_ {
-        let total = std::iter::once((Dim::Total, "", ""));
-        let singles = Dim::SINGLES.into_iter().map(|d| (d, self.value(d), ""));
-        let pairs = Dim::PAIRS.into_iter().filter_map(|d| {
-            let (a, b) = d.parts()?;
-            Some((d, self.value(a), self.value(b)))
-        });
-        total.chain(singles).chain(pairs)
-    }
 }
 
 /// Rollup deltas for a batch of calls, aggregated per group of dimensions
@@ -478,8 +467,27 @@ impl Delta {
         self.apply(r, a);
     }
 
+    /// Adds `a` to a group given by its parts (sums read from SQL).
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_group(
+        &mut self,
+        hour: i64,
+        workflow: &str,
+        team: &str,
+        customer: &str,
+        model: &str,
+        provider: &str,
+        a: &Agg,
+    ) {
+        let probe = GroupRef { hour, workflow, team, customer, model, provider };
+        self.apply_ref(probe, a);
+    }
+
     fn apply(&mut self, r: &CallRecord, a: &Agg) {
-        let probe = GroupRef::of(r);
+        self.apply_ref(GroupRef::of(r), a);
+    }
+
+    fn apply_ref(&mut self, probe: GroupRef<'_>, a: &Agg) {
         match self.map.get_mut(&probe) {
             Some(agg) => agg.add(a),
             None => {
@@ -512,22 +520,42 @@ impl Delta {
         if self.map.is_empty() {
             return Ok(());
         }
-        // Expand groups into rollup rows, borrowing the keys from the groups.
-        let mut rows: hashbrown::HashMap<(Dim, i64, &str, &str), Agg> = hashbrown::HashMap::new();
-        for (g, a) in &self.map {
-            if a.values().iter().all(|v| *v == 0) {
-                continue;
-            }
-            for (d, x, y) in g.keys() {
-                rows.entry((d, g.hour, x, y)).or_default().add(a);
-            }
-        }
+        let groups: Vec<(&Group, &Agg)> = self.map.iter().filter(|(_, a)| a.values().iter().any(|v| *v != 0)).collect();
         let mut stmt = tx.prepare_cached(&upsert_sql())?;
-        for ((dim, hour, x, y), a) in rows {
-            let key: std::borrow::Cow<str> = if dim.parts().is_some() { pair_key(x, y).into() } else { x.into() };
-            let mut values: Vec<rusqlite::types::Value> = vec![dim.code().into(), hour.into(), key.into_owned().into()];
-            values.extend(a.values().iter().map(|v| rusqlite::types::Value::from(*v)));
-            stmt.execute(rusqlite::params_from_iter(values))?;
+        // One dimension at a time: each map stays small enough to live in
+        // the processor's cache, however many groups the batch holds.
+        let mut dims = vec![Dim::Total];
+        dims.extend(Dim::SINGLES);
+        dims.extend(Dim::PAIRS);
+        for dim in dims {
+            let mut rows: hashbrown::HashMap<(i64, &str, &str), Agg> = hashbrown::HashMap::new();
+            for (g, a) in &groups {
+                let (x, y) = match dim.parts() {
+                    Some((p, q)) => (g.value(p), g.value(q)),
+                    None => (g.value(dim), ""),
+                };
+                rows.entry((g.hour, x, y)).or_default().add(a);
+            }
+            // In key order: the upserts walk the rollup's B-tree from one
+            // end to the other instead of jumping around it.
+            let mut rows: Vec<((i64, std::borrow::Cow<str>), Agg)> = rows
+                .into_iter()
+                .map(|((hour, x, y), a)| {
+                    let key: std::borrow::Cow<str> =
+                        if dim.parts().is_some() { pair_key(x, y).into() } else { x.into() };
+                    ((hour, key), a)
+                })
+                .collect();
+            rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for ((hour, key), a) in &rows {
+                stmt.raw_bind_parameter(1, dim.code())?;
+                stmt.raw_bind_parameter(2, hour)?;
+                stmt.raw_bind_parameter(3, key.as_ref())?;
+                for (i, v) in a.values().iter().enumerate() {
+                    stmt.raw_bind_parameter(4 + i, v)?;
+                }
+                stmt.raw_execute()?;
+            }
         }
         drop(stmt);
         self.map.clear();
@@ -536,7 +564,7 @@ impl Delta {
 }
 
 /// `INSERT ... ON CONFLICT DO UPDATE` adding an [`Agg`] to a rollup row.
-fn upsert_sql() -> String {
+pub(crate) fn upsert_sql() -> String {
     let cols = AGG_COLUMNS.join(", ");
     let params: Vec<String> = (4..4 + AGG_LEN).map(|i| format!("?{i}")).collect();
     // SQLite turns an integer sum that overflows into a float; MIN/MAX

@@ -249,6 +249,44 @@ ALTER TABLE calls ADD COLUMN region TEXT;
 ALTER TABLE rollup_hour ADD COLUMN price_fallback_calls INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sources ADD COLUMN skipped_usage INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 10 -> 11: ledgers merged across machines. Every ledger has an id;
+    // a call or source keeps the id of the ledger it was first ingested
+    // into (`machine`, '' for this one), and sources are unique per
+    // machine and path (two laptops may log to the same path).
+    r#"
+INSERT OR IGNORE INTO meta (key, value) VALUES ('ledger_id', lower(hex(randomblob(8))));
+ALTER TABLE calls ADD COLUMN machine TEXT NOT NULL DEFAULT '';
+CREATE TABLE sources_v11 (
+    id            INTEGER PRIMARY KEY,
+    machine       TEXT NOT NULL DEFAULT '',
+    path          TEXT NOT NULL,
+    format        TEXT,
+    fingerprint   INTEGER,
+    fp_len        INTEGER NOT NULL DEFAULT 0,
+    dev           INTEGER,
+    inode         INTEGER,
+    offset        INTEGER NOT NULL DEFAULT 0,
+    line_no       INTEGER NOT NULL DEFAULT 0,
+    size          INTEGER NOT NULL DEFAULT 0,
+    generation    INTEGER NOT NULL DEFAULT 0,
+    lines         INTEGER NOT NULL DEFAULT 0,
+    calls         INTEGER NOT NULL DEFAULT 0,
+    duplicates    INTEGER NOT NULL DEFAULT 0,
+    rejects       INTEGER NOT NULL DEFAULT 0,
+    skipped       INTEGER NOT NULL DEFAULT 0,
+    last_line_ts  INTEGER,
+    first_seen    INTEGER NOT NULL,
+    last_read     INTEGER,
+    skipped_usage INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (machine, path)
+);
+INSERT INTO sources_v11 (id, path, format, fingerprint, fp_len, dev, inode, offset, line_no, size, generation, lines,
+    calls, duplicates, rejects, skipped, last_line_ts, first_seen, last_read, skipped_usage)
+SELECT id, path, format, fingerprint, fp_len, dev, inode, offset, line_no, size, generation, lines,
+    calls, duplicates, rejects, skipped, last_line_ts, first_seen, last_read, skipped_usage FROM sources;
+DROP TABLE sources;
+ALTER TABLE sources_v11 RENAME TO sources;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -259,7 +297,7 @@ pub fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
 }
 
 /// Migrates up to `target` (tests build older ledgers with it).
-fn migrate_to(conn: &Connection, path: &Path, target: i64) -> Result<(), StoreError> {
+pub(crate) fn migrate_to(conn: &Connection, path: &Path, target: i64) -> Result<(), StoreError> {
     let version =
         |c: &Connection| -> rusqlite::Result<i64> { c.pragma_query_value(None, "user_version", |r| r.get(0)) };
     let check = |v: i64| {
@@ -335,7 +373,17 @@ mod tests {
             assert_eq!(scheme, want, "from {from}: a ledger with calls keeps its keys until re-keyed");
             // Outcomes (8).
             conn.execute_batch("SELECT * FROM outcomes INDEXED BY outcomes_unjoined WHERE call_ts IS NULL;").unwrap();
-            conn.execute_batch("SELECT 1;").unwrap();
+            // Ledger ids and machines (11): the rows are this ledger's own.
+            let (id, machine): (String, String) = conn
+                .query_row("SELECT (SELECT value FROM meta WHERE key = 'ledger_id'), machine FROM calls", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .unwrap();
+            assert_eq!((id.len(), machine.as_str()), (16, ""), "from {from}");
+            let path: String = conn
+                .query_row("SELECT path FROM sources WHERE machine = '' AND offset = 99", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(path, "/x", "from {from}");
         }
     }
 

@@ -499,7 +499,10 @@ fn source_state(conn: &Connection, path: &str) -> rusqlite::Result<SourceState> 
 }
 
 fn rename_source(tx: &Transaction, source_id: i64, to: &str) -> rusqlite::Result<()> {
-    tx.execute("UPDATE sources SET path = path || '#' || id WHERE path = ?1 AND id != ?2", params![to, source_id])?;
+    tx.execute(
+        "UPDATE sources SET path = path || '#' || id WHERE machine = '' AND path = ?1 AND id != ?2",
+        params![to, source_id],
+    )?;
     tx.execute("UPDATE sources SET path = ?1 WHERE id = ?2", params![to, source_id])?;
     Ok(())
 }
@@ -507,7 +510,7 @@ fn rename_source(tx: &Transaction, source_id: i64, to: &str) -> rusqlite::Result
 /// Reads a source's committed state without creating it.
 pub fn read_source_state(conn: &Connection, path: &str) -> rusqlite::Result<Option<SourceState>> {
     conn.query_row(
-        "SELECT id, fingerprint, fp_len, offset, line_no, size, generation FROM sources WHERE path = ?1",
+        "SELECT id, fingerprint, fp_len, offset, line_no, size, generation FROM sources WHERE machine = '' AND path = ?1",
         [path],
         |r| {
             Ok(SourceState {

@@ -171,7 +171,16 @@ fn reports_only_read_and_ask_for_an_upgrade_of_an_older_ledger() {
             "DROP INDEX rejects_position; ALTER TABLE calls DROP COLUMN pending; ALTER TABLE calls DROP COLUMN warnings;
              DROP TABLE pending_counts; DROP TABLE outcomes; DROP TABLE outcome_rollup;
              ALTER TABLE calls DROP COLUMN region; ALTER TABLE rollup_hour DROP COLUMN price_fallback_calls;
-             ALTER TABLE sources DROP COLUMN skipped_usage;
+             ALTER TABLE sources DROP COLUMN skipped_usage; ALTER TABLE calls DROP COLUMN machine;
+             CREATE TABLE s4 (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, format TEXT, fingerprint INTEGER,
+               fp_len INTEGER NOT NULL DEFAULT 0, dev INTEGER, inode INTEGER, offset INTEGER NOT NULL DEFAULT 0,
+               line_no INTEGER NOT NULL DEFAULT 0, size INTEGER NOT NULL DEFAULT 0, generation INTEGER NOT NULL DEFAULT 0,
+               lines INTEGER NOT NULL DEFAULT 0, calls INTEGER NOT NULL DEFAULT 0, duplicates INTEGER NOT NULL DEFAULT 0,
+               rejects INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0, last_line_ts INTEGER,
+               first_seen INTEGER NOT NULL, last_read INTEGER);
+             INSERT INTO s4 SELECT id, path, format, fingerprint, fp_len, dev, inode, offset, line_no, size, generation,
+               lines, calls, duplicates, rejects, skipped, last_line_ts, first_seen, last_read FROM sources;
+             DROP TABLE sources; ALTER TABLE s4 RENAME TO sources; DELETE FROM meta WHERE key IN ('ledger_id', 'host');
              ALTER TABLE rollup_hour DROP COLUMN pending_calls; ALTER TABLE rollup_hour DROP COLUMN warning_calls;
              PRAGMA user_version = 4; PRAGMA wal_checkpoint(TRUNCATE);",
         )
