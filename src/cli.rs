@@ -186,7 +186,7 @@ fn parse_group(s: &str) -> Result<GroupBy, String> {
 
 #[derive(Args, Debug)]
 pub struct LedgerArgs {
-    /// Group by: workflow, team, customer, model, provider, day or month
+    /// Group by: workflow, team, customer, user, project, provider, model, machine, day or month
     #[arg(long, default_value = "workflow", value_parser = parse_group)]
     pub by: GroupBy,
 

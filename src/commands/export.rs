@@ -113,7 +113,7 @@ fn focus(env: &Env, a: &ExportArgs, window: Window, out: &mut dyn Write) -> Resu
         );
     }
     let conn = env.read_conn()?;
-    let mut charged = crate::pricing::Pricer::new(env.catalog()?);
+    let charged = env.catalog()?;
     // List prices: the shipped catalog, with the config's aliases (so a
     // dated name finds its list entry) but none of its price overrides.
     let list = std::sync::Arc::new(
@@ -138,9 +138,9 @@ fn focus(env: &Env, a: &ExportArgs, window: Window, out: &mut dyn Write) -> Resu
         Some(path) => {
             let file =
                 std::fs::File::create(path).with_context(|| format!("--out: cannot write '{}'", path.display()))?;
-            focus::export(&conn, &mut charged, list, &o, std::io::BufWriter::new(file), progress)
+            focus::export(&conn, charged, list, &o, std::io::BufWriter::new(file), progress)
         }
-        None => focus::export(&conn, &mut charged, list, &o, &mut *out, progress),
+        None => focus::export(&conn, charged, list, &o, &mut *out, progress),
     }
     .map_err(|e| anyhow!("FOCUS export: {e}"))?;
     if tty {

@@ -184,7 +184,7 @@ struct Key {
 /// Strings to small ids and back.
 #[derive(Default)]
 struct Interner {
-    ids: std::collections::HashMap<String, u32>,
+    ids: hashbrown::HashMap<String, u32>,
     names: Vec<String>,
 }
 
@@ -215,26 +215,111 @@ fn per_million(femtos: i128, num: i128, den: i128) -> Dec {
     Dec { m: femtos * num, scale: 9 + k }
 }
 
-/// Writes the CSV; returns what it wrote and what it left out.
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// The aggregated rows of a part of the window.
+#[derive(Default)]
+struct Scan {
+    rows: hashbrown::HashMap<Key, u64>,
+    names: Interner,
+    calls: u64,
+    unpriced_calls: u64,
+    pending_calls: u64,
+    ledger: Nanos,
+}
+
+impl Scan {
+    /// Adds another part's rows (its ids translated into this one's).
+    fn absorb(&mut self, o: Scan) {
+        for (k, n) in o.rows {
+            let mut t = |i: u32| self.names.id(o.names.name(i));
+            let k = Key {
+                provider: t(k.provider),
+                model: t(k.model),
+                price_key: t(k.price_key),
+                workflow: t(k.workflow),
+                team: t(k.team),
+                customer: t(k.customer),
+                tier: t(k.tier),
+                ..k
+            };
+            *self.rows.entry(k).or_insert(0) += n;
+        }
+        self.calls += o.calls;
+        self.unpriced_calls += o.unpriced_calls;
+        self.pending_calls += o.pending_calls;
+        self.ledger += o.ledger;
+    }
+}
+
+/// Writes the CSV; returns what it wrote and what it left out. The calls
+/// are read and priced on two threads (each half of the window on its own
+/// connection) when the ledger is a file.
 pub fn export<W: Write>(
     conn: &Connection,
-    charged: &mut Pricer,
+    charged: std::sync::Arc<Catalog>,
     list: std::sync::Arc<Catalog>,
     o: &FocusOptions,
     out: W,
     mut progress: impl FnMut(u64),
-) -> Result<FocusSummary, Box<dyn std::error::Error>> {
-    let mut summary = FocusSummary::default();
-    let mut rows: std::collections::HashMap<Key, u64> = std::collections::HashMap::new();
-    let mut names = Interner::default();
-    #[allow(clippy::type_complexity)]
-    let mut resolved: std::collections::HashMap<
-        (u32, u32),
-        Option<(u32, String, std::sync::Arc<crate::pricing::entry::PriceEntry>, bool)>,
-    > = std::collections::HashMap::new();
-    let mut list_pricer = Pricer::new(list);
+) -> Result<FocusSummary, Error> {
     let since = o.window.since.unwrap_or(i64::MIN / 2);
     let until = o.window.until.unwrap_or(i64::MAX / 2);
+    let counted = std::sync::atomic::AtomicU64::new(0);
+    // The middle of the calls' time span in the window.
+    let (lo, hi): (Option<i64>, Option<i64>) = conn.query_row(
+        "SELECT MIN(dedupe_ts), MAX(dedupe_ts) FROM calls WHERE dedupe_ts >= ?1 AND dedupe_ts < ?2",
+        params![since.max(1), until],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let path = conn.path().filter(|p| !p.is_empty()).map(std::path::PathBuf::from);
+    let scan = match (lo, hi, path) {
+        (Some(lo), Some(hi), Some(path)) if hi > lo => {
+            let mid = lo + (hi - lo) / 2 + 1;
+            let (c2, l2, counted2) = (charged.clone(), list.clone(), &counted);
+            std::thread::scope(|sc| -> Result<Scan, Error> {
+                let other = sc.spawn(move || -> Result<Scan, Error> {
+                    let conn = crate::store::open_read(&path)?;
+                    scan_calls(&conn, c2, l2, o, mid, until, counted2, &mut |_| {})
+                });
+                let mut first = scan_calls(conn, charged, list, o, since, mid, &counted, &mut progress)?;
+                let second = other.join().map_err(|_| "a FOCUS worker thread panicked")??;
+                first.absorb(second);
+                Ok(first)
+            })?
+        }
+        _ => scan_calls(conn, charged, list, o, since, until, &counted, &mut progress)?,
+    };
+    write(scan, o, out)
+}
+
+/// Reads and prices the calls of `[since, until)` into FOCUS rows.
+#[allow(clippy::too_many_arguments)]
+fn scan_calls(
+    conn: &Connection,
+    charged: std::sync::Arc<Catalog>,
+    list: std::sync::Arc<Catalog>,
+    o: &FocusOptions,
+    since: i64,
+    until: i64,
+    counted: &std::sync::atomic::AtomicU64,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Scan, Error> {
+    let mut charged = Pricer::new(charged);
+    let mut scan = Scan::default();
+    let names = &mut scan.names;
+    // The calls come in time order: the rows of the day being read are
+    // summed in a small map (it stays in the processor's cache), one
+    // lookup per call with its classes side by side, and moved into the
+    // window's map when the day changes.
+    let mut rows: hashbrown::HashMap<Group, Vec<ClassSum>> = hashbrown::HashMap::new();
+    let mut current_day = i64::MIN;
+    // Resolved once per (provider, model): (key id, entry, a catalog entry).
+    let mut resolved: hashbrown::HashMap<
+        (u32, u32),
+        Option<(u32, std::sync::Arc<crate::pricing::entry::PriceEntry>, bool)>,
+    > = hashbrown::HashMap::new();
+    let mut list_pricer = Pricer::new(list);
     let mut stmt = conn.prepare(&format!(
         "SELECT c.ts, COALESCE(c.provider, ''), c.model, c.price_key, COALESCE(c.workflow, ''), COALESCE(c.team, ''),
                 COALESCE(c.customer, ''), c.uncached_input, c.cache_read, c.cache_write_5m, c.cache_write_1h, c.output,
@@ -242,7 +327,7 @@ pub fn export<W: Write>(
          FROM calls c WHERE {RAW_WHERE}"
     ))?;
     let mut q = stmt.query(params![since, until])?;
-    let mut billed: BTreeMap<u32, i128> = BTreeMap::new();
+    let empty = names.id("");
     while let Some(r) = q.next()? {
         let ts: i64 = r.get(0)?;
         let provider = r.get_ref(1)?.as_str()?;
@@ -258,79 +343,93 @@ pub fn export<W: Write>(
             reasoning: n(12)?,
         };
         let batch = r.get::<_, i64>(13)? != 0;
-        let opt =
-            |i: usize| -> Result<Option<&str>, Box<dyn std::error::Error>> { Ok(r.get_ref(i)?.as_str_or_null()?) };
+        let opt = |i: usize| -> Result<Option<&str>, Error> { Ok(r.get_ref(i)?.as_str_or_null()?) };
         let (tier, geo, speed, region) = (opt(14)?, opt(15)?, opt(16)?, opt(17)?);
         let cost: Option<i64> = r.get(18)?;
         let pending = r.get::<_, i64>(19)? != 0;
-        summary.calls += 1;
-        if summary.calls.is_multiple_of(1_000_000) {
-            progress(summary.calls);
+        scan.calls += 1;
+        if scan.calls.is_multiple_of(1_000_000) {
+            let n = counted.fetch_add(1_000_000, std::sync::atomic::Ordering::Relaxed) + 1_000_000;
+            progress(n);
         }
         let day = ts.div_euclid(MS_PER_DAY) * MS_PER_DAY;
+        if day != current_day {
+            drain_day(&mut rows, &mut scan.rows);
+            current_day = day;
+        }
         let workflow = names.id(r.get_ref(4)?.as_str()?);
         let team = names.id(r.get_ref(5)?.as_str()?);
         let customer = names.id(r.get_ref(6)?.as_str()?);
         let input = CostInput { tokens, batch, service_tier: tier, inference_geo: geo, speed, region, ts_ms: Some(ts) };
         let tier_label = names.id(if batch { "batch" } else { tier.unwrap_or_default() });
-        // Resolved once per (provider, model).
-        let entry = resolved
-            .entry((provider_id, model_id))
-            .or_insert_with(|| {
-                charged.resolve((!provider.is_empty()).then_some(provider), model).map(|(k, e)| {
+        let entry = match resolved.get(&(provider_id, model_id)) {
+            Some(e) => e.clone(),
+            None => {
+                let e = charged.resolve((!provider.is_empty()).then_some(provider), model).map(|(k, e)| {
                     let catalog = e.origin == crate::pricing::entry::EntryOrigin::Catalog;
-                    (names.id(&k), k, e, catalog)
-                })
-            })
-            .clone();
-        let catalog_entry = entry.as_ref().is_some_and(|x| x.3);
+                    (names.id(&k), e, catalog)
+                });
+                resolved.insert((provider_id, model_id), e.clone());
+                e
+            }
+        };
         let priced = match (cost, &entry) {
-            (Some(_), Some((_, key, e, _))) => compute(e, &input).map(|c| (key.clone(), c)),
+            (Some(_), Some((key_id, e, catalog))) => compute(e, &input).map(|c| (*key_id, *catalog, c)),
             _ => None,
         };
-        let Some((key, c)) = priced else {
+        let Some((key_id, catalog_entry, c)) = priced else {
             if pending {
-                summary.pending_calls += 1;
+                scan.pending_calls += 1;
             } else {
-                summary.unpriced_calls += 1;
+                scan.unpriced_calls += 1;
             }
             if o.include_unpriced && !pending {
+                let g = Group {
+                    day,
+                    provider: provider_id,
+                    model: model_id,
+                    price_key: empty,
+                    workflow,
+                    team,
+                    customer,
+                    tier: tier_label,
+                    unpriced: true,
+                };
+                let sums = rows.entry(g).or_default();
                 for (i, cl) in PriceClass::ALL.iter().enumerate() {
                     let t = class_tokens(&tokens, *cl);
                     if t > 0 {
-                        let k = Key {
-                            day,
-                            provider: provider_id,
-                            model: model_id,
-                            price_key: names.id(""),
-                            class: i as u8,
-                            charged: Dec { m: 0, scale: 0 },
-                            list: Dec { m: 0, scale: 0 },
-                            workflow,
-                            team,
-                            customer,
-                            tier: tier_label,
-                            unpriced: true,
-                        };
-                        *rows.entry(k).or_insert(0) += t;
+                        add_class(sums, i as u8, Dec { m: 0, scale: 0 }, Dec { m: 0, scale: 0 }, t);
                     }
                 }
             }
             continue;
         };
-        summary.ledger += Nanos(cost.unwrap_or(0));
+        scan.ledger += Nanos(cost.unwrap_or(0));
         // The list price: the shipped catalog's entry of the same name (a
         // private model's own price when the catalog has none).
         // (A catalog entry the config did not touch is its own list price.)
         let list_cost = if catalog_entry {
             None
         } else {
+            let key = names.name(key_id);
             list_pricer
                 .resolve((!provider.is_empty()).then_some(provider), model)
-                .filter(|(k, _)| *k == key)
+                .filter(|(k, _)| k == key)
                 .and_then(|(_, e)| compute(&e, &input))
         };
-        let key_id = entry.as_ref().map(|x| x.0).unwrap_or_else(|| names.id(&key));
+        let g = Group {
+            day,
+            provider: provider_id,
+            model: model_id,
+            price_key: key_id,
+            workflow,
+            team,
+            customer,
+            tier: tier_label,
+            unpriced: false,
+        };
+        let sums = rows.entry(g).or_default();
         for (cl, t, f) in &c.parts {
             if *t == 0 {
                 continue;
@@ -343,24 +442,73 @@ pub fn export<W: Write>(
                 .map(|(_, lt, lf)| per_million(lf / *lt as i128, lc_mult(&list_cost).0, lc_mult(&list_cost).1))
                 .unwrap_or(charged_price);
             let i = PriceClass::ALL.iter().position(|x| x == cl).unwrap_or(0) as u8;
-            let k = Key {
-                day,
-                provider: provider_id,
-                model: model_id,
-                price_key: key_id,
-                class: i,
-                charged: charged_price,
-                list: list_price,
-                workflow,
-                team,
-                customer,
-                tier: tier_label,
-                unpriced: false,
-            };
-            *rows.entry(k).or_insert(0) += t;
+            add_class(sums, i, charged_price, list_price, *t);
         }
     }
-    drop(q);
+    drain_day(&mut rows, &mut scan.rows);
+    let rest = scan.calls % 1_000_000;
+    counted.fetch_add(rest, std::sync::atomic::Ordering::Relaxed);
+    Ok(scan)
+}
+
+/// A call's identity in the rows but for its token classes and prices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Group {
+    day: i64,
+    provider: u32,
+    model: u32,
+    price_key: u32,
+    workflow: u32,
+    team: u32,
+    customer: u32,
+    tier: u32,
+    unpriced: bool,
+}
+
+/// Tokens of one class at one charged and list price.
+type ClassSum = (u8, Dec, Dec, u64);
+
+fn add_class(sums: &mut Vec<ClassSum>, class: u8, charged: Dec, list: Dec, tokens: u64) {
+    match sums.iter_mut().find(|s| s.0 == class && s.1 == charged && s.2 == list) {
+        Some(s) => s.3 += tokens,
+        None => sums.push((class, charged, list, tokens)),
+    }
+}
+
+/// Moves a day's sums into the window's rows.
+fn drain_day(day: &mut hashbrown::HashMap<Group, Vec<ClassSum>>, rows: &mut hashbrown::HashMap<Key, u64>) {
+    for (g, sums) in day.drain() {
+        for (class, charged, list, tokens) in sums {
+            let k = Key {
+                day: g.day,
+                provider: g.provider,
+                model: g.model,
+                price_key: g.price_key,
+                class,
+                charged,
+                list,
+                workflow: g.workflow,
+                team: g.team,
+                customer: g.customer,
+                tier: g.tier,
+                unpriced: g.unpriced,
+            };
+            *rows.entry(k).or_insert(0) += tokens;
+        }
+    }
+}
+
+/// Writes the rows of a scan as the FOCUS CSV.
+fn write<W: Write>(scan: Scan, o: &FocusOptions, out: W) -> Result<FocusSummary, Error> {
+    let mut summary = FocusSummary {
+        calls: scan.calls,
+        unpriced_calls: scan.unpriced_calls,
+        pending_calls: scan.pending_calls,
+        ledger: scan.ledger,
+        ..FocusSummary::default()
+    };
+    let names = scan.names;
+    let mut billed: BTreeMap<u32, i128> = BTreeMap::new();
     let mut w = csv::Writer::from_writer(out);
     let mut header: Vec<&str> = COLUMNS.to_vec();
     if o.version_1_3 {
@@ -368,7 +516,7 @@ pub fn export<W: Write>(
     }
     w.write_record(&header)?;
     let fmt = |ms: i64| time::format_utc(ms).replace(".000Z", "Z");
-    let mut rows: Vec<(Key, u64)> = rows.into_iter().collect();
+    let mut rows: Vec<(Key, u64)> = scan.rows.into_iter().collect();
     rows.sort_by(|(a, _), (b, _)| {
         let n = |k: &Key| {
             (k.day, names.name(k.provider), names.name(k.model), k.class, names.name(k.workflow), names.name(k.team))
