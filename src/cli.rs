@@ -59,6 +59,8 @@ pub enum Command {
     Watch(WatchArgs),
     /// A snapshot to share: a view as Markdown, self-contained HTML, JSON or CSV, stamped with what it was read from
     Export(ExportArgs),
+    /// The lever lab: the stored calls priced again under compression, routing and policy caps, alone and composed
+    Levers(LeversArgs),
     /// Add other aifin ledgers (from other machines) into this one, exactly once
     Merge(MergeArgs),
     /// The cockpit: live spend per workflow, the ledger, sources (built-in demo when nothing is configured)
@@ -262,6 +264,40 @@ pub struct ExportArgs {
     /// Write to this file instead of standard output
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct LeversArgs {
+    /// Only this workflow's calls
+    #[arg(long, value_name = "NAME")]
+    pub workflow: Option<String>,
+
+    /// Start (inclusive) [default: 30 days before --until]
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+
+    /// End (inclusive for dates) [default: now]
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+
+    /// Compression: cut prompt components by a percentage (system, tools, context, history, user), or input=PCT for all input
+    #[arg(long, value_name = "PART=PCT,...")]
+    pub compress: Option<String>,
+
+    /// Routing: to=MODEL[,share=P][,if-output-le=N][,if-input-le=N][,customer=GLOB][,team=GLOB][,ratio=R]
+    #[arg(long, value_name = "to=MODEL,...")]
+    pub route: Option<String>,
+
+    /// Policy caps: input=N|pNN,output=N|pNN (pNN: that percentile of the workflow's calls)
+    #[arg(long, value_name = "input=N|pNN,output=N|pNN")]
+    pub cap: Option<String>,
+
+    /// Time zone for dates [default: config report.tz, else the system zone]
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Args, Debug)]

@@ -5,6 +5,7 @@ mod forecast;
 mod gate;
 mod ingest;
 mod ledger;
+mod levers;
 mod merge;
 mod operate;
 mod outcomes;
@@ -104,6 +105,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Kpis(a) => operate::kpis(&env, a, &mut out)?,
         Command::Watch(a) => operate::watch(&env, a, &mut out)?,
         Command::Export(a) => export::run(&env, a, &mut out)?,
+        Command::Levers(a) => levers::run(&env, a, &mut out)?,
         Command::Merge(a) => merge::run(&env, a, &mut out)?,
         Command::Rejects(a) => rejects::run(&env, a, &mut out)?,
         Command::Prices(a) => prices::run(&env, a, &mut out)?,

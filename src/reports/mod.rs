@@ -10,6 +10,7 @@ pub mod forecast;
 pub mod gate;
 pub mod kpis;
 pub mod ledger;
+pub mod levers;
 pub mod live;
 pub mod outcomes;
 pub mod print;

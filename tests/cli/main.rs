@@ -9,6 +9,7 @@ mod follow;
 mod forecast;
 mod formats;
 mod gate;
+mod levers;
 mod merge;
 mod operate;
 mod outcomes;

@@ -1,0 +1,43 @@
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Result, anyhow};
+
+use super::Env;
+use crate::cli::LeversArgs;
+use crate::domain::time;
+use crate::levers::{self, Cap, Compress, LeverSet, Route};
+use crate::reports::levers::{Evidence, LeversReport};
+use crate::reports::print::{self, OutputFormat};
+use crate::store::queries::Window;
+
+pub fn run(env: &Env, a: &LeversArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let tz = env.tz(a.tz.as_deref())?;
+    let now = time::now_ms();
+    let bound = |flag: &str, v: &Option<String>, end: bool| {
+        v.as_deref().map(|s| time::parse_bound(s, &tz, now, end).map_err(|e| anyhow!("{flag}: {e}"))).transpose()
+    };
+    let until = bound("--until", &a.until, true)?.unwrap_or(now);
+    let since = bound("--since", &a.since, false)?.unwrap_or(until - 30 * time::MS_PER_DAY);
+    if until <= since {
+        anyhow::bail!("the window is empty: --until must be after --since");
+    }
+    let set = LeverSet {
+        compress: a.compress.as_deref().map(Compress::parse).transpose()?,
+        route: a.route.as_deref().map(Route::parse).transpose()?,
+        cap: a.cap.as_deref().map(Cap::parse).transpose()?,
+    };
+    let conn = env.read_conn()?;
+    let window = Window { since: Some(since), until: Some(until) };
+    let calls = levers::load(&conn, window, a.workflow.as_deref())?;
+    let events = crate::store::events::list(&conn, crate::reports::gate::GATE_RUN, i64::MIN)?;
+    let history = crate::reports::gate::history(&events, None);
+    let proven = |l: levers::Lever, w: &str| Evidence::of(&history, l, Some(w)).proven();
+    let replay = levers::replay(&calls, &set, env.catalog()?, &proven)?;
+    let report = LeversReport::new(replay, &set, history.clone(), (Some(since), Some(until)));
+    match a.output.format() {
+        OutputFormat::Json => print::json(&mut *out, &report.json())?,
+        f => print::table_or_csv(out, &report.table(), f)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

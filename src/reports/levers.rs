@@ -1,0 +1,260 @@
+//! The lever lab's read model: per workflow and in total, the spend, each
+//! lever's measured saving and the calls it touched, the composed saving
+//! beside the naive sum of the single ones, and each lever's evidence
+//! (the latest gate run recorded with that lever).
+
+use serde::Serialize;
+
+use super::gate::RunRow;
+use super::table::{Cell, Column, Row, Table};
+use crate::domain::money::Nanos;
+use crate::levers::{Lever, LeverSet, Outcome, Replay};
+
+/// A lever's evidence: the decision of its latest recorded gate run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Evidence {
+    /// `proven` (promoted), `rejected`, or `unproven` (no eval on record).
+    pub status: &'static str,
+    pub run_id: Option<String>,
+    pub recorded_at: Option<String>,
+}
+
+impl Evidence {
+    /// The latest run with this lever for the workflow (or for all
+    /// workflows); `workflow = None`: the latest run with the lever.
+    pub fn of(history: &[RunRow], lever: Lever, workflow: Option<&str>) -> Evidence {
+        let run = history.iter().filter(|r| r.lever.as_deref() == Some(lever.name())).find(|r| match workflow {
+            Some(w) => r.workflow.as_deref().is_none_or(|rw| rw == w),
+            None => true,
+        });
+        match run {
+            Some(r) => Evidence {
+                status: if r.decision == "promote" { "proven" } else { "rejected" },
+                run_id: Some(super::gate::run_row_id(r)),
+                recorded_at: Some(crate::domain::time::format_utc(r.recorded_at)),
+            },
+            None => Evidence { status: "unproven", run_id: None, recorded_at: None },
+        }
+    }
+
+    pub fn proven(&self) -> bool {
+        self.status == "proven"
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct LeversReport {
+    pub replay: Replay,
+    pub levers: Vec<(Lever, String)>,
+    pub history: Vec<RunRow>,
+    pub window: (Option<i64>, Option<i64>),
+}
+
+#[derive(Serialize)]
+pub struct LeverJson {
+    name: &'static str,
+    setting: String,
+    spend_usd: f64,
+    spend_nanousd: i64,
+    saving_usd: f64,
+    saving_nanousd: i64,
+    saving_pct: Option<f64>,
+    calls_touched: u64,
+    calls_touched_share: Option<f64>,
+    evidence: Evidence,
+}
+
+#[derive(Serialize)]
+pub struct GroupJson {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    workflow: Option<String>,
+    calls: u64,
+    unpriced_calls: u64,
+    /// The stored cost of the priced calls.
+    spend_usd: f64,
+    spend_nanousd: i64,
+    /// The same calls priced again with no lever.
+    replayed_usd: f64,
+    replayed_nanousd: i64,
+    levers: Vec<LeverJson>,
+    composed_spend_usd: f64,
+    composed_spend_nanousd: i64,
+    composed_saving_usd: f64,
+    composed_saving_nanousd: i64,
+    composed_saving_pct: Option<f64>,
+    naive_sum_saving_usd: f64,
+    naive_sum_saving_nanousd: i64,
+    proven_saving_usd: f64,
+    proven_saving_nanousd: i64,
+    /// Calls compression could not measure (no prompt composition).
+    not_measurable_calls: u64,
+}
+
+#[derive(Serialize)]
+pub struct LeversJson {
+    since: Option<String>,
+    until: Option<String>,
+    currency: &'static str,
+    workflows: Vec<GroupJson>,
+    total: GroupJson,
+}
+
+fn pct(part: Nanos, whole: Nanos) -> Option<f64> {
+    (whole.0 != 0).then(|| (part.0 as f64 / whole.0 as f64 * 1000.0).round() / 10.0)
+}
+
+impl LeversReport {
+    pub fn new(replay: Replay, set: &LeverSet, history: Vec<RunRow>, window: (Option<i64>, Option<i64>)) -> Self {
+        let levers = Lever::ALL.into_iter().filter(|l| set.has(*l)).map(|l| (l, set.describe(l))).collect();
+        LeversReport { replay, levers, history, window }
+    }
+
+    fn group(&self, workflow: Option<&str>, o: &Outcome) -> GroupJson {
+        let levers = self
+            .levers
+            .iter()
+            .map(|(l, setting)| {
+                let (spend, touched) = o.single.get(l).copied().unwrap_or((o.replayed, 0));
+                let saving = Nanos(o.replayed.0 - spend.0);
+                LeverJson {
+                    name: l.name(),
+                    setting: setting.clone(),
+                    spend_usd: spend.to_usd_f64(),
+                    spend_nanousd: spend.0,
+                    saving_usd: saving.to_usd_f64(),
+                    saving_nanousd: saving.0,
+                    saving_pct: pct(saving, o.replayed),
+                    calls_touched: touched,
+                    calls_touched_share: (o.calls > 0).then(|| touched as f64 / o.calls as f64),
+                    evidence: Evidence::of(&self.history, *l, workflow),
+                }
+            })
+            .collect();
+        let (c, n, p) = (o.composed_saving(), o.naive_sum(), o.proven_saving());
+        GroupJson {
+            workflow: workflow.map(str::to_string),
+            calls: o.calls,
+            unpriced_calls: o.unpriced_calls,
+            spend_usd: o.stored.to_usd_f64(),
+            spend_nanousd: o.stored.0,
+            replayed_usd: o.replayed.to_usd_f64(),
+            replayed_nanousd: o.replayed.0,
+            levers,
+            composed_spend_usd: o.composed.to_usd_f64(),
+            composed_spend_nanousd: o.composed.0,
+            composed_saving_usd: c.to_usd_f64(),
+            composed_saving_nanousd: c.0,
+            composed_saving_pct: pct(c, o.replayed),
+            naive_sum_saving_usd: n.to_usd_f64(),
+            naive_sum_saving_nanousd: n.0,
+            proven_saving_usd: p.to_usd_f64(),
+            proven_saving_nanousd: p.0,
+            not_measurable_calls: o.not_measurable,
+        }
+    }
+
+    pub fn json(&self) -> LeversJson {
+        use crate::domain::time::format_utc;
+        LeversJson {
+            since: self.window.0.map(format_utc),
+            until: self.window.1.map(format_utc),
+            currency: "USD",
+            workflows: self.workflows().map(|(w, o)| self.group(Some(w), o)).collect(),
+            total: self.group(None, &self.replay.total),
+        }
+    }
+
+    /// Workflows by spend, largest first.
+    fn workflows(&self) -> impl Iterator<Item = (&str, &Outcome)> {
+        let mut v: Vec<(&str, &Outcome)> = self.replay.workflows.iter().map(|(w, o)| (w.as_str(), o)).collect();
+        v.sort_by(|a, b| b.1.replayed.cmp(&a.1.replayed).then(a.0.cmp(b.0)));
+        v.into_iter()
+    }
+
+    pub fn table(&self) -> Table {
+        let mut columns = vec![
+            Column::left("workflow", "Workflow", 0),
+            Column::right("calls", "Calls", 3),
+            Column::right("spend_usd", "Spend", 0),
+        ];
+        for (l, _) in &self.levers {
+            columns.push(match l {
+                Lever::Policy => Column::right("policy_saving_usd", "Policy", 1),
+                Lever::Compression => Column::right("compression_saving_usd", "Compression", 1),
+                Lever::Routing => Column::right("routing_saving_usd", "Routing", 1),
+            });
+        }
+        columns.extend([
+            Column::right("composed_saving_usd", "Composed", 0),
+            Column::right("composed_saving_pct", "Composed %", 0),
+            Column::right("naive_sum_saving_usd", "Naive sum", 2),
+            Column::right("proven_saving_usd", "Proven", 2),
+        ]);
+        let cells = |label: Cell, o: &Outcome| {
+            let mut v = vec![label, Cell::Count(o.calls as i64), Cell::Usd(o.replayed)];
+            for (l, _) in &self.levers {
+                v.push(Cell::Usd(o.saving(*l).unwrap_or_default()));
+            }
+            v.extend([
+                Cell::Usd(o.composed_saving()),
+                pct(o.composed_saving(), o.replayed).map_or(Cell::Empty, |p| Cell::Pct(-p)),
+                Cell::Usd(o.naive_sum()),
+                Cell::Usd(o.proven_saving()),
+            ]);
+            v
+        };
+        let rows = self
+            .workflows()
+            .map(|(w, o)| Row {
+                id: w.to_string(),
+                cells: cells(if w.is_empty() { Cell::Label("(unattributed)") } else { Cell::Text(w.to_string()) }, o),
+            })
+            .collect();
+        let t = &self.replay.total;
+        let mut notes = Vec::new();
+        for (l, setting) in &self.levers {
+            let e = Evidence::of(&self.history, *l, None);
+            let (_, touched) = t.single.get(l).copied().unwrap_or_default();
+            notes.push(format!(
+                "{}: {setting}; {} of {} calls touched; evidence: {}",
+                l.name(),
+                super::table::thousands(touched as i64),
+                super::table::thousands(t.calls as i64),
+                match (&e.run_id, e.status) {
+                    (Some(_), s) => format!("{s} by the gate run of {}", e.recorded_at.unwrap_or_default()),
+                    (None, _) => "unproven: no eval on record (`aifin gate --record --lever NAME`)".into(),
+                }
+            ));
+        }
+        if self.levers.is_empty() {
+            notes.push("No lever set: pass --compress, --route or --cap (the replay equals the ledger).".into());
+        }
+        if t.stored != t.replayed {
+            notes.push(format!(
+                "Prices changed since the calls were stored: spend is the calls priced again ({}; stored {}).",
+                t.replayed.format_usd(2),
+                t.stored.format_usd(2)
+            ));
+        }
+        if t.not_measurable > 0 {
+            notes.push(format!(
+                "{} calls have no prompt composition: compression by component cannot measure them (add input=PCT to cut their whole input).",
+                super::table::thousands(t.not_measurable as i64)
+            ));
+        }
+        if t.unpriced_calls > 0 {
+            notes.push(format!(
+                "{} unpriced calls are left out of every figure.",
+                super::table::thousands(t.unpriced_calls as i64)
+            ));
+        }
+        notes.push("Composed: the levers applied together to each call (policy, compression, routing); the naive sum adds the single savings and overstates.".into());
+        Table {
+            title: "Lever lab: savings measured on the stored calls".into(),
+            columns,
+            rows,
+            total: Some(cells(Cell::Label("Total"), t)),
+            notes,
+        }
+    }
+}

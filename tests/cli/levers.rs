@@ -1,0 +1,85 @@
+//! `aifin levers`: the stored calls priced again under levers.
+
+use crate::util::{Env, i, repo};
+
+const MONTH: [&str; 6] = ["--since", "2026-10-01", "--until", "2026-10-31", "--tz", "UTC"];
+
+fn levers(env: &Env, extra: &[&str]) -> serde_json::Value {
+    let mut a = vec!["levers"];
+    a.extend(MONTH);
+    a.extend(extra);
+    env.json(&a)
+}
+
+fn lever<'a>(g: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    g["levers"].as_array().unwrap().iter().find(|l| l["name"] == name).unwrap_or_else(|| panic!("{name}: {g:#}"))
+}
+
+#[test]
+fn with_no_lever_the_replay_is_the_ledger_to_the_nano() {
+    let env = Env::sample();
+    env.ingest(&[&repo().join("sample-data")]);
+    let mut args = vec!["ledger"];
+    args.extend(MONTH);
+    let ledger = env.json(&args);
+    let l = levers(&env, &[]);
+    assert_eq!(i(&l["total"]["replayed_nanousd"]), i(&ledger["total"]["cost_nanousd"]));
+    assert_eq!(i(&l["total"]["spend_nanousd"]), i(&ledger["total"]["cost_nanousd"]));
+    assert_eq!(i(&l["total"]["composed_saving_nanousd"]), 0);
+}
+
+#[test]
+fn levers_report_singles_composed_naive_and_evidence() {
+    let env = Env::sample();
+    env.ingest(&[&repo().join("sample-data")]);
+    let l = levers(
+        &env,
+        &["--compress", "input=30", "--route", "to=claude-haiku-4-5,share=30%", "--cap", "input=p95,output=2000"],
+    );
+    let t = &l["total"];
+    let (composed, naive) = (i(&t["composed_saving_nanousd"]), i(&t["naive_sum_saving_nanousd"]));
+    assert!(composed > 0 && composed < naive, "levers overlap: composed {composed} < naive {naive}");
+    let singles: i64 = t["levers"].as_array().unwrap().iter().map(|l| i(&l["saving_nanousd"])).sum();
+    assert_eq!(singles, naive);
+    let c = lever(t, "compression");
+    // Units: saving_pct in percent, the touched share a fraction.
+    let pct = c["saving_pct"].as_f64().unwrap();
+    let share = c["saving_nanousd"].as_f64().unwrap() / t["replayed_nanousd"].as_f64().unwrap();
+    assert!((pct - share * 100.0).abs() < 0.06, "{pct} vs {share}");
+    assert!(c["calls_touched_share"].as_f64().unwrap() <= 1.0);
+    assert_eq!(c["evidence"]["status"], "unproven");
+    assert_eq!(i(&t["proven_saving_nanousd"]), 0);
+    // Per workflow figures add up to the total.
+    let sum: i64 = l["workflows"].as_array().unwrap().iter().map(|w| i(&w["composed_saving_nanousd"])).sum();
+    assert_eq!(sum, composed);
+
+    // A gate run that promoted compression for support-copilot proves it there.
+    let evals = |f: &str| repo().join("sample-data/evals").join(f).to_str().unwrap().to_string();
+    let code = env
+        .cmd()
+        .args(["gate", "--evals", &evals("baseline.jsonl"), &evals("gated-compression-routing.jsonl")])
+        .args(["--record", "--workflow", "support-copilot", "--lever", "compression"])
+        .output()
+        .unwrap()
+        .status
+        .code();
+    assert_eq!(code, Some(0));
+    let l = levers(&env, &["--compress", "input=30", "--route", "to=claude-haiku-4-5,share=30%"]);
+    let sc = l["workflows"].as_array().unwrap().iter().find(|w| w["workflow"] == "support-copilot").unwrap();
+    assert_eq!(lever(sc, "compression")["evidence"]["status"], "proven");
+    assert_eq!(lever(sc, "routing")["evidence"]["status"], "unproven");
+    assert_eq!(i(&sc["proven_saving_nanousd"]), i(&lever(sc, "compression")["saving_nanousd"]));
+    assert_eq!(i(&l["total"]["proven_saving_nanousd"]), i(&sc["proven_saving_nanousd"]));
+}
+
+#[test]
+fn bad_levers_are_errors_that_name_the_flag() {
+    let env = Env::sample();
+    env.ingest(&[&repo().join("sample-data/openai")]);
+    let e = env.fails(&["levers", "--route", "to=no-such-model-x"]);
+    assert!(e.contains("no-such-model-x") && e.contains("aifin prices"), "{e}");
+    let e = env.fails(&["levers", "--compress", "system=abc"]);
+    assert!(e.contains("--compress") && e.contains("percentage"), "{e}");
+    let e = env.fails(&["levers", "--cap", "input=p101"]);
+    assert!(e.contains("--cap"), "{e}");
+}
