@@ -443,6 +443,22 @@ pub struct ForecastArgs {
     #[arg(long, value_name = "PCT")]
     pub cache_hit: Option<f64>,
 
+    /// Levers measured on the base window's calls by the lever lab (with --compress, --route, --cap) instead of typed percentages
+    #[arg(long, conflicts_with_all = ["input_reduction", "cache_hit", "route_share", "calls"])]
+    pub levers_from_replay: bool,
+
+    /// With --levers-from-replay: compression, as in `aifin levers`
+    #[arg(long, value_name = "PART=PCT,...", requires = "levers_from_replay")]
+    pub compress: Option<String>,
+
+    /// With --levers-from-replay: routing, as in `aifin levers`
+    #[arg(long, value_name = "to=MODEL,...", requires = "levers_from_replay")]
+    pub route: Option<String>,
+
+    /// With --levers-from-replay: policy caps, as in `aifin levers`
+    #[arg(long, value_name = "input=N|pNN,output=N|pNN", requires = "levers_from_replay")]
+    pub cap: Option<String>,
+
     /// Time zone for days and months [default: config report.tz, else the system zone]
     #[arg(long, value_name = "ZONE")]
     pub tz: Option<String>,

@@ -47,7 +47,39 @@ fn scenario(a: &ForecastArgs, route_rate: Option<f64>) -> Result<Scenario> {
             (Some(s), Some(r)) => Some((pct_in("--route-share", s, 0.0, 100.0)?, r)),
             _ => None,
         },
+        replayed: None,
     })
+}
+
+/// The levers of `aifin levers` measured on the base window's calls, as
+/// cost factors for the forecast.
+fn replay_factors(
+    env: &Env,
+    a: &ForecastArgs,
+    conn: &rusqlite::Connection,
+    since: i64,
+    until: i64,
+) -> Result<forecast::ReplayFactors> {
+    use crate::levers::{self, Cap, Compress, Lever, LeverSet, Route};
+    let set = LeverSet {
+        compress: a.compress.as_deref().map(Compress::parse).transpose()?,
+        route: a.route.as_deref().map(Route::parse).transpose()?,
+        cap: a.cap.as_deref().map(Cap::parse).transpose()?,
+    };
+    if !Lever::ALL.iter().any(|l| set.has(*l)) {
+        bail!("--levers-from-replay: name the levers with --compress, --route or --cap (as in `aifin levers`)");
+    }
+    let window = crate::store::queries::Window { since: Some(since), until: Some(until) };
+    let calls = levers::load(conn, window, a.workflow.as_deref())?;
+    let r = levers::replay(&calls, &set, env.catalog()?, &|_, _| false)?.total;
+    let f = |spend: crate::domain::money::Nanos| {
+        if r.replayed.0 > 0 { spend.0 as f64 / r.replayed.0 as f64 } else { 1.0 }
+    };
+    let mut alone = [None; 3];
+    for (i, l) in Lever::ALL.into_iter().filter(|l| set.has(*l)).enumerate() {
+        alone[i] = r.single.get(&l).map(|(s, _)| (l.name(), f(*s)));
+    }
+    Ok(forecast::ReplayFactors { composed: f(r.composed), alone })
 }
 
 pub fn run(env: &Env, a: &ForecastArgs, out: &mut dyn Write) -> Result<ExitCode> {
@@ -56,6 +88,7 @@ pub fn run(env: &Env, a: &ForecastArgs, out: &mut dyn Write) -> Result<ExitCode>
     let tz = env.tz(a.tz.as_deref())?;
     let now = time::now_ms();
 
+    let mut replayed = None;
     let (measured, drivers_, trend) = match (a.calls, a.tokens_per_call, a.rate_per_1k) {
         (Some(c), Some(t), Some(r)) => {
             let d = Drivers::explicit(
@@ -96,6 +129,9 @@ pub fn run(env: &Env, a: &ForecastArgs, out: &mut dyn Write) -> Result<ExitCode>
                 None => now,
             };
             let t = drivers::trend_report(&conn, a.workflow.as_deref(), as_of, &tz)?;
+            if a.levers_from_replay {
+                replayed = Some(replay_factors(env, a, &conn, since, until)?);
+            }
             let d = m.drivers.clone();
             (Some(m), d, Some(t))
         }
@@ -119,7 +155,7 @@ pub fn run(env: &Env, a: &ForecastArgs, out: &mut dyn Write) -> Result<ExitCode>
         }
         None => None,
     };
-    let s = scenario(a, route_rate)?;
+    let s = Scenario { replayed, ..scenario(a, route_rate)? };
     let today = forecast::project(&drivers_, &Scenario::default());
     let proj = forecast::project(&drivers_, &s);
     let levers = forecast::has_levers(&s).then(|| forecast::levers(&drivers_, &s));

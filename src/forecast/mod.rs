@@ -100,6 +100,17 @@ pub struct Scenario {
     pub cache_hit_pct: Option<f64>,
     /// Share of calls routed (percent) and the target's rate per 1K.
     pub route: Option<(f64, f64)>,
+    /// Levers measured by the lever lab on the base window's calls
+    /// (instead of the typed percentages).
+    pub replayed: Option<ReplayFactors>,
+}
+
+/// Cost factors the lever lab measured: the levers composed and each
+/// alone (spend with the levers / spend without).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ReplayFactors {
+    pub composed: f64,
+    pub alone: [Option<(&'static str, f64)>; 3],
 }
 
 impl Scenario {
@@ -114,12 +125,15 @@ impl Scenario {
     }
 
     fn levers_identity(&self) -> bool {
-        self.input_reduction_pct == 0.0 && self.cache_hit_pct.is_none() && self.route.is_none_or(|(s, _)| s == 0.0)
+        self.input_reduction_pct == 0.0
+            && self.cache_hit_pct.is_none()
+            && self.route.is_none_or(|(s, _)| s == 0.0)
+            && self.replayed.is_none()
     }
 
     /// The scenario without its levers (growth, tokens and rate only).
     pub fn without_levers(&self) -> Scenario {
-        Scenario { input_reduction_pct: 0.0, cache_hit_pct: None, route: None, ..*self }
+        Scenario { input_reduction_pct: 0.0, cache_hit_pct: None, route: None, replayed: None, ..*self }
     }
 }
 
@@ -178,7 +192,8 @@ fn factors(d: &Drivers, s: &Scenario) -> Factors {
     } else {
         1.0
     } * route
-        * composed_input(d, input, cache);
+        * composed_input(d, input, cache)
+        * s.replayed.map_or(1.0, |r| r.composed);
     let rate_f = if tokens_f > 0.0 { cost_per_call_f / tokens_f } else { 1.0 };
     Factors { calls, tokens: tokens_f, rate: rate_f }
 }
@@ -251,6 +266,12 @@ pub fn levers(d: &Drivers, s: &Scenario) -> LeverReport {
     if s.route.is_some() {
         let one = Scenario { route: s.route, ..base };
         alone.push(("routing", Nanos(before.0 - project(d, &one).cost.0)));
+    }
+    if let Some(r) = s.replayed {
+        for (name, f) in r.alone.into_iter().flatten() {
+            let one = Scenario { replayed: Some(ReplayFactors { composed: f, alone: [None; 3] }), ..base };
+            alone.push((name, Nanos(before.0 - project(d, &one).cost.0)));
+        }
     }
     let composed = project(d, s).cost;
     let sum: Nanos = alone.iter().map(|(_, v)| *v).sum();

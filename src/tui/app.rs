@@ -99,6 +99,7 @@ pub fn scenario_of(values: &[f64; 5]) -> crate::forecast::Scenario {
         input_reduction_pct: values[3],
         cache_hit_pct: (values[4] > 0.0).then_some(values[4]),
         route: None,
+        replayed: None,
     }
 }
 

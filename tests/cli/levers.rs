@@ -83,3 +83,30 @@ fn bad_levers_are_errors_that_name_the_flag() {
     let e = env.fails(&["levers", "--cap", "input=p101"]);
     assert!(e.contains("--cap"), "{e}");
 }
+
+#[test]
+fn the_forecast_takes_the_measured_levers() {
+    let env = Env::sample();
+    env.ingest(&[&repo().join("sample-data")]);
+    let flags = ["--compress", "input=30", "--route", "to=claude-haiku-4-5,share=30%"];
+    let l = levers(&env, &flags);
+    let mut args = vec!["forecast", "--levers-from-replay"];
+    args.extend(MONTH);
+    args.extend(flags);
+    let f = env.json(&args);
+    // The forecast's scenario is today's projection times the replay's
+    // composed spend over its spend without levers.
+    let ratio =
+        l["total"]["composed_spend_nanousd"].as_f64().unwrap() / l["total"]["replayed_nanousd"].as_f64().unwrap();
+    let today = f["today"]["projected_monthly_cost_nanousd"].as_f64().unwrap();
+    let scenario = f["scenario"]["projected_monthly_cost_nanousd"].as_f64().unwrap();
+    assert!((scenario - today * ratio).abs() <= 1.0, "{scenario} vs {today} x {ratio}");
+    let alone = f["levers"]["alone"].as_array().unwrap();
+    assert_eq!(alone.len(), 2);
+    assert_eq!(alone[0][0], "compression");
+    // Typed percentages and measured levers do not mix.
+    let mut bad = args.clone();
+    bad.extend(["--input-reduction", "20"]);
+    let e = env.fails(&bad);
+    assert!(e.contains("--input-reduction"), "{e}");
+}
