@@ -34,6 +34,7 @@ fn main() {
         catalog_version: "bench".into(),
         rules_hash: "0".into(),
         outcome_rules: vec![],
+        levers: None,
     };
     let op = Operate::default();
     let mut pricer = Pricer::new(common::catalog());

@@ -237,6 +237,18 @@ pub struct ExportArgs {
     #[arg(long)]
     pub include_unpriced: bool,
 
+    /// --view levers: compression, as in `aifin levers`
+    #[arg(long, value_name = "PART=PCT,...")]
+    pub compress: Option<String>,
+
+    /// --view levers: routing, as in `aifin levers`
+    #[arg(long, value_name = "to=MODEL,...")]
+    pub route: Option<String>,
+
+    /// --view levers: policy caps, as in `aifin levers`
+    #[arg(long, value_name = "input=N|pNN,output=N|pNN")]
+    pub cap: Option<String>,
+
     /// ledger, live, forecast, outcomes, budgets, kpis, raci, gate, sources, or all (md, html and json)
     #[arg(long, default_value = "ledger", value_name = "VIEW")]
     pub view: String,

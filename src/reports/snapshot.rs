@@ -95,7 +95,8 @@ use crate::store::queries::{self, GroupBy, QueryPath, Window};
 use crate::store::rollup::Dim;
 
 /// The views a snapshot can show, in `--view all` order.
-pub const VIEWS: [&str; 9] = ["ledger", "live", "forecast", "outcomes", "budgets", "kpis", "raci", "gate", "sources"];
+pub const VIEWS: [&str; 10] =
+    ["ledger", "live", "forecast", "outcomes", "budgets", "kpis", "raci", "gate", "sources", "levers"];
 
 /// What a snapshot reads.
 #[derive(Clone, Debug)]
@@ -111,6 +112,8 @@ pub struct Params {
     pub catalog_version: String,
     pub rules_hash: String,
     pub outcome_rules: Vec<String>,
+    /// The levers of the `levers` view (without them the view is left out).
+    pub levers: Option<crate::levers::LeverSet>,
 }
 
 fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
@@ -506,6 +509,42 @@ pub fn build(
             (
                 "sources",
                 ("Sources".to_string(), summary, vec![Section { table: t, brief, chart: None }], to_json(&r.json())),
+            )
+        }
+        "levers" => {
+            let Some(set) = &p.levers else { return Ok(None) };
+            let calls = crate::levers::load(conn, p.window, None)?;
+            let events = crate::store::events::list(conn, super::gate::GATE_RUN, i64::MIN)?;
+            let history = super::gate::history(&events, None);
+            let proven = |l: crate::levers::Lever, w: &str| super::levers::Evidence::of(&history, l, Some(w)).proven();
+            let Ok(replay) = crate::levers::replay(&calls, set, std::sync::Arc::clone(pricer.catalog()), &proven)
+            else {
+                return Ok(None);
+            };
+            let r = super::levers::LeversReport::new(replay, set, history.clone(), (p.window.since, p.window.until));
+            let t = &r.replay.total;
+            let summary = vec![format!(
+                "levers composed save {} of {} ({}); the naive sum would claim {}; proven by the gate: {}",
+                t.composed_saving().format_usd(2),
+                t.replayed.format_usd(2),
+                if t.replayed.0 > 0 {
+                    super::table::percent(t.composed_saving().0 as f64 / t.replayed.0 as f64, 1)
+                } else {
+                    "-".into()
+                },
+                t.naive_sum().format_usd(2),
+                t.proven_saving().format_usd(2)
+            )];
+            let brief =
+                Some(vec!["workflow", "spend_usd", "composed_saving_usd", "composed_saving_pct", "proven_saving_usd"]);
+            (
+                "levers",
+                (
+                    "Lever lab".to_string(),
+                    summary,
+                    vec![Section { table: r.table(), brief, chart: None }],
+                    to_json(&r.json()),
+                ),
             )
         }
         _ => return Ok(None),

@@ -211,6 +211,7 @@ fn export_file(
         catalog_version: pricer.catalog().version().to_string(),
         rules_hash: rules_hash.to_string(),
         outcome_rules: r.outcome_rules.clone(),
+        levers: None,
     };
     let s = snapshot::build(conn, r.view, &p, &r.operate, pricer)
         .map_err(|e| e.to_string())?

@@ -110,3 +110,20 @@ fn the_forecast_takes_the_measured_levers() {
     let e = env.fails(&bad);
     assert!(e.contains("--input-reduction"), "{e}");
 }
+
+#[test]
+fn the_lab_exports_as_a_snapshot_with_the_same_figures() {
+    let env = Env::sample();
+    env.ingest(&[&repo().join("sample-data")]);
+    let flags = ["--compress", "input=30", "--cap", "input=p95"];
+    let l = levers(&env, &flags);
+    let mut args = vec!["export", "--format", "json", "--view", "levers"];
+    args.extend(MONTH);
+    args.extend(flags);
+    let snap: serde_json::Value = serde_json::from_str(&env.ok(&args)).unwrap();
+    assert_eq!(snap["view"], "levers");
+    let t = &snap["report"]["total"];
+    assert_eq!(t["composed_saving_nanousd"], l["total"]["composed_saving_nanousd"]);
+    let e = env.fails(&["export", "--format", "md", "--view", "levers"]);
+    assert!(e.contains("--view levers"), "{e}");
+}
