@@ -249,6 +249,10 @@ pub struct ExportArgs {
     #[arg(long, value_name = "input=N|pNN,output=N|pNN")]
     pub cap: Option<String>,
 
+    /// --view levers: caching, as in `aifin levers`
+    #[arg(long, value_name = "prefix=5m|1h,response=TTL")]
+    pub cache: Option<String>,
+
     /// ledger, live, forecast, outcomes, budgets, kpis, raci, gate, sources, or all (md, html and json)
     #[arg(long, default_value = "ledger", value_name = "VIEW")]
     pub view: String,
@@ -303,6 +307,10 @@ pub struct LeversArgs {
     /// Policy caps: input=N|pNN,output=N|pNN (pNN: that percentile of the workflow's calls)
     #[arg(long, value_name = "input=N|pNN,output=N|pNN")]
     pub cap: Option<String>,
+
+    /// Caching, measured from prompt fingerprints: prefix=5m|1h (prompt caching), response=TTL (exact repeats)
+    #[arg(long, value_name = "prefix=5m|1h,response=TTL")]
+    pub cache: Option<String>,
 
     /// Time zone for dates [default: config report.tz, else the system zone]
     #[arg(long, value_name = "ZONE")]
@@ -470,6 +478,10 @@ pub struct ForecastArgs {
     /// With --levers-from-replay: policy caps, as in `aifin levers`
     #[arg(long, value_name = "input=N|pNN,output=N|pNN", requires = "levers_from_replay")]
     pub cap: Option<String>,
+
+    /// With --levers-from-replay: caching, as in `aifin levers`
+    #[arg(long, value_name = "prefix=5m|1h,response=TTL", requires = "levers_from_replay")]
+    pub cache: Option<String>,
 
     /// Time zone for days and months [default: config report.tz, else the system zone]
     #[arg(long, value_name = "ZONE")]

@@ -85,6 +85,11 @@ pub struct MergeReport {
     pub sources: Counts,
     pub rejects: Counts,
     pub prompt_compositions: u64,
+    /// Prompt fingerprints added with their calls.
+    pub prompt_fingerprints: u64,
+    /// Of those, fingerprints made under another ledger's key: kept apart,
+    /// not comparable with this ledger's.
+    pub fingerprints_not_comparable: u64,
     /// Cost of the calls added, less the cost of the calls they replaced.
     pub cost_added_nanousd: i64,
 }
@@ -239,6 +244,12 @@ pub fn merge(conn: &mut Connection, other: &Path) -> Result<MergeReport, MergeEr
         return Err(MergeError::SameLedger { path: shown, id: own_id });
     }
     let host = meta("host").map_err(open_err)?.unwrap_or_else(|| "unknown".into());
+    let key_id = |k: Option<String>| {
+        k.and_then(|k| crate::domain::fingerprint::FingerprintKey::from_hex(&k)).map(|k| k.id()).unwrap_or_default()
+    };
+    let other_key = key_id(meta("fingerprint_key").map_err(open_err)?);
+    let own_key =
+        key_id(conn.query_row("SELECT value FROM meta WHERE key = 'fingerprint_key'", [], |r| r.get(0)).optional()?);
     let scheme = crate::ingest::rekey::scheme(&probe).map_err(open_err)?;
     let sources_have_machine = columns(&probe, "main", "sources").map_err(open_err)?.iter().any(|c| c.0 == "machine");
     let (new_keys, kept) = if scheme < DEDUPE_SCHEME {
@@ -260,7 +271,8 @@ pub fn merge(conn: &mut Connection, other: &Path) -> Result<MergeReport, MergeEr
     };
     conn.execute("ATTACH DATABASE ?1 AS other", [&uri])
         .map_err(|source| MergeError::Open { path: shown.clone(), source })?;
-    let result = merge_attached(conn, &own_id, &other_id, &new_keys, &mut report);
+    let keys = (own_key.as_str(), other_key.as_str());
+    let result = merge_attached(conn, &own_id, &other_id, keys, &new_keys, &mut report);
     let detach = conn.execute("DETACH DATABASE other", []);
     result?;
     detach?;
@@ -271,6 +283,7 @@ fn merge_attached(
     conn: &mut Connection,
     own_id: &str,
     other_id: &str,
+    fingerprint_keys: (&str, &str),
     new_keys: &[crate::ingest::rekey::NewKey],
     report: &mut MergeReport,
 ) -> Result<(), MergeError> {
@@ -390,6 +403,7 @@ fn merge_attached(
         rc = resolved("c"),
     );
     let other_parts = has_table(&tx, "other", "prompt_parts")?;
+    let hashes = has_table(&tx, "other", "prompt_hashes")?.then_some(fingerprint_keys);
     let bulk = bulk_rollups(&tx, new_keys.is_empty())?;
     if bulk {
         let cols = AGG_COLUMNS.join(", ");
@@ -439,7 +453,7 @@ fn merge_attached(
             let compared: i64 = tx.query_row("SELECT COUNT(*) FROM m_calls", [], |r| r.get(0))?;
             report.calls.added += inserted;
             report.calls.duplicates += (read - compared) as u64 - inserted;
-            subtracted |= chunk(&tx, &names, other_parts, bulk, first_new, !new_keys.is_empty(), report)?;
+            subtracted |= chunk(&tx, &names, other_parts, hashes, bulk, first_new, !new_keys.is_empty(), report)?;
             at = end;
         }
     }
@@ -558,10 +572,12 @@ fn bulk_rollups(tx: &rusqlite::Transaction, same_keys: bool) -> rusqlite::Result
 /// `first_new` on; the compared ones are in `m_calls` (state 1 duplicate,
 /// 2 conflict kept, 3 conflict replaced). Writes the replacements, the
 /// prompt compositions and the rollups; true when rollups were subtracted.
+#[allow(clippy::too_many_arguments)]
 fn chunk(
     tx: &rusqlite::Transaction,
     names: &[String],
     other_parts: bool,
+    hashes: Option<(&str, &str)>,
     bulk: bool,
     first_new: i64,
     rekeyed: bool,
@@ -593,6 +609,7 @@ fn chunk(
         subtracted = true;
         tx.execute_batch(
             "DELETE FROM main.prompt_parts WHERE (dedupe_ts, dedupe_key) IN (SELECT dedupe_ts, dedupe_key FROM m_gone);
+             DELETE FROM main.prompt_hashes WHERE (dedupe_ts, dedupe_key) IN (SELECT dedupe_ts, dedupe_key FROM m_gone);
              DELETE FROM main.calls WHERE id IN (SELECT id FROM m_gone);",
         )?;
         // Ids from `first_new` on, even when the call replaced was the
@@ -634,6 +651,34 @@ fn chunk(
                  WHERE c.id >= ?1"
             ),
             [first_new],
+        )? as u64;
+    }
+    if let Some((own_key, other_key)) = hashes {
+        let old_key = if rekeyed {
+            "COALESCE((SELECT oc.dedupe_key FROM m_rekey r JOIN other.calls oc ON oc.id = r.id
+                       WHERE r.key = c.dedupe_key AND oc.dedupe_ts = c.dedupe_ts LIMIT 1), c.dedupe_key)"
+        } else {
+            "c.dedupe_key"
+        };
+        // Fingerprints keep the key that made them: '' when it is this
+        // ledger's, else the other key's id (not comparable with ours).
+        let kid = "CASE h.key_id WHEN '' THEN ?2 ELSE h.key_id END";
+        let n = tx.execute(
+            &format!(
+                "INSERT OR REPLACE INTO main.prompt_hashes (dedupe_ts, dedupe_key, prefix, prompt, key_id)
+                 SELECT c.dedupe_ts, c.dedupe_key, h.prefix, h.prompt, CASE {kid} WHEN ?3 THEN '' ELSE {kid} END
+                 FROM main.calls c JOIN other.prompt_hashes h ON h.dedupe_ts = c.dedupe_ts AND h.dedupe_key = {old_key}
+                 WHERE c.id >= ?1"
+            ),
+            params![first_new, other_key, own_key],
+        )? as u64;
+        report.prompt_fingerprints += n;
+        report.fingerprints_not_comparable += tx.query_row(
+            "SELECT COUNT(*) FROM main.prompt_hashes h JOIN main.calls c
+               ON h.dedupe_ts = c.dedupe_ts AND h.dedupe_key = c.dedupe_key
+             WHERE c.id >= ?1 AND h.key_id != ''",
+            [first_new],
+            |r| r.get::<_, i64>(0),
         )? as u64;
     }
     if !bulk {
@@ -985,5 +1030,58 @@ mod tests {
         assert!(matches!(e, MergeError::SameLedger { .. }), "{e}");
         std::fs::write(d.path().join("junk.db"), b"not a database at all, not even close........").unwrap();
         assert!(merge(&mut ca, &d.path().join("junk.db")).is_err());
+    }
+}
+
+#[cfg(test)]
+mod fingerprint_tests {
+    use super::*;
+    use crate::domain::fingerprint::FingerprintKey;
+    use crate::domain::record::PromptText;
+
+    fn key_of(conn: &Connection) -> FingerprintKey {
+        let hex: String =
+            conn.query_row("SELECT value FROM meta WHERE key = 'fingerprint_key'", [], |r| r.get(0)).unwrap();
+        FingerprintKey::from_hex(&hex).unwrap()
+    }
+
+    #[test]
+    fn fingerprints_of_another_key_are_kept_apart() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (d.path().join("a.db"), d.path().join("b.db"));
+        let mut text = PromptText::default();
+        text.parts[0] = "You are a support agent for Acme.".into();
+        text.parts[4] = "Where is my order?".into();
+        let mut ca = crate::store::open_rw(&a).unwrap();
+        let cb = crate::store::open_rw(&b).unwrap();
+        for (conn, key) in [(&ca, 1i64), (&cb, 2)] {
+            let (prefix, prompt) = key_of(conn).prompt(&text).unwrap();
+            conn.execute_batch(&format!(
+                "INSERT INTO calls (ts, dedupe_ts, dedupe_key, model, uncached_input, cache_read, cache_write_5m,
+                   cache_write_1h, output, reasoning, cost_nano) VALUES (1000, 1000, {key}, 'gpt-4o', 10, 0, 0, 0, 1, 0, 35);
+                 INSERT INTO prompt_hashes (dedupe_ts, dedupe_key, prefix, prompt) VALUES (1000, {key}, {}, {prompt});",
+                prefix.unwrap()
+            ))
+            .unwrap();
+        }
+        let b_key = key_of(&cb).id();
+        drop(cb);
+        let r = merge(&mut ca, &b).unwrap();
+        assert_eq!((r.prompt_fingerprints, r.fingerprints_not_comparable), (1, 1));
+        let rows: Vec<(i64, String)> = ca
+            .prepare("SELECT prompt, key_id FROM prompt_hashes ORDER BY dedupe_key")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(rows[0].1, "", "this ledger's own");
+        assert_eq!(rows[1].1, b_key, "the other's, marked with its key");
+        assert_ne!(rows[0].0, rows[1].0, "the same text under two keys: unrelated fingerprints");
+        // Nothing in the ledger holds the text.
+        let dump: String = ca.query_row("SELECT group_concat(value) FROM meta", [], |r| r.get::<_, String>(0)).unwrap();
+        assert!(!dump.contains("Acme"));
+        let bytes = std::fs::read(&a).unwrap();
+        assert!(!bytes.windows(4).any(|w| w == b"Acme"), "no prompt text in the database file");
     }
 }

@@ -108,6 +108,7 @@ impl TokenizerWorker {
     ) -> TokenizerWorker {
         let (tx, rx) = sync_channel::<Job>(QUEUE);
         let s = Arc::clone(&stats);
+        let key = writer.fingerprint_key();
         let join = std::thread::Builder::new()
             .name("aifin-tokenizer".into())
             .spawn(move || {
@@ -123,8 +124,16 @@ impl TokenizerWorker {
                         pricer.price(&mut rec);
                         Fill { tokens: rec.tokens, cost: rec.cost, price_key: rec.price_key }
                     });
-                    let update =
-                        PartsUpdate { dedupe_ts: job.dedupe_ts, dedupe_key: job.dedupe_key, parts, source, fill };
+                    // Keyed fingerprints (never the text) for the lever lab.
+                    let hashes = key.as_ref().and_then(|k| k.prompt(&job.text));
+                    let update = PartsUpdate {
+                        dedupe_ts: job.dedupe_ts,
+                        dedupe_key: job.dedupe_key,
+                        parts,
+                        source,
+                        fill,
+                        hashes,
+                    };
                     s.tokens.fetch_add(parts.iter().sum::<u64>(), Ordering::Relaxed);
                     s.done.fetch_add(1, Ordering::Relaxed);
                     s.queued.fetch_sub(1, Ordering::Relaxed);

@@ -25,14 +25,15 @@ fn lever_set(
     a: &ExportArgs,
     catalog: &std::sync::Arc<crate::pricing::Catalog>,
 ) -> Result<Option<crate::levers::LeverSet>> {
-    use crate::levers::{Cap, Compress, LeverSet, Route};
-    if a.compress.is_none() && a.route.is_none() && a.cap.is_none() {
+    use crate::levers::{Cache, Cap, Compress, LeverSet, Route};
+    if a.compress.is_none() && a.route.is_none() && a.cap.is_none() && a.cache.is_none() {
         return Ok(None);
     }
     let set = LeverSet {
         compress: a.compress.as_deref().map(Compress::parse).transpose()?,
         route: a.route.as_deref().map(Route::parse).transpose()?,
         cap: a.cap.as_deref().map(Cap::parse).transpose()?,
+        cache: a.cache.as_deref().map(Cache::parse).transpose()?,
     };
     if let Some(r) = &set.route
         && crate::pricing::Pricer::new(std::sync::Arc::clone(catalog)).resolve(None, &r.to).is_none()

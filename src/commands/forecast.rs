@@ -60,11 +60,12 @@ fn replay_factors(
     since: i64,
     until: i64,
 ) -> Result<forecast::ReplayFactors> {
-    use crate::levers::{self, Cap, Compress, Lever, LeverSet, Route};
+    use crate::levers::{self, Cache, Cap, Compress, Lever, LeverSet, Route};
     let set = LeverSet {
         compress: a.compress.as_deref().map(Compress::parse).transpose()?,
         route: a.route.as_deref().map(Route::parse).transpose()?,
         cap: a.cap.as_deref().map(Cap::parse).transpose()?,
+        cache: a.cache.as_deref().map(Cache::parse).transpose()?,
     };
     if !Lever::ALL.iter().any(|l| set.has(*l)) {
         bail!("--levers-from-replay: name the levers with --compress, --route or --cap (as in `aifin levers`)");
@@ -75,7 +76,7 @@ fn replay_factors(
     let f = |spend: crate::domain::money::Nanos| {
         if r.replayed.0 > 0 { spend.0 as f64 / r.replayed.0 as f64 } else { 1.0 }
     };
-    let mut alone = [None; 3];
+    let mut alone = [None; 4];
     for (i, l) in Lever::ALL.into_iter().filter(|l| set.has(*l)).enumerate() {
         alone[i] = r.single.get(&l).map(|(s, _)| (l.name(), f(*s)));
     }

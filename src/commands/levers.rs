@@ -6,7 +6,7 @@ use anyhow::{Result, anyhow};
 use super::Env;
 use crate::cli::LeversArgs;
 use crate::domain::time;
-use crate::levers::{self, Cap, Compress, LeverSet, Route};
+use crate::levers::{self, Cache, Cap, Compress, LeverSet, Route};
 use crate::reports::levers::{Evidence, LeversReport};
 use crate::reports::print::{self, OutputFormat};
 use crate::store::queries::Window;
@@ -26,6 +26,7 @@ pub fn run(env: &Env, a: &LeversArgs, out: &mut dyn Write) -> Result<ExitCode> {
         compress: a.compress.as_deref().map(Compress::parse).transpose()?,
         route: a.route.as_deref().map(Route::parse).transpose()?,
         cap: a.cap.as_deref().map(Cap::parse).transpose()?,
+        cache: a.cache.as_deref().map(Cache::parse).transpose()?,
     };
     let conn = env.read_conn()?;
     let window = Window { since: Some(since), until: Some(until) };

@@ -1,6 +1,7 @@
 //! Plain domain types with no I/O.
 
 pub mod dims;
+pub mod fingerprint;
 pub mod money;
 pub mod outcome;
 pub mod privacy;

@@ -110,7 +110,7 @@ pub struct Scenario {
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ReplayFactors {
     pub composed: f64,
-    pub alone: [Option<(&'static str, f64)>; 3],
+    pub alone: [Option<(&'static str, f64)>; 4],
 }
 
 impl Scenario {
@@ -269,7 +269,7 @@ pub fn levers(d: &Drivers, s: &Scenario) -> LeverReport {
     }
     if let Some(r) = s.replayed {
         for (name, f) in r.alone.into_iter().flatten() {
-            let one = Scenario { replayed: Some(ReplayFactors { composed: f, alone: [None; 3] }), ..base };
+            let one = Scenario { replayed: Some(ReplayFactors { composed: f, alone: [None; 4] }), ..base };
             alone.push((name, Nanos(before.0 - project(d, &one).cost.0)));
         }
     }

@@ -20,7 +20,7 @@ use crate::domain::record::Tokens;
 use crate::pricing::cost::{CostInput, compute};
 use crate::pricing::entry::PriceEntry;
 use crate::pricing::{Catalog, Pricer};
-pub use spec::{Cap, Compress, LeverSet, Limit, Route};
+pub use spec::{Cache, Cap, Compress, LeverSet, Limit, Route};
 
 /// The levers, in the order of composition; their names are the gate's
 /// `--lever` names.
@@ -28,16 +28,18 @@ pub use spec::{Cap, Compress, LeverSet, Limit, Route};
 pub enum Lever {
     Policy,
     Compression,
+    Caching,
     Routing,
 }
 
 impl Lever {
-    pub const ALL: [Lever; 3] = [Lever::Policy, Lever::Compression, Lever::Routing];
+    pub const ALL: [Lever; 4] = [Lever::Policy, Lever::Compression, Lever::Caching, Lever::Routing];
 
     pub fn name(self) -> &'static str {
         match self {
             Lever::Policy => "policy",
             Lever::Compression => "compression",
+            Lever::Caching => "caching",
             Lever::Routing => "routing",
         }
     }
@@ -64,6 +66,10 @@ pub struct Call {
     /// Prompt composition (system, tools, context, history, user), when
     /// the log gave it or the tokenizer counted it.
     pub parts: Option<[u64; 5]>,
+    /// Keyed fingerprints (this ledger's key) of the stable prefix and of
+    /// the whole prompt, when the prompt text was seen.
+    pub prefix: Option<i64>,
+    pub prompt: Option<i64>,
 }
 
 /// A call after levers: its tokens and, when routed, the target entry.
@@ -71,7 +77,7 @@ pub struct Call {
 struct Applied {
     tokens: Tokens,
     target: Option<Arc<PriceEntry>>,
-    touched: [bool; 3],
+    touched: [bool; 4],
     /// Compression asked for components this call has no composition for.
     not_measurable: bool,
 }
@@ -153,6 +159,103 @@ pub enum ReplayError {
 pub struct Replay {
     pub workflows: BTreeMap<String, Outcome>,
     pub total: Outcome,
+    /// What the caching lever measured.
+    pub cache: Option<CacheStats>,
+}
+
+/// What caching would have done to a call (decided in time order).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CacheDecision {
+    /// No fingerprint: not measurable.
+    #[default]
+    NotMeasurable,
+    /// Measured; nothing cacheable (a prefix under the minimum size, or
+    /// the call already read from cache).
+    Unchanged,
+    /// The whole prompt repeated within the response TTL: free.
+    ResponseHit,
+    /// The prefix was cached: read at the cache-read price.
+    PrefixHit,
+    /// The prefix was written to the cache (at the cache-write price).
+    PrefixWrite,
+}
+
+/// Hit rates the caching lever measured.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Calls with fingerprints (the others cannot be measured).
+    pub measurable: u64,
+    pub not_measurable: u64,
+    pub response_hits: u64,
+    pub prefix_hits: u64,
+    pub prefix_writes: u64,
+    /// Calls that read from the cache already (left as they are).
+    pub already_cached: u64,
+}
+
+/// Prompts shorter than this are not cached (Anthropic's and OpenAI's
+/// minimum for most models).
+pub const MIN_CACHEABLE_TOKENS: u64 = 1_024;
+
+/// The call's stable prefix (system and tools) in tokens, scaled to its
+/// current input.
+fn prefix_tokens(c: &Call, t: &Tokens) -> u64 {
+    let Some(p) = c.parts else { return 0 };
+    let sum: u64 = p.iter().sum();
+    if sum == 0 {
+        return 0;
+    }
+    (((p[0] + p[1]) as u128 * t.input_total() as u128 + sum as u128 / 2) / sum as u128) as u64
+}
+
+/// Decides, in time order, which calls hit a response or prefix cache.
+/// A prefix hit refreshes its TTL; a response is cached from its first
+/// sight for its TTL.
+pub fn cache_plan(calls: &[Call], cache: &spec::Cache) -> (Vec<CacheDecision>, CacheStats) {
+    let mut order: Vec<usize> = (0..calls.len()).collect();
+    order.sort_by_key(|i| (calls[*i].ts, *i));
+    let mut out = vec![CacheDecision::NotMeasurable; calls.len()];
+    let mut stats = CacheStats::default();
+    let mut responses: std::collections::HashMap<(&str, i64), i64> = std::collections::HashMap::new();
+    let mut prefixes: std::collections::HashMap<(&str, i64), i64> = std::collections::HashMap::new();
+    for i in order {
+        let c = &calls[i];
+        let Some(prompt) = c.prompt else {
+            stats.not_measurable += 1;
+            continue;
+        };
+        stats.measurable += 1;
+        let mut d = CacheDecision::Unchanged;
+        if let Some(ttl) = cache.response_ttl_ms {
+            match responses.get(&(c.model.as_ref(), prompt)) {
+                Some(t0) if c.ts - t0 <= ttl => d = CacheDecision::ResponseHit,
+                _ => {
+                    responses.insert((c.model.as_ref(), prompt), c.ts);
+                }
+            }
+        }
+        if d == CacheDecision::Unchanged
+            && let (Some(ttl), Some(prefix)) = (cache.prefix_ttl_ms, c.prefix)
+            && prefix_tokens(c, &c.tokens) >= MIN_CACHEABLE_TOKENS
+        {
+            let key = (c.model.as_ref(), prefix);
+            let warm = prefixes.get(&key).is_some_and(|t0| c.ts - t0 <= ttl);
+            prefixes.insert(key, c.ts);
+            if c.tokens.cache_read > 0 {
+                stats.already_cached += 1;
+            } else {
+                d = if warm { CacheDecision::PrefixHit } else { CacheDecision::PrefixWrite };
+            }
+        }
+        match d {
+            CacheDecision::ResponseHit => stats.response_hits += 1,
+            CacheDecision::PrefixHit => stats.prefix_hits += 1,
+            CacheDecision::PrefixWrite => stats.prefix_writes += 1,
+            _ => {}
+        }
+        out[i] = d;
+    }
+    (out, stats)
 }
 
 /// Replays `levers` over `calls`. `proven(lever, workflow)` says whether
@@ -171,14 +274,22 @@ pub fn replay(
         None => None,
     };
     let limits = workflow_limits(calls, levers.cap.as_ref());
+    let (decisions, cache_stats) = match &levers.cache {
+        Some(cache) => {
+            let (d, s) = cache_plan(calls, cache);
+            (d, Some(s))
+        }
+        None => (Vec::new(), None),
+    };
     let ctx = Ctx { levers, limits: &limits, target: target.as_ref(), proven };
     let mut out = if calls.len() < 20_000 {
-        replay_part(calls, &ctx, &mut pricer)
+        replay_part(calls, &decisions, &ctx, &mut pricer)
     } else {
         let (a, b) = calls.split_at(calls.len() / 2);
+        let (da, db) = decisions.split_at(decisions.len().min(a.len()));
         std::thread::scope(|s| {
-            let other = s.spawn(|| replay_part(b, &ctx, &mut Pricer::new(Arc::clone(&catalog))));
-            let mut first = replay_part(a, &ctx, &mut pricer);
+            let other = s.spawn(|| replay_part(b, db, &ctx, &mut Pricer::new(Arc::clone(&catalog))));
+            let mut first = replay_part(a, da, &ctx, &mut pricer);
             let second = other.join().expect("a replay thread panicked");
             for (w, o) in second.workflows {
                 first.workflows.entry(w).or_default().add(&o);
@@ -189,6 +300,7 @@ pub fn replay(
     for o in out.workflows.values() {
         out.total.add(o);
     }
+    out.cache = cache_stats;
     Ok(out)
 }
 
@@ -200,12 +312,12 @@ struct Ctx<'a> {
     proven: &'a (dyn Fn(Lever, &str) -> bool + Sync),
 }
 
-fn replay_part(calls: &[Call], ctx: &Ctx, pricer: &mut Pricer) -> Replay {
+fn replay_part(calls: &[Call], decisions: &[CacheDecision], ctx: &Ctx, pricer: &mut Pricer) -> Replay {
     let levers = ctx.levers;
     let target = ctx.target;
     let set: Vec<Lever> = Lever::ALL.into_iter().filter(|l| levers.has(*l)).collect();
     let mut out = Replay::default();
-    for c in calls {
+    for (i, c) in calls.iter().enumerate() {
         if !out.workflows.contains_key(c.workflow.as_ref()) {
             out.workflows.insert(c.workflow.to_string(), Outcome::default());
         }
@@ -223,14 +335,15 @@ fn replay_part(calls: &[Call], ctx: &Ctx, pricer: &mut Pricer) -> Replay {
         o.calls += 1;
         o.replayed += base;
         let lim = ctx.limits.get(c.workflow.as_ref()).copied().unwrap_or_default();
+        let d = decisions.get(i).copied().unwrap_or_default();
         for l in &set {
-            let a = apply(c, levers, &[*l], &lim, target);
+            let a = apply(c, levers, &[*l], &lim, target, d);
             let cost = price(pricer, c, &a.tokens, a.target.as_ref()).unwrap_or(base);
             let e = o.single.entry(*l).or_default();
             e.0 += cost;
             e.1 += a.touched.iter().any(|t| *t) as u64;
         }
-        let a = apply(c, levers, &set, &lim, target);
+        let a = apply(c, levers, &set, &lim, target, d);
         o.not_measurable += a.not_measurable as u64;
         o.composed += price(pricer, c, &a.tokens, a.target.as_ref()).unwrap_or(base);
         o.composed_touched += a.touched.iter().any(|t| *t) as u64;
@@ -238,7 +351,7 @@ fn replay_part(calls: &[Call], ctx: &Ctx, pricer: &mut Pricer) -> Replay {
         o.proven += if proven_set.is_empty() {
             base
         } else {
-            let a = apply(c, levers, &proven_set, &lim, target);
+            let a = apply(c, levers, &proven_set, &lim, target, d);
             price(pricer, c, &a.tokens, a.target.as_ref()).unwrap_or(base)
         };
     }
@@ -340,8 +453,9 @@ fn apply(
     set: &[Lever],
     lim: &WorkflowLimits,
     target: Option<&Arc<PriceEntry>>,
+    decision: CacheDecision,
 ) -> Applied {
-    let mut a = Applied { tokens: c.tokens, target: None, touched: [false; 3], not_measurable: false };
+    let mut a = Applied { tokens: c.tokens, target: None, touched: [false; 4], not_measurable: false };
     for l in Lever::ALL.into_iter().filter(|l| set.contains(l)) {
         let before = a.tokens;
         match l {
@@ -391,6 +505,23 @@ fn apply(
                 }
                 a.touched[1] = a.tokens != before;
             }
+            Lever::Caching => {
+                let Some(cache) = &levers.cache else { continue };
+                match decision {
+                    CacheDecision::ResponseHit => a.tokens = Tokens::default(),
+                    CacheDecision::PrefixHit | CacheDecision::PrefixWrite => {
+                        let n = prefix_tokens(c, &a.tokens).min(a.tokens.uncached_input);
+                        a.tokens.uncached_input -= n;
+                        match (decision, cache.prefix_1h) {
+                            (CacheDecision::PrefixHit, _) => a.tokens.cache_read += n,
+                            (_, true) => a.tokens.cache_write_1h += n,
+                            _ => a.tokens.cache_write_5m += n,
+                        }
+                    }
+                    _ => {}
+                }
+                a.touched[2] = a.tokens != before;
+            }
             Lever::Routing => {
                 let Some(r) = &levers.route else { continue };
                 if r.matches(c, &a.tokens) {
@@ -405,7 +536,7 @@ fn apply(
                         reasoning: s(t.reasoning),
                     };
                     a.target = target.cloned();
-                    a.touched[2] = true;
+                    a.touched[3] = true;
                 }
             }
         }
@@ -434,8 +565,9 @@ pub fn load(
         "SELECT c.ts, c.dedupe_key, c.provider, c.model, COALESCE(c.workflow, ''), COALESCE(c.team, ''),
                 COALESCE(c.customer, ''), c.uncached_input, c.cache_read, c.cache_write_5m, c.cache_write_1h,
                 c.output, c.reasoning, c.batch, c.service_tier, c.inference_geo, c.speed, c.region, c.cost_nano,
-                p.system, p.tools, p.context, p.history, p.user
+                p.system, p.tools, p.context, p.history, p.user, h.prefix, h.prompt
          FROM calls c LEFT JOIN prompt_parts p ON p.dedupe_ts = c.dedupe_ts AND p.dedupe_key = c.dedupe_key
+         LEFT JOIN prompt_hashes h ON h.dedupe_ts = c.dedupe_ts AND h.dedupe_key = c.dedupe_key AND h.key_id = ''
          WHERE {RAW_WHERE} AND (?3 IS NULL OR COALESCE(c.workflow, '') = ?3) AND c.pending = 0"
     ))?;
     let since = window.since.unwrap_or(i64::MIN / 2);
@@ -475,6 +607,8 @@ pub fn load(
             region,
             cost: r.get::<_, Option<i64>>(18)?.map(Nanos),
             parts,
+            prefix: r.get(24)?,
+            prompt: r.get(25)?,
         });
     }
     Ok(out)

@@ -271,12 +271,74 @@ impl Cap {
     }
 }
 
+/// Caching: a prompt-prefix cache and/or a response cache, with TTLs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cache {
+    /// The prefix cache's TTL: 5 minutes or 1 hour.
+    pub prefix_ttl_ms: Option<i64>,
+    /// The 1-hour prefix cache (written at the 1-hour write price).
+    pub prefix_1h: bool,
+    pub response_ttl_ms: Option<i64>,
+}
+
+/// A duration: `30s`, `10m`, `1h`, `1d`.
+fn parse_ttl(flag: &'static str, key: &str, v: &str) -> Result<i64, SpecError> {
+    let bad = || err(flag, format!("{key}={v}: a duration such as 5m, 1h or 30s"));
+    let (n, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?);
+    let n: i64 = n.parse().map_err(|_| bad())?;
+    let ms = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(ms).filter(|v| *v > 0).ok_or_else(bad)
+}
+
+impl Cache {
+    pub fn parse(s: &str) -> Result<Cache, SpecError> {
+        let f = "--cache";
+        let mut c = Cache::default();
+        for (k, v) in pairs(f, s)? {
+            match k {
+                "prefix" => match v {
+                    "5m" => c.prefix_ttl_ms = Some(300_000),
+                    "1h" => {
+                        c.prefix_ttl_ms = Some(3_600_000);
+                        c.prefix_1h = true;
+                    }
+                    _ => return Err(err(f, format!("prefix={v}: the prompt caches keep a prefix 5m or 1h"))),
+                },
+                "response" => c.response_ttl_ms = Some(parse_ttl(f, k, v)?),
+                _ => return Err(err(f, format!("unknown key '{k}'; use prefix or response"))),
+            }
+        }
+        if c.prefix_ttl_ms.is_none() && c.response_ttl_ms.is_none() {
+            return Err(err(f, "name a cache, e.g. prefix=5m,response=10m"));
+        }
+        Ok(c)
+    }
+
+    pub fn describe(&self) -> String {
+        let mut v = Vec::new();
+        if self.prefix_ttl_ms.is_some() {
+            v.push(format!("prompt prefix cached {}", if self.prefix_1h { "1 h" } else { "5 min" }));
+        }
+        if let Some(t) = self.response_ttl_ms {
+            v.push(format!("responses cached {} s", t / 1000));
+        }
+        v.join(", ")
+    }
+}
+
 /// The levers set for a replay.
 #[derive(Clone, Debug, Default)]
 pub struct LeverSet {
     pub compress: Option<Compress>,
     pub route: Option<Route>,
     pub cap: Option<Cap>,
+    pub cache: Option<Cache>,
 }
 
 impl LeverSet {
@@ -284,6 +346,7 @@ impl LeverSet {
         match l {
             Lever::Policy => self.cap.is_some(),
             Lever::Compression => self.compress.is_some(),
+            Lever::Caching => self.cache.is_some(),
             Lever::Routing => self.route.is_some(),
         }
     }
@@ -292,6 +355,7 @@ impl LeverSet {
         match l {
             Lever::Policy => self.cap.as_ref().map(Cap::describe),
             Lever::Compression => self.compress.as_ref().map(Compress::describe),
+            Lever::Caching => self.cache.as_ref().map(Cache::describe),
             Lever::Routing => self.route.as_ref().map(Route::describe),
         }
         .unwrap_or_default()

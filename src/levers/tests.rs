@@ -32,7 +32,23 @@ fn set(compress: Option<&str>, route: Option<&str>, cap: Option<&str>) -> LeverS
         compress: compress.map(|s| Compress::parse(s).unwrap()),
         route: route.map(|s| Route::parse(s).unwrap()),
         cap: cap.map(|s| Cap::parse(s).unwrap()),
+        cache: None,
     }
+}
+
+fn caching(spec: &str) -> LeverSet {
+    LeverSet { cache: Some(Cache::parse(spec).unwrap()), ..LeverSet::default() }
+}
+
+/// A claude-sonnet-4-5 call at `minute` with a 2,000-token system prompt
+/// (the prefix) and a 500-token user turn, 100 output tokens.
+fn sonnet(minute: i64, key: i64, prompt: i64) -> Call {
+    let mut c = call("claude-sonnet-4-5", 2_500, 0, 100, key);
+    c.ts += minute * 60_000;
+    c.parts = Some([2_000, 0, 0, 0, 500]);
+    c.prefix = Some(7);
+    c.prompt = Some(prompt);
+    c
 }
 
 fn run(calls: &[Call], l: &LeverSet) -> Outcome {
@@ -192,4 +208,51 @@ fn flags_parse_with_clear_errors() {
     assert!(Cap::parse("input=p0").unwrap_err().to_string().contains("p1 to p100"));
     assert!(Cap::parse("output=2k").unwrap_err().to_string().contains("whole number"));
     assert_eq!(Cap::parse("input=p95,output=2000").unwrap().input, Some(Limit::Percentile(95)));
+}
+
+#[test]
+fn a_prefix_is_written_then_read_within_its_ttl_and_written_again_after() {
+    // claude-sonnet-4-5: input $3/M, 5-minute write $3.75/M, 1-hour write
+    // $6/M, read $0.30/M, output $15/M. Each call without caching: 2,500 x
+    // $3/M + 100 x $15/M = $0.009.
+    let calls = [sonnet(0, 1, 1), sonnet(4, 2, 2), sonnet(10, 3, 3)];
+    assert_eq!(calls[0].cost, Some(Nanos(9_000_000)));
+    // 5 min: write ($0.0015 + 2,000 x $3.75/M + $0.0015 = $0.0105), read 4
+    // min later ($0.0015 + 2,000 x $0.30/M + $0.0015 = $0.0036), then 6 min
+    // after that the cache is cold: written again ($0.0105).
+    let r = replay(&calls, &caching("prefix=5m"), catalog(), &|_, _| false).unwrap();
+    assert_eq!(r.total.single[&Lever::Caching], (Nanos(24_600_000), 3));
+    let s = r.cache.unwrap();
+    assert_eq!((s.measurable, s.prefix_writes, s.prefix_hits), (3, 2, 1));
+    // 1 hour: one write at $6/M ($0.015), then two reads ($0.0036 each).
+    let r = replay(&calls, &caching("prefix=1h"), catalog(), &|_, _| false).unwrap();
+    assert_eq!(r.total.single[&Lever::Caching].0, Nanos(22_200_000));
+}
+
+#[test]
+fn an_exact_repeat_within_the_response_ttl_costs_nothing() {
+    // The same prompt at 0, 5 and 12 minutes with a 10-minute response
+    // cache: the second is free, the third is past the TTL of the first.
+    let calls = [sonnet(0, 1, 42), sonnet(5, 2, 42), sonnet(12, 3, 42)];
+    let r = replay(&calls, &caching("response=10m"), catalog(), &|_, _| false).unwrap();
+    assert_eq!(r.total.single[&Lever::Caching], (Nanos(18_000_000), 1));
+    assert_eq!(r.cache.unwrap().response_hits, 1);
+}
+
+#[test]
+fn calls_without_fingerprints_small_prefixes_and_cached_calls_are_left_alone() {
+    let mut small = sonnet(1, 2, 2);
+    small.parts = Some([500, 0, 0, 0, 2_000]); // a 500-token prefix
+    let mut cached = sonnet(2, 3, 3);
+    cached.tokens.cache_read = 100;
+    let mut blind = sonnet(3, 4, 4);
+    blind.prefix = None;
+    blind.prompt = None;
+    let calls = [sonnet(0, 1, 1), small, cached, blind];
+    let r = replay(&calls, &caching("prefix=5m"), catalog(), &|_, _| false).unwrap();
+    let s = r.cache.unwrap();
+    assert_eq!((s.measurable, s.not_measurable, s.already_cached, s.prefix_writes, s.prefix_hits), (3, 1, 1, 1, 0));
+    assert_eq!(r.total.single[&Lever::Caching].1, 1, "only the first call changes (its prefix is written)");
+    assert!(Cache::parse("prefix=10m").unwrap_err().to_string().contains("5m or 1h"));
+    assert!(Cache::parse("response=soon").is_err());
 }

@@ -90,11 +90,43 @@ pub struct GroupJson {
     not_measurable_calls: u64,
 }
 
+/// What the caching lever measured (rates are fractions of the calls
+/// with fingerprints).
+#[derive(Serialize)]
+pub struct CacheJson {
+    measurable_calls: u64,
+    not_measurable_calls: u64,
+    response_hit_rate: Option<f64>,
+    prefix_hit_rate: Option<f64>,
+    prefix_writes: u64,
+    already_cached_calls: u64,
+}
+
+fn cache_note(c: &crate::levers::CacheStats) -> String {
+    if c.measurable == 0 {
+        return format!(
+            "caching: not measurable: none of the {} calls has a prompt fingerprint (they are made when the logs carry prompt text)",
+            super::table::thousands(c.not_measurable as i64)
+        );
+    }
+    let rate = |n: u64| super::table::percent(n as f64 / c.measurable as f64, 1);
+    format!(
+        "caching measured on {} calls with prompt fingerprints ({} without): responses repeated {}, prefixes read from cache {}, written {}",
+        super::table::thousands(c.measurable as i64),
+        super::table::thousands(c.not_measurable as i64),
+        rate(c.response_hits),
+        rate(c.prefix_hits),
+        rate(c.prefix_writes)
+    )
+}
+
 #[derive(Serialize)]
 pub struct LeversJson {
     since: Option<String>,
     until: Option<String>,
     currency: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    caching: Option<CacheJson>,
     workflows: Vec<GroupJson>,
     total: GroupJson,
 }
@@ -159,6 +191,17 @@ impl LeversReport {
             since: self.window.0.map(format_utc),
             until: self.window.1.map(format_utc),
             currency: "USD",
+            caching: self.replay.cache.map(|c| {
+                let rate = |n: u64| (c.measurable > 0).then(|| n as f64 / c.measurable as f64);
+                CacheJson {
+                    measurable_calls: c.measurable,
+                    not_measurable_calls: c.not_measurable,
+                    response_hit_rate: rate(c.response_hits),
+                    prefix_hit_rate: rate(c.prefix_hits),
+                    prefix_writes: c.prefix_writes,
+                    already_cached_calls: c.already_cached,
+                }
+            }),
             workflows: self.workflows().map(|(w, o)| self.group(Some(w), o)).collect(),
             total: self.group(None, &self.replay.total),
         }
@@ -181,6 +224,7 @@ impl LeversReport {
             columns.push(match l {
                 Lever::Policy => Column::right("policy_saving_usd", "Policy", 1),
                 Lever::Compression => Column::right("compression_saving_usd", "Compression", 1),
+                Lever::Caching => Column::right("caching_saving_usd", "Caching", 1),
                 Lever::Routing => Column::right("routing_saving_usd", "Routing", 1),
             });
         }
@@ -226,6 +270,9 @@ impl LeversReport {
                 }
             ));
         }
+        if let Some(c) = &self.replay.cache {
+            notes.push(cache_note(c));
+        }
         if self.levers.is_empty() {
             notes.push("No lever set: pass --compress, --route or --cap (the replay equals the ledger).".into());
         }
@@ -248,7 +295,7 @@ impl LeversReport {
                 super::table::thousands(t.unpriced_calls as i64)
             ));
         }
-        notes.push("Composed: the levers applied together to each call (policy, compression, routing); the naive sum adds the single savings and overstates.".into());
+        notes.push("Composed: the levers applied together to each call (policy, compression, caching, routing); the naive sum adds the single savings and overstates.".into());
         Table {
             title: "Lever lab: savings measured on the stored calls".into(),
             columns,

@@ -287,6 +287,22 @@ SELECT id, path, format, fingerprint, fp_len, dev, inode, offset, line_no, size,
 DROP TABLE sources;
 ALTER TABLE sources_v11 RENAME TO sources;
 "#,
+    // 11 -> 12: keyed fingerprints of prompts (never text): SipHash-2-4
+    // under the ledger's own secret key, of the stable prefix (system and
+    // tools) and of the whole prompt. `key_id` names the key that hashed
+    // them ('' for this ledger's; hashes merged from a ledger with another
+    // key are kept apart: not comparable).
+    r#"
+INSERT OR IGNORE INTO meta (key, value) VALUES ('fingerprint_key', lower(hex(randomblob(16))));
+CREATE TABLE prompt_hashes (
+    dedupe_ts  INTEGER NOT NULL,
+    dedupe_key INTEGER NOT NULL,
+    prefix     INTEGER,
+    prompt     INTEGER NOT NULL,
+    key_id     TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (dedupe_ts, dedupe_key)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -336,7 +352,7 @@ mod tests {
         let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(v, SCHEMA_VERSION);
         let n: i64 = conn.query_row("SELECT count(*) FROM sqlite_master WHERE type='table'", [], |r| r.get(0)).unwrap();
-        assert_eq!(n, 11);
+        assert_eq!(n, 12);
     }
 
     #[test]
@@ -384,6 +400,11 @@ mod tests {
                 .query_row("SELECT path FROM sources WHERE machine = '' AND offset = 99", [], |r| r.get(0))
                 .unwrap();
             assert_eq!(path, "/x", "from {from}");
+            // Prompt fingerprints (12): a key of 16 random bytes.
+            let key: String =
+                conn.query_row("SELECT value FROM meta WHERE key = 'fingerprint_key'", [], |r| r.get(0)).unwrap();
+            assert_eq!(key.len(), 32, "from {from}");
+            conn.execute_batch("SELECT prefix, prompt, key_id FROM prompt_hashes;").unwrap();
         }
     }
 

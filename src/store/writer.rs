@@ -16,6 +16,7 @@ use std::thread::JoinHandle;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::rollup::Delta;
+use crate::domain::fingerprint::FingerprintKey;
 use crate::domain::record::{CallRecord, Format, Parts, TokenSource};
 use crate::domain::time::now_ms;
 
@@ -138,6 +139,8 @@ pub struct PartsUpdate {
     pub parts: Parts,
     pub source: TokenSource,
     pub fill: Option<Fill>,
+    /// Keyed fingerprints of the prompt: (stable prefix, whole prompt).
+    pub hashes: Option<(Option<i64>, i64)>,
 }
 
 /// Usage estimated from the prompt, with its price.
@@ -150,9 +153,14 @@ pub struct Fill {
 
 /// A cloneable handle for other threads (the tokenizer) to send to the writer.
 #[derive(Clone)]
-pub struct WriterSender(SyncSender<Msg>, Failure);
+pub struct WriterSender(SyncSender<Msg>, Failure, Option<Arc<FingerprintKey>>);
 
 impl WriterSender {
+    /// The ledger's fingerprint key (`None` for a ledger without one).
+    pub fn fingerprint_key(&self) -> Option<Arc<FingerprintKey>> {
+        self.2.clone()
+    }
+
     pub fn parts(&self, u: PartsUpdate) -> Result<(), WriterError> {
         self.0.send(Msg::Parts(Box::new(u))).map_err(|_| stopped(&self.1))
     }
@@ -242,6 +250,7 @@ pub struct Writer {
     join: JoinHandle<Result<(), WriterError>>,
     stats: Arc<WriterStats>,
     failure: Failure,
+    key: Option<Arc<FingerprintKey>>,
 }
 
 impl Writer {
@@ -250,6 +259,11 @@ impl Writer {
         // A larger page cache (16 MiB) keeps the hot ends of the dedupe
         // index and the rollups in memory across transactions.
         let _ = conn.pragma_update(None, "cache_size", -16_384);
+        let key = conn
+            .query_row("SELECT value FROM meta WHERE key = 'fingerprint_key'", [], |r| r.get::<_, String>(0))
+            .ok()
+            .and_then(|k| FingerprintKey::from_hex(&k))
+            .map(Arc::new);
 
         let (tx, rx) = sync_channel(capacity.max(1));
         let stats = Arc::new(WriterStats::default());
@@ -307,7 +321,7 @@ impl Writer {
                 r
             })
             .expect("spawn writer thread");
-        Writer { tx, join, stats, failure }
+        Writer { tx, join, stats, failure, key }
     }
 
     pub fn stats(&self) -> &Arc<WriterStats> {
@@ -316,7 +330,7 @@ impl Writer {
 
     /// A handle other threads can send tokenizer results through.
     pub fn sender(&self) -> WriterSender {
-        WriterSender(self.tx.clone(), Arc::clone(&self.failure))
+        WriterSender(self.tx.clone(), Arc::clone(&self.failure), self.key.clone())
     }
 
     fn stopped(&self) -> WriterError {
@@ -678,6 +692,12 @@ fn load_call(tx: &Transaction, dedupe_ts: i64, dedupe_key: i64) -> rusqlite::Res
 /// `fill`, the counts also become the call's (estimated) usage and price.
 fn apply_parts(tx: &Transaction, u: &PartsUpdate, st: &mut TxState) -> Result<(), WriterError> {
     let Some(old) = load_call(tx, u.dedupe_ts, u.dedupe_key)? else { return Ok(()) };
+    if let Some((prefix, prompt)) = u.hashes {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO prompt_hashes (dedupe_ts, dedupe_key, prefix, prompt) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![u.dedupe_ts, u.dedupe_key, prefix, prompt])?;
+    }
     if !insert_parts(tx, u.dedupe_ts, u.dedupe_key, &u.parts, u.source)? {
         return Ok(());
     }

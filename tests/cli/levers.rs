@@ -127,3 +127,54 @@ fn the_lab_exports_as_a_snapshot_with_the_same_figures() {
     let e = env.fails(&["export", "--format", "md", "--view", "levers"]);
     assert!(e.contains("--view levers"), "{e}");
 }
+
+#[test]
+fn prompt_text_leaves_fingerprints_and_never_text() {
+    let env = Env::new();
+    let secret = "The launch code is tangerine-42";
+    let line = |id: &str, user: &str| {
+        format!(
+            r#"{{"ts":"2026-10-01T10:00:00Z","request_id":"{id}","model":"gpt-4o","workflow":"w","usage":{{"uncached_input":20,"output":5}},"prompt":{{"system":"{secret}","user":"{user}"}}}}"#
+        )
+    };
+    let f = env.write("p.jsonl", format!("{}\n{}\n", line("a", "hello"), line("b", "hello")));
+    env.ingest(&[&f]);
+    let db = std::fs::read(env.db()).unwrap();
+    let wal = std::fs::read(env.db().with_extension("db-wal")).unwrap_or_default();
+    for bytes in [&db, &wal] {
+        assert!(!bytes.windows(9).any(|w| w == b"tangerine"), "no prompt text in the ledger");
+    }
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let (n, distinct): (i64, i64) = conn
+        .query_row("SELECT COUNT(*), COUNT(DISTINCT prompt) FROM prompt_hashes WHERE key_id = ''", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((n, distinct), (2, 1), "two calls, one repeated prompt");
+    // A second ledger hashes the same text to something else.
+    let other = Env::new();
+    other.ingest(&[&f]);
+    let theirs: i64 = rusqlite::Connection::open(other.db())
+        .unwrap()
+        .query_row("SELECT prompt FROM prompt_hashes LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    let ours: i64 = conn.query_row("SELECT prompt FROM prompt_hashes LIMIT 1", [], |r| r.get(0)).unwrap();
+    assert_ne!(ours, theirs);
+    // The response cache sees the repeat.
+    let l = env.json(&[
+        "levers",
+        "--since",
+        "2026-10-01",
+        "--until",
+        "2026-10-02",
+        "--tz",
+        "UTC",
+        "--cache",
+        "response=10m",
+    ]);
+    assert_eq!(l["caching"]["measurable_calls"], 2);
+    assert_eq!(l["caching"]["response_hit_rate"], 0.5);
+    let c = &l["total"]["levers"][0];
+    assert_eq!(c["name"], "caching");
+    assert_eq!(c["calls_touched"], 1);
+}
