@@ -85,7 +85,9 @@ fn every_view_exports_and_all_of_them_at_once() {
     let e = env.fails(&["export", "--format", "csv", "--view", "all"]);
     assert!(e.contains("one view at a time"), "{e}");
     let e = env.fails(&["export", "--format", "md", "--view", "levers"]);
-    assert!(e.contains("--view 'levers'"), "{e}");
+    assert!(e.contains("--view levers: set the levers"), "{e}");
+    let e = env.fails(&["export", "--format", "md", "--view", "nonsense"]);
+    assert!(e.contains("--view 'nonsense'"), "{e}");
     // --out writes the file and says where.
     let out = env.path("snap.html");
     env.ok(&["export", "--format", "html", "--window", "30d", "--out", out.to_str().unwrap()]);
