@@ -237,21 +237,9 @@ pub struct ExportArgs {
     #[arg(long)]
     pub include_unpriced: bool,
 
-    /// --view levers: compression, as in `aifin levers`
-    #[arg(long, value_name = "PART=PCT,...")]
-    pub compress: Option<String>,
-
-    /// --view levers: routing, as in `aifin levers`
-    #[arg(long, value_name = "to=MODEL,...")]
-    pub route: Option<String>,
-
-    /// --view levers: policy caps, as in `aifin levers`
-    #[arg(long, value_name = "input=N|pNN,output=N|pNN")]
-    pub cap: Option<String>,
-
-    /// --view levers: caching, as in `aifin levers`
-    #[arg(long, value_name = "prefix=5m|1h,response=TTL")]
-    pub cache: Option<String>,
+    /// --view levers: the levers, as in `aifin levers`
+    #[command(flatten)]
+    pub levers: LeverArgs,
 
     /// ledger, live, forecast, outcomes, budgets, kpis, raci, gate, sources, or all (md, html and json)
     #[arg(long, default_value = "ledger", value_name = "VIEW")]
@@ -282,20 +270,9 @@ pub struct ExportArgs {
     pub out: Option<PathBuf>,
 }
 
-#[derive(Args, Debug)]
-pub struct LeversArgs {
-    /// Only this workflow's calls
-    #[arg(long, value_name = "NAME")]
-    pub workflow: Option<String>,
-
-    /// Start (inclusive) [default: 30 days before --until]
-    #[arg(long, value_name = "WHEN")]
-    pub since: Option<String>,
-
-    /// End (inclusive for dates) [default: now]
-    #[arg(long, value_name = "WHEN")]
-    pub until: Option<String>,
-
+/// The levers of the lever lab, spelled the same wherever they are taken.
+#[derive(Args, Debug, Default)]
+pub struct LeverArgs {
     /// Compression: cut prompt components by a percentage (system, tools, context, history, user), or input=PCT for all input
     #[arg(long, value_name = "PART=PCT,...")]
     pub compress: Option<String>,
@@ -311,6 +288,30 @@ pub struct LeversArgs {
     /// Caching, measured from prompt fingerprints: prefix=5m|1h (prompt caching), response=TTL (exact repeats)
     #[arg(long, value_name = "prefix=5m|1h,response=TTL")]
     pub cache: Option<String>,
+}
+
+impl LeverArgs {
+    pub fn any(&self) -> bool {
+        self.compress.is_some() || self.route.is_some() || self.cap.is_some() || self.cache.is_some()
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct LeversArgs {
+    /// Only this workflow's calls
+    #[arg(long, value_name = "NAME")]
+    pub workflow: Option<String>,
+
+    /// Start (inclusive) [default: 30 days before --until]
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+
+    /// End (inclusive for dates) [default: now]
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+
+    #[command(flatten)]
+    pub levers: LeverArgs,
 
     /// Time zone for dates [default: config report.tz, else the system zone]
     #[arg(long, value_name = "ZONE")]
@@ -463,25 +464,13 @@ pub struct ForecastArgs {
     #[arg(long, value_name = "PCT")]
     pub cache_hit: Option<f64>,
 
-    /// Levers measured on the base window's calls by the lever lab (with --compress, --route, --cap) instead of typed percentages
+    /// Levers measured on the base window's calls by the lever lab (with --compress, --route, --cap, --cache) instead of typed percentages
     #[arg(long, conflicts_with_all = ["input_reduction", "cache_hit", "route_share", "calls"])]
     pub levers_from_replay: bool,
 
-    /// With --levers-from-replay: compression, as in `aifin levers`
-    #[arg(long, value_name = "PART=PCT,...", requires = "levers_from_replay")]
-    pub compress: Option<String>,
-
-    /// With --levers-from-replay: routing, as in `aifin levers`
-    #[arg(long, value_name = "to=MODEL,...", requires = "levers_from_replay")]
-    pub route: Option<String>,
-
-    /// With --levers-from-replay: policy caps, as in `aifin levers`
-    #[arg(long, value_name = "input=N|pNN,output=N|pNN", requires = "levers_from_replay")]
-    pub cap: Option<String>,
-
-    /// With --levers-from-replay: caching, as in `aifin levers`
-    #[arg(long, value_name = "prefix=5m|1h,response=TTL", requires = "levers_from_replay")]
-    pub cache: Option<String>,
+    /// With --levers-from-replay: the levers, as in `aifin levers`
+    #[command(flatten)]
+    pub levers: LeverArgs,
 
     /// Time zone for days and months [default: config report.tz, else the system zone]
     #[arg(long, value_name = "ZONE")]

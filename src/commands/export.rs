@@ -20,29 +20,6 @@ pub fn rules_hash(env: &Env) -> String {
     rules_hash_of(&env.config)
 }
 
-/// The levers the flags set, checked (a routing target must have a price).
-fn lever_set(
-    a: &ExportArgs,
-    catalog: &std::sync::Arc<crate::pricing::Catalog>,
-) -> Result<Option<crate::levers::LeverSet>> {
-    use crate::levers::{Cache, Cap, Compress, LeverSet, Route};
-    if a.compress.is_none() && a.route.is_none() && a.cap.is_none() && a.cache.is_none() {
-        return Ok(None);
-    }
-    let set = LeverSet {
-        compress: a.compress.as_deref().map(Compress::parse).transpose()?,
-        route: a.route.as_deref().map(Route::parse).transpose()?,
-        cap: a.cap.as_deref().map(Cap::parse).transpose()?,
-        cache: a.cache.as_deref().map(Cache::parse).transpose()?,
-    };
-    if let Some(r) = &set.route
-        && crate::pricing::Pricer::new(std::sync::Arc::clone(catalog)).resolve(None, &r.to).is_none()
-    {
-        bail!("{}", crate::levers::ReplayError::UnpricedTarget(r.to.clone()));
-    }
-    Ok(Some(set))
-}
-
 pub fn rules_hash_of(c: &crate::config::Config) -> String {
     let f = &c.file;
     let text = format!("{:?}|{:?}|{:?}", f.attribution, f.owners, f.outcome);
@@ -93,7 +70,7 @@ pub fn run(env: &Env, a: &ExportArgs, out: &mut dyn Write) -> Result<ExitCode> {
         catalog_version: catalog.version().to_string(),
         rules_hash: rules_hash(env),
         outcome_rules: env.attributor()?.outcome_workflows(),
-        levers: lever_set(a, &catalog)?,
+        levers: a.levers.any().then(|| super::levers::lever_set(&a.levers, &catalog)).transpose()?,
     };
     if a.view == "levers" && p.levers.is_none() {
         bail!("--view levers: set the levers with --compress, --route or --cap (as in `aifin levers`)");

@@ -60,19 +60,15 @@ fn replay_factors(
     since: i64,
     until: i64,
 ) -> Result<forecast::ReplayFactors> {
-    use crate::levers::{self, Cache, Cap, Compress, Lever, LeverSet, Route};
-    let set = LeverSet {
-        compress: a.compress.as_deref().map(Compress::parse).transpose()?,
-        route: a.route.as_deref().map(Route::parse).transpose()?,
-        cap: a.cap.as_deref().map(Cap::parse).transpose()?,
-        cache: a.cache.as_deref().map(Cache::parse).transpose()?,
-    };
+    use crate::levers::{self, Lever};
+    let catalog = env.catalog()?;
+    let set = super::levers::lever_set(&a.levers, &catalog)?;
     if !Lever::ALL.iter().any(|l| set.has(*l)) {
         bail!("--levers-from-replay: name the levers with --compress, --route or --cap (as in `aifin levers`)");
     }
     let window = crate::store::queries::Window { since: Some(since), until: Some(until) };
     let calls = levers::load(conn, window, a.workflow.as_deref())?;
-    let r = levers::replay(&calls, &set, env.catalog()?, &|_, _| false)?.total;
+    let r = levers::replay(&calls, &set, catalog, &|_, _| false)?.total;
     let f = |spend: crate::domain::money::Nanos| {
         if r.replayed.0 > 0 { spend.0 as f64 / r.replayed.0 as f64 } else { 1.0 }
     };
@@ -84,6 +80,9 @@ fn replay_factors(
 }
 
 pub fn run(env: &Env, a: &ForecastArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    if a.levers.any() && !a.levers_from_replay {
+        bail!("--compress, --route, --cap and --cache describe levers to replay: add --levers-from-replay");
+    }
     let catalog = env.catalog()?;
     let mut pricer = Pricer::new(catalog);
     let tz = env.tz(a.tz.as_deref())?;

@@ -4,9 +4,10 @@ use std::process::ExitCode;
 use anyhow::{Result, anyhow};
 
 use super::Env;
-use crate::cli::LeversArgs;
+use crate::cli::{LeverArgs, LeversArgs};
 use crate::domain::time;
 use crate::levers::{self, Cache, Cap, Compress, LeverSet, Route};
+use crate::pricing::Catalog;
 use crate::reports::levers::{Evidence, LeversReport};
 use crate::reports::print::{self, OutputFormat};
 use crate::store::queries::Window;
@@ -22,23 +23,36 @@ pub fn run(env: &Env, a: &LeversArgs, out: &mut dyn Write) -> Result<ExitCode> {
     if until <= since {
         anyhow::bail!("the window is empty: --until must be after --since");
     }
-    let set = LeverSet {
-        compress: a.compress.as_deref().map(Compress::parse).transpose()?,
-        route: a.route.as_deref().map(Route::parse).transpose()?,
-        cap: a.cap.as_deref().map(Cap::parse).transpose()?,
-        cache: a.cache.as_deref().map(Cache::parse).transpose()?,
-    };
+    let catalog = env.catalog()?;
+    let set = lever_set(&a.levers, &catalog)?;
     let conn = env.read_conn()?;
     let window = Window { since: Some(since), until: Some(until) };
     let calls = levers::load(&conn, window, a.workflow.as_deref())?;
     let events = crate::store::events::list(&conn, crate::reports::gate::GATE_RUN, i64::MIN)?;
     let history = crate::reports::gate::history(&events, None);
     let proven = |l: levers::Lever, w: &str| Evidence::of(&history, l, Some(w)).proven();
-    let replay = levers::replay(&calls, &set, env.catalog()?, &proven)?;
+    let replay = levers::replay(&calls, &set, catalog, &proven)?;
     let report = LeversReport::new(replay, &set, history.clone(), (Some(since), Some(until)));
     match a.output.format() {
         OutputFormat::Json => print::json(&mut *out, &report.json())?,
         f => print::table_or_csv(out, &report.table(), f)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The levers the flags set (`aifin levers`, `forecast --levers-from-replay`,
+/// `export --view levers`), checked: a routing target must have a price.
+pub fn lever_set(a: &LeverArgs, catalog: &std::sync::Arc<Catalog>) -> Result<LeverSet> {
+    let set = LeverSet {
+        compress: a.compress.as_deref().map(Compress::parse).transpose()?,
+        route: a.route.as_deref().map(Route::parse).transpose()?,
+        cap: a.cap.as_deref().map(Cap::parse).transpose()?,
+        cache: a.cache.as_deref().map(Cache::parse).transpose()?,
+    };
+    if let Some(r) = &set.route
+        && crate::pricing::Pricer::new(std::sync::Arc::clone(catalog)).resolve(None, &r.to).is_none()
+    {
+        anyhow::bail!("{}", levers::ReplayError::UnpricedTarget(r.to.clone()));
+    }
+    Ok(set)
 }

@@ -333,15 +333,7 @@ fn scan_calls(
         let provider = r.get_ref(1)?.as_str()?;
         let model = r.get_ref(2)?.as_str()?;
         let (provider_id, model_id) = (names.id(provider), names.id(model));
-        let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
-        let tokens = Tokens {
-            uncached_input: n(7)?,
-            cache_read: n(8)?,
-            cache_write_5m: n(9)?,
-            cache_write_1h: n(10)?,
-            output: n(11)?,
-            reasoning: n(12)?,
-        };
+        let tokens = crate::store::queries::tokens_at(r, 7)?;
         let batch = r.get::<_, i64>(13)? != 0;
         let opt = |i: usize| -> Result<Option<&str>, Error> { Ok(r.get_ref(i)?.as_str_or_null()?) };
         let (tier, geo, speed, region) = (opt(14)?, opt(15)?, opt(16)?, opt(17)?);

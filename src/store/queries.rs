@@ -162,6 +162,21 @@ impl Ledger {
     }
 }
 
+/// The six token classes from consecutive columns starting at `at`, in
+/// the calls table's order (uncached input, cache read, 5-minute write,
+/// 1-hour write, output, reasoning); a negative count reads as 0.
+pub fn tokens_at(r: &rusqlite::Row, at: usize) -> rusqlite::Result<crate::domain::record::Tokens> {
+    let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(at + i)?.max(0) as u64) };
+    Ok(crate::domain::record::Tokens {
+        uncached_input: n(0)?,
+        cache_read: n(1)?,
+        cache_write_5m: n(2)?,
+        cache_write_1h: n(3)?,
+        output: n(4)?,
+        reasoning: n(5)?,
+    })
+}
+
 /// Time filter over the calls table that can use the dedupe index
 /// (`dedupe_ts` is the call time, or 0 when the log had none).
 pub const RAW_WHERE: &str =
