@@ -8,7 +8,7 @@ use crate::cli::{LeverArgs, LeversArgs};
 use crate::domain::time;
 use crate::levers::{self, Cache, Cap, Compress, LeverSet, Route};
 use crate::pricing::Catalog;
-use crate::reports::levers::{Evidence, LeversReport};
+use crate::reports::levers::LeversReport;
 use crate::reports::print::{self, OutputFormat};
 use crate::store::queries::Window;
 
@@ -27,12 +27,7 @@ pub fn run(env: &Env, a: &LeversArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let set = lever_set(&a.levers, &catalog)?;
     let conn = env.read_conn()?;
     let window = Window { since: Some(since), until: Some(until) };
-    let calls = levers::load(&conn, window, a.workflow.as_deref())?;
-    let events = crate::store::events::list(&conn, crate::reports::gate::GATE_RUN, i64::MIN)?;
-    let history = crate::reports::gate::history(&events, None);
-    let proven = |l: levers::Lever, w: &str| Evidence::of(&history, l, Some(w)).proven();
-    let replay = levers::replay(&calls, &set, catalog, &proven)?;
-    let report = LeversReport::new(replay, &set, history.clone(), (Some(since), Some(until)));
+    let report = LeversReport::build(&conn, window, a.workflow.as_deref(), &set, catalog)?;
     match a.output.format() {
         OutputFormat::Json => print::json(&mut *out, &report.json())?,
         f => print::table_or_csv(out, &report.table(), f)?,

@@ -152,6 +152,8 @@ pub enum ReplayError {
         "--route to={0}: the catalog has no price for '{0}'; pick a priced model (see `aifin prices {0}`) or add it under [pricing.models]"
     )]
     UnpricedTarget(String),
+    #[error("reading the calls: {0}")]
+    Store(#[from] rusqlite::Error),
 }
 
 /// The replay of a set of levers over calls, per workflow and in total.

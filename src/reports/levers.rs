@@ -136,6 +136,30 @@ fn pct(part: Nanos, whole: Nanos) -> Option<f64> {
 }
 
 impl LeversReport {
+    /// Reads the window's calls (of one workflow, or all), the recorded gate
+    /// runs, and replays `set`. Each lever's evidence is looked up once per
+    /// workflow, not per call.
+    pub fn build(
+        conn: &rusqlite::Connection,
+        window: crate::store::queries::Window,
+        workflow: Option<&str>,
+        set: &LeverSet,
+        catalog: std::sync::Arc<crate::pricing::Catalog>,
+    ) -> Result<LeversReport, crate::levers::ReplayError> {
+        let calls = crate::levers::load(conn, window, workflow)?;
+        let events = crate::store::events::list(conn, super::gate::GATE_RUN, i64::MIN)?;
+        let history = super::gate::history(&events, None);
+        let workflows: std::collections::BTreeSet<&str> = calls.iter().map(|c| c.workflow.as_ref()).collect();
+        let proven: std::collections::HashSet<(Lever, &str)> = Lever::ALL
+            .into_iter()
+            .filter(|l| set.has(*l))
+            .flat_map(|l| workflows.iter().map(move |w| (l, *w)))
+            .filter(|(l, w)| Evidence::of(&history, *l, Some(w)).proven())
+            .collect();
+        let replay = crate::levers::replay(&calls, set, catalog, &|l, w| proven.contains(&(l, w)))?;
+        Ok(LeversReport::new(replay, set, history, (window.since, window.until)))
+    }
+
     pub fn new(replay: Replay, set: &LeverSet, history: Vec<RunRow>, window: (Option<i64>, Option<i64>)) -> Self {
         let levers = Lever::ALL.into_iter().filter(|l| set.has(*l)).map(|l| (l, set.describe(l))).collect();
         LeversReport { replay, levers, history, window }
@@ -218,7 +242,7 @@ impl LeversReport {
         let mut columns = vec![
             Column::left("workflow", "Workflow", 0),
             Column::right("calls", "Calls", 3),
-            Column::right("spend_usd", "Spend", 0),
+            Column::right("replayed_usd", "Spend", 0),
         ];
         for (l, _) in &self.levers {
             columns.push(match l {

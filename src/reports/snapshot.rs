@@ -84,6 +84,8 @@ pub fn fingerprint(sections: &[Section], calls: i64, newest: Option<i64>) -> Str
     format!("{:016x}", h.digest())
 }
 
+use std::sync::Arc;
+
 use jiff::tz::TimeZone;
 use rusqlite::Connection;
 
@@ -513,15 +515,12 @@ pub fn build(
         }
         "levers" => {
             let Some(set) = &p.levers else { return Ok(None) };
-            let calls = crate::levers::load(conn, p.window, None)?;
-            let events = crate::store::events::list(conn, super::gate::GATE_RUN, i64::MIN)?;
-            let history = super::gate::history(&events, None);
-            let proven = |l: crate::levers::Lever, w: &str| super::levers::Evidence::of(&history, l, Some(w)).proven();
-            let Ok(replay) = crate::levers::replay(&calls, set, std::sync::Arc::clone(pricer.catalog()), &proven)
-            else {
-                return Ok(None);
+            let r = match super::levers::LeversReport::build(conn, p.window, None, set, Arc::clone(pricer.catalog())) {
+                Ok(r) => r,
+                Err(crate::levers::ReplayError::Store(e)) => return Err(e),
+                // The command checked the routing target before.
+                Err(crate::levers::ReplayError::UnpricedTarget(_)) => return Ok(None),
             };
-            let r = super::levers::LeversReport::new(replay, set, history.clone(), (p.window.since, p.window.until));
             let t = &r.replay.total;
             let summary = vec![format!(
                 "levers composed save {} of {} ({}); the naive sum would claim {}; proven by the gate: {}",
@@ -535,8 +534,13 @@ pub fn build(
                 t.naive_sum().format_usd(2),
                 t.proven_saving().format_usd(2)
             )];
-            let brief =
-                Some(vec!["workflow", "spend_usd", "composed_saving_usd", "composed_saving_pct", "proven_saving_usd"]);
+            let brief = Some(vec![
+                "workflow",
+                "replayed_usd",
+                "composed_saving_usd",
+                "composed_saving_pct",
+                "proven_saving_usd",
+            ]);
             (
                 "levers",
                 (
