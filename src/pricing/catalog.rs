@@ -125,6 +125,13 @@ impl Catalog {
         self.raw.is_empty()
     }
 
+    /// The names of the catalog's entries, sorted.
+    pub fn model_keys(&self) -> Vec<&str> {
+        let mut keys: Vec<&str> = self.raw.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        keys
+    }
+
     /// Every key any entry of the catalog uses (the vocabulary of price
     /// overrides).
     pub fn entry_keys(&self) -> std::collections::BTreeSet<String> {

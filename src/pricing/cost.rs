@@ -207,6 +207,114 @@ fn range_price(e: &PriceEntry, t: &Tier, class: PriceClass) -> i128 {
     }
 }
 
+/// An open off-peak window at the call's time (never for batch calls).
+fn off_peak<'e>(e: &'e PriceEntry, input: &CostInput) -> Option<&'e super::entry::OffPeak> {
+    e.off_peak.as_ref().filter(|o| !input.batch && input.ts_ms.is_some_and(|t| o.open_at(t)))
+}
+
+/// What a class's price depends on besides the entry and the class.
+struct PriceContext<'a> {
+    range: Option<&'a Tier>,
+    variant: Option<&'a Variant>,
+    prompt: u64,
+    off_peak: Option<&'a super::entry::OffPeak>,
+}
+
+/// The class a token class is billed as and its price per token (femto-
+/// dollars, before multipliers), and whether the requested variant had
+/// its own price. `None` when the entry cannot price it.
+fn class_unit_price(e: &PriceEntry, class: PriceClass, ctx: &PriceContext) -> Option<(PriceClass, i128, bool)> {
+    let class = match class {
+        // Perplexity bills cache writes as input.
+        PriceClass::CacheWrite5m | PriceClass::CacheWrite1h if e.writes_as_input => PriceClass::Input,
+        c => c,
+    };
+    let (standard, priced) = match ctx.range {
+        Some(r) => (range_price(e, r, class), true),
+        None => unit_price(e, class, ctx.prompt, ctx.variant)?,
+    };
+    // An open off-peak window replaces the price of the classes it lists.
+    let price = match ctx.off_peak {
+        Some(o) => match class {
+            PriceClass::CacheWrite1h => o.price(PriceClass::CacheWrite5m).unwrap_or(standard),
+            PriceClass::Reasoning => o
+                .price(PriceClass::Reasoning)
+                .or_else(|| {
+                    let own = e.lookup(PriceClass::Reasoning, None, None);
+                    if own.is_some() { None } else { o.price(PriceClass::Output) }
+                })
+                .unwrap_or(standard),
+            c => o.price(c).unwrap_or(standard),
+        },
+        None => standard,
+    };
+    Some((class, price, priced))
+}
+
+/// Where a prompt size stands against every boundary the entry prices by
+/// (long-context thresholds, tier bounds): two prompts of the same regime
+/// get the same price per token in every class, all else equal.
+pub fn prompt_regime(e: &PriceEntry, prompt: u64) -> (bool, u32, u32) {
+    let (mut below, mut at_or_below) = (0, 0);
+    let mut see = |b: u64| {
+        below += u32::from(b < prompt);
+        at_or_below += u32::from(b <= prompt);
+    };
+    e.slots.iter().filter_map(|s| s.above).for_each(&mut see);
+    for t in &e.tiers {
+        see(t.lo);
+        see(t.hi);
+    }
+    (prompt == 0, below, at_or_below)
+}
+
+/// A call's price per token of each token class (in `PriceClass::ALL`
+/// order: the class it is billed as, femto-dollars per token before
+/// multipliers) and the multiplier applied to its sum, as `compute` prices
+/// it. `None` when the entry cannot price the call; a class the entry
+/// cannot price is `None` (a call with tokens in it is unpriced).
+#[allow(clippy::type_complexity)]
+pub fn unit_prices(e: &PriceEntry, input: &CostInput) -> Option<([Option<(PriceClass, i128)>; 6], Ratio)> {
+    if !e.is_priced() {
+        return None;
+    }
+    let prompt = input.tokens.input_total();
+    let range = range_for(e, prompt);
+    let variant =
+        if input.batch { Some(Variant::Batch) } else { input.service_tier.and_then(Variant::from_service_tier) };
+    if range.is_none() && unit_price(e, PriceClass::Input, prompt, variant.as_ref()).is_none() {
+        return None;
+    }
+    let ctx = PriceContext { range, variant: variant.as_ref(), prompt, off_peak: off_peak(e, input) };
+    let prices = PriceClass::ALL.map(|c| class_unit_price(e, c, &ctx).map(|(billed, p, _)| (billed, p)));
+    Some((prices, multiplier(e, input)))
+}
+
+/// The product of the multipliers a call's sum is scaled by (region,
+/// speed, regional endpoint).
+fn multiplier(e: &PriceEntry, input: &CostInput) -> Ratio {
+    let mut m = Ratio::ONE;
+    let mut times = |r: Ratio| m = Ratio { num: m.num * r.num, den: m.den * r.den };
+    if !input.batch {
+        if let Some(geo) = input.inference_geo
+            && let Some((_, r)) = e.geo.iter().find(|(k, _)| k.eq_ignore_ascii_case(geo))
+        {
+            times(*r);
+        }
+        if input.speed.is_some_and(|s| s.eq_ignore_ascii_case("fast"))
+            && let Some(r) = e.fast
+        {
+            times(r);
+        }
+    }
+    if let (Some(region), Some(r)) = (input.region, e.regional_uplift)
+        && !region.eq_ignore_ascii_case("global")
+    {
+        times(r);
+    }
+    m
+}
+
 /// Prices a call. `None` when the entry cannot price it: no input price
 /// for the call's tier (a batch-only entry and a standard call, say).
 pub fn compute(e: &PriceEntry, input: &CostInput) -> Option<Cost> {
@@ -236,39 +344,13 @@ pub fn compute(e: &PriceEntry, input: &CostInput) -> Option<Cost> {
         (PriceClass::Reasoning, reasoning),
     ];
     let mut sum: i128 = 0;
-    // An open off-peak window replaces the price of the classes it lists.
-    let off_peak = e.off_peak.as_ref().filter(|o| !input.batch && input.ts_ms.is_some_and(|t| o.open_at(t)));
+    let ctx = PriceContext { range, variant: variant.as_ref(), prompt, off_peak: off_peak(e, input) };
     for (class, n) in counts {
         if n == 0 {
             continue;
         }
-        let class = match class {
-            // Perplexity bills cache writes as input.
-            PriceClass::CacheWrite5m | PriceClass::CacheWrite1h if e.writes_as_input => PriceClass::Input,
-            c => c,
-        };
-        let standard = match range {
-            Some(r) => range_price(e, r, class),
-            None => {
-                let (p, priced) = unit_price(e, class, prompt, variant.as_ref())?;
-                variant_priced &= priced;
-                p
-            }
-        };
-        let price = match off_peak {
-            Some(o) => match class {
-                PriceClass::CacheWrite1h => o.price(PriceClass::CacheWrite5m).unwrap_or(standard),
-                PriceClass::Reasoning => o
-                    .price(PriceClass::Reasoning)
-                    .or_else(|| {
-                        let own = e.lookup(PriceClass::Reasoning, None, None);
-                        if own.is_some() { None } else { o.price(PriceClass::Output) }
-                    })
-                    .unwrap_or(standard),
-                c => o.price(c).unwrap_or(standard),
-            },
-            None => standard,
-        };
+        let (class, price, priced) = class_unit_price(e, class, &ctx)?;
+        variant_priced &= priced;
         let f = price * n as i128;
         sum += f;
         parts.push((class, n, f));
@@ -591,5 +673,92 @@ mod tests {
     fn entries_without_input_price_are_unpriced() {
         let e = entry(serde_json::json!({"output_cost_per_image": 0.04}));
         assert!(compute(&e, &CostInput::default()).is_none());
+    }
+
+    /// `unit_prices` (what the FOCUS export reads) prices every class of
+    /// every shipped entry as `compute` does, over prompts around the
+    /// thresholds, batch, service tiers, geo, speed, regions and times of
+    /// day; and prompts of the same regime get the same unit prices.
+    #[test]
+    fn unit_prices_agree_with_compute_on_the_whole_catalog() {
+        let catalog = crate::pricing::Catalog::embedded();
+        let mut checked = 0;
+        for key in catalog.model_keys() {
+            let Some(e) = catalog.entry(key) else { continue };
+            let mut prompts = vec![0, 1, 999, 128_000, 128_001, 200_000, 200_001, 272_001, 1_000_001];
+            for t in e.thresholds().into_iter().chain(e.tiers.iter().flat_map(|t| [t.lo, t.hi])) {
+                prompts.extend([t.saturating_sub(1), t, t + 1]);
+            }
+            for prompt in prompts {
+                for (batch, tier, geo, speed, region, ts) in [
+                    (false, None, None, None, None, 0),
+                    (true, None, Some("us"), None, None, 3_600_000),
+                    (false, Some("priority"), Some("us"), Some("fast"), Some("us-east5"), 18 * 3_600_000),
+                    (false, Some("flex"), None, None, Some("global"), 2 * 3_600_000),
+                ] {
+                    let split = prompt / 4;
+                    let tokens = Tokens {
+                        uncached_input: prompt - 3 * split,
+                        cache_read: split,
+                        cache_write_5m: split,
+                        cache_write_1h: split,
+                        output: 700,
+                        reasoning: 300,
+                    };
+                    let input = CostInput {
+                        tokens,
+                        batch,
+                        service_tier: tier,
+                        inference_geo: geo,
+                        speed,
+                        region,
+                        ts_ms: Some(ts),
+                    };
+                    let counts = [split_counts(&tokens)];
+                    let direct = compute(&e, &input);
+                    let sheet = unit_prices(&e, &input);
+                    match (&direct, &sheet) {
+                        (Some(c), Some((prices, mult))) => {
+                            let from_sheet: Vec<(PriceClass, u64, i128)> = counts[0]
+                                .iter()
+                                .zip(prices.iter())
+                                .filter(|(n, _)| **n > 0)
+                                .map(|(n, p)| {
+                                    let (billed, price) = p.expect("a class compute priced");
+                                    (billed, *n, price * *n as i128)
+                                })
+                                .collect();
+                            assert_eq!(from_sheet, c.parts, "{key} at {prompt}: {input:?}");
+                            assert_eq!(*mult, c.multiplier, "{key}");
+                        }
+                        (None, Some((prices, _))) => assert!(
+                            counts[0].iter().zip(prices.iter()).any(|(n, p)| *n > 0 && p.is_none()),
+                            "{key} at {prompt}: compute could not price it, the sheet did"
+                        ),
+                        (Some(_), None) => panic!("{key} at {prompt}: the sheet could not price it"),
+                        (None, None) => {}
+                    }
+                    // The same regime, a prompt one token larger or smaller.
+                    for other in [prompt.saturating_sub(1), prompt + 1] {
+                        if prompt_regime(&e, other) == prompt_regime(&e, prompt) {
+                            let mut t2 = tokens;
+                            t2.uncached_input = other - 3 * split.min(other / 3);
+                            t2.cache_read = split.min(other / 3);
+                            t2.cache_write_5m = split.min(other / 3);
+                            t2.cache_write_1h = split.min(other / 3);
+                            let again = unit_prices(&e, &CostInput { tokens: t2, ..input });
+                            assert_eq!(again, sheet, "{key}: {prompt} and {other} share a regime");
+                        }
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
+    }
+
+    fn split_counts(t: &Tokens) -> [u64; 6] {
+        let reasoning = t.reasoning.min(t.output);
+        [t.uncached_input, t.cache_read, t.cache_write_5m, t.cache_write_1h, t.output - reasoning, reasoning]
     }
 }

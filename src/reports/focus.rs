@@ -22,7 +22,7 @@ use rusqlite::{Connection, params};
 use crate::domain::money::Nanos;
 use crate::domain::record::Tokens;
 use crate::domain::time::{self, MS_PER_DAY};
-use crate::pricing::cost::{CostInput, compute};
+use crate::pricing::cost::{CostInput, unit_prices};
 use crate::pricing::entry::PriceClass;
 use crate::pricing::{Catalog, Pricer};
 use crate::store::queries::{RAW_WHERE, Window};
@@ -181,21 +181,26 @@ struct Key {
     unpriced: bool,
 }
 
-/// Strings to small ids and back.
+/// Strings to small ids and back (looked up by their bytes, so a column
+/// read from the store needs no UTF-8 check per row).
 #[derive(Default)]
 struct Interner {
-    ids: hashbrown::HashMap<String, u32>,
+    ids: hashbrown::HashMap<Vec<u8>, u32>,
     names: Vec<String>,
 }
 
 impl Interner {
     fn id(&mut self, s: &str) -> u32 {
+        self.id_bytes(s.as_bytes())
+    }
+
+    fn id_bytes(&mut self, s: &[u8]) -> u32 {
         if let Some(i) = self.ids.get(s) {
             return *i;
         }
         let i = self.names.len() as u32;
-        self.names.push(s.to_string());
-        self.ids.insert(s.to_string(), i);
+        self.names.push(String::from_utf8_lossy(s).into_owned());
+        self.ids.insert(s.to_vec(), i);
         i
     }
 
@@ -252,6 +257,48 @@ impl Scan {
     }
 }
 
+/// Which calls a scan reads: a time range through the time index, or a
+/// range of row ids read in table order (the window's filter applied to
+/// each row), which is cheaper when the window holds most of the ledger.
+#[derive(Clone, Copy, Debug)]
+enum Part {
+    Time(i64, i64),
+    Rows(i64, i64),
+}
+
+/// How much of the ledger's time span must be in the window for the scan
+/// to read the table in order rather than through the time index.
+const TABLE_ORDER_SHARE: f64 = 0.7;
+
+/// Splits the window into two parts of about the same number of calls.
+fn plan(conn: &Connection, since: i64, until: i64) -> Result<Option<(Part, Part)>, Error> {
+    let one = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<Option<i64>, Error> {
+        Ok(conn.query_row(sql, p, |r| r.get(0))?)
+    };
+    // Each bound on its own: SQLite answers a lone MIN or MAX from the index.
+    let lo =
+        one("SELECT MIN(dedupe_ts) FROM calls WHERE dedupe_ts >= ?1 AND dedupe_ts < ?2", params![since.max(1), until])?;
+    let hi =
+        one("SELECT MAX(dedupe_ts) FROM calls WHERE dedupe_ts >= ?1 AND dedupe_ts < ?2", params![since.max(1), until])?;
+    let (Some(lo), Some(hi)) = (lo, hi) else { return Ok(None) };
+    if hi <= lo {
+        return Ok(None);
+    }
+    let all_lo = one("SELECT MIN(dedupe_ts) FROM calls WHERE dedupe_ts > 0", &[])?.unwrap_or(lo);
+    let all_hi = one("SELECT MAX(dedupe_ts) FROM calls", &[])?.unwrap_or(hi);
+    let share = (hi - lo) as f64 / (all_hi - all_lo).max(1) as f64;
+    if share >= TABLE_ORDER_SHARE {
+        let first = one("SELECT MIN(id) FROM calls", &[])?.unwrap_or(0);
+        let last = one("SELECT MAX(id) FROM calls", &[])?.unwrap_or(0);
+        if last > first {
+            let mid = first + (last - first) / 2 + 1;
+            return Ok(Some((Part::Rows(first, mid), Part::Rows(mid, last + 1))));
+        }
+    }
+    let mid = lo + (hi - lo) / 2 + 1;
+    Ok(Some((Part::Time(since, mid), Part::Time(mid, until))))
+}
+
 /// Writes the CSV; returns what it wrote and what it left out. The calls
 /// are read and priced on two threads (each half of the window on its own
 /// connection) when the ledger is a file.
@@ -266,42 +313,36 @@ pub fn export<W: Write>(
     let since = o.window.since.unwrap_or(i64::MIN / 2);
     let until = o.window.until.unwrap_or(i64::MAX / 2);
     let counted = std::sync::atomic::AtomicU64::new(0);
-    // The middle of the calls' time span in the window.
-    let (lo, hi): (Option<i64>, Option<i64>) = conn.query_row(
-        "SELECT MIN(dedupe_ts), MAX(dedupe_ts) FROM calls WHERE dedupe_ts >= ?1 AND dedupe_ts < ?2",
-        params![since.max(1), until],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
     let path = conn.path().filter(|p| !p.is_empty()).map(std::path::PathBuf::from);
-    let scan = match (lo, hi, path) {
-        (Some(lo), Some(hi), Some(path)) if hi > lo => {
-            let mid = lo + (hi - lo) / 2 + 1;
+    let scan = match (plan(conn, since, until)?, path) {
+        (Some((a, b)), Some(path)) => {
             let (c2, l2, counted2) = (charged.clone(), list.clone(), &counted);
             std::thread::scope(|sc| -> Result<Scan, Error> {
                 let other = sc.spawn(move || -> Result<Scan, Error> {
                     let conn = crate::store::open_read(&path)?;
-                    scan_calls(&conn, c2, l2, o, mid, until, counted2, &mut |_| {})
+                    scan_calls(&conn, c2, l2, o, (since, until), b, counted2, &mut |_| {})
                 });
-                let mut first = scan_calls(conn, charged, list, o, since, mid, &counted, &mut progress)?;
+                let mut first = scan_calls(conn, charged, list, o, (since, until), a, &counted, &mut progress)?;
                 let second = other.join().map_err(|_| "a FOCUS worker thread panicked")??;
                 first.absorb(second);
                 Ok(first)
             })?
         }
-        _ => scan_calls(conn, charged, list, o, since, until, &counted, &mut progress)?,
+        _ => scan_calls(conn, charged, list, o, (since, until), Part::Time(since, until), &counted, &mut progress)?,
     };
     write(scan, o, out)
 }
 
-/// Reads and prices the calls of `[since, until)` into FOCUS rows.
+/// Reads and prices the calls of the window `(since, until)` in `part`
+/// into FOCUS rows.
 #[allow(clippy::too_many_arguments)]
 fn scan_calls(
     conn: &Connection,
     charged: std::sync::Arc<Catalog>,
     list: std::sync::Arc<Catalog>,
     o: &FocusOptions,
-    since: i64,
-    until: i64,
+    (since, until): (i64, i64),
+    part: Part,
     counted: &std::sync::atomic::AtomicU64,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Scan, Error> {
@@ -320,21 +361,56 @@ fn scan_calls(
         Option<(u32, std::sync::Arc<crate::pricing::entry::PriceEntry>, bool)>,
     > = hashbrown::HashMap::new();
     let mut list_pricer = Pricer::new(list);
+    let mut sheets: hashbrown::HashMap<PriceKey, Sheet> = hashbrown::HashMap::new();
+    let (from, a, b) = match part {
+        Part::Time(a, b) => ("calls c WHERE", a, b),
+        Part::Rows(a, b) => ("calls c NOT INDEXED WHERE c.id >= ?3 AND c.id < ?4 AND", a, b),
+    };
     let mut stmt = conn.prepare(&format!(
         "SELECT c.ts, COALESCE(c.provider, ''), c.model, c.price_key, COALESCE(c.workflow, ''), COALESCE(c.team, ''),
                 COALESCE(c.customer, ''), c.uncached_input, c.cache_read, c.cache_write_5m, c.cache_write_1h, c.output,
                 c.reasoning, c.batch, c.service_tier, c.inference_geo, c.speed, c.region, c.cost_nano, c.pending
-         FROM calls c WHERE {RAW_WHERE}"
+         FROM {from} {RAW_WHERE}"
     ))?;
-    let mut q = stmt.query(params![since, until])?;
+    let mut q = match part {
+        Part::Time(..) => stmt.query(params![a, b])?,
+        Part::Rows(..) => stmt.query(params![since, until, a, b])?,
+    };
     let empty = names.id("");
+    // The row's strings are interned together: one lookup of their bytes
+    // side by side (each length-prefixed) rather than one per column.
+    let mut combos: hashbrown::HashMap<Vec<u8>, [u32; 6]> = hashbrown::HashMap::new();
+    let mut combo = Vec::with_capacity(128);
     while let Some(r) = q.next()? {
         let ts: i64 = r.get(0)?;
         let provider = r.get_ref(1)?.as_str()?;
         let model = r.get_ref(2)?.as_str()?;
-        let (provider_id, model_id) = (names.id(provider), names.id(model));
-        let tokens = crate::store::queries::tokens_at(r, 7)?;
         let batch = r.get::<_, i64>(13)? != 0;
+        let tier_bytes: &[u8] = if batch { b"batch" } else { r.get_ref(14)?.as_bytes_or_null()?.unwrap_or_default() };
+        let texts = [provider.as_bytes(), model.as_bytes(), r.get_ref(4)?.as_bytes()?, r.get_ref(5)?.as_bytes()?];
+        let customer_bytes = r.get_ref(6)?.as_bytes()?;
+        combo.clear();
+        for t in texts.iter().chain([&customer_bytes, &tier_bytes]) {
+            combo.extend_from_slice(&(t.len() as u32).to_le_bytes());
+            combo.extend_from_slice(t);
+        }
+        let ids = match combos.get(combo.as_slice()) {
+            Some(ids) => *ids,
+            None => {
+                let ids = [
+                    names.id_bytes(texts[0]),
+                    names.id_bytes(texts[1]),
+                    names.id_bytes(texts[2]),
+                    names.id_bytes(texts[3]),
+                    names.id_bytes(customer_bytes),
+                    names.id_bytes(tier_bytes),
+                ];
+                combos.insert(combo.clone(), ids);
+                ids
+            }
+        };
+        let [provider_id, model_id, workflow, team, customer, tier_label] = ids;
+        let tokens = crate::store::queries::tokens_at(r, 7)?;
         let opt = |i: usize| -> Result<Option<&str>, Error> { Ok(r.get_ref(i)?.as_str_or_null()?) };
         let (tier, geo, speed, region) = (opt(14)?, opt(15)?, opt(16)?, opt(17)?);
         let cost: Option<i64> = r.get(18)?;
@@ -349,11 +425,7 @@ fn scan_calls(
             drain_day(&mut rows, &mut scan.rows);
             current_day = day;
         }
-        let workflow = names.id(r.get_ref(4)?.as_str()?);
-        let team = names.id(r.get_ref(5)?.as_str()?);
-        let customer = names.id(r.get_ref(6)?.as_str()?);
         let input = CostInput { tokens, batch, service_tier: tier, inference_geo: geo, speed, region, ts_ms: Some(ts) };
-        let tier_label = names.id(if batch { "batch" } else { tier.unwrap_or_default() });
         let entry = match resolved.get(&(provider_id, model_id)) {
             Some(e) => e.clone(),
             None => {
@@ -365,11 +437,51 @@ fn scan_calls(
                 e
             }
         };
-        let priced = match (cost, &entry) {
-            (Some(_), Some((key_id, e, catalog))) => compute(e, &input).map(|c| (*key_id, *catalog, c)),
+        // The unit prices of the call's classes, looked up by what they
+        // depend on (computed once per combination, as `compute` prices).
+        let prices = match (cost, &entry) {
+            (Some(_), Some((key_id, e, catalog_entry))) => {
+                let opt_id = |v: Option<&str>, names: &mut Interner| v.map_or(0, |v| names.id(v) + 1);
+                let key = PriceKey {
+                    entry: *key_id,
+                    tier: tier_label,
+                    geo: opt_id(geo, names),
+                    speed: opt_id(speed, names),
+                    region: opt_id(region, names),
+                    regime: crate::pricing::cost::prompt_regime(e, tokens.input_total()),
+                    off_peak: e.off_peak.as_ref().is_some_and(|o| !batch && o.open_at(ts)),
+                };
+                let sheet = match sheets.get(&key) {
+                    Some(s) => *s,
+                    None => {
+                        let s = price_sheet(
+                            e,
+                            *catalog_entry,
+                            names.name(*key_id),
+                            &mut list_pricer,
+                            provider,
+                            model,
+                            &input,
+                        );
+                        sheets.insert(key, s);
+                        s
+                    }
+                };
+                sheet.map(|s| (*key_id, s))
+            }
             _ => None,
         };
-        let Some((key_id, catalog_entry, c)) = priced else {
+        let reasoning = tokens.reasoning.min(tokens.output);
+        let counts = [
+            tokens.uncached_input,
+            tokens.cache_read,
+            tokens.cache_write_5m,
+            tokens.cache_write_1h,
+            tokens.output - reasoning,
+            reasoning,
+        ];
+        let priced = prices.filter(|(_, sheet)| counts.iter().zip(sheet.iter()).all(|(n, p)| *n == 0 || p.is_some()));
+        let Some((key_id, sheet)) = priced else {
             if pending {
                 scan.pending_calls += 1;
             } else {
@@ -398,18 +510,6 @@ fn scan_calls(
             continue;
         };
         scan.ledger += Nanos(cost.unwrap_or(0));
-        // The list price: the shipped catalog's entry of the same name (a
-        // private model's own price when the catalog has none).
-        // (A catalog entry the config did not touch is its own list price.)
-        let list_cost = if catalog_entry {
-            None
-        } else {
-            let key = names.name(key_id);
-            list_pricer
-                .resolve((!provider.is_empty()).then_some(provider), model)
-                .filter(|(k, _)| k == key)
-                .and_then(|(_, e)| compute(&e, &input))
-        };
         let g = Group {
             day,
             provider: provider_id,
@@ -422,25 +522,71 @@ fn scan_calls(
             unpriced: false,
         };
         let sums = rows.entry(g).or_default();
-        for (cl, t, f) in &c.parts {
-            if *t == 0 {
-                continue;
+        for (n, p) in counts.iter().zip(sheet.iter()) {
+            if let (true, Some((billed, charged_price, list_price))) = (*n > 0, p) {
+                add_class(sums, *billed, *charged_price, *list_price, *n);
             }
-            let per_token = f / *t as i128;
-            let charged_price = per_million(per_token, c.multiplier.num, c.multiplier.den);
-            let list_price = list_cost
-                .as_ref()
-                .and_then(|lc| lc.parts.iter().find(|(k, _, _)| k == cl))
-                .map(|(_, lt, lf)| per_million(lf / *lt as i128, lc_mult(&list_cost).0, lc_mult(&list_cost).1))
-                .unwrap_or(charged_price);
-            let i = PriceClass::ALL.iter().position(|x| x == cl).unwrap_or(0) as u8;
-            add_class(sums, i, charged_price, list_price, *t);
         }
     }
     drain_day(&mut rows, &mut scan.rows);
     let rest = scan.calls % 1_000_000;
     counted.fetch_add(rest, std::sync::atomic::Ordering::Relaxed);
     Ok(scan)
+}
+
+/// What a call's unit prices depend on besides its entry's prices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct PriceKey {
+    entry: u32,
+    /// `batch`, or the service tier.
+    tier: u32,
+    geo: u32,
+    speed: u32,
+    region: u32,
+    regime: (bool, u32, u32),
+    off_peak: bool,
+}
+
+/// Per token class (in `PriceClass::ALL` order): the class it is billed as
+/// and its charged and list prices per million; `None` for a class the
+/// entry cannot price. `None` as a whole when the call is unpriced.
+type Sheet = Option<[Option<(u8, Dec, Dec)>; 6]>;
+
+/// The price sheet of a call: the charged entry's unit prices and the
+/// list prices (the shipped catalog's entry of the same name, a private
+/// model's own price when the catalog has none; a catalog entry the config
+/// did not touch is its own list price).
+fn price_sheet(
+    e: &crate::pricing::entry::PriceEntry,
+    catalog_entry: bool,
+    key: &str,
+    list_pricer: &mut Pricer,
+    provider: &str,
+    model: &str,
+    input: &CostInput,
+) -> Sheet {
+    let (charged, mult) = unit_prices(e, input)?;
+    let list = if catalog_entry {
+        None
+    } else {
+        list_pricer
+            .resolve((!provider.is_empty()).then_some(provider), model)
+            .filter(|(k, _)| k == key)
+            .and_then(|(_, le)| unit_prices(&le, input))
+    };
+    let index = |c: PriceClass| PriceClass::ALL.iter().position(|x| *x == c).unwrap_or(0) as u8;
+    Some(charged.map(|p| {
+        p.map(|(billed, price)| {
+            let charged_price = per_million(price, mult.num, mult.den);
+            let list_price = list
+                .as_ref()
+                .and_then(|(lp, lm)| {
+                    lp.iter().flatten().find(|(b, _)| *b == billed).map(|(_, p)| per_million(*p, lm.num, lm.den))
+                })
+                .unwrap_or(charged_price);
+            (index(billed), charged_price, list_price)
+        })
+    }))
 }
 
 /// A call's identity in the rows but for its token classes and prices.
@@ -603,10 +749,6 @@ pub fn host_provider(provider: &str) -> &'static str {
         "vertex_ai" | "vertex_ai_beta" => "Google Cloud",
         _ => "Not Applicable",
     }
-}
-
-fn lc_mult(c: &Option<crate::pricing::cost::Cost>) -> (i128, i128) {
-    c.as_ref().map(|c| (c.multiplier.num, c.multiplier.den)).unwrap_or((1, 1))
 }
 
 fn class_tokens(t: &Tokens, c: PriceClass) -> u64 {
