@@ -158,7 +158,8 @@ pub enum PromptKind {
     Filter,
     /// `W`: a custom window for the ledger.
     Range,
-    /// `E`: the format of an export.
+    /// `E`: the format of an export, chosen from a list (the text is the
+    /// format selected).
     Export,
 }
 
@@ -179,6 +180,14 @@ pub struct ExportRequest {
 
 /// The formats an export takes.
 pub const EXPORT_FORMATS: [&str; 4] = ["md", "html", "json", "csv"];
+
+/// What each export format is for, as the `E` dialog lists it.
+pub const EXPORT_FORMAT_HELP: [&str; 4] = [
+    "Markdown tables, for a pull request or a chat",
+    "one self-contained page with charts",
+    "the report model, as the CLI's --json",
+    "the report rows, safe to open in a spreadsheet",
+];
 
 /// The snapshot view of a tab.
 pub fn export_view(tab: Tab) -> &'static str {
@@ -678,6 +687,9 @@ impl App {
 
     fn prompt_key(&mut self, action: Action) -> Vec<Effect> {
         let Some(p) = self.prompt.as_mut() else { return vec![] };
+        if p.kind == PromptKind::Export {
+            return self.export_dialog_key(action);
+        }
         match action {
             Action::Input(c) => {
                 p.text.push(c);
@@ -710,16 +722,7 @@ impl App {
                     self.prompt = None;
                     vec![]
                 }
-                PromptKind::Export => {
-                    let f = p.text.trim().to_lowercase();
-                    if EXPORT_FORMATS.contains(&f.as_str()) {
-                        self.prompt = None;
-                        self.export(&f)
-                    } else {
-                        p.error = Some(format!("'{}': type md, html, json or csv", p.text.trim()));
-                        vec![]
-                    }
-                }
+                PromptKind::Export => vec![],
                 PromptKind::Range => match WindowKind::parse_range(&p.text, &self.tz, self.now_ms) {
                     Ok(w) => {
                         self.prompt = None;
@@ -743,10 +746,41 @@ impl App {
         }
     }
 
+    /// Keys in the `E` dialog: up and down choose a format, Enter writes
+    /// it, a format's first letter writes that one, Esc closes.
+    fn export_dialog_key(&mut self, action: Action) -> Vec<Effect> {
+        let Some(p) = self.prompt.as_mut() else { return vec![] };
+        let at = EXPORT_FORMATS.iter().position(|f| *f == p.text).unwrap_or(0);
+        let n = EXPORT_FORMATS.len();
+        match action {
+            Action::Up => p.text = EXPORT_FORMATS[(at + n - 1) % n].to_string(),
+            Action::Down => p.text = EXPORT_FORMATS[(at + 1) % n].to_string(),
+            Action::Home => p.text = EXPORT_FORMATS[0].to_string(),
+            Action::End => p.text = EXPORT_FORMATS[n - 1].to_string(),
+            Action::Enter => {
+                self.prompt = None;
+                return self.export(EXPORT_FORMATS[at]);
+            }
+            Action::Input(c) => match EXPORT_FORMATS.iter().find(|f| f.starts_with(c.to_ascii_lowercase())) {
+                Some(f) => {
+                    self.prompt = None;
+                    return self.export(f);
+                }
+                None => p.error = Some(format!("no format starts with '{c}': m, h, j or c")),
+            },
+            Action::Back => self.prompt = None,
+            Action::Quit => self.quit = true,
+            _ => self.dirty = false,
+        }
+        vec![]
+    }
+
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         self.dirty = true;
+        let dialog = self.prompt.as_ref().is_some_and(|p| p.kind == PromptKind::Export);
         let typing =
-            matches!(action, Action::Input(_) | Action::Backspace | Action::Enter | Action::Back | Action::Quit);
+            matches!(action, Action::Input(_) | Action::Backspace | Action::Enter | Action::Back | Action::Quit)
+                || (dialog && matches!(action, Action::Up | Action::Down | Action::Home | Action::End));
         if self.prompt.is_some() && typing {
             return self.prompt_key(action);
         }

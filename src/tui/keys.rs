@@ -99,7 +99,7 @@ pub const KEYMAP: &[Binding] = &[
     bind(LEDGER, &[k('W')], "`W`", Action::PromptRange, "a custom window (SINCE..UNTIL in the WHEN grammar)"),
     bind(G, &[k('/')], "`/`", Action::PromptFilter, "filter the list by name"),
     bind(G, &[k('e')], "`e`", Action::Export, "export what the tab shows as Markdown (aifin-VIEW-TIME.md here)"),
-    bind(G, &[k('E')], "`E`", Action::PromptExport, "export in a format you choose: md, html, json or csv"),
+    bind(G, &[k('E')], "`E`", Action::PromptExport, "export, in a format chosen from a list"),
     bind(G, &[k('p')], "`p`", Action::TogglePause, "pause or resume refreshing"),
     bind(G, &[k('?')], "`?`", Action::ToggleHelp, "this help"),
     bind(G, &[ctrl('z')], "`Ctrl-Z`", Action::Suspend, "suspend (resume with `fg`)"),
@@ -158,6 +158,11 @@ fn prompt_key(ev: &KeyEvent) -> Option<Action> {
         KeyCode::Backspace => Some(Action::Backspace),
         KeyCode::Enter => Some(Action::Enter),
         KeyCode::Esc => Some(Action::Back),
+        // Lists in a dialog (the export formats).
+        KeyCode::Up => Some(Action::Up),
+        KeyCode::Down => Some(Action::Down),
+        KeyCode::Home => Some(Action::Home),
+        KeyCode::End => Some(Action::End),
         _ => None,
     }
 }

@@ -951,23 +951,35 @@ fn e_exports_what_the_tab_shows_and_says_where() {
     assert!(md.contains("Ledger by team · 7 d"), "{md}");
     app.update(Action::Exported(Ok(path.clone())));
     assert!(render(&app).contains("exported to"), "the status says where");
-    // E asks for the format; a wrong one is said, a right one exports.
+    // E lists the formats, html first chosen; the arrows move the choice
+    // (wrapping), Enter writes the chosen one.
+    app.update(Action::Exported(Ok("aifin-ledger-20261128-120030.md".into())));
     app.update(Action::PromptExport);
-    for _ in 0..4 {
-        app.update(Action::Backspace);
+    let screen = render(&app);
+    for (fmt, what) in
+        [("md", "Markdown tables"), ("html", "self-contained page"), ("json", "--json"), ("csv", "spreadsheet")]
+    {
+        assert!(screen.lines().any(|l| l.contains(fmt) && l.contains(what)), "{fmt} listed:\n{screen}");
     }
-    for c in "pdf".chars() {
-        app.update(Action::Input(c));
-    }
-    assert!(app.update(Action::Enter).is_empty());
-    assert!(app.prompt.as_ref().unwrap().error.as_ref().unwrap().contains("md, html, json or csv"));
-    for _ in 0..3 {
-        app.update(Action::Backspace);
-    }
-    for c in "html".chars() {
-        app.update(Action::Input(c));
-    }
+    assert!(screen.lines().any(|l| l.contains("▶ html")), "html is chosen first:\n{screen}");
+    insta::assert_snapshot!("export_dialog_120x40", screen);
+    app.update(Action::Down);
+    app.update(Action::Down);
+    assert!(render(&app).lines().any(|l| l.contains("▶ csv")), "down twice: csv");
+    app.update(Action::Down);
+    assert!(render(&app).lines().any(|l| l.contains("▶ md")), "and around to md");
+    app.update(Action::Up);
     let e = app.update(Action::Enter);
-    assert!(matches!(&e[..], [Effect::Export(r)] if r.format == "html"), "{e:?}");
+    assert!(matches!(&e[..], [Effect::Export(r)] if r.format == "csv"), "{e:?}");
+    assert!(app.prompt.is_none());
+    // A format's first letter writes it at once; a letter of none is said;
+    // Esc closes without writing.
+    app.update(Action::PromptExport);
+    assert!(app.update(Action::Input('x')).is_empty());
+    assert!(app.prompt.as_ref().unwrap().error.as_ref().unwrap().contains("m, h, j or c"));
+    let e = app.update(Action::Input('j'));
+    assert!(matches!(&e[..], [Effect::Export(r)] if r.format == "json"), "{e:?}");
+    app.update(Action::PromptExport);
+    assert!(app.update(Action::Back).is_empty());
     assert!(app.prompt.is_none());
 }

@@ -736,10 +736,13 @@ fn kpis(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
 }
 
 fn prompt(f: &mut Frame, theme: &Theme, p: &super::app::Prompt, body: Rect) {
+    if p.kind == PromptKind::Export {
+        return export_dialog(f, theme, p, body);
+    }
     let (title, hint) = match p.kind {
         PromptKind::Filter => (" Filter ", "type to filter · Enter keeps it · Esc clears"),
         PromptKind::Range => (" Window ", "SINCE..UNTIL, e.g. 2026-10-01..2026-10-31 or 7d..now · Enter · Esc"),
-        PromptKind::Export => (" Export format ", "md, html, json or csv · Enter writes the file here · Esc"),
+        PromptKind::Export => (" Export ", ""),
     };
     let r = Rect { x: body.x, y: body.bottom().saturating_sub(3), width: body.width, height: 3.min(body.height) };
     let mut block = Block::bordered().title(Span::styled(title, theme.title()));
@@ -749,6 +752,34 @@ fn prompt(f: &mut Frame, theme: &Theme, p: &super::app::Prompt, body: Rect) {
     };
     f.render_widget(Clear, r);
     f.render_widget(Paragraph::new(format!("{}▏", clean(&p.text))).block(block), r);
+}
+
+/// The `E` dialog: the formats as a list, the chosen one highlighted.
+fn export_dialog(f: &mut Frame, theme: &Theme, p: &super::app::Prompt, body: Rect) {
+    use super::app::{EXPORT_FORMAT_HELP, EXPORT_FORMATS};
+    let lines: Vec<Line> = EXPORT_FORMATS
+        .iter()
+        .zip(EXPORT_FORMAT_HELP)
+        .map(|(fmt, what)| {
+            let chosen = *fmt == p.text;
+            let style = if chosen { theme.selected() } else { Style::default() };
+            Line::from(vec![
+                Span::styled(if chosen { " ▶ " } else { "   " }, style),
+                Span::styled(format!("{fmt:<5}"), if chosen { style } else { theme.bold() }),
+                Span::styled(format!(" {what} "), style),
+            ])
+        })
+        .collect();
+    let hint = " ↑↓ choose · Enter or m/h/j/c writes it here · Esc ";
+    let width = lines.iter().map(Line::width).max().unwrap_or(0).max(hint.chars().count()) as u16 + 2;
+    let r = layout::centered(body, width.min(body.width), (lines.len() as u16 + 2).min(body.height));
+    let mut block = Block::bordered().title(Span::styled(" Export what this tab shows ", theme.title()));
+    block = match &p.error {
+        Some(e) => block.title_bottom(Line::from(Span::styled(format!(" {} ", clean(e)), theme.alert()))),
+        None => block.title_bottom(Line::from(Span::styled(hint, theme.dim()))),
+    };
+    f.render_widget(Clear, r);
+    f.render_widget(Paragraph::new(lines).block(block), r);
 }
 
 fn help(f: &mut Frame, theme: &Theme, area: Rect) {

@@ -1,6 +1,7 @@
 //! `aifin tui` in a real pseudo-terminal: the screen is emulated with
 //! vt100, lines are appended to a followed file, and the Live view's
-//! totals change; `q`, SIGTERM and SIGHUP quit cleanly with the terminal
+//! totals change; `E` exports the ledger in the format chosen from its
+//! list; `q`, SIGTERM and SIGHUP quit cleanly with the terminal
 //! restored (and the demo's folder removed); Ctrl-Z suspends and `fg`
 //! resumes.
 
@@ -159,6 +160,24 @@ fn live_totals_change_as_lines_are_appended() {
     tui.press(b"2");
     tui.screen.wait_for("Ledger by workflow", "the ledger tab");
     tui.screen.wait_for("$6.00", "the ledger total");
+
+    // E lists the formats; the down arrow moves from html to json, Enter
+    // writes the ledger there, and the status bar says where.
+    tui.press(b"E");
+    tui.screen.wait_for("Export what this tab shows", "the export dialog");
+    tui.press(b"\x1b[B");
+    tui.screen.wait_for("\u{25b6} json", "json chosen");
+    tui.press(b"\r");
+    tui.screen.wait_for("exported to", "the status bar");
+    let written: Vec<_> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| n.starts_with("aifin-ledger-") && n.ends_with(".json"))
+        .collect();
+    assert_eq!(written.len(), 1, "{written:?}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.dir.path().join(&written[0])).unwrap()).unwrap();
+    assert!(json.to_string().contains("pty-flow"), "{json}");
 
     let before = tui.screen.raw().len();
     tui.press(b"q");
