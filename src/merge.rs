@@ -19,6 +19,9 @@
 //!   the larger value wins), events by `(kind, subject, start)` (a closed
 //!   event wins over an open one, the later end over the earlier), rejects
 //!   by their source and position; prompt compositions with their calls.
+//! - an outcome waiting for its call (in either ledger) is joined to the
+//!   earliest call with its request, trace or session id once the merge
+//!   brings that call here, as ingest joins it.
 //!
 //! Each merge that adds anything is recorded as a `merge` event naming the
 //! other ledger's id and host, which also labels `--by machine`.
@@ -28,6 +31,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 
+use crate::domain::outcome::IdKind;
 use crate::domain::time::{MS_PER_HOUR, now_ms};
 use crate::formats::common::DEDUPE_SCHEME;
 use crate::store::rollup::{AGG_COLUMNS, AGG_LEN, Agg, Delta, RAW_EXPRS};
@@ -81,6 +85,9 @@ pub struct MergeReport {
     /// their old key.
     pub kept_old_keys: u64,
     pub outcomes: Counts,
+    /// Outcomes waiting for their call (in either ledger) joined to a call
+    /// the merge brought together with them.
+    pub outcomes_joined: u64,
     pub events: Counts,
     pub sources: Counts,
     pub rejects: Counts,
@@ -100,6 +107,7 @@ impl MergeReport {
             + self.calls.replaced
             + self.outcomes.added
             + self.outcomes.replaced
+            + self.outcomes_joined
             + self.events.added
             + self.events.replaced
             + self.sources.added
@@ -472,6 +480,9 @@ fn merge_attached(
     if has_table(&tx, "other", "outcomes")? {
         merge_outcomes(&tx, report)?;
     }
+    if report.calls.added + report.outcomes.added + report.outcomes.replaced > 0 {
+        report.outcomes_joined = join_waiting_outcomes(&tx)?;
+    }
     // Events.
     if has_table(&tx, "other", "events")? {
         let (names, exprs) = copy_exprs(&tx, "events", "o", &["id"])?;
@@ -762,11 +773,21 @@ fn outcome_rollup(tx: &rusqlite::Transaction, table: &str, sign: i64) -> rusqlit
 fn merge_outcomes(tx: &rusqlite::Transaction, report: &mut MergeReport) -> rusqlite::Result<()> {
     let (names, exprs) = copy_exprs(tx, "outcomes", "o", &[])?;
     let cols = names.join(", ");
-    let content = ["ts", "success", "value_nano", "workflow", "call_ts", "call_workflow", "team", "customer", "model"]
-        .map(|c| format!("x.{c} IS o.{c}"))
-        .join(" AND ");
-    // The other's row wins a conflict when it is later, then successful,
-    // then worth more, then (all equal) when its workflow sorts first.
+    let same = |cols: &[&str]| cols.iter().map(|c| format!("x.{c} IS o.{c}")).collect::<Vec<_>>().join(" AND ");
+    let same_event = same(&["ts", "success", "value_nano", "workflow"]);
+    let same_join = same(&["call_ts", "call_workflow", "team", "customer", "model"]);
+    // The same event: nothing new when the other has the same join or none;
+    // the other's join is taken when this one has none; two different joins
+    // are a conflict the earlier call wins (ingest joins the earliest).
+    let content = format!(
+        "{same_event} AND ({same_join} OR o.call_ts IS NULL) THEN 1
+         WHEN {same_event} AND x.call_ts IS NULL THEN 3
+         WHEN {same_event} THEN CASE WHEN o.call_ts < x.call_ts OR (o.call_ts = x.call_ts
+           AND COALESCE(o.call_workflow, '') < COALESCE(x.call_workflow, '')) THEN 3 ELSE 2 END"
+    );
+    // Another event: the other's row wins when it is later, then
+    // successful, then worth more, then (all equal) when its workflow
+    // sorts first.
     let wins = "(o.ts > x.ts OR (o.ts = x.ts AND (o.success > x.success OR (o.success = x.success AND
         (COALESCE(o.value_nano, -1) > COALESCE(x.value_nano, -1) OR (COALESCE(o.value_nano, -1) = COALESCE(x.value_nano, -1)
          AND COALESCE(o.workflow, o.call_workflow, '') < COALESCE(x.workflow, x.call_workflow, '')))))))";
@@ -774,11 +795,15 @@ fn merge_outcomes(tx: &rusqlite::Transaction, report: &mut MergeReport) -> rusql
         "DROP TABLE IF EXISTS temp.m_out;
          CREATE TEMP TABLE m_out AS SELECT {named}, 0 AS state FROM other.outcomes o LIMIT 0;
          INSERT INTO m_out SELECT {exprs}, CASE
-             WHEN x.id IS NULL THEN 0 WHEN {content} THEN 1 WHEN {wins} THEN 3 ELSE 2 END
+             WHEN x.id IS NULL THEN 0 WHEN {content} WHEN {wins} THEN 3 ELSE 2 END
            FROM other.outcomes o LEFT JOIN main.outcomes x ON x.id_kind = o.id_kind AND x.id = o.id;
          DROP TABLE IF EXISTS temp.m_out_gone;
          CREATE TEMP TABLE m_out_gone AS SELECT x.* FROM main.outcomes x
-           JOIN m_out o ON o.id_kind = x.id_kind AND o.id = x.id WHERE o.state = 3;",
+           JOIN m_out o ON o.id_kind = x.id_kind AND o.id = x.id WHERE o.state = 3;
+         UPDATE m_out AS o SET call_ts = x.call_ts, call_workflow = x.call_workflow, team = x.team,
+             customer = x.customer, user = x.user, project = x.project, provider = x.provider, model = x.model
+           FROM main.outcomes x
+           WHERE o.state = 3 AND o.call_ts IS NULL AND x.call_ts IS NOT NULL AND x.id_kind = o.id_kind AND x.id = o.id;",
         exprs = exprs.join(", "),
         named = exprs.iter().zip(&names).map(|(e, n)| format!("{e} AS {n}")).collect::<Vec<_>>().join(", ")
     ))?;
@@ -807,6 +832,59 @@ fn merge_outcomes(tx: &rusqlite::Transaction, report: &mut MergeReport) -> rusql
     outcome_rollup(tx, "m_out", 1)?;
     tx.execute_batch("DROP TABLE temp.m_out; DROP TABLE temp.m_out_gone;")?;
     Ok(())
+}
+
+/// Joins the outcomes still waiting for their call to the earliest call
+/// with their request, trace or session id, now that the merge may have
+/// brought the two together (as the writer joins them at ingest); returns
+/// how many were joined. The rollup follows.
+fn join_waiting_outcomes(tx: &rusqlite::Transaction) -> rusqlite::Result<u64> {
+    let mut joined = 0;
+    for (kind, column) in
+        [(IdKind::Request, "request_id"), (IdKind::Trace, "trace_id"), (IdKind::Session, "session_id")]
+    {
+        let waiting: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM main.outcomes WHERE call_ts IS NULL AND id_kind = ?1)",
+            [kind.code()],
+            |r| r.get(0),
+        )?;
+        if !waiting {
+            continue;
+        }
+        // The writer's lookup index, made the same way.
+        tx.execute_batch(&format!(
+            "CREATE INDEX IF NOT EXISTS main.calls_{column} ON calls({column}) WHERE {column} IS NOT NULL;
+             DROP TABLE IF EXISTS temp.m_join;
+             CREATE TEMP TABLE m_join AS
+               SELECT o.id_kind, o.id, c.ts, c.workflow, c.team, c.customer, c.user, c.project, c.provider, c.model
+               FROM main.outcomes o JOIN main.calls c ON c.id = (
+                 SELECT c2.id FROM main.calls c2 WHERE c2.{column} = o.id ORDER BY c2.ts, c2.id LIMIT 1)
+               WHERE o.call_ts IS NULL AND o.id_kind = {code};
+             DROP TABLE IF EXISTS temp.m_join_old;
+             CREATE TEMP TABLE m_join_old AS
+               SELECT x.* FROM main.outcomes x JOIN m_join j ON j.id_kind = x.id_kind AND j.id = x.id;",
+            code = kind.code()
+        ))?;
+        outcome_rollup(tx, "m_join_old", -1)?;
+        let n = tx.execute(
+            "UPDATE main.outcomes AS x SET call_ts = j.ts, call_workflow = j.workflow, team = j.team,
+               customer = j.customer, user = j.user, project = j.project, provider = j.provider, model = j.model
+             FROM m_join j WHERE j.id_kind = x.id_kind AND j.id = x.id",
+            [],
+        )?;
+        tx.execute_batch(
+            "DROP TABLE IF EXISTS temp.m_join_new;
+             CREATE TEMP TABLE m_join_new AS
+               SELECT x.* FROM main.outcomes x JOIN m_join j ON j.id_kind = x.id_kind AND j.id = x.id;",
+        )?;
+        outcome_rollup(tx, "m_join_new", 1)?;
+        tx.execute_batch(
+            "DELETE FROM outcome_rollup WHERE outcomes = 0;
+             DROP TABLE temp.m_join; DROP TABLE temp.m_join_old; DROP TABLE temp.m_join_new;",
+        )?;
+        joined += n as u64;
+    }
+    Ok(joined)
 }
 
 /// The paths given, each once, in order.
@@ -1030,6 +1108,100 @@ mod tests {
         assert!(matches!(e, MergeError::SameLedger { .. }), "{e}");
         std::fs::write(d.path().join("junk.db"), b"not a database at all, not even close........").unwrap();
         assert!(merge(&mut ca, &d.path().join("junk.db")).is_err());
+    }
+
+    /// An outcome event for request `id`, written as the writer writes it.
+    fn outcome_event(conn: &mut Connection, id: &str) {
+        let tx = conn.transaction().unwrap();
+        let mut state = crate::store::outcomes::OutcomeState::default();
+        let mut counts = crate::store::outcomes::OutcomeCounts::default();
+        let e = crate::domain::outcome::OutcomeEvent {
+            kind: IdKind::Request,
+            id: id.into(),
+            ts_ms: T0 + 5_000_000,
+            success: true,
+            value: Some(Nanos(2_000_000_000)),
+            workflow: None,
+            line_no: 1,
+        };
+        state.event(&tx, &e, T0, &mut counts).unwrap();
+        state.flush(&tx).unwrap();
+        tx.commit().unwrap();
+    }
+
+    type OutcomeRollup = Vec<(i64, i64, String, i64, i64, i64)>;
+
+    fn outcome_rollups(conn: &Connection) -> OutcomeRollup {
+        let mut st = conn
+            .prepare("SELECT dim, hour, key, outcomes, successes, value_nano FROM outcome_rollup ORDER BY 1, 2, 3")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    /// The outcome rollup equals a rebuild from the outcomes.
+    fn assert_outcome_rollups_exact(conn: &mut Connection) {
+        let incremental = outcome_rollups(conn);
+        let tx = conn.transaction().unwrap();
+        crate::store::outcomes::rebuild_rollup(&tx).unwrap();
+        let rebuilt = outcome_rollups(&tx);
+        tx.rollback().unwrap();
+        assert_eq!(incremental, rebuilt);
+    }
+
+    #[test]
+    fn outcomes_waiting_for_a_call_the_merge_brings_are_joined() {
+        let d = tempfile::tempdir().unwrap();
+        let with_request = |key: i64, team: &str| CallRecord {
+            request_id: Some("req-9".into()),
+            team: Some(team.into()),
+            ..call(key, "checkout", 10, Some(100))
+        };
+        // Both ways: the outcome here and its call there, and the reverse.
+        for outcome_here in [true, false] {
+            let (a, b) = (d.path().join(format!("a{outcome_here}.db")), d.path().join(format!("b{outcome_here}.db")));
+            let (mut ca, mut cb) = if outcome_here {
+                (ledger(&a, &[call(1, "x", 10, Some(100))]), ledger(&b, &[with_request(7, "Payments")]))
+            } else {
+                (ledger(&a, &[with_request(7, "Payments")]), ledger(&b, &[call(1, "x", 10, Some(100))]))
+            };
+            outcome_event(if outcome_here { &mut ca } else { &mut cb }, "req-9");
+            drop(cb);
+            let waiting: Option<i64> = if outcome_here {
+                ca.query_row("SELECT call_ts FROM outcomes", [], |r| r.get(0)).unwrap()
+            } else {
+                None
+            };
+            assert_eq!(waiting, None, "no call with the id yet");
+            let r = merge(&mut ca, &b).unwrap();
+            assert_eq!(r.outcomes_joined, 1, "outcome here: {outcome_here}");
+            let (call_ts, workflow, team): (Option<i64>, Option<String>, Option<String>) = ca
+                .query_row("SELECT call_ts, call_workflow, team FROM outcomes WHERE id = 'req-9'", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .unwrap();
+            assert_eq!(call_ts, Some(T0 + 7 * 600_000));
+            assert_eq!(workflow.as_deref(), Some("checkout"));
+            assert_eq!(team.as_deref(), Some("Payments"));
+            // The team's rollup now counts the success and its $2 value.
+            let team_row: (i64, i64, i64) = ca
+                .query_row(
+                    "SELECT SUM(outcomes), SUM(successes), SUM(value_nano) FROM outcome_rollup
+                     WHERE dim = 1 AND key = 'Payments'",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .unwrap();
+            assert_eq!(team_row, (1, 1, 2_000_000_000));
+            assert_outcome_rollups_exact(&mut ca);
+            // Merging again changes nothing: the join made here is kept
+            // over the other's unjoined copy of the same event.
+            let again = merge(&mut ca, &b).unwrap();
+            assert_eq!((again.outcomes_joined, again.outcomes.replaced, again.outcomes.conflicts), (0, 0, 0));
+            assert!(!again.changed(), "{again:?}");
+        }
     }
 }
 

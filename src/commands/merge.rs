@@ -98,6 +98,9 @@ fn table(reports: &[MergeReport]) -> Table {
                 r.dedupe_scheme, r.rekeyed, r.kept_old_keys
             ));
         }
+        if r.outcomes_joined > 0 {
+            note.push_str(&format!("; {} outcomes joined to calls that arrived with the merge", r.outcomes_joined));
+        }
         if r.calls.conflicts > 0 {
             note.push_str(
                 "; conflicts keep the copy with more tokens, then the higher cost, then the smaller ledger id",
