@@ -367,8 +367,7 @@ fn scan_calls(
         Part::Rows(a, b) => ("calls c NOT INDEXED WHERE c.id >= ?3 AND c.id < ?4 AND", a, b),
     };
     let mut stmt = conn.prepare(&format!(
-        "SELECT c.ts, COALESCE(c.provider, ''), c.model, c.price_key, COALESCE(c.workflow, ''), COALESCE(c.team, ''),
-                COALESCE(c.customer, ''), c.uncached_input, c.cache_read, c.cache_write_5m, c.cache_write_1h, c.output,
+        "SELECT c.ts, c.provider, c.model, NULL, c.workflow, c.team, c.customer, c.uncached_input, c.cache_read, c.cache_write_5m, c.cache_write_1h, c.output,
                 c.reasoning, c.batch, c.service_tier, c.inference_geo, c.speed, c.region, c.cost_nano, c.pending
          FROM {from} {RAW_WHERE}"
     ))?;
@@ -383,12 +382,14 @@ fn scan_calls(
     let mut combo = Vec::with_capacity(128);
     while let Some(r) = q.next()? {
         let ts: i64 = r.get(0)?;
-        let provider = r.get_ref(1)?.as_str()?;
+        // A missing provider, workflow, team or customer is the empty name.
+        let text = |i: usize| -> Result<&[u8], Error> { Ok(r.get_ref(i)?.as_bytes_or_null()?.unwrap_or_default()) };
+        let provider = r.get_ref(1)?.as_str_or_null()?.unwrap_or_default();
         let model = r.get_ref(2)?.as_str()?;
         let batch = r.get::<_, i64>(13)? != 0;
         let tier_bytes: &[u8] = if batch { b"batch" } else { r.get_ref(14)?.as_bytes_or_null()?.unwrap_or_default() };
-        let texts = [provider.as_bytes(), model.as_bytes(), r.get_ref(4)?.as_bytes()?, r.get_ref(5)?.as_bytes()?];
-        let customer_bytes = r.get_ref(6)?.as_bytes()?;
+        let texts = [provider.as_bytes(), model.as_bytes(), text(4)?, text(5)?];
+        let customer_bytes = text(6)?;
         combo.clear();
         for t in texts.iter().chain([&customer_bytes, &tier_bytes]) {
             combo.extend_from_slice(&(t.len() as u32).to_le_bytes());
@@ -654,80 +655,123 @@ fn write<W: Write>(scan: Scan, o: &FocusOptions, out: W) -> Result<FocusSummary,
     }
     w.write_record(&header)?;
     let fmt = |ms: i64| time::format_utc(ms).replace(".000Z", "Z");
+    // Rows in the order of their names (each name's rank among all).
+    let mut order: Vec<u32> = (0..names.names.len() as u32).collect();
+    order.sort_unstable_by(|a, b| names.name(*a).cmp(names.name(*b)));
+    let mut rank = vec![0u32; order.len()];
+    for (r, id) in order.iter().enumerate() {
+        rank[*id as usize] = r as u32;
+    }
+    let r = |i: u32| rank[i as usize];
     let mut rows: Vec<(Key, u64)> = scan.rows.into_iter().collect();
-    rows.sort_by(|(a, _), (b, _)| {
-        let n = |k: &Key| {
-            (k.day, names.name(k.provider), names.name(k.model), k.class, names.name(k.workflow), names.name(k.team))
-        };
-        n(a).cmp(&n(b)).then(a.cmp(b))
+    rows.sort_unstable_by_key(|(k, _)| {
+        (
+            (k.day, r(k.provider), r(k.model), k.class, r(k.workflow), r(k.team)),
+            (r(k.price_key), r(k.customer), r(k.tier), k.charged, k.list, k.unpriced),
+        )
     });
+    let text = |s: &str| super::print::csv_text(s).into_owned();
+    // The text of a row's day, model and attribution, made once each.
+    let mut days: hashbrown::HashMap<i64, [String; 5]> = hashbrown::HashMap::new();
+    let mut models: hashbrown::HashMap<(u32, u32, u32, u8), ModelText> = hashbrown::HashMap::new();
+    let mut owners: hashbrown::HashMap<(u32, u32, u32, u32), [String; 5]> = hashbrown::HashMap::new();
     for (k, tokens) in &rows {
-        let (k_provider, k_model, k_price_key) = (names.name(k.provider), names.name(k.model), names.name(k.price_key));
-        let (k_workflow, k_team, k_customer, k_tier) =
-            (names.name(k.workflow), names.name(k.team), names.name(k.customer), names.name(k.tier));
+        let [month_end, month_start, day_end, day_start, month] = &*days.entry(k.day).or_insert_with(|| {
+            let month = time::start_of_month(k.day, &jiff::tz::TimeZone::UTC);
+            let next_month = time::end_of_month(k.day, &jiff::tz::TimeZone::UTC);
+            let start = fmt(month);
+            let ym = start[..7].to_string();
+            [fmt(next_month), start, fmt(k.day + MS_PER_DAY), fmt(k.day), ym]
+        });
+        let m = models.entry((k.provider, k.model, k.price_key, k.class)).or_insert_with(|| {
+            let (k_provider, k_model, k_price_key) =
+                (names.name(k.provider), names.name(k.model), names.name(k.price_key));
+            let provider = if k_provider.is_empty() { "unknown".to_string() } else { k_provider.to_string() };
+            let dev = developer(k_model, &provider);
+            let class = class_of(k.class);
+            let details = serde_json::json!({
+                "ModelDeveloper": dev,
+                "ModelId": k_model,
+                "x_PriceKey": k_price_key,
+                "x_TokenClass": class.label(),
+            });
+            ModelText {
+                account_id: text(o.billing_account_id.as_deref().unwrap_or(&provider)),
+                account_name: text(o.billing_account_name.as_deref().unwrap_or(&provider)),
+                description: text(&format!("{k_model} {} tokens", class.label())),
+                issuer: text(o.invoice_issuer_name.as_deref().unwrap_or(&provider)),
+                provider_text: text(&provider),
+                dev: text(&dev),
+                service: text(&format!("{provider} API")),
+                sku: text(&format!("{}:{}", if k_price_key.is_empty() { k_model } else { k_price_key }, class.label())),
+                meter: meter(class),
+                details: text(&details.to_string()),
+                host: host_provider(&provider),
+                provider,
+            }
+        });
+        let [tags, workflow, team, customer, tier] =
+            &*owners.entry((k.workflow, k.team, k.customer, k.tier)).or_insert_with(|| {
+                let (k_workflow, k_team, k_customer) =
+                    (names.name(k.workflow), names.name(k.team), names.name(k.customer));
+                let tags = serde_json::json!({ "workflow": k_workflow, "team": k_team, "customer": k_customer });
+                [text(&tags.to_string()), text(k_workflow), text(k_team), text(k_customer), text(names.name(k.tier))]
+            });
+        let k_tier = names.name(k.tier);
         let qty = Dec { m: *tokens as i128, scale: 6 };
         let contracted = k.charged.mul(qty);
         let listed = k.list.mul(qty);
         *billed.entry(contracted.scale).or_insert(0) += contracted.m;
-        let month = time::start_of_month(k.day, &jiff::tz::TimeZone::UTC);
-        let next_month = time::end_of_month(k.day, &jiff::tz::TimeZone::UTC);
-        let provider = if k_provider.is_empty() { "unknown".to_string() } else { k_provider.to_string() };
-        let dev = developer(k_model, &provider);
-        let class = class_of(k.class);
-        let details = serde_json::json!({
-            "ModelDeveloper": dev,
-            "ModelId": k_model,
-            "x_PriceKey": k_price_key,
-            "x_TokenClass": class.label(),
-        });
-        let tags = serde_json::json!({ "workflow": k_workflow, "team": k_team, "customer": k_customer });
         let category = if k_tier == "batch" || k_tier == "flex" { "Other" } else { "Standard" };
-        let text = |s: &str| super::print::csv_text(s).into_owned();
-        let mut record: Vec<String> = vec![
-            contracted.text(),
-            text(o.billing_account_id.as_deref().unwrap_or(&provider)),
-            text(o.billing_account_name.as_deref().unwrap_or(&provider)),
-            "USD".into(),
-            fmt(next_month),
-            fmt(month),
-            "Usage".into(),
-            String::new(),
-            text(&format!("{k_model} {} tokens", class.label())),
-            "Usage-Based".into(),
-            fmt(k.day + MS_PER_DAY),
-            fmt(k.day),
-            tokens.to_string(),
-            "Tokens".into(),
-            contracted.text(),
-            k.charged.text(),
-            contracted.text(),
-            // The provisional invoice the ledger implies: one per provider
-            // and billing month.
-            text(&format!("aifin-{provider}-{}", &fmt(month)[..7])),
-            text(o.invoice_issuer_name.as_deref().unwrap_or(&provider)),
-            listed.text(),
-            k.list.text(),
-            category.into(),
-            qty.text(),
-            "1000000 Tokens".into(),
-            text(&provider),
-            text(&dev),
-            "AI and Machine Learning".into(),
-            text(&format!("{provider} API")),
-            "Generative AI".into(),
-            text(&format!("{}:{}", if k_price_key.is_empty() { k_model } else { k_price_key }, class.label())),
-            meter(class).into(),
-            text(&details.to_string()),
-            text(&tags.to_string()),
-            text(k_workflow),
-            text(k_team),
-            text(k_customer),
-            text(k_tier),
-            if k.unpriced { "true".into() } else { String::new() },
+        let contracted_text = contracted.text();
+        let (charged_text, listed_text, list_text, qty_text, tokens_text) =
+            (k.charged.text(), listed.text(), k.list.text(), qty.text(), tokens.to_string());
+        // The provisional invoice the ledger implies: one per provider and
+        // billing month.
+        let invoice = text(&format!("aifin-{}-{month}", m.provider));
+        let mut record: Vec<&str> = vec![
+            &contracted_text,
+            &m.account_id,
+            &m.account_name,
+            "USD",
+            month_end,
+            month_start,
+            "Usage",
+            "",
+            &m.description,
+            "Usage-Based",
+            day_end,
+            day_start,
+            &tokens_text,
+            "Tokens",
+            &contracted_text,
+            &charged_text,
+            &contracted_text,
+            &invoice,
+            &m.issuer,
+            &listed_text,
+            &list_text,
+            category,
+            &qty_text,
+            "1000000 Tokens",
+            &m.provider_text,
+            &m.dev,
+            "AI and Machine Learning",
+            &m.service,
+            "Generative AI",
+            &m.sku,
+            m.meter,
+            &m.details,
+            tags,
+            workflow,
+            team,
+            customer,
+            tier,
+            if k.unpriced { "true" } else { "" },
         ];
         if o.version_1_3 {
-            record.push(text(&provider));
-            record.push(host_provider(&provider).into());
+            record.push(&m.provider_text);
+            record.push(m.host);
         }
         w.write_record(&record)?;
         summary.rows += 1;
@@ -738,6 +782,22 @@ fn write<W: Write>(scan: Scan, o: &FocusOptions, out: W) -> Result<FocusSummary,
     let total: i128 = billed.iter().map(|(s, m)| m * 10i128.pow(scale - s)).sum();
     summary.billed = Dec { m: total, scale };
     Ok(summary)
+}
+
+/// The text of a row's model and token class, made once per combination.
+struct ModelText {
+    provider: String,
+    account_id: String,
+    account_name: String,
+    description: String,
+    issuer: String,
+    provider_text: String,
+    dev: String,
+    service: String,
+    sku: String,
+    meter: &'static str,
+    details: String,
+    host: &'static str,
 }
 
 /// FOCUS 1.3's HostProviderName: the cloud a model runs on when the call
