@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Loads aifin's HTML snapshots of the sample month in headless Chromium:
 # each must render with no console error and no network request, and the
-# ledger's figures must be in the rendered DOM. Writes a screenshot of the
-# ledger page to assets/snapshot-ledger.png when asked (--screenshot).
+# ledger's and the forecast's figures must be in the rendered DOM. Writes
+# screenshots of the ledger and forecast pages to assets/snapshot-ledger.png
+# and assets/snapshot-forecast.png when asked (--screenshot).
 #
 #   scripts/check-html.sh [--screenshot]
 #
@@ -17,6 +18,7 @@ export AIFIN_DB="$work/ledger.db" TZ=UTC NO_COLOR=1
 "$BIN" --config sample-data/aifin.toml ingest sample-data/ > /dev/null
 "$BIN" --config sample-data/aifin.toml export --format html --since 2026-10-01 --until 2026-10-31 --out "$work/ledger.html" 2> /dev/null
 "$BIN" --config sample-data/aifin.toml export --format html --view all --until 2026-10-25 --out "$work/all.html" 2> /dev/null
+"$BIN" --config sample-data/aifin.toml export --format html --view forecast --until 2026-10-25 --out "$work/forecast.html" 2> /dev/null
 
 chrome() {
   "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
@@ -25,7 +27,7 @@ chrome() {
 }
 
 fail=0
-for page in ledger all; do
+for page in ledger forecast all; do
   chrome --dump-dom "file://$work/$page.html" > "$work/$page.dom" 2> "$work/$page.log" || true
   # Console errors, refused or failed requests.
   if grep -E "Uncaught|Refused to|net::ERR_|CONSOLE.*[Ee]rror" "$work/$page.log" | grep -v "crashpad\|dbus\|Fontconfig" ; then
@@ -36,12 +38,17 @@ done
 for figure in '$41.80' '$24.20' '$17.60' '$15.40' '$6.60' '$4.40' '$110.00' '2,886' 'support-copilot'; do
   grep -qF "$figure" "$work/ledger.dom" || { echo "FAIL ledger: $figure not in the DOM"; fail=1; }
 done
+for figure in '$85.32' '$106.73' '$99.56' '$114.17' 'contract-extraction'; do
+  grep -qF "$figure" "$work/forecast.dom" || { echo "FAIL forecast: $figure not in the DOM"; fail=1; }
+done
 for heading in 'Forecast' 'Budgets and burn-rate alerts' 'KPIs and SLOs' 'Who owns AI spend' 'Eval gate runs' 'Sources'; do
   grep -qF "$heading" "$work/all.dom" || { echo "FAIL all: '$heading' not in the DOM"; fail=1; }
 done
 if [ "${1:-}" = "--screenshot" ]; then
-  chrome --hide-scrollbars --window-size=1200,900 --screenshot="$PWD/assets/snapshot-ledger.png" "file://$work/ledger.html" 2> /dev/null
-  echo "wrote assets/snapshot-ledger.png"
+  for page in ledger forecast; do
+    chrome --hide-scrollbars --window-size=1200,900 --screenshot="$PWD/assets/snapshot-$page.png" "file://$work/$page.html" 2> /dev/null
+    echo "wrote assets/snapshot-$page.png"
+  done
 fi
-[ $fail -eq 0 ] && echo "html: both pages render in $("$CHROMIUM" --version) with no console error or request; the ledger's figures are in the DOM"
+[ $fail -eq 0 ] && echo "html: the three pages render in $("$CHROMIUM" --version) with no console error or request; the ledger's and the forecast's figures are in the DOM"
 exit $fail
