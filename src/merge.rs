@@ -779,7 +779,7 @@ fn merge_outcomes(tx: &rusqlite::Transaction, report: &mut MergeReport) -> rusql
     // The same event: nothing new when the other has the same join or none;
     // the other's join is taken when this one has none; two different joins
     // are a conflict the earlier call wins (ingest joins the earliest).
-    let content = format!(
+    let same_event_cases = format!(
         "{same_event} AND ({same_join} OR o.call_ts IS NULL) THEN 1
          WHEN {same_event} AND x.call_ts IS NULL THEN 3
          WHEN {same_event} THEN CASE WHEN o.call_ts < x.call_ts OR (o.call_ts = x.call_ts
@@ -795,7 +795,7 @@ fn merge_outcomes(tx: &rusqlite::Transaction, report: &mut MergeReport) -> rusql
         "DROP TABLE IF EXISTS temp.m_out;
          CREATE TEMP TABLE m_out AS SELECT {named}, 0 AS state FROM other.outcomes o LIMIT 0;
          INSERT INTO m_out SELECT {exprs}, CASE
-             WHEN x.id IS NULL THEN 0 WHEN {content} WHEN {wins} THEN 3 ELSE 2 END
+             WHEN x.id IS NULL THEN 0 WHEN {same_event_cases} WHEN {wins} THEN 3 ELSE 2 END
            FROM other.outcomes o LEFT JOIN main.outcomes x ON x.id_kind = o.id_kind AND x.id = o.id;
          DROP TABLE IF EXISTS temp.m_out_gone;
          CREATE TEMP TABLE m_out_gone AS SELECT x.* FROM main.outcomes x

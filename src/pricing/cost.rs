@@ -207,6 +207,14 @@ fn range_price(e: &PriceEntry, t: &Tier, class: PriceClass) -> i128 {
     }
 }
 
+/// A call's tokens per price class, in `PriceClass::ALL` order. Reasoning
+/// is part of output, priced at its own price when the entry has one
+/// (which falls back to the output price otherwise).
+pub fn class_counts(t: &Tokens) -> [u64; 6] {
+    let reasoning = t.reasoning.min(t.output);
+    [t.uncached_input, t.cache_read, t.cache_write_5m, t.cache_write_1h, t.output - reasoning, reasoning]
+}
+
 /// An open off-peak window at the call's time (never for batch calls).
 fn off_peak<'e>(e: &'e PriceEntry, input: &CostInput) -> Option<&'e super::entry::OffPeak> {
     e.off_peak.as_ref().filter(|o| !input.batch && input.ts_ms.is_some_and(|t| o.open_at(t)))
@@ -332,20 +340,9 @@ pub fn compute(e: &PriceEntry, input: &CostInput) -> Option<Cost> {
     }
     let mut variant_priced = true;
     let mut parts = Vec::with_capacity(6);
-    // Reasoning is part of output, priced at its own price when the entry
-    // has one (which falls back to the output price otherwise).
-    let reasoning = t.reasoning.min(t.output);
-    let counts = [
-        (PriceClass::Input, t.uncached_input),
-        (PriceClass::CacheRead, t.cache_read),
-        (PriceClass::CacheWrite5m, t.cache_write_5m),
-        (PriceClass::CacheWrite1h, t.cache_write_1h),
-        (PriceClass::Output, t.output - reasoning),
-        (PriceClass::Reasoning, reasoning),
-    ];
     let mut sum: i128 = 0;
     let ctx = PriceContext { range, variant: variant.as_ref(), prompt, off_peak: off_peak(e, input) };
-    for (class, n) in counts {
+    for (class, n) in PriceClass::ALL.into_iter().zip(class_counts(t)) {
         if n == 0 {
             continue;
         }
@@ -714,12 +711,12 @@ mod tests {
                         region,
                         ts_ms: Some(ts),
                     };
-                    let counts = [split_counts(&tokens)];
+                    let counts = class_counts(&tokens);
                     let direct = compute(&e, &input);
                     let sheet = unit_prices(&e, &input);
                     match (&direct, &sheet) {
                         (Some(c), Some((prices, mult))) => {
-                            let from_sheet: Vec<(PriceClass, u64, i128)> = counts[0]
+                            let from_sheet: Vec<(PriceClass, u64, i128)> = counts
                                 .iter()
                                 .zip(prices.iter())
                                 .filter(|(n, _)| **n > 0)
@@ -732,7 +729,7 @@ mod tests {
                             assert_eq!(*mult, c.multiplier, "{key}");
                         }
                         (None, Some((prices, _))) => assert!(
-                            counts[0].iter().zip(prices.iter()).any(|(n, p)| *n > 0 && p.is_none()),
+                            counts.iter().zip(prices.iter()).any(|(n, p)| *n > 0 && p.is_none()),
                             "{key} at {prompt}: compute could not price it, the sheet did"
                         ),
                         (Some(_), None) => panic!("{key} at {prompt}: the sheet could not price it"),
@@ -755,10 +752,5 @@ mod tests {
             }
         }
         assert!(checked > 10_000, "{checked}");
-    }
-
-    fn split_counts(t: &Tokens) -> [u64; 6] {
-        let reasoning = t.reasoning.min(t.output);
-        [t.uncached_input, t.cache_read, t.cache_write_5m, t.cache_write_1h, t.output - reasoning, reasoning]
     }
 }

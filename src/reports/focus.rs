@@ -20,9 +20,8 @@ use std::io::Write;
 use rusqlite::{Connection, params};
 
 use crate::domain::money::Nanos;
-use crate::domain::record::Tokens;
 use crate::domain::time::{self, MS_PER_DAY};
-use crate::pricing::cost::{CostInput, unit_prices};
+use crate::pricing::cost::{CostInput, class_counts, unit_prices};
 use crate::pricing::entry::PriceClass;
 use crate::pricing::{Catalog, Pricer};
 use crate::store::queries::{RAW_WHERE, Window};
@@ -355,11 +354,8 @@ fn scan_calls(
     // window's map when the day changes.
     let mut rows: hashbrown::HashMap<Group, Vec<ClassSum>> = hashbrown::HashMap::new();
     let mut current_day = i64::MIN;
-    // Resolved once per (provider, model): (key id, entry, a catalog entry).
-    let mut resolved: hashbrown::HashMap<
-        (u32, u32),
-        Option<(u32, std::sync::Arc<crate::pricing::entry::PriceEntry>, bool)>,
-    > = hashbrown::HashMap::new();
+    // Resolved once per (provider, model).
+    let mut resolved: hashbrown::HashMap<(u32, u32), Option<Resolved>> = hashbrown::HashMap::new();
     let mut list_pricer = Pricer::new(list);
     let mut sheets: hashbrown::HashMap<PriceKey, Sheet> = hashbrown::HashMap::new();
     let (from, a, b) = match part {
@@ -427,60 +423,49 @@ fn scan_calls(
             current_day = day;
         }
         let input = CostInput { tokens, batch, service_tier: tier, inference_geo: geo, speed, region, ts_ms: Some(ts) };
-        let entry = match resolved.get(&(provider_id, model_id)) {
-            Some(e) => e.clone(),
-            None => {
-                let e = charged.resolve((!provider.is_empty()).then_some(provider), model).map(|(k, e)| {
-                    let catalog = e.origin == crate::pricing::entry::EntryOrigin::Catalog;
-                    (names.id(&k), e, catalog)
-                });
-                resolved.insert((provider_id, model_id), e.clone());
-                e
-            }
-        };
+        let entry = resolved
+            .entry((provider_id, model_id))
+            .or_insert_with(|| {
+                let p = (!provider.is_empty()).then_some(provider);
+                charged.resolve(p, model).map(|(k, e)| Resolved {
+                    key: names.id(&k),
+                    // The list price: the shipped catalog's entry of the same
+                    // name (a private model's own price when the catalog has
+                    // none); a catalog entry the config did not touch is its
+                    // own list price.
+                    list: (e.origin != crate::pricing::entry::EntryOrigin::Catalog)
+                        .then(|| list_pricer.resolve(p, model).filter(|(lk, _)| *lk == k).map(|(_, le)| le))
+                        .flatten(),
+                    entry: e,
+                })
+            })
+            .as_ref();
         // The unit prices of the call's classes, looked up by what they
-        // depend on (computed once per combination, as `compute` prices).
-        let prices = match (cost, &entry) {
-            (Some(_), Some((key_id, e, catalog_entry))) => {
+        // depend on in the charged and the list entry (computed once per
+        // combination, as `compute` prices).
+        let prices = match (cost, entry) {
+            (Some(_), Some(res)) => {
                 let opt_id = |v: Option<&str>, names: &mut Interner| v.map_or(0, |v| names.id(v) + 1);
+                let prompt = tokens.input_total();
+                let stand = |e: &crate::pricing::entry::PriceEntry| {
+                    let off_peak = e.off_peak.as_ref().is_some_and(|o| !batch && o.open_at(ts));
+                    (crate::pricing::cost::prompt_regime(e, prompt), off_peak)
+                };
                 let key = PriceKey {
-                    entry: *key_id,
+                    entry: res.key,
                     tier: tier_label,
                     geo: opt_id(geo, names),
                     speed: opt_id(speed, names),
                     region: opt_id(region, names),
-                    regime: crate::pricing::cost::prompt_regime(e, tokens.input_total()),
-                    off_peak: e.off_peak.as_ref().is_some_and(|o| !batch && o.open_at(ts)),
+                    charged: stand(&res.entry),
+                    list: res.list.as_deref().map(stand),
                 };
-                let sheet = match sheets.get(&key) {
-                    Some(s) => *s,
-                    None => {
-                        let s = price_sheet(
-                            e,
-                            *catalog_entry,
-                            names.name(*key_id),
-                            &mut list_pricer,
-                            provider,
-                            model,
-                            &input,
-                        );
-                        sheets.insert(key, s);
-                        s
-                    }
-                };
-                sheet.map(|s| (*key_id, s))
+                let sheet = *sheets.entry(key).or_insert_with(|| price_sheet(&res.entry, res.list.as_deref(), &input));
+                sheet.map(|s| (res.key, s))
             }
             _ => None,
         };
-        let reasoning = tokens.reasoning.min(tokens.output);
-        let counts = [
-            tokens.uncached_input,
-            tokens.cache_read,
-            tokens.cache_write_5m,
-            tokens.cache_write_1h,
-            tokens.output - reasoning,
-            reasoning,
-        ];
+        let counts = class_counts(&tokens);
         let priced = prices.filter(|(_, sheet)| counts.iter().zip(sheet.iter()).all(|(n, p)| *n == 0 || p.is_some()));
         let Some((key_id, sheet)) = priced else {
             if pending {
@@ -501,10 +486,9 @@ fn scan_calls(
                     unpriced: true,
                 };
                 let sums = rows.entry(g).or_default();
-                for (i, cl) in PriceClass::ALL.iter().enumerate() {
-                    let t = class_tokens(&tokens, *cl);
-                    if t > 0 {
-                        add_class(sums, i as u8, Dec { m: 0, scale: 0 }, Dec { m: 0, scale: 0 }, t);
+                for (i, n) in counts.iter().enumerate() {
+                    if *n > 0 {
+                        add_class(sums, i as u8, Dec { m: 0, scale: 0 }, Dec { m: 0, scale: 0 }, *n);
                     }
                 }
             }
@@ -535,7 +519,20 @@ fn scan_calls(
     Ok(scan)
 }
 
-/// What a call's unit prices depend on besides its entry's prices.
+/// A model's charged entry (its key's id) and, when the config changed or
+/// added it, the list entry of the same name.
+#[derive(Clone)]
+struct Resolved {
+    key: u32,
+    entry: std::sync::Arc<crate::pricing::entry::PriceEntry>,
+    list: Option<std::sync::Arc<crate::pricing::entry::PriceEntry>>,
+}
+
+/// Where a call stands against an entry: its prompt's regime and whether
+/// an off-peak window is open.
+type Standing = ((bool, u32, u32), bool);
+
+/// What a call's unit prices depend on besides its entries' prices.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct PriceKey {
     entry: u32,
@@ -544,8 +541,8 @@ struct PriceKey {
     geo: u32,
     speed: u32,
     region: u32,
-    regime: (bool, u32, u32),
-    off_peak: bool,
+    charged: Standing,
+    list: Option<Standing>,
 }
 
 /// Per token class (in `PriceClass::ALL` order): the class it is billed as
@@ -554,27 +551,14 @@ struct PriceKey {
 type Sheet = Option<[Option<(u8, Dec, Dec)>; 6]>;
 
 /// The price sheet of a call: the charged entry's unit prices and the
-/// list prices (the shipped catalog's entry of the same name, a private
-/// model's own price when the catalog has none; a catalog entry the config
-/// did not touch is its own list price).
+/// list entry's (the charged ones when there is none).
 fn price_sheet(
     e: &crate::pricing::entry::PriceEntry,
-    catalog_entry: bool,
-    key: &str,
-    list_pricer: &mut Pricer,
-    provider: &str,
-    model: &str,
+    list: Option<&crate::pricing::entry::PriceEntry>,
     input: &CostInput,
 ) -> Sheet {
     let (charged, mult) = unit_prices(e, input)?;
-    let list = if catalog_entry {
-        None
-    } else {
-        list_pricer
-            .resolve((!provider.is_empty()).then_some(provider), model)
-            .filter(|(k, _)| k == key)
-            .and_then(|(_, le)| unit_prices(&le, input))
-    };
+    let list = list.and_then(|le| unit_prices(le, input));
     let index = |c: PriceClass| PriceClass::ALL.iter().position(|x| *x == c).unwrap_or(0) as u8;
     Some(charged.map(|p| {
         p.map(|(billed, price)| {
@@ -808,18 +792,6 @@ pub fn host_provider(provider: &str) -> &'static str {
         "azure" | "azure_ai" => "Microsoft",
         "vertex_ai" | "vertex_ai_beta" => "Google Cloud",
         _ => "Not Applicable",
-    }
-}
-
-fn class_tokens(t: &Tokens, c: PriceClass) -> u64 {
-    let reasoning = t.reasoning.min(t.output);
-    match c {
-        PriceClass::Input => t.uncached_input,
-        PriceClass::CacheRead => t.cache_read,
-        PriceClass::CacheWrite5m => t.cache_write_5m,
-        PriceClass::CacheWrite1h => t.cache_write_1h,
-        PriceClass::Output => t.output - reasoning,
-        PriceClass::Reasoning => reasoning,
     }
 }
 

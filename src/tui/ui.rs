@@ -736,13 +736,10 @@ fn kpis(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
 }
 
 fn prompt(f: &mut Frame, theme: &Theme, p: &super::app::Prompt, body: Rect) {
-    if p.kind == PromptKind::Export {
-        return export_dialog(f, theme, p, body);
-    }
     let (title, hint) = match p.kind {
         PromptKind::Filter => (" Filter ", "type to filter · Enter keeps it · Esc clears"),
         PromptKind::Range => (" Window ", "SINCE..UNTIL, e.g. 2026-10-01..2026-10-31 or 7d..now · Enter · Esc"),
-        PromptKind::Export => (" Export ", ""),
+        PromptKind::Export => return export_dialog(f, theme, p, body),
     };
     let r = Rect { x: body.x, y: body.bottom().saturating_sub(3), width: body.width, height: 3.min(body.height) };
     let mut block = Block::bordered().title(Span::styled(title, theme.title()));
