@@ -53,7 +53,7 @@ pub mod bench {
     pub use crate::gate::{GateOptions, evaluate};
     pub use crate::ingest::follow::{FollowOptions, follow};
     pub use crate::ingest::{IngestOptions, IngestReport, SourceOptions, SourceSpec, ingest_paths};
-    pub use crate::levers::{Cache, Cap, Compress, LeverSet, Route, load as load_lever_calls, replay as replay_levers};
+    pub use crate::levers::{Cache, CallSet, Cap, Compress, LeverSet, Route, replay as replay_levers};
     pub use crate::merge::merge;
     pub use crate::operate::Operate;
     pub use crate::pricing::{Catalog, Pricer};

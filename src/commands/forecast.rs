@@ -67,7 +67,7 @@ fn replay_factors(
         bail!("--levers-from-replay: name the levers with --compress, --route or --cap (as in `aifin levers`)");
     }
     let window = crate::store::queries::Window { since: Some(since), until: Some(until) };
-    let calls = levers::load(conn, window, a.workflow.as_deref())?;
+    let calls = levers::CallSet::load(conn, window, a.workflow.as_deref(), &|_| {})?;
     let r = levers::replay(&calls, &set, catalog, &|_, _| false)?.total;
     let f = |spend: crate::domain::money::Nanos| {
         if r.replayed.0 > 0 { spend.0 as f64 / r.replayed.0 as f64 } else { 1.0 }

@@ -10,6 +10,7 @@
 //! Order of composition, per call: policy, then compression, then routing
 //! (caching, when measured, comes before routing).
 
+mod calls;
 pub mod spec;
 
 use std::collections::BTreeMap;
@@ -17,9 +18,12 @@ use std::sync::Arc;
 
 use crate::domain::money::Nanos;
 use crate::domain::record::Tokens;
-use crate::pricing::cost::{CostInput, compute};
+use rustc_hash::FxHashMap;
+
+use crate::pricing::cost::{CostInput, Sheet};
 use crate::pricing::entry::PriceEntry;
 use crate::pricing::{Catalog, Pricer};
+pub use calls::CallSet;
 pub use spec::{Cache, Cap, Compress, LeverSet, Limit, Route};
 
 /// The levers, in the order of composition; their names are the gate's
@@ -72,19 +76,9 @@ pub struct Call {
     pub prompt: Option<i64>,
 }
 
-/// A call after levers: its tokens and, when routed, the target entry.
-#[derive(Clone, Debug)]
-struct Applied {
-    tokens: Tokens,
-    target: Option<Arc<PriceEntry>>,
-    touched: [bool; 4],
-    /// Compression asked for components this call has no composition for.
-    not_measurable: bool,
-}
-
 /// Per-workflow context: the percentiles the caps name.
 #[derive(Clone, Copy, Debug, Default)]
-struct WorkflowLimits {
+pub(crate) struct WorkflowLimits {
     input: Option<u64>,
     output: Option<u64>,
 }
@@ -195,54 +189,151 @@ pub struct CacheStats {
     pub already_cached: u64,
 }
 
+impl CacheStats {
+    fn add(&mut self, o: &CacheStats) {
+        self.measurable += o.measurable;
+        self.not_measurable += o.not_measurable;
+        self.response_hits += o.response_hits;
+        self.prefix_hits += o.prefix_hits;
+        self.prefix_writes += o.prefix_writes;
+        self.already_cached += o.already_cached;
+    }
+}
+
 /// Prompts shorter than this are not cached (Anthropic's and OpenAI's
 /// minimum for most models).
 pub const MIN_CACHEABLE_TOKENS: u64 = 1_024;
 
 /// The call's stable prefix (system and tools) in tokens, scaled to its
 /// current input.
-fn prefix_tokens(c: &Call, t: &Tokens) -> u64 {
-    let Some(p) = c.parts else { return 0 };
-    let sum: u64 = p.iter().sum();
+fn prefix_tokens(parts: Option<[u32; 5]>, t: &Tokens) -> u64 {
+    let Some(p) = parts else { return 0 };
+    let sum: u64 = p.iter().map(|v| u64::from(*v)).sum();
     if sum == 0 {
         return 0;
     }
-    (((p[0] + p[1]) as u128 * t.input_total() as u128 + sum as u128 / 2) / sum as u128) as u64
+    let prefix = u64::from(p[0]) + u64::from(p[1]);
+    ((prefix as u128 * t.input_total() as u128 + sum as u128 / 2) / sum as u128) as u64
 }
 
 /// Decides, in time order, which calls hit a response or prefix cache.
 /// A prefix hit refreshes its TTL; a response is cached from its first
-/// sight for its TTL.
-pub fn cache_plan(calls: &[Call], cache: &spec::Cache) -> (Vec<CacheDecision>, CacheStats) {
-    let mut order: Vec<usize> = (0..calls.len()).collect();
-    order.sort_by_key(|i| (calls[*i].ts, *i));
-    let mut out = vec![CacheDecision::NotMeasurable; calls.len()];
+/// sight for its TTL. Kept with the calls for the next replay with the
+/// same caching setting.
+pub fn cache_plan(set: &CallSet, cache: &spec::Cache) -> Arc<(Vec<CacheDecision>, CacheStats)> {
+    if let Some((c, p)) = &set.memo.lock().expect("lever memo").plan
+        && c == cache
+    {
+        return Arc::clone(p);
+    }
+    let rows = &set.rows;
+    let order: Option<Vec<u32>> = (!rows.is_sorted_by_key(|r| r.ts)).then(|| {
+        let mut o: Vec<u32> = (0..rows.len() as u32).collect();
+        // Stable: calls of the same time keep their order.
+        o.sort_by_key(|i| rows[*i as usize].ts);
+        o
+    });
+    // Each model's calls are planned on their own (a cache is per model):
+    // the models are dealt to two threads by their number of calls.
+    let mut per_model = vec![0u64; set.names.len()];
+    for r in rows {
+        per_model[set.ctxs[r.ctx as usize].model as usize] += 1;
+    }
+    let mut by_size: Vec<usize> = (0..per_model.len()).filter(|m| per_model[*m] > 0).collect();
+    by_size.sort_by_key(|m| std::cmp::Reverse(per_model[*m]));
+    let mut second = vec![false; per_model.len()];
+    let (mut load_a, mut load_b) = (0u64, 0u64);
+    for m in by_size {
+        if load_b < load_a {
+            second[m] = true;
+            load_b += per_model[m];
+        } else {
+            load_a += per_model[m];
+        }
+    }
+    let plan_of = |mine: bool| plan_models(set, order.as_deref(), cache, &second, mine);
+    let ((mut out, mut stats), (b_out, b_stats)) = if rows.len() < 20_000 || load_b == 0 {
+        (plan_of(false), plan_of(true))
+    } else {
+        std::thread::scope(|sc| {
+            let other = sc.spawn(|| plan_of(true));
+            let first = plan_of(false);
+            (first, other.join().expect("a cache plan thread panicked"))
+        })
+    };
+    for (i, r) in rows.iter().enumerate() {
+        if second[set.ctxs[r.ctx as usize].model as usize] {
+            out[i] = b_out[i];
+        }
+    }
+    stats.add(&b_stats);
+    let plan = Arc::new((out, stats));
+    set.memo.lock().expect("lever memo").plan = Some((cache.clone(), Arc::clone(&plan)));
+    plan
+}
+
+/// The plan of the calls whose model is (`mine` true) or is not in
+/// `second`, in time order (`order`, or the rows' own).
+fn plan_models(
+    set: &CallSet,
+    order: Option<&[u32]>,
+    cache: &spec::Cache,
+    second: &[bool],
+    mine: bool,
+) -> (Vec<CacheDecision>, CacheStats) {
+    let rows = &set.rows;
+    let mut out = vec![CacheDecision::NotMeasurable; rows.len()];
     let mut stats = CacheStats::default();
-    let mut responses: std::collections::HashMap<(&str, i64), i64> = std::collections::HashMap::new();
-    let mut prefixes: std::collections::HashMap<(&str, i64), i64> = std::collections::HashMap::new();
-    for i in order {
-        let c = &calls[i];
-        let Some(prompt) = c.prompt else {
+    let model = |r: &calls::Row| set.ctxs[r.ctx as usize].model;
+    let mut responses: FxHashMap<(u32, i64), i64> = FxHashMap::default();
+    let mut prefixes: FxHashMap<(u32, i64), i64> = FxHashMap::default();
+    let n = rows.len() as u32;
+    // The calls come in time order: an entry older than its TTL can never
+    // be hit again, so the maps are swept of them as they double (they
+    // stay the size of a TTL's traffic, in the processor's cache).
+    let (mut sweep_r, mut sweep_p) = (4_096, 4_096);
+    let mut each = |i: u32| {
+        let c = &rows[i as usize];
+        if second[model(c) as usize] != mine {
+            return;
+        }
+        let Some(prompt) = c.prompt() else {
             stats.not_measurable += 1;
-            continue;
+            return;
         };
         stats.measurable += 1;
         let mut d = CacheDecision::Unchanged;
         if let Some(ttl) = cache.response_ttl_ms {
-            match responses.get(&(c.model.as_ref(), prompt)) {
-                Some(t0) if c.ts - t0 <= ttl => d = CacheDecision::ResponseHit,
-                _ => {
-                    responses.insert((c.model.as_ref(), prompt), c.ts);
+            match responses.entry((model(c), prompt)) {
+                std::collections::hash_map::Entry::Occupied(t0) if c.ts - t0.get() <= ttl => {
+                    d = CacheDecision::ResponseHit
+                }
+                std::collections::hash_map::Entry::Occupied(mut t0) => {
+                    t0.insert(c.ts);
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(c.ts);
+                    if responses.len() >= sweep_r {
+                        responses.retain(|_, t0| c.ts - *t0 <= ttl);
+                        sweep_r = (2 * responses.len()).max(4_096);
+                    }
                 }
             }
         }
         if d == CacheDecision::Unchanged
-            && let (Some(ttl), Some(prefix)) = (cache.prefix_ttl_ms, c.prefix)
-            && prefix_tokens(c, &c.tokens) >= MIN_CACHEABLE_TOKENS
+            && let (Some(ttl), Some(prefix)) = (cache.prefix_ttl_ms, c.prefix())
+            && prefix_tokens(c.parts(), &c.tokens) >= MIN_CACHEABLE_TOKENS
         {
-            let key = (c.model.as_ref(), prefix);
-            let warm = prefixes.get(&key).is_some_and(|t0| c.ts - t0 <= ttl);
-            prefixes.insert(key, c.ts);
+            let warm = match prefixes.insert((model(c), prefix), c.ts) {
+                Some(t0) => c.ts - t0 <= ttl,
+                None => {
+                    if prefixes.len() >= sweep_p {
+                        prefixes.retain(|_, t0| c.ts - *t0 <= ttl);
+                        sweep_p = (2 * prefixes.len()).max(4_096);
+                    }
+                    false
+                }
+            };
             if c.tokens.cache_read > 0 {
                 stats.already_cached += 1;
             } else {
@@ -255,159 +346,304 @@ pub fn cache_plan(calls: &[Call], cache: &spec::Cache) -> (Vec<CacheDecision>, C
             CacheDecision::PrefixWrite => stats.prefix_writes += 1,
             _ => {}
         }
-        out[i] = d;
+        out[i as usize] = d;
+    };
+    match order {
+        Some(o) => o.iter().for_each(|i| each(*i)),
+        None => (0..n).for_each(each),
     }
     (out, stats)
 }
 
-/// Replays `levers` over `calls`. `proven(lever, workflow)` says whether
-/// the lever's latest gate run for the workflow promoted it. The calls are
-/// split between two threads (each with its own pricer); the sums are
-/// integers, so the split changes nothing in the result.
+/// A lever's bit in a set of levers.
+fn bit(l: Lever) -> u8 {
+    1 << l as u8
+}
+
+/// Replays `levers` over the calls. `proven(lever, workflow)` says
+/// whether the lever's latest gate run for the workflow promoted it. The
+/// calls are split between two threads; the sums are integers, so the
+/// split changes nothing in the result.
 pub fn replay(
-    calls: &[Call],
+    set: &CallSet,
     levers: &LeverSet,
     catalog: Arc<Catalog>,
     proven: &(dyn Fn(Lever, &str) -> bool + Sync),
 ) -> Result<Replay, ReplayError> {
-    let mut pricer = Pricer::new(Arc::clone(&catalog));
+    let mut pricer = Pricer::new(catalog);
     let target = match &levers.route {
         Some(r) => Some(pricer.resolve(None, &r.to).ok_or_else(|| ReplayError::UnpricedTarget(r.to.clone()))?.1),
         None => None,
     };
-    let limits = workflow_limits(calls, levers.cap.as_ref());
-    let (decisions, cache_stats) = match &levers.cache {
-        Some(cache) => {
-            let (d, s) = cache_plan(calls, cache);
-            (d, Some(s))
+    let entries: Vec<Option<Arc<PriceEntry>>> =
+        set.ctxs.iter().map(|c| pricer.resolve(c.provider.as_deref(), set.name(c.model)).map(|(_, e)| e)).collect();
+    let limits = workflow_limits(set, levers.cap.as_ref());
+    let plan = levers.cache.as_ref().map(|c| cache_plan(set, c));
+    // Per name id: whether the route's customer and team filters pass.
+    let passes = |g: fn(&spec::Route) -> Option<&globset::GlobMatcher>| -> Vec<bool> {
+        match &levers.route {
+            Some(r) => set.names.iter().map(|n| g(r).is_none_or(|g| g.is_match(n.as_ref()))).collect(),
+            None => Vec::new(),
         }
-        None => (Vec::new(), None),
     };
-    let ctx = Ctx { levers, limits: &limits, target: target.as_ref(), proven };
-    let mut out = if calls.len() < 20_000 {
-        replay_part(calls, &decisions, &ctx, &mut pricer)
+    let ctx = Ctx {
+        set,
+        levers,
+        mask: Lever::ALL.into_iter().filter(|l| levers.has(*l)).fold(0, |m, l| m | bit(l)),
+        limits: &limits,
+        plan: plan.as_ref().map(|p| p.0.as_slice()),
+        target: target.as_ref(),
+        entries: &entries,
+        customer_ok: passes(|r| r.customer.as_ref()),
+        team_ok: passes(|r| r.team.as_ref()),
+        proven,
+    };
+    let rows = &set.rows;
+    let sums = if rows.len() < 20_000 {
+        replay_part(&ctx, 0..rows.len())
     } else {
-        let (a, b) = calls.split_at(calls.len() / 2);
-        let (da, db) = decisions.split_at(decisions.len().min(a.len()));
+        let mid = rows.len() / 2;
         std::thread::scope(|s| {
-            let other = s.spawn(|| replay_part(b, db, &ctx, &mut Pricer::new(Arc::clone(&catalog))));
-            let mut first = replay_part(a, da, &ctx, &mut pricer);
-            let second = other.join().expect("a replay thread panicked");
-            for (w, o) in second.workflows {
-                first.workflows.entry(w).or_default().add(&o);
+            let other = s.spawn(|| replay_part(&ctx, mid..rows.len()));
+            let mut first = replay_part(&ctx, 0..mid);
+            for (w, a) in other.join().expect("a replay thread panicked") {
+                first.entry(w).or_default().add(&a);
             }
             first
         })
     };
-    for o in out.workflows.values() {
-        out.total.add(o);
+    let mut out = Replay::default();
+    for (w, a) in sums {
+        let o = a.outcome(ctx.mask);
+        out.total.add(&o);
+        out.workflows.insert(set.name(w).to_string(), o);
     }
-    out.cache = cache_stats;
+    out.cache = plan.map(|p| p.1);
     Ok(out)
 }
 
 /// What every part of a replay shares.
 struct Ctx<'a> {
+    set: &'a CallSet,
     levers: &'a LeverSet,
-    limits: &'a std::collections::HashMap<String, WorkflowLimits>,
+    /// The levers set, as bits.
+    mask: u8,
+    limits: &'a FxHashMap<u32, WorkflowLimits>,
+    plan: Option<&'a [CacheDecision]>,
     target: Option<&'a Arc<PriceEntry>>,
+    /// Each price context's entry (`None`: unpriced).
+    entries: &'a [Option<Arc<PriceEntry>>],
+    /// Per name id: whether the route's customer and team filters pass.
+    customer_ok: Vec<bool>,
+    team_ok: Vec<bool>,
     proven: &'a (dyn Fn(Lever, &str) -> bool + Sync),
 }
 
-fn replay_part(calls: &[Call], decisions: &[CacheDecision], ctx: &Ctx, pricer: &mut Pricer) -> Replay {
-    let levers = ctx.levers;
-    let target = ctx.target;
-    let set: Vec<Lever> = Lever::ALL.into_iter().filter(|l| levers.has(*l)).collect();
-    let mut out = Replay::default();
-    for (i, c) in calls.iter().enumerate() {
-        if !out.workflows.contains_key(c.workflow.as_ref()) {
-            out.workflows.insert(c.workflow.to_string(), Outcome::default());
+/// Sums of one workflow's calls.
+#[derive(Clone, Debug, Default)]
+struct Acc {
+    calls: u64,
+    unpriced_calls: u64,
+    stored: Nanos,
+    replayed: Nanos,
+    single: [(Nanos, u64); 4],
+    composed: Nanos,
+    composed_touched: u64,
+    proven: Nanos,
+    not_measurable: u64,
+}
+
+impl Acc {
+    fn add(&mut self, o: &Acc) {
+        self.calls += o.calls;
+        self.unpriced_calls += o.unpriced_calls;
+        self.stored += o.stored;
+        self.replayed += o.replayed;
+        for (a, b) in self.single.iter_mut().zip(o.single) {
+            a.0 += b.0;
+            a.1 += b.1;
         }
-        let o = out.workflows.get_mut(c.workflow.as_ref()).expect("inserted above");
-        let base = match (c.cost, price(pricer, c, &c.tokens, None)) {
-            (Some(stored), Some(b)) => {
-                o.stored += stored;
-                b
-            }
-            _ => {
-                o.unpriced_calls += 1;
-                continue;
+        self.composed += o.composed;
+        self.composed_touched += o.composed_touched;
+        self.proven += o.proven;
+        self.not_measurable += o.not_measurable;
+    }
+
+    fn outcome(&self, mask: u8) -> Outcome {
+        Outcome {
+            calls: self.calls,
+            unpriced_calls: self.unpriced_calls,
+            stored: self.stored,
+            replayed: self.replayed,
+            single: Lever::ALL
+                .into_iter()
+                .filter(|l| mask & bit(*l) != 0)
+                .map(|l| (l, self.single[l as usize]))
+                .collect(),
+            composed: self.composed,
+            composed_touched: self.composed_touched,
+            proven: self.proven,
+            not_measurable: self.not_measurable,
+        }
+    }
+}
+
+/// A prompt size's place against an entry's price boundaries (as
+/// `prompt_regime` counts them, from the boundaries sorted once).
+type Regime = (bool, u32, u32);
+
+/// Unit-price sheets of the price contexts (and the route's target, by
+/// batch), looked up by regime and off-peak state.
+struct Sheets<'a> {
+    ctx: &'a Ctx<'a>,
+    bounds: Vec<Vec<u64>>,
+    cache: Vec<Vec<(Regime, bool, Option<Sheet>)>>,
+}
+
+impl<'a> Sheets<'a> {
+    fn new(ctx: &'a Ctx<'a>) -> Sheets<'a> {
+        let entry_bounds = |e: Option<&Arc<PriceEntry>>| -> Vec<u64> {
+            let Some(e) = e else { return Vec::new() };
+            let mut b: Vec<u64> = e.slots.iter().filter_map(|s| s.above).collect();
+            b.extend(e.tiers.iter().flat_map(|t| [t.lo, t.hi]));
+            b.sort_unstable();
+            b
+        };
+        let mut bounds: Vec<Vec<u64>> = ctx.entries.iter().map(|e| entry_bounds(e.as_ref())).collect();
+        bounds.push(entry_bounds(ctx.target));
+        bounds.push(entry_bounds(ctx.target));
+        Sheets { ctx, cache: vec![Vec::new(); bounds.len()], bounds }
+    }
+
+    /// The call's price for `tokens`, at its own model or (routed) at the
+    /// route's target.
+    fn price(&mut self, row: &calls::Row, t: &Tokens, routed: bool) -> Option<Nanos> {
+        let pc = &self.ctx.set.ctxs[row.ctx as usize];
+        let (slot, e) = if routed {
+            (self.ctx.entries.len() + pc.batch as usize, self.ctx.target?)
+        } else {
+            (row.ctx as usize, self.ctx.entries[row.ctx as usize].as_ref()?)
+        };
+        let prompt = t.input_total();
+        let b = &self.bounds[slot];
+        let regime =
+            (prompt == 0, b.partition_point(|v| *v < prompt) as u32, b.partition_point(|v| *v <= prompt) as u32);
+        let off = e.off_peak.as_ref().is_some_and(|o| !pc.batch && o.open_at(row.ts));
+        let list = &mut self.cache[slot];
+        let at = match list.iter().position(|(r, o, _)| *r == regime && *o == off) {
+            Some(at) => at,
+            None => {
+                let input = CostInput {
+                    tokens: *t,
+                    batch: pc.batch,
+                    // A routed call leaves its provider's tiers and
+                    // locations behind.
+                    service_tier: if routed { None } else { pc.tier.as_deref() },
+                    inference_geo: if routed { None } else { pc.geo.as_deref() },
+                    speed: if routed { None } else { pc.speed.as_deref() },
+                    region: if routed { None } else { pc.region.as_deref() },
+                    ts_ms: Some(row.ts),
+                };
+                list.push((regime, off, Sheet::of(e, &input)));
+                list.len() - 1
             }
         };
+        list[at].2.as_ref()?.total(t)
+    }
+}
+
+fn replay_part(ctx: &Ctx, range: std::ops::Range<usize>) -> FxHashMap<u32, Acc> {
+    let mut sheets = Sheets::new(ctx);
+    let mut out: FxHashMap<u32, Acc> = FxHashMap::default();
+    let mut proven: FxHashMap<u32, u8> = FxHashMap::default();
+    let rows = &ctx.set.rows;
+    for i in range {
+        let c = &rows[i];
+        let o = out.entry(c.workflow).or_default();
+        let (Some(stored), Some(base)) = (c.cost(), sheets.price(c, &c.tokens, false)) else {
+            o.unpriced_calls += 1;
+            continue;
+        };
+        o.stored += stored;
         o.calls += 1;
         o.replayed += base;
-        let lim = ctx.limits.get(c.workflow.as_ref()).copied().unwrap_or_default();
-        let d = decisions.get(i).copied().unwrap_or_default();
-        for l in &set {
-            let a = apply(c, levers, &[*l], &lim, target, d);
-            let cost = price(pricer, c, &a.tokens, a.target.as_ref()).unwrap_or(base);
-            let e = o.single.entry(*l).or_default();
-            e.0 += cost;
-            e.1 += a.touched.iter().any(|t| *t) as u64;
+        if ctx.mask == 0 {
+            o.composed += base;
+            o.proven += base;
+            continue;
         }
-        let a = apply(c, levers, &set, &lim, target, d);
-        o.not_measurable += a.not_measurable as u64;
-        o.composed += price(pricer, c, &a.tokens, a.target.as_ref()).unwrap_or(base);
-        o.composed_touched += a.touched.iter().any(|t| *t) as u64;
-        let proven_set: Vec<Lever> = set.iter().copied().filter(|l| (ctx.proven)(*l, &c.workflow)).collect();
-        o.proven += if proven_set.is_empty() {
-            base
-        } else {
-            let a = apply(c, levers, &proven_set, &lim, target, d);
-            price(pricer, c, &a.tokens, a.target.as_ref()).unwrap_or(base)
+        let lim = ctx.limits.get(&c.workflow).copied().unwrap_or_default();
+        let d = ctx.plan.and_then(|p| p.get(i).copied()).unwrap_or_default();
+        let admitted =
+            !ctx.customer_ok.is_empty() && ctx.customer_ok[c.customer as usize] && ctx.team_ok[c.team as usize];
+        let cost_of = |mask: u8, sheets: &mut Sheets| -> (Nanos, bool, bool) {
+            let a = apply(c, ctx.levers, mask, &lim, d, admitted);
+            let cost = if a.tokens == c.tokens && !a.routed {
+                base
+            } else {
+                sheets.price(c, &a.tokens, a.routed).unwrap_or(base)
+            };
+            (cost, a.touched != 0, a.not_measurable)
+        };
+        for l in Lever::ALL {
+            if ctx.mask & bit(l) != 0 {
+                let (cost, touched, _) = cost_of(bit(l), &mut sheets);
+                let e = &mut o.single[l as usize];
+                e.0 += cost;
+                e.1 += touched as u64;
+            }
+        }
+        let (composed, touched, not_measurable) = cost_of(ctx.mask, &mut sheets);
+        o.composed += composed;
+        o.composed_touched += touched as u64;
+        o.not_measurable += not_measurable as u64;
+        let pmask = *proven.entry(c.workflow).or_insert_with(|| {
+            let w = ctx.set.name(c.workflow);
+            Lever::ALL.into_iter().filter(|l| ctx.mask & bit(*l) != 0 && (ctx.proven)(*l, w)).fold(0, |m, l| m | bit(l))
+        });
+        o.proven += match pmask {
+            0 => base,
+            m if m == ctx.mask => composed,
+            m => cost_of(m, &mut sheets).0,
         };
     }
     out
 }
 
-/// The call's price for `tokens`, at its own model or at `target`.
-fn price(pricer: &mut Pricer, c: &Call, tokens: &Tokens, target: Option<&Arc<PriceEntry>>) -> Option<Nanos> {
-    let routed = target.is_some();
-    let input = CostInput {
-        tokens: *tokens,
-        batch: c.batch,
-        // A routed call leaves its provider's tiers and locations behind.
-        service_tier: if routed { None } else { c.service_tier.as_deref() },
-        inference_geo: if routed { None } else { c.inference_geo.as_deref() },
-        speed: if routed { None } else { c.speed.as_deref() },
-        region: if routed { None } else { c.region.as_deref() },
-        ts_ms: Some(c.ts),
-    };
-    match target {
-        Some(e) => compute(e, &input).map(|c| c.total),
-        None => {
-            let (_, e) = pricer.resolve(c.provider.as_deref(), &c.model)?;
-            compute(&e, &input).map(|c| c.total)
+/// Nearest-rank percentiles of input and output per workflow, for the
+/// caps given as `pNN` (kept with the calls for the next replay).
+fn workflow_limits(set: &CallSet, cap: Option<&Cap>) -> Arc<FxHashMap<u32, WorkflowLimits>> {
+    let Some(cap) = cap else { return Arc::default() };
+    if let Some((c, l)) = &set.memo.lock().expect("lever memo").limits
+        && c == cap
+    {
+        return Arc::clone(l);
+    }
+    let mut by: FxHashMap<u32, (Vec<u64>, Vec<u64>)> = FxHashMap::default();
+    let wants = |l: &Option<Limit>| matches!(l, Some(Limit::Percentile(_)));
+    let (wi, wo) = (wants(&cap.input), wants(&cap.output));
+    for c in set.rows.iter().filter(|c| c.cost().is_some()) {
+        let e = by.entry(c.workflow).or_default();
+        if wi {
+            e.0.push(c.tokens.input_total());
+        }
+        if wo {
+            e.1.push(c.tokens.output);
         }
     }
-}
-
-/// Nearest-rank percentiles of input and output per workflow, for the
-/// caps given as `pNN`.
-fn workflow_limits(calls: &[Call], cap: Option<&Cap>) -> std::collections::HashMap<String, WorkflowLimits> {
-    let mut out = std::collections::HashMap::new();
-    let Some(cap) = cap else { return out };
-    let wants = |l: &Option<Limit>| matches!(l, Some(Limit::Percentile(_)));
-    if !wants(&cap.input) && !wants(&cap.output) {
-        return out;
-    }
-    let mut by: BTreeMap<&str, (Vec<u64>, Vec<u64>)> = BTreeMap::new();
-    for c in calls.iter().filter(|c| c.cost.is_some()) {
-        let e = by.entry(c.workflow.as_ref()).or_default();
-        e.0.push(c.tokens.input_total());
-        e.1.push(c.tokens.output);
-    }
-    for (w, (mut i, mut o)) in by {
-        let pick = |v: &mut Vec<u64>, l: &Option<Limit>| match l {
-            Some(Limit::Percentile(p)) => Some(percentile(v, *p)),
-            Some(Limit::Tokens(n)) => Some(*n),
-            None => None,
-        };
-        out.insert(
-            w.to_string(),
-            WorkflowLimits { input: pick(&mut i, &cap.input), output: pick(&mut o, &cap.output) },
-        );
-    }
+    let pick = |v: &mut Vec<u64>, l: &Option<Limit>| match l {
+        Some(Limit::Percentile(p)) => Some(percentile(v, *p)),
+        Some(Limit::Tokens(n)) => Some(*n),
+        None => None,
+    };
+    let out: FxHashMap<u32, WorkflowLimits> = by
+        .into_iter()
+        .map(|(w, (mut i, mut o))| {
+            (w, WorkflowLimits { input: pick(&mut i, &cap.input), output: pick(&mut o, &cap.output) })
+        })
+        .collect();
+    let out = Arc::new(out);
+    set.memo.lock().expect("lever memo").limits = Some((cap.clone(), Arc::clone(&out)));
     out
 }
 
@@ -417,9 +653,8 @@ pub fn percentile(v: &mut [u64], p: u8) -> u64 {
     if v.is_empty() {
         return 0;
     }
-    v.sort_unstable();
     let rank = (p as usize * v.len()).div_ceil(100).max(1);
-    v[rank - 1]
+    *v.select_nth_unstable(rank - 1).1
 }
 
 /// Takes `n` tokens off the input classes in `order` (0 uncached, 1 cache
@@ -449,16 +684,29 @@ fn bp_of(n: u64, bp: u32) -> u64 {
 const UNCACHED_FIRST: [u8; 4] = [0, 1, 2, 3];
 const CACHED_FIRST: [u8; 4] = [1, 0, 2, 3];
 
+/// A call after levers: its tokens and whether it was routed.
+#[derive(Clone, Copy, Debug)]
+struct Applied {
+    tokens: Tokens,
+    routed: bool,
+    /// The levers that changed it, as bits.
+    touched: u8,
+    /// Compression asked for components this call has no composition for.
+    not_measurable: bool,
+}
+
+/// The call after the levers of `mask`, in the order of composition.
+/// `admitted`: the route's customer and team filters pass.
 fn apply(
-    c: &Call,
+    c: &calls::Row,
     levers: &LeverSet,
-    set: &[Lever],
+    mask: u8,
     lim: &WorkflowLimits,
-    target: Option<&Arc<PriceEntry>>,
-    decision: CacheDecision,
+    d: CacheDecision,
+    admitted: bool,
 ) -> Applied {
-    let mut a = Applied { tokens: c.tokens, target: None, touched: [false; 4], not_measurable: false };
-    for l in Lever::ALL.into_iter().filter(|l| set.contains(l)) {
+    let mut a = Applied { tokens: c.tokens, routed: false, touched: 0, not_measurable: false };
+    for l in Lever::ALL.into_iter().filter(|l| mask & bit(*l) != 0) {
         let before = a.tokens;
         match l {
             Lever::Policy => {
@@ -474,15 +722,14 @@ fn apply(
                     a.tokens.output = max;
                     a.tokens.reasoning = a.tokens.reasoning.min(max);
                 }
-                a.touched[0] = a.tokens != before;
             }
             Lever::Compression => {
                 let Some(cmp) = &levers.compress else { continue };
                 let input = a.tokens.input_total();
-                match (c.parts, cmp.any_part()) {
+                match (c.parts(), cmp.any_part()) {
                     (Some(parts), true) => {
                         // Components scaled to the call's reported input.
-                        let sum: u64 = parts.iter().sum();
+                        let sum: u64 = parts.iter().map(|v| u64::from(*v)).sum();
                         if sum > 0 {
                             let cut = |i: usize| -> u64 {
                                 cmp.parts[i].map_or(0, |bp| {
@@ -505,16 +752,15 @@ fn apply(
                         }
                     }
                 }
-                a.touched[1] = a.tokens != before;
             }
             Lever::Caching => {
                 let Some(cache) = &levers.cache else { continue };
-                match decision {
+                match d {
                     CacheDecision::ResponseHit => a.tokens = Tokens::default(),
                     CacheDecision::PrefixHit | CacheDecision::PrefixWrite => {
-                        let n = prefix_tokens(c, &a.tokens).min(a.tokens.uncached_input);
+                        let n = prefix_tokens(c.parts(), &a.tokens).min(a.tokens.uncached_input);
                         a.tokens.uncached_input -= n;
-                        match (decision, cache.prefix_1h) {
+                        match (d, cache.prefix_1h) {
                             (CacheDecision::PrefixHit, _) => a.tokens.cache_read += n,
                             (_, true) => a.tokens.cache_write_1h += n,
                             _ => a.tokens.cache_write_5m += n,
@@ -522,11 +768,10 @@ fn apply(
                     }
                     _ => {}
                 }
-                a.touched[2] = a.tokens != before;
             }
             Lever::Routing => {
                 let Some(r) = &levers.route else { continue };
-                if r.matches(c, &a.tokens) {
+                if admitted && r.picks(c.dedupe_key, &a.tokens) {
                     let t = &mut a.tokens;
                     let s = |v: u64| ((v as u128 * r.ratio_bp as u128 + 5_000) / 10_000) as u64;
                     *t = Tokens {
@@ -537,76 +782,17 @@ fn apply(
                         output: s(t.output),
                         reasoning: s(t.reasoning),
                     };
-                    a.target = target.cloned();
-                    a.touched[3] = true;
+                    a.routed = true;
+                    a.touched |= bit(l);
+                    continue;
                 }
             }
         }
+        if a.tokens != before {
+            a.touched |= bit(l);
+        }
     }
     a
-}
-
-/// The calls of a window (and workflow) with what their price depends
-/// on, read once: the replay of another lever setting reads nothing.
-pub fn load(
-    conn: &rusqlite::Connection,
-    window: crate::store::queries::Window,
-    workflow: Option<&str>,
-) -> rusqlite::Result<Vec<Call>> {
-    use crate::store::queries::RAW_WHERE;
-    let mut names: std::collections::HashMap<String, Arc<str>> = std::collections::HashMap::new();
-    let mut intern = |s: &str| -> Arc<str> {
-        if let Some(a) = names.get(s) {
-            return Arc::clone(a);
-        }
-        let a: Arc<str> = s.into();
-        names.insert(s.to_string(), Arc::clone(&a));
-        a
-    };
-    let mut stmt = conn.prepare(&format!(
-        "SELECT c.ts, c.dedupe_key, c.provider, c.model, COALESCE(c.workflow, ''), COALESCE(c.team, ''),
-                COALESCE(c.customer, ''), c.uncached_input, c.cache_read, c.cache_write_5m, c.cache_write_1h,
-                c.output, c.reasoning, c.batch, c.service_tier, c.inference_geo, c.speed, c.region, c.cost_nano,
-                p.system, p.tools, p.context, p.history, p.user, h.prefix, h.prompt
-         FROM calls c LEFT JOIN prompt_parts p ON p.dedupe_ts = c.dedupe_ts AND p.dedupe_key = c.dedupe_key
-         LEFT JOIN prompt_hashes h ON h.dedupe_ts = c.dedupe_ts AND h.dedupe_key = c.dedupe_key AND h.key_id = ''
-         WHERE {RAW_WHERE} AND (?3 IS NULL OR COALESCE(c.workflow, '') = ?3) AND c.pending = 0"
-    ))?;
-    let since = window.since.unwrap_or(i64::MIN / 2);
-    let until = window.until.unwrap_or(i64::MAX / 2);
-    let mut q = stmt.query(rusqlite::params![since, until, workflow])?;
-    let mut out = Vec::new();
-    while let Some(r) = q.next()? {
-        let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
-        let mut opt =
-            |i: usize| -> rusqlite::Result<Option<Arc<str>>> { Ok(r.get_ref(i)?.as_str_or_null()?.map(&mut intern)) };
-        let provider = opt(2)?;
-        let (tier, geo, speed, region) = (opt(14)?, opt(15)?, opt(16)?, opt(17)?);
-        let parts = match r.get::<_, Option<i64>>(19)? {
-            Some(_) => Some([n(19)?, n(20)?, n(21)?, n(22)?, n(23)?]),
-            None => None,
-        };
-        out.push(Call {
-            ts: r.get(0)?,
-            dedupe_key: r.get(1)?,
-            provider,
-            model: intern(r.get_ref(3)?.as_str()?),
-            workflow: intern(r.get_ref(4)?.as_str()?),
-            team: intern(r.get_ref(5)?.as_str()?),
-            customer: intern(r.get_ref(6)?.as_str()?),
-            tokens: crate::store::queries::tokens_at(r, 7)?,
-            batch: r.get::<_, i64>(13)? != 0,
-            service_tier: tier,
-            inference_geo: geo,
-            speed,
-            region,
-            cost: r.get::<_, Option<i64>>(18)?.map(Nanos),
-            parts,
-            prefix: r.get(24)?,
-            prompt: r.get(25)?,
-        });
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! Percentages accept `30` or `30%` (two decimals at most) and are kept
 //! as basis points; token counts are integers.
 
-use super::{Call, Lever};
+use super::Lever;
 use crate::domain::record::Tokens;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -167,20 +167,14 @@ impl Route {
         Ok(r)
     }
 
-    /// Whether the call (with its tokens after earlier levers) is routed:
-    /// it passes the filters and falls in the share, chosen by its dedupe
-    /// key (the same calls every run).
-    pub fn matches(&self, c: &Call, t: &Tokens) -> bool {
+    /// Whether an admitted call (with its tokens after earlier levers) is
+    /// routed: within the token filters and in the share, chosen by its
+    /// dedupe key (the same calls every run).
+    pub fn picks(&self, dedupe_key: i64, t: &Tokens) -> bool {
         if self.if_output_le.is_some_and(|n| t.output > n) || self.if_input_le.is_some_and(|n| t.input_total() > n) {
             return false;
         }
-        if self.customer.as_ref().is_some_and(|g| !g.is_match(c.customer.as_ref())) {
-            return false;
-        }
-        if self.team.as_ref().is_some_and(|g| !g.is_match(c.team.as_ref())) {
-            return false;
-        }
-        let h = xxhash_rust::xxh3::xxh3_64(&c.dedupe_key.to_le_bytes());
+        let h = xxhash_rust::xxh3::xxh3_64(&dedupe_key.to_le_bytes());
         (h % 10_000) < self.share_bp as u64
     }
 

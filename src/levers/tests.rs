@@ -23,7 +23,9 @@ fn call(model: &str, uncached: u64, cache_read: u64, output: u64, key: i64) -> C
     // The stored cost: what the ledger would hold (checked against the
     // hand figures below through the replay with no lever).
     let mut p = Pricer::new(catalog());
-    c.cost = price(&mut p, &c, &tokens, None);
+    let (_, e) = p.resolve(None, model).expect("a priced model");
+    let input = CostInput { tokens, ts_ms: Some(c.ts), ..CostInput::default() };
+    c.cost = crate::pricing::cost::compute(&e, &input).map(|c| c.total);
     c
 }
 
@@ -52,7 +54,7 @@ fn sonnet(minute: i64, key: i64, prompt: i64) -> Call {
 }
 
 fn run(calls: &[Call], l: &LeverSet) -> Outcome {
-    replay(calls, l, catalog(), &|_, _| false).unwrap().total
+    replay(&CallSet::from_calls(calls), l, catalog(), &|_, _| false).unwrap().total
 }
 
 #[test]
@@ -87,7 +89,8 @@ fn compressing_components_scales_them_to_the_input_and_cuts_cached_system_first(
     assert_eq!(c.cost, Some(Nanos(3_750_000)));
     let mut no_parts = call("gpt-4o", 1000, 1000, 0, 2);
     no_parts.workflow = "other".into();
-    let r = replay(&[c, no_parts], &set(Some("system=50"), None, None), catalog(), &|_, _| false).unwrap();
+    let r = replay(&CallSet::from_calls(&[c, no_parts]), &set(Some("system=50"), None, None), catalog(), &|_, _| false)
+        .unwrap();
     assert_eq!(r.workflows["w"].single[&Lever::Compression].0, Nanos(3_000_000));
     // Without a composition (and no input=), the call is not measurable.
     assert_eq!(r.workflows["other"].not_measurable, 1);
@@ -126,7 +129,8 @@ fn a_share_of_calls_is_routed_the_same_every_run() {
 #[test]
 fn an_unpriced_target_is_a_clear_error() {
     let c = call("gpt-4o", 1000, 0, 10, 1);
-    let e = replay(&[c], &set(None, Some("to=no-such-model-x"), None), catalog(), &|_, _| false).unwrap_err();
+    let e = replay(&CallSet::from_calls(&[c]), &set(None, Some("to=no-such-model-x"), None), catalog(), &|_, _| false)
+        .unwrap_err();
     assert!(e.to_string().contains("no-such-model-x") && e.to_string().contains("aifin prices"), "{e}");
 }
 
@@ -183,7 +187,7 @@ fn levers_compose_in_order_and_the_naive_sum_overstates() {
 fn proven_savings_compose_only_the_promoted_levers() {
     let c = call("gpt-4o", 1000, 2000, 500, 1);
     let l = set(Some("input=20"), Some("to=gpt-3.5-turbo"), Some("input=2500"));
-    let r = replay(&[c], &l, catalog(), &|lever, _| lever == Lever::Compression).unwrap();
+    let r = replay(&CallSet::from_calls(&[c]), &l, catalog(), &|lever, _| lever == Lever::Compression).unwrap();
     assert_eq!(r.total.proven_saving(), Nanos(1_500_000));
 }
 
@@ -220,12 +224,12 @@ fn a_prefix_is_written_then_read_within_its_ttl_and_written_again_after() {
     // 5 min: write ($0.0015 + 2,000 x $3.75/M + $0.0015 = $0.0105), read 4
     // min later ($0.0015 + 2,000 x $0.30/M + $0.0015 = $0.0036), then 6 min
     // after that the cache is cold: written again ($0.0105).
-    let r = replay(&calls, &caching("prefix=5m"), catalog(), &|_, _| false).unwrap();
+    let r = replay(&CallSet::from_calls(&calls), &caching("prefix=5m"), catalog(), &|_, _| false).unwrap();
     assert_eq!(r.total.single[&Lever::Caching], (Nanos(24_600_000), 3));
     let s = r.cache.unwrap();
     assert_eq!((s.measurable, s.prefix_writes, s.prefix_hits), (3, 2, 1));
     // 1 hour: one write at $6/M ($0.015), then two reads ($0.0036 each).
-    let r = replay(&calls, &caching("prefix=1h"), catalog(), &|_, _| false).unwrap();
+    let r = replay(&CallSet::from_calls(&calls), &caching("prefix=1h"), catalog(), &|_, _| false).unwrap();
     assert_eq!(r.total.single[&Lever::Caching].0, Nanos(22_200_000));
 }
 
@@ -234,7 +238,7 @@ fn an_exact_repeat_within_the_response_ttl_costs_nothing() {
     // The same prompt at 0, 5 and 12 minutes with a 10-minute response
     // cache: the second is free, the third is past the TTL of the first.
     let calls = [sonnet(0, 1, 42), sonnet(5, 2, 42), sonnet(12, 3, 42)];
-    let r = replay(&calls, &caching("response=10m"), catalog(), &|_, _| false).unwrap();
+    let r = replay(&CallSet::from_calls(&calls), &caching("response=10m"), catalog(), &|_, _| false).unwrap();
     assert_eq!(r.total.single[&Lever::Caching], (Nanos(18_000_000), 1));
     assert_eq!(r.cache.unwrap().response_hits, 1);
 }
@@ -249,7 +253,7 @@ fn calls_without_fingerprints_small_prefixes_and_cached_calls_are_left_alone() {
     blind.prefix = None;
     blind.prompt = None;
     let calls = [sonnet(0, 1, 1), small, cached, blind];
-    let r = replay(&calls, &caching("prefix=5m"), catalog(), &|_, _| false).unwrap();
+    let r = replay(&CallSet::from_calls(&calls), &caching("prefix=5m"), catalog(), &|_, _| false).unwrap();
     let s = r.cache.unwrap();
     assert_eq!((s.measurable, s.not_measurable, s.already_cached, s.prefix_writes, s.prefix_hits), (3, 1, 1, 1, 0));
     assert_eq!(r.total.single[&Lever::Caching].1, 1, "only the first call changes (its prefix is written)");

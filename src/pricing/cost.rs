@@ -298,29 +298,92 @@ pub fn unit_prices(e: &PriceEntry, input: &CostInput) -> Option<([Option<(PriceC
     Some((prices, multiplier(e, input)))
 }
 
+/// The multipliers a call's sum is scaled by, in the order `compute`
+/// applies them (region, speed, regional endpoint); `n` of them are set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Steps {
+    ratios: [Ratio; 3],
+    n: u8,
+}
+
+impl Steps {
+    fn of(e: &PriceEntry, input: &CostInput) -> Steps {
+        let mut s = Steps { ratios: [Ratio::ONE; 3], n: 0 };
+        let mut push = |r: Ratio| {
+            s.ratios[s.n as usize] = r;
+            s.n += 1;
+        };
+        if !input.batch {
+            if let Some(geo) = input.inference_geo
+                && let Some((_, r)) = e.geo.iter().find(|(k, _)| k.eq_ignore_ascii_case(geo))
+            {
+                push(*r);
+            }
+            if input.speed.is_some_and(|s| s.eq_ignore_ascii_case("fast"))
+                && let Some(r) = e.fast
+            {
+                push(r);
+            }
+        }
+        if let (Some(region), Some(r)) = (input.region, e.regional_uplift)
+            && !region.eq_ignore_ascii_case("global")
+        {
+            push(r);
+        }
+        s
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Ratio> + '_ {
+        self.ratios[..self.n as usize].iter().copied()
+    }
+
+    /// The femto sum scaled by each multiplier in turn (each step rounded).
+    fn apply(&self, sum: i128) -> i128 {
+        self.iter().fold(sum, |s, r| r.apply(s))
+    }
+
+    /// Their product.
+    fn product(&self) -> Ratio {
+        self.iter().fold(Ratio::ONE, |m, r| Ratio { num: m.num * r.num, den: m.den * r.den })
+    }
+}
+
 /// The product of the multipliers a call's sum is scaled by (region,
 /// speed, regional endpoint).
 fn multiplier(e: &PriceEntry, input: &CostInput) -> Ratio {
-    let mut m = Ratio::ONE;
-    let mut times = |r: Ratio| m = Ratio { num: m.num * r.num, den: m.den * r.den };
-    if !input.batch {
-        if let Some(geo) = input.inference_geo
-            && let Some((_, r)) = e.geo.iter().find(|(k, _)| k.eq_ignore_ascii_case(geo))
-        {
-            times(*r);
-        }
-        if input.speed.is_some_and(|s| s.eq_ignore_ascii_case("fast"))
-            && let Some(r) = e.fast
-        {
-            times(r);
-        }
+    Steps::of(e, input).product()
+}
+
+/// Everything `compute` needs to price a call besides its token counts:
+/// the unit price of each class and the multipliers. Calls of the same
+/// entry, tier, location, prompt regime (`prompt_regime`) and off-peak
+/// state share one sheet, so a replay of millions of calls prices each
+/// with a few multiplications.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sheet {
+    prices: [Option<i128>; 6],
+    steps: Steps,
+}
+
+impl Sheet {
+    /// The sheet `compute` would price `input` with (its token counts
+    /// only choose the prompt regime).
+    pub fn of(e: &PriceEntry, input: &CostInput) -> Option<Sheet> {
+        let (prices, _) = unit_prices(e, input)?;
+        Some(Sheet { prices: prices.map(|p| p.map(|(_, v)| v)), steps: Steps::of(e, input) })
     }
-    if let (Some(region), Some(r)) = (input.region, e.regional_uplift)
-        && !region.eq_ignore_ascii_case("global")
-    {
-        times(r);
+
+    /// The total `compute` gives for these tokens (`None`: a class with
+    /// tokens has no price).
+    pub fn total(&self, t: &Tokens) -> Option<Nanos> {
+        let mut sum: i128 = 0;
+        for (n, p) in class_counts(t).into_iter().zip(self.prices) {
+            if n > 0 {
+                sum += p? * n as i128;
+            }
+        }
+        Some(Nanos::from_femtos(self.steps.apply(sum)))
     }
-    m
 }
 
 /// Prices a call. `None` when the entry cannot price it: no input price
@@ -352,28 +415,9 @@ pub fn compute(e: &PriceEntry, input: &CostInput) -> Option<Cost> {
         sum += f;
         parts.push((class, n, f));
     }
-    let mut multiplier = Ratio::ONE;
-    let mut times = |r: Ratio, sum: &mut i128| {
-        multiplier = Ratio { num: multiplier.num * r.num, den: multiplier.den * r.den };
-        *sum = r.apply(*sum);
-    };
-    if !input.batch {
-        if let Some(geo) = input.inference_geo
-            && let Some((_, r)) = e.geo.iter().find(|(k, _)| k.eq_ignore_ascii_case(geo))
-        {
-            times(*r, &mut sum);
-        }
-        if input.speed.is_some_and(|s| s.eq_ignore_ascii_case("fast"))
-            && let Some(r) = e.fast
-        {
-            times(r, &mut sum);
-        }
-    }
-    if let (Some(region), Some(r)) = (input.region, e.regional_uplift)
-        && !region.eq_ignore_ascii_case("global")
-    {
-        times(r, &mut sum);
-    }
+    let steps = Steps::of(e, input);
+    let sum = steps.apply(sum);
+    let multiplier = steps.product();
     Some(Cost {
         total: Nanos::from_femtos(sum),
         parts,
@@ -714,6 +758,12 @@ mod tests {
                     let counts = class_counts(&tokens);
                     let direct = compute(&e, &input);
                     let sheet = unit_prices(&e, &input);
+                    // A sheet's total is compute's, to the nano.
+                    assert_eq!(
+                        Sheet::of(&e, &input).and_then(|s| s.total(&tokens)),
+                        direct.as_ref().map(|c| c.total),
+                        "{key} at {prompt}: {input:?}"
+                    );
                     match (&direct, &sheet) {
                         (Some(c), Some((prices, mult))) => {
                             let from_sheet: Vec<(PriceClass, u64, i128)> = counts

@@ -24,7 +24,7 @@ use crate::domain::time::{self, MS_PER_DAY};
 use crate::pricing::cost::{CostInput, class_counts, unit_prices};
 use crate::pricing::entry::PriceClass;
 use crate::pricing::{Catalog, Pricer};
-use crate::store::queries::{RAW_WHERE, Window};
+use crate::store::queries::{Part, RAW_WHERE, Window};
 
 /// An exact decimal: `mantissa / 10^scale`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -256,48 +256,6 @@ impl Scan {
     }
 }
 
-/// Which calls a scan reads: a time range through the time index, or a
-/// range of row ids read in table order (the window's filter applied to
-/// each row), which is cheaper when the window holds most of the ledger.
-#[derive(Clone, Copy, Debug)]
-enum Part {
-    Time(i64, i64),
-    Rows(i64, i64),
-}
-
-/// How much of the ledger's time span must be in the window for the scan
-/// to read the table in order rather than through the time index.
-const TABLE_ORDER_SHARE: f64 = 0.7;
-
-/// Splits the window into two parts of about the same number of calls.
-fn plan(conn: &Connection, since: i64, until: i64) -> Result<Option<(Part, Part)>, Error> {
-    let one = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<Option<i64>, Error> {
-        Ok(conn.query_row(sql, p, |r| r.get(0))?)
-    };
-    // Each bound on its own: SQLite answers a lone MIN or MAX from the index.
-    let lo =
-        one("SELECT MIN(dedupe_ts) FROM calls WHERE dedupe_ts >= ?1 AND dedupe_ts < ?2", params![since.max(1), until])?;
-    let hi =
-        one("SELECT MAX(dedupe_ts) FROM calls WHERE dedupe_ts >= ?1 AND dedupe_ts < ?2", params![since.max(1), until])?;
-    let (Some(lo), Some(hi)) = (lo, hi) else { return Ok(None) };
-    if hi <= lo {
-        return Ok(None);
-    }
-    let all_lo = one("SELECT MIN(dedupe_ts) FROM calls WHERE dedupe_ts > 0", &[])?.unwrap_or(lo);
-    let all_hi = one("SELECT MAX(dedupe_ts) FROM calls", &[])?.unwrap_or(hi);
-    let share = (hi - lo) as f64 / (all_hi - all_lo).max(1) as f64;
-    if share >= TABLE_ORDER_SHARE {
-        let first = one("SELECT MIN(id) FROM calls", &[])?.unwrap_or(0);
-        let last = one("SELECT MAX(id) FROM calls", &[])?.unwrap_or(0);
-        if last > first {
-            let mid = first + (last - first) / 2 + 1;
-            return Ok(Some((Part::Rows(first, mid), Part::Rows(mid, last + 1))));
-        }
-    }
-    let mid = lo + (hi - lo) / 2 + 1;
-    Ok(Some((Part::Time(since, mid), Part::Time(mid, until))))
-}
-
 /// Writes the CSV; returns what it wrote and what it left out. The calls
 /// are read and priced on two threads (each half of the window on its own
 /// connection) when the ledger is a file.
@@ -313,7 +271,7 @@ pub fn export<W: Write>(
     let until = o.window.until.unwrap_or(i64::MAX / 2);
     let counted = std::sync::atomic::AtomicU64::new(0);
     let path = conn.path().filter(|p| !p.is_empty()).map(std::path::PathBuf::from);
-    let scan = match (plan(conn, since, until)?, path) {
+    let scan = match (crate::store::queries::plan_scan(conn, since, until)?, path) {
         (Some((a, b)), Some(path)) => {
             let (c2, l2, counted2) = (charged.clone(), list.clone(), &counted);
             std::thread::scope(|sc| -> Result<Scan, Error> {

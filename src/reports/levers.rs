@@ -146,17 +146,29 @@ impl LeversReport {
         set: &LeverSet,
         catalog: std::sync::Arc<crate::pricing::Catalog>,
     ) -> Result<LeversReport, crate::levers::ReplayError> {
-        let calls = crate::levers::load(conn, window, workflow)?;
+        let calls = crate::levers::CallSet::load(conn, window, workflow, &|_| {})?;
+        Self::build_on(conn, &calls, window, set, catalog)
+    }
+
+    /// The report over calls already read (the cockpit keeps them for the
+    /// next setting of the levers).
+    pub fn build_on(
+        conn: &rusqlite::Connection,
+        calls: &crate::levers::CallSet,
+        window: crate::store::queries::Window,
+        set: &LeverSet,
+        catalog: std::sync::Arc<crate::pricing::Catalog>,
+    ) -> Result<LeversReport, crate::levers::ReplayError> {
         let events = crate::store::events::list(conn, super::gate::GATE_RUN, i64::MIN)?;
         let history = super::gate::history(&events, None);
-        let workflows: std::collections::BTreeSet<&str> = calls.iter().map(|c| c.workflow.as_ref()).collect();
+        let workflows = calls.workflows();
         let proven: std::collections::HashSet<(Lever, &str)> = Lever::ALL
             .into_iter()
             .filter(|l| set.has(*l))
             .flat_map(|l| workflows.iter().map(move |w| (l, *w)))
             .filter(|(l, w)| Evidence::of(&history, *l, Some(w)).proven())
             .collect();
-        let replay = crate::levers::replay(&calls, set, catalog, &|l, w| proven.contains(&(l, w)))?;
+        let replay = crate::levers::replay(calls, set, catalog, &|l, w| proven.contains(&(l, w)))?;
         Ok(LeversReport::new(replay, set, history, (window.since, window.until)))
     }
 

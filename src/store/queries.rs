@@ -182,6 +182,52 @@ pub fn tokens_at(r: &rusqlite::Row, at: usize) -> rusqlite::Result<crate::domain
 pub const RAW_WHERE: &str =
     "((c.dedupe_ts >= ?1 AND c.dedupe_ts < ?2) OR c.dedupe_ts = 0) AND c.ts >= ?1 AND c.ts < ?2";
 
+/// Which calls a scan reads: a time range through the time index, or a
+/// range of row ids read in table order (the window's filter applied to
+/// each row), which is cheaper when the window holds most of the ledger.
+#[derive(Clone, Copy, Debug)]
+pub enum Part {
+    Time(i64, i64),
+    Rows(i64, i64),
+}
+
+/// How much of the ledger's time span must be in the window for the scan
+/// to read the table in order rather than through the time index.
+const TABLE_ORDER_SHARE: f64 = 0.7;
+
+/// Splits the window into two parts of about the same number of calls.
+pub fn plan_scan(conn: &rusqlite::Connection, since: i64, until: i64) -> rusqlite::Result<Option<(Part, Part)>> {
+    let one = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> rusqlite::Result<Option<i64>> {
+        conn.query_row(sql, p, |r| r.get(0))
+    };
+    // Each bound on its own: SQLite answers a lone MIN or MAX from the index.
+    let lo = one(
+        "SELECT MIN(dedupe_ts) FROM calls WHERE dedupe_ts >= ?1 AND dedupe_ts < ?2",
+        rusqlite::params![since.max(1), until],
+    )?;
+    let hi = one(
+        "SELECT MAX(dedupe_ts) FROM calls WHERE dedupe_ts >= ?1 AND dedupe_ts < ?2",
+        rusqlite::params![since.max(1), until],
+    )?;
+    let (Some(lo), Some(hi)) = (lo, hi) else { return Ok(None) };
+    if hi <= lo {
+        return Ok(None);
+    }
+    let all_lo = one("SELECT MIN(dedupe_ts) FROM calls WHERE dedupe_ts > 0", &[])?.unwrap_or(lo);
+    let all_hi = one("SELECT MAX(dedupe_ts) FROM calls", &[])?.unwrap_or(hi);
+    let share = (hi - lo) as f64 / (all_hi - all_lo).max(1) as f64;
+    if share >= TABLE_ORDER_SHARE {
+        let first = one("SELECT MIN(id) FROM calls", &[])?.unwrap_or(0);
+        let last = one("SELECT MAX(id) FROM calls", &[])?.unwrap_or(0);
+        if last > first {
+            let mid = first + (last - first) / 2 + 1;
+            return Ok(Some((Part::Rows(first, mid), Part::Rows(mid, last + 1))));
+        }
+    }
+    let mid = lo + (hi - lo) / 2 + 1;
+    Ok(Some((Part::Time(since, mid), Part::Time(mid, until))))
+}
+
 /// Splits a window into the whole UTC hours inside it (for the rollups)
 /// and the partial hours at its edges (for the calls table).
 fn split(w: Window) -> (Option<Window>, Vec<Window>) {
