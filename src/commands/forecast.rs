@@ -68,15 +68,7 @@ fn replay_factors(
     }
     let window = crate::store::queries::Window { since: Some(since), until: Some(until) };
     let calls = levers::CallSet::load(conn, window, a.workflow.as_deref(), &|_| {})?;
-    let r = levers::replay(&calls, &set, catalog, &|_, _| false)?.total;
-    let f = |spend: crate::domain::money::Nanos| {
-        if r.replayed.0 > 0 { spend.0 as f64 / r.replayed.0 as f64 } else { 1.0 }
-    };
-    let mut alone = [None; 4];
-    for (i, l) in Lever::ALL.into_iter().filter(|l| set.has(*l)).enumerate() {
-        alone[i] = r.single.get(&l).map(|(s, _)| (l.name(), f(*s)));
-    }
-    Ok(forecast::ReplayFactors { composed: f(r.composed), alone })
+    Ok(levers::replay(&calls, &set, catalog, &|_, _| false)?.total.factors())
 }
 
 pub fn run(env: &Env, a: &ForecastArgs, out: &mut dyn Write) -> Result<ExitCode> {

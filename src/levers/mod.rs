@@ -123,6 +123,17 @@ impl Outcome {
         Nanos(self.replayed.0 - self.proven.0)
     }
 
+    /// The forecast's cost factors: spend with the levers composed, and
+    /// with each alone, over spend without (1.0 when nothing was spent).
+    pub fn factors(&self) -> crate::forecast::ReplayFactors {
+        let f = |spend: Nanos| if self.replayed.0 > 0 { spend.0 as f64 / self.replayed.0 as f64 } else { 1.0 };
+        let mut alone = [None; 4];
+        for (i, (l, (s, _))) in self.single.iter().enumerate().take(4) {
+            alone[i] = Some((l.name(), f(*s)));
+        }
+        crate::forecast::ReplayFactors { composed: f(self.composed), alone }
+    }
+
     pub fn add(&mut self, o: &Outcome) {
         self.calls += o.calls;
         self.unpriced_calls += o.unpriced_calls;

@@ -30,10 +30,12 @@ pub enum Tab {
     Gate,
     Raci,
     Kpis,
+    Levers,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 7] = [Tab::Live, Tab::Ledger, Tab::Sources, Tab::Forecast, Tab::Gate, Tab::Raci, Tab::Kpis];
+    pub const ALL: [Tab; 8] =
+        [Tab::Live, Tab::Ledger, Tab::Sources, Tab::Forecast, Tab::Gate, Tab::Raci, Tab::Kpis, Tab::Levers];
 
     pub fn title(self) -> &'static str {
         layout::TAB_TITLES[self.index()]
@@ -123,6 +125,9 @@ pub struct ForecastState {
     pub slider: usize,
     pub values: [f64; 5],
     pub saved: Vec<SavedScenario>,
+    /// The levers come from the Levers tab's replay (its measured factors
+    /// replace the input-reduction and cache sliders).
+    pub replayed: bool,
 }
 
 /// The Gate tab: the selected history row (a run's comparison) and
@@ -131,6 +136,125 @@ pub struct ForecastState {
 pub struct GateState {
     pub selected: Option<String>,
     pub cases: bool,
+}
+
+/// The models the Levers tab routes to, in turn (`[` `]`).
+pub const ROUTE_TARGETS: [&str; 3] = ["claude-haiku-4-5", "gpt-4o-mini", "gemini-2.5-flash"];
+/// The input caps the policy lever takes, in turn (percentiles of each
+/// workflow's calls).
+pub const CAP_PERCENTILES: [u8; 4] = [99, 95, 90, 80];
+/// How long the calls read for the lever lab are replayed before they are
+/// read again (a new setting within it replays the calls in memory).
+pub const LEVERS_RELOAD_MS: i64 = 5 * 60_000;
+/// The lever lab's window: the last 30 days.
+pub const LEVERS_WINDOW_MS: i64 = 30 * crate::domain::time::MS_PER_DAY;
+
+/// The Levers tab's setting of each lever (in `Lever::ALL` order: policy,
+/// compression, caching, routing).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeverSettings {
+    pub on: [bool; 4],
+    /// Index in `CAP_PERCENTILES`.
+    pub cap: usize,
+    /// Percent of input cut.
+    pub compress_pct: u32,
+    /// The prefix cache's TTL is an hour (else 5 minutes).
+    pub cache_1h: bool,
+    pub route_share_pct: u32,
+    /// Index in `ROUTE_TARGETS`.
+    pub route_to: usize,
+}
+
+impl Default for LeverSettings {
+    fn default() -> Self {
+        LeverSettings { on: [true; 4], cap: 1, compress_pct: 30, cache_1h: false, route_share_pct: 30, route_to: 0 }
+    }
+}
+
+impl LeverSettings {
+    /// Each lever's setting as the command line spells it.
+    pub fn spec(&self, i: usize) -> String {
+        match i {
+            0 => format!("input=p{}", CAP_PERCENTILES[self.cap.min(CAP_PERCENTILES.len() - 1)]),
+            1 => format!("input={}", self.compress_pct),
+            2 => format!("prefix={},response=10m", if self.cache_1h { "1h" } else { "5m" }),
+            _ => format!(
+                "to={},share={}",
+                ROUTE_TARGETS[self.route_to.min(ROUTE_TARGETS.len() - 1)],
+                self.route_share_pct
+            ),
+        }
+    }
+
+    /// The levers switched on.
+    pub fn lever_set(&self) -> crate::levers::LeverSet {
+        use crate::levers::{Cache, Cap, Compress, Route};
+        let on = |i: usize| self.on[i].then(|| self.spec(i));
+        crate::levers::LeverSet {
+            cap: on(0).and_then(|s| Cap::parse(&s).ok()),
+            compress: on(1).and_then(|s| Compress::parse(&s).ok()),
+            cache: on(2).and_then(|s| Cache::parse(&s).ok()),
+            route: on(3).and_then(|s| Route::parse(&s).ok()),
+        }
+    }
+
+    /// Moves lever `i`'s setting a step (`dir` -1 or 1).
+    fn step(&mut self, i: usize, dir: i64) {
+        let by = |v: u32, lo: i64, hi: i64| (v as i64 + 5 * dir).clamp(lo, hi) as u32;
+        match i {
+            0 => self.cap = (self.cap as i64 + dir).clamp(0, CAP_PERCENTILES.len() as i64 - 1) as usize,
+            1 => self.compress_pct = by(self.compress_pct, 5, 90),
+            2 => self.cache_1h = dir > 0,
+            _ => self.route_share_pct = by(self.route_share_pct, 5, 100),
+        }
+    }
+}
+
+/// A replay's result as the tab keeps it.
+#[derive(Clone, Debug)]
+pub struct LeversResult {
+    pub report: std::sync::Arc<crate::reports::levers::LeversReport>,
+    /// The calls replayed.
+    pub calls: usize,
+    /// How long the replay took (with the read, when there was one).
+    pub took_ms: u64,
+    /// The calls were read for it (not the ones in memory).
+    pub read: bool,
+    /// The setting replayed.
+    pub settings: LeverSettings,
+}
+
+impl PartialEq for LeversResult {
+    fn eq(&self, o: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.report, &o.report) && self.took_ms == o.took_ms
+    }
+}
+
+/// A replay for the lever thread.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeverRequest {
+    pub generation: u64,
+    pub settings: LeverSettings,
+    pub now_ms: i64,
+    /// Read the calls again (else replay the ones in memory).
+    pub reload: bool,
+}
+
+/// The Levers tab: the settings, the replay running and the last result.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LeversState {
+    /// The lever the arrows set.
+    pub row: usize,
+    pub settings: LeverSettings,
+    /// The newest replay asked for.
+    pub generation: u64,
+    pub running: bool,
+    /// Calls read so far by the running replay.
+    pub read: u64,
+    pub result: Option<LeversResult>,
+    pub error: Option<String>,
+    /// When the calls in memory were read.
+    pub loaded_ms: Option<i64>,
 }
 
 /// Background progress shown in the status bar.
@@ -176,6 +300,8 @@ pub struct ExportRequest {
     pub tz: TimeZone,
     pub outcome_rules: Vec<String>,
     pub operate: std::sync::Arc<crate::operate::Operate>,
+    /// The Levers tab's setting (for its view).
+    pub levers: Option<LeverSettings>,
 }
 
 /// The formats an export takes.
@@ -199,6 +325,7 @@ pub fn export_view(tab: Tab) -> &'static str {
         Tab::Gate => "gate",
         Tab::Raci => "raci",
         Tab::Kpis => "kpis",
+        Tab::Levers => "levers",
     }
 }
 
@@ -241,6 +368,8 @@ pub enum Action {
     ResetAll,
     SaveScenario,
     ClearSaved,
+    /// Forecast: take the levers from the Levers tab's replay, or not.
+    ToggleReplayed,
     Enter,
     Back,
     ToggleHelp,
@@ -250,6 +379,12 @@ pub enum Action {
     PromptExport,
     /// An export finished: where it went, or why it failed.
     Exported(Result<String, String>),
+    /// Switch the selected lever on or off (Levers).
+    ToggleLever,
+    /// Calls read so far by the running lever replay.
+    LeversProgress(u64),
+    /// A lever replay finished.
+    LeversReady(u64, Result<LeversResult, String>),
     /// Text typed into an open prompt.
     Input(char),
     Backspace,
@@ -277,6 +412,8 @@ pub enum Effect {
     Suspend,
     /// Write a snapshot to a file.
     Export(ExportRequest),
+    /// Replay the levers (off the UI thread).
+    Replay(LeverRequest),
 }
 
 pub struct App {
@@ -294,6 +431,7 @@ pub struct App {
     pub raci_selected: Option<String>,
     /// The selected KPI.
     pub kpi_selected: Option<String>,
+    pub levers: LeversState,
     /// The RACI, owners, budgets and KPI targets from the config.
     pub operate: std::sync::Arc<crate::operate::Operate>,
     /// Budget alerts firing, as recorded (by subject); loaded from the
@@ -364,6 +502,7 @@ impl App {
             gate: GateState::default(),
             raci_selected: None,
             kpi_selected: None,
+            levers: LeversState::default(),
             operate: Default::default(),
             alerts: BTreeMap::new(),
             alerts_loaded: false,
@@ -456,6 +595,7 @@ impl App {
                 Some((k, _)) => k.kpis.iter().map(|k| k.name.to_string()).collect(),
                 None => Vec::new(),
             },
+            Tab::Levers => Vec::new(),
         }
     }
 
@@ -496,6 +636,7 @@ impl App {
             Tab::Gate => self.gate.selected.as_ref(),
             Tab::Raci => self.raci_selected.as_ref(),
             Tab::Kpis => self.kpi_selected.as_ref(),
+            Tab::Levers => None,
         }
     }
 
@@ -512,6 +653,7 @@ impl App {
             Tab::Gate => self.gate.selected = key,
             Tab::Raci => self.raci_selected = key,
             Tab::Kpis => self.kpi_selected = key,
+            Tab::Levers => {}
         }
     }
 
@@ -529,9 +671,70 @@ impl App {
         let missing = match t {
             Tab::Forecast => self.snapshot.as_ref().is_none_or(|s| s.forecast.is_none()),
             Tab::Kpis => self.snapshot.as_ref().is_none_or(|s| s.operate.kpis.is_none()),
+            Tab::Levers => {
+                let stale = self.levers.loaded_ms.is_none_or(|t| self.now_ms - t > LEVERS_RELOAD_MS);
+                return if !self.levers.running && (self.levers.result.is_none() || stale) {
+                    self.replay()
+                } else {
+                    vec![]
+                };
+            }
             _ => false,
         };
         if missing && !self.waiting { self.query() } else { vec![] }
+    }
+
+    /// Asks for a replay of the current lever setting: the calls in memory
+    /// are replayed, unless they were read over `LEVERS_RELOAD_MS` ago.
+    fn replay(&mut self) -> Vec<Effect> {
+        let l = &mut self.levers;
+        l.generation += 1;
+        l.running = true;
+        l.read = 0;
+        l.error = None;
+        let reload = l.loaded_ms.is_none_or(|t| self.now_ms - t > LEVERS_RELOAD_MS);
+        vec![Effect::Replay(LeverRequest {
+            generation: l.generation,
+            settings: l.settings.clone(),
+            now_ms: self.now_ms,
+            reload,
+        })]
+    }
+
+    /// The Levers tab's keys: the selected lever's setting moved, switched
+    /// or its target changed, then replayed.
+    fn lever_key(&mut self, action: &Action) -> Option<Vec<Effect>> {
+        if self.tab != Tab::Levers {
+            return None;
+        }
+        let l = &mut self.levers;
+        match action {
+            Action::SliderLeft | Action::SliderBigLeft => l.settings.step(l.row, -1),
+            Action::SliderRight | Action::SliderBigRight => l.settings.step(l.row, 1),
+            Action::ToggleLever | Action::Enter => l.settings.on[l.row] = !l.settings.on[l.row],
+            Action::PrevItem => {
+                l.settings.route_to = (l.settings.route_to + ROUTE_TARGETS.len() - 1) % ROUTE_TARGETS.len()
+            }
+            Action::NextItem => l.settings.route_to = (l.settings.route_to + 1) % ROUTE_TARGETS.len(),
+            Action::Up | Action::ScrollUp => {
+                l.row = l.row.saturating_sub(1);
+                return Some(vec![]);
+            }
+            Action::Down | Action::ScrollDown => {
+                l.row = (l.row + 1).min(3);
+                return Some(vec![]);
+            }
+            Action::Home => {
+                l.row = 0;
+                return Some(vec![]);
+            }
+            Action::End => {
+                l.row = 3;
+                return Some(vec![]);
+            }
+            _ => return None,
+        }
+        Some(self.replay())
     }
 
     /// Moves the selected slider by `delta` (in memory only: the view
@@ -540,6 +743,22 @@ impl App {
         let s = SLIDERS[self.forecast.slider];
         let v = &mut self.forecast.values[self.forecast.slider];
         *v = (*v + delta).clamp(s.min, s.max);
+    }
+
+    /// The forecast's scenario for an item (`None`: all workflows): the
+    /// sliders, with the Levers tab's measured factors for the item when
+    /// `v` is on (the typed levers then do not apply).
+    pub fn forecast_scenario(&self, item: Option<&str>) -> crate::forecast::Scenario {
+        let mut s = scenario_of(&self.forecast.values);
+        if self.forecast.replayed {
+            s.input_reduction_pct = 0.0;
+            s.cache_hit_pct = None;
+            s.replayed = self.levers.result.as_ref().map(|r| {
+                let rep = &r.report.replay;
+                item.and_then(|w| rep.workflows.get(w)).unwrap_or(&rep.total).factors()
+            });
+        }
+        s
     }
 
     /// The forecast item on screen.
@@ -551,7 +770,7 @@ impl App {
     fn save_scenario(&mut self) {
         let Some(item) = self.forecast_item() else { return };
         let d = &item.measured.drivers;
-        let p = crate::forecast::project(d, &scenario_of(&self.forecast.values));
+        let p = crate::forecast::project(d, &self.forecast_scenario(item.key()));
         let saved = SavedScenario {
             workflow: item.measured.workflow.clone().unwrap_or_else(|| "all workflows".into()),
             values: self.forecast.values,
@@ -646,6 +865,7 @@ impl App {
     fn export(&mut self, format: &str) -> Vec<Effect> {
         let (window, group) = match self.tab {
             Tab::Ledger => (self.ledger.window, self.ledger.group),
+            Tab::Levers => (WindowKind::Days30, GroupBy::WORKFLOW),
             _ => (WindowKind::Today, GroupBy::WORKFLOW),
         };
         self.export_note = Some(format!("exporting the {} as {format}…", export_view(self.tab)));
@@ -658,6 +878,7 @@ impl App {
             tz: self.tz.clone(),
             outcome_rules: self.outcome_rules.clone(),
             operate: self.operate.clone(),
+            levers: (self.tab == Tab::Levers).then(|| self.levers.settings.clone()),
         })]
     }
 
@@ -784,12 +1005,40 @@ impl App {
         if self.prompt.is_some() && typing {
             return self.prompt_key(action);
         }
+        if let Some(effects) = self.lever_key(&action) {
+            return effects;
+        }
         match action {
             Action::Quit => {
                 self.quit = true;
                 vec![]
             }
             Action::Suspend => vec![Effect::Suspend],
+            Action::ToggleLever => {
+                self.dirty = false;
+                vec![]
+            }
+            Action::LeversProgress(n) => {
+                self.levers.read = n;
+                vec![]
+            }
+            Action::LeversReady(generation, r) => {
+                let l = &mut self.levers;
+                if generation == l.generation {
+                    l.running = false;
+                }
+                match r {
+                    Ok(r) => {
+                        if r.read {
+                            l.loaded_ms = Some(self.now_ms);
+                        }
+                        l.result = Some(r);
+                    }
+                    Err(e) if generation == l.generation => l.error = Some(e),
+                    Err(_) => {}
+                }
+                vec![]
+            }
             Action::ToggleHelp => {
                 self.help = !self.help;
                 vec![]
@@ -838,6 +1087,13 @@ impl App {
             }
             Action::ClearSaved => {
                 self.forecast.saved.clear();
+                vec![]
+            }
+            Action::ToggleReplayed => {
+                self.forecast.replayed = !self.forecast.replayed;
+                if self.forecast.replayed && self.levers.result.is_none() && !self.levers.running {
+                    return self.replay();
+                }
                 vec![]
             }
             Action::Up | Action::ScrollUp => self.move_selection(-1),
@@ -929,7 +1185,7 @@ impl App {
                     self.gate.cases = self.gate.selected.is_some();
                     vec![]
                 }
-                Tab::Sources | Tab::Forecast | Tab::Raci | Tab::Kpis => vec![],
+                Tab::Sources | Tab::Forecast | Tab::Raci | Tab::Kpis | Tab::Levers => vec![],
             },
             Action::Back => {
                 if self.help {

@@ -51,6 +51,7 @@ const fn bind(scope: Scope, keys: &'static [Key], label: &'static str, action: A
 use Scope::Global as G;
 const LEDGER: Scope = Scope::Tab(Tab::Ledger);
 const FORECAST: Scope = Scope::Tab(Tab::Forecast);
+const LEVERS: Scope = Scope::Tab(Tab::Levers);
 
 /// Every binding, in the order the help lists them. A tab's binding of a
 /// key wins over the global one.
@@ -62,17 +63,24 @@ pub const KEYMAP: &[Binding] = &[
     bind(G, &[k('5')], "`5`", Action::SelectTab(4), "Gate tab"),
     bind(G, &[k('6')], "`6`", Action::SelectTab(5), "RACI tab"),
     bind(G, &[k('7')], "`7`", Action::SelectTab(6), "KPIs tab"),
+    bind(G, &[k('8')], "`8`", Action::SelectTab(7), "Levers tab"),
     bind(G, &[code(KeyCode::Tab)], "`Tab`", Action::NextTab, "next tab"),
     bind(G, &[code(KeyCode::BackTab)], "`Shift-Tab`", Action::PrevTab, "previous tab"),
-    bind(G, &[code(KeyCode::Left), k('h')], "`←` `h`", Action::PrevTab, "previous tab (Forecast: slider)"),
-    bind(G, &[code(KeyCode::Right), k('l')], "`→` `l`", Action::NextTab, "next tab (Forecast: slider)"),
-    bind(G, &[code(KeyCode::Up), k('k')], "`↑` `k`", Action::Up, "move the selection up (Forecast: choose a slider)"),
+    bind(G, &[code(KeyCode::Left), k('h')], "`←` `h`", Action::PrevTab, "previous tab (Forecast, Levers: a setting)"),
+    bind(G, &[code(KeyCode::Right), k('l')], "`→` `l`", Action::NextTab, "next tab (Forecast, Levers: a setting)"),
+    bind(
+        G,
+        &[code(KeyCode::Up), k('k')],
+        "`↑` `k`",
+        Action::Up,
+        "move the selection up (Forecast: a slider; Levers: a lever)",
+    ),
     bind(
         G,
         &[code(KeyCode::Down), k('j')],
         "`↓` `j`",
         Action::Down,
-        "move the selection down (Forecast: choose a slider)",
+        "move the selection down (Forecast: a slider; Levers: a lever)",
     ),
     bind(G, &[code(KeyCode::PageUp)], "`PgUp`", Action::PageUp, "a page up"),
     bind(G, &[code(KeyCode::PageDown)], "`PgDn`", Action::PageDown, "a page down"),
@@ -126,6 +134,24 @@ pub const KEYMAP: &[Binding] = &[
     bind(FORECAST, &[k('R')], "`R`", Action::ResetAll, "reset every slider"),
     bind(FORECAST, &[k('a')], "`a`", Action::SaveScenario, "save the scenario for comparison (up to 6)"),
     bind(FORECAST, &[k('x')], "`x`", Action::ClearSaved, "clear the saved scenarios"),
+    bind(
+        FORECAST,
+        &[k('v')],
+        "`v`",
+        Action::ToggleReplayed,
+        "levers as replayed on the Levers tab (measured), or as the sliders",
+    ),
+    bind(LEVERS, &[code(KeyCode::Left), k('h')], "`←` `h`", Action::SliderLeft, "the lever's setting a step down"),
+    bind(LEVERS, &[code(KeyCode::Right), k('l')], "`→` `l`", Action::SliderRight, "the lever's setting a step up"),
+    bind(
+        LEVERS,
+        &[k(' '), code(KeyCode::Enter)],
+        "`Space` `Enter`",
+        Action::ToggleLever,
+        "switch the lever on or off (replayed at once)",
+    ),
+    bind(LEVERS, &[k('[')], "`[`", Action::PrevItem, "previous routing target"),
+    bind(LEVERS, &[k(']')], "`]`", Action::NextItem, "next routing target"),
 ];
 
 /// Whether an event is this key. Characters carry their case, so Shift

@@ -53,7 +53,7 @@ pub fn tab_rects(tabs: Rect, titles: &[&str]) -> Vec<Rect> {
         .map(|(i, t)| {
             let w = tab_label(i, t).chars().count() as u16;
             let r = Rect { x, y: tabs.y, width: w.min(tabs.right().saturating_sub(x)), height: 1 };
-            x += w + 1;
+            x += w;
             r
         })
         .collect()
@@ -165,7 +165,7 @@ pub struct Geometry {
 }
 
 /// Tab titles in order (kept here so that hit-testing and drawing agree).
-pub const TAB_TITLES: [&str; 7] = ["Live", "Ledger", "Sources", "Forecast", "Gate", "RACI", "KPIs"];
+pub const TAB_TITLES: [&str; 8] = ["Live", "Ledger", "Sources", "Forecast", "Gate", "RACI", "KPIs", "Levers"];
 
 pub fn hit(g: &Geometry, x: u16, y: u16) -> Hit {
     let area = Rect { x: 0, y: 0, width: g.width, height: g.height };

@@ -74,6 +74,8 @@ enum AppEvent {
     QueryFailed(String),
     Error(String),
     Exported(Result<String, String>),
+    LeversProgress(u64),
+    LeversReady(u64, Result<app::LeversResult, String>),
 }
 
 /// Work for the query thread.
@@ -190,6 +192,81 @@ fn spawn_query_thread(
     qtx
 }
 
+/// Replays the levers on its own thread and connection: the calls of the
+/// last 30 days are read when a request says so (with progress), kept,
+/// and replayed for each new setting; only the newest request is served.
+fn spawn_lever_thread(
+    db: PathBuf,
+    catalog: Arc<Catalog>,
+    tx: tokio::sync::mpsc::UnboundedSender<AppEvent>,
+) -> std::sync::mpsc::Sender<app::LeverRequest> {
+    let (ltx, lrx) = std::sync::mpsc::channel::<app::LeverRequest>();
+    std::thread::Builder::new()
+        .name("aifin-levers".into())
+        .spawn(move || {
+            let mut conn: Option<rusqlite::Connection> = None;
+            let mut calls: Option<(crate::store::queries::Window, crate::levers::CallSet)> = None;
+            while let Ok(mut req) = lrx.recv() {
+                while let Ok(newer) = lrx.try_recv() {
+                    let reload = req.reload || newer.reload;
+                    req = app::LeverRequest { reload, ..newer };
+                }
+                let started = Instant::now();
+                let r = (|| -> Result<app::LeversResult, String> {
+                    if conn.is_none() {
+                        conn =
+                            Some(crate::store::open_existing(&db).map_err(|e| format!("cannot open the ledger: {e}"))?);
+                    }
+                    let c = conn.as_ref().ok_or("no ledger")?;
+                    let read = req.reload || calls.is_none();
+                    if read {
+                        calls = None;
+                        // The 30 days up to the newest call (a ledger of an
+                        // earlier month shows that month).
+                        let newest: Option<i64> = c
+                            .query_row("SELECT MAX(ts) FROM calls WHERE ts <= ?1", [req.now_ms], |r| r.get(0))
+                            .map_err(|e| format!("cannot read the calls: {e}"))?;
+                        let end = newest.unwrap_or(req.now_ms) + 1;
+                        let window = crate::store::queries::Window {
+                            since: Some(end - app::LEVERS_WINDOW_MS),
+                            until: Some(end),
+                        };
+                        let progress = |n: u64| {
+                            let _ = tx.send(AppEvent::LeversProgress(n));
+                        };
+                        let set = crate::levers::CallSet::load(c, window, None, &progress)
+                            .map_err(|e| format!("cannot read the calls: {e}"))?;
+                        calls = Some((window, set));
+                    }
+                    let (window, set) = calls.as_ref().ok_or("no calls")?;
+                    let report = crate::reports::levers::LeversReport::build_on(
+                        c,
+                        set,
+                        *window,
+                        &req.settings.lever_set(),
+                        Arc::clone(&catalog),
+                    )
+                    .map_err(|e| e.to_string())?;
+                    Ok(app::LeversResult {
+                        report: Arc::new(report),
+                        calls: set.len(),
+                        took_ms: started.elapsed().as_millis() as u64,
+                        read,
+                        settings: req.settings.clone(),
+                    })
+                })();
+                if r.is_err() {
+                    conn = None;
+                }
+                if tx.send(AppEvent::LeversReady(req.generation, r)).is_err() {
+                    break;
+                }
+            }
+        })
+        .expect("spawn lever thread");
+    ltx
+}
+
 /// Writes what a tab shows to `aifin-<view>-<time>.<format>` in the
 /// current directory; returns the path, or why it could not.
 fn export_file(
@@ -211,7 +288,7 @@ fn export_file(
         catalog_version: pricer.catalog().version().to_string(),
         rules_hash: rules_hash.to_string(),
         outcome_rules: r.outcome_rules.clone(),
-        levers: None,
+        levers: r.levers.as_ref().map(|l| l.lever_set()),
     };
     let s = snapshot::build(conn, r.view, &p, &r.operate, pricer)
         .map_err(|e| e.to_string())?
@@ -227,6 +304,7 @@ pub fn run(opts: TuiOptions) -> Result<(), TuiError> {
     drop(crate::store::open_rw(&opts.db)?);
     let (app_tx, mut app_rx) = tokio::sync::mpsc::unbounded_channel::<AppEvent>();
     let jobs = spawn_query_thread(opts.db.clone(), Arc::clone(&opts.catalog), app_tx.clone(), opts.rules_hash.clone());
+    let replays = spawn_lever_thread(opts.db.clone(), Arc::clone(&opts.catalog), app_tx.clone());
 
     let progress = Arc::new(Progress::default());
     let tokenizer = Arc::new(TokenizerStats::default());
@@ -357,6 +435,9 @@ pub fn run(opts: TuiOptions) -> Result<(), TuiError> {
                         Effect::Export(r) => {
                             let _ = jobs.send(Job::Export(r));
                         }
+                        Effect::Replay(r) => {
+                            let _ = replays.send(r);
+                        }
                         Effect::Suspend => {
                             guard.suspend()?;
                             app.update(Action::Resize(guard.terminal.size()?.width, guard.terminal.size()?.height));
@@ -389,6 +470,8 @@ fn push_event(ev: AppEvent, actions: &mut Vec<Action>, status: &mut Status) {
         AppEvent::Data(s) => actions.push(Action::DataReady(s)),
         AppEvent::QueryFailed(e) => actions.push(Action::QueryFailed(e)),
         AppEvent::Exported(r) => actions.push(Action::Exported(r)),
+        AppEvent::LeversProgress(n) => actions.push(Action::LeversProgress(n)),
+        AppEvent::LeversReady(g, r) => actions.push(Action::LeversReady(g, r)),
         AppEvent::Error(e) => {
             status.notice = Some(e);
             actions.push(Action::Status(Box::new(status.clone())));

@@ -592,8 +592,10 @@ fn keys_switch_tabs_sort_group_and_drill() {
     assert!(app.update(Action::NextTab).is_empty(), "switching tabs needs no query");
     assert_eq!(app.tab, Tab::Ledger);
     app.update(Action::PrevTab);
+    app.update(Action::PrevTab);
+    assert_eq!(app.tab, Tab::Levers, "tabs wrap around");
     let e = app.update(Action::PrevTab);
-    assert_eq!(app.tab, Tab::Kpis, "tabs wrap around");
+    assert_eq!(app.tab, Tab::Kpis);
     let [Effect::Query(p)] = &e[..] else { panic!("the KPI tab asks for its board: {e:?}") };
     assert!(p.kpis);
     app.update(Action::DataReady(Box::new(snap(&conn, p))));
@@ -982,4 +984,116 @@ fn e_exports_what_the_tab_shows_and_says_where() {
     app.update(Action::PromptExport);
     assert!(app.update(Action::Back).is_empty());
     assert!(app.prompt.is_none());
+}
+
+/// Answers a lever replay as the lever thread does: the 30 days up to the
+/// newest call, read from the fixture, replayed with the request's setting.
+fn answer_replay(conn: &Connection, r: &super::app::LeverRequest) -> Action {
+    let newest: i64 = conn.query_row("SELECT MAX(ts) FROM calls WHERE ts <= ?1", [r.now_ms], |x| x.get(0)).unwrap();
+    let window = crate::store::queries::Window {
+        since: Some(newest + 1 - super::app::LEVERS_WINDOW_MS),
+        until: Some(newest + 1),
+    };
+    let set = crate::levers::CallSet::load(conn, window, None, &|_| {}).unwrap();
+    let report = crate::reports::levers::LeversReport::build_on(
+        conn,
+        &set,
+        window,
+        &r.settings.lever_set(),
+        std::sync::Arc::new(crate::pricing::Catalog::embedded()),
+    )
+    .unwrap();
+    Action::LeversReady(
+        r.generation,
+        Ok(super::app::LeversResult {
+            report: std::sync::Arc::new(report),
+            calls: set.len(),
+            took_ms: 1_200,
+            read: r.reload,
+            settings: r.settings.clone(),
+        }),
+    )
+}
+
+fn replays(effects: &[Effect]) -> Vec<super::app::LeverRequest> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Replay(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_levers_tab_replays_off_the_ui_thread_and_keeps_its_last_result() {
+    let conn = fixture();
+    let mut app = app_with(&conn, (120, 40));
+    let asked = replays(&app.update(Action::SelectTab(7)));
+    assert_eq!(asked.len(), 1);
+    assert_eq!((asked[0].generation, asked[0].reload), (1, true), "the first replay reads the calls");
+    assert!(app.levers.running);
+    // Before any result: what it is doing, at once.
+    assert!(render(&app).contains("replaying the last 30 days"));
+    app.update(Action::LeversProgress(250_000));
+    assert!(render(&app).contains("250,000 calls read"));
+    app.update(answer_replay(&conn, &asked[0]));
+    assert!(!app.levers.running);
+    insta::assert_snapshot!("levers_120x40", render(&app));
+    app.update(Action::Resize(80, 24));
+    insta::assert_snapshot!("levers_80x24", render(&app));
+    app.update(Action::Resize(120, 40));
+
+    // A new setting replays the calls in memory; the last result stays on
+    // screen meanwhile, and a late answer to an older request does not end
+    // the wait.
+    app.update(Action::Down);
+    let asked = replays(&app.update(Action::SliderRight));
+    assert_eq!((asked[0].generation, asked[0].reload), (2, false));
+    assert_eq!(asked[0].settings.compress_pct, 35);
+    let screen = render(&app);
+    assert!(screen.contains("replaying the new setting"), "{screen}");
+    assert!(screen.contains("Composed"), "{screen}");
+    app.update(Action::LeversReady(1, Err("an older request failed".into())));
+    assert!(app.levers.running && app.levers.error.is_none());
+
+    // Every lever off: the replay is the ledger, to the nano (the
+    // fixture's calls of those 30 days, summed here).
+    let mut last = None;
+    for row in 0..4 {
+        app.levers.row = row;
+        last = replays(&app.update(Action::ToggleLever)).pop();
+    }
+    let last = last.unwrap();
+    assert_eq!(last.generation, 6);
+    assert_eq!(last.settings.on, [false; 4]);
+    app.update(answer_replay(&conn, &last));
+    let t = &app.levers.result.as_ref().unwrap().report.replay.total;
+    let w = app.levers.result.as_ref().unwrap().report.window;
+    assert_eq!(t.stored.0, cost_between(&records(), w.0.unwrap(), w.1.unwrap(), None));
+    assert_eq!((t.composed, t.composed_saving().0), (t.replayed, 0));
+}
+
+#[test]
+fn the_forecast_takes_its_levers_from_the_replay_with_v() {
+    let conn = fixture();
+    let mut app = app_with(&conn, (120, 40));
+    drive(&mut app, &conn, &[Action::SelectTab(3)]);
+    // No replay yet: `v` asks for one.
+    let asked = replays(&app.update(Action::ToggleReplayed));
+    assert_eq!(asked.len(), 1);
+    assert!(app.forecast.replayed);
+    app.update(answer_replay(&conn, &asked[0]));
+    let r = app.levers.result.as_ref().unwrap().report.replay.total.clone();
+    let s = app.forecast_scenario(None);
+    let f = s.replayed.expect("the replay's factors");
+    // The composed factor: spend with the levers over spend without.
+    assert_eq!(f.composed, r.composed.0 as f64 / r.replayed.0 as f64);
+    assert!(f.composed < 1.0);
+    // The typed levers give way to the measured ones.
+    app.forecast.values[3] = 30.0;
+    assert_eq!(app.forecast_scenario(None).input_reduction_pct, 0.0);
+    app.update(Action::ToggleReplayed);
+    assert_eq!(app.forecast_scenario(None).replayed, None);
+    assert_eq!(app.forecast_scenario(None).input_reduction_pct, 30.0);
 }

@@ -39,6 +39,7 @@ pub fn render(f: &mut Frame, app: &App, theme: &Theme) {
         Tab::Gate => gate(f, app, theme, a.body),
         Tab::Raci => raci(f, app, theme, a.body),
         Tab::Kpis => kpis(f, app, theme, a.body),
+        Tab::Levers => levers(f, app, theme, a.body),
     }
     if let Some(n) = notice {
         let style = if app.query_error.is_some() { theme.alert() } else { theme.warn() };
@@ -732,6 +733,63 @@ fn kpis(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
         && budgets_h > 0
     {
         table(f, theme, b, bt, None);
+    }
+}
+
+/// The Levers tab: each lever's switch, setting, saving alone and
+/// evidence; the composed saving against the naive sum as bars; the
+/// replay per workflow. The last result stays while a new one runs.
+fn levers(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
+    let vm = view::levers_vm(app, body.width);
+    let bars_h = if vm.bars.is_empty() { 0 } else { vm.bars.len() as u16 + 2 };
+    let [top, bars, rest] =
+        Layout::vertical([Constraint::Length(6), Constraint::Length(bars_h), Constraint::Min(0)]).areas(body);
+    let w = top.width.saturating_sub(2) as usize;
+    let sw = vm.rows.iter().map(|r| r.setting.chars().count()).max().unwrap_or(0);
+    let vw = vm.rows.iter().map(|r| r.saving.chars().count()).max().unwrap_or(0);
+    let lines: Vec<Line> = vm
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mark = if i == vm.selected { "▶" } else { " " };
+            let check = if r.on { "[x]" } else { "[ ]" };
+            let ev_style = match r.evidence {
+                "proven" => theme.good(),
+                "rejected" => theme.alert(),
+                _ => theme.dim(),
+            };
+            let head = format!("{mark} {check} {:<12} {:<sw$}  {:<vw$}  ", r.name, r.setting, r.saving);
+            let spans = vec![
+                (head, if i == vm.selected { theme.selected() } else { Style::default() }),
+                (r.evidence.to_string(), ev_style),
+            ];
+            Line::from(cut_spans(spans, w))
+        })
+        .collect();
+    let title = clean_truncated(&format!(" Levers · {} ", vm.status), w);
+    let style = if vm.running { theme.warn() } else { theme.title() };
+    f.render_widget(Paragraph::new(lines).block(Block::bordered().title(Span::styled(title, style))), top);
+    if bars_h > 0 {
+        let inner = bars.width.saturating_sub(2) as usize;
+        let room = inner.saturating_sub(12 + 24).max(4);
+        let lines: Vec<Line> = vm
+            .bars
+            .iter()
+            .map(|b| {
+                let n = (b.share * room as f64).round() as usize;
+                let text = format!("{:<10} {:<room$} {}", b.label, "█".repeat(n), b.text);
+                Line::from(Span::raw(clean_truncated(&text, inner)))
+            })
+            .collect();
+        let block = Block::bordered().title(Span::styled(" Saving: composed vs naive sum ", theme.title()));
+        f.render_widget(Paragraph::new(lines).block(block), bars);
+    }
+    match &vm.table {
+        Some(t) => table(f, theme, rest, t, None),
+        None => {
+            f.render_widget(Paragraph::new(Span::styled(vm.status.clone(), theme.dim())).block(Block::bordered()), rest)
+        }
     }
 }
 

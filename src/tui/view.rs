@@ -3,7 +3,7 @@
 //! [`crate::reports`]; here they are only arranged for a screen: columns
 //! fitted to the width, names cut with an ellipsis, lists filtered.
 
-use super::app::{App, LedgerState, SLIDERS, SavedScenario, Tab, scenario_of};
+use super::app::{App, LedgerState, SLIDERS, SavedScenario, Tab};
 use super::data::{Drill, ForecastItem};
 use crate::domain::money::Nanos;
 use crate::domain::record::PART_NAMES;
@@ -395,7 +395,7 @@ pub fn forecast_vm(app: &App) -> Option<ForecastVm> {
     let selected_item = shown.iter().position(|i| i.key() == st.item.as_deref()).unwrap_or(0);
     let item = shown.get(selected_item)?;
     let d = &item.measured.drivers;
-    let s = scenario_of(&st.values);
+    let s = app.forecast_scenario(item.key());
     let current = crate::forecast::project(d, &crate::forecast::Scenario::default());
     let p = crate::forecast::project(d, &s);
     let sliders = SLIDERS
@@ -425,8 +425,11 @@ pub fn forecast_vm(app: &App) -> Option<ForecastVm> {
             }
         })
         .collect();
-    let levers = if crate::forecast::has_levers(&s) {
-        freport::levers_line(&crate::forecast::levers(d, &s))
+    let levers = if st.replayed && s.replayed.is_none() {
+        "levers: replaying them on the Levers tab…".into()
+    } else if crate::forecast::has_levers(&s) {
+        let line = freport::levers_line(&crate::forecast::levers(d, &s));
+        if st.replayed { format!("replayed on the Levers tab (v: sliders) · {line}") } else { line }
     } else {
         "levers: input reduction and cache hit rate (↓ to reach them)".into()
     };
@@ -707,4 +710,106 @@ pub fn kpis_vm(app: &App, width: u16) -> Option<KpisVm> {
         steps: k.rollout.iter().map(|s| s.status).collect(),
         budgets,
     })
+}
+
+/// One lever's line on the Levers tab.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeverRowVm {
+    pub on: bool,
+    pub name: &'static str,
+    pub setting: String,
+    /// Its saving alone, from the last replay ("" when not replayed on).
+    pub saving: String,
+    /// `proven`, `rejected` or `unproven`.
+    pub evidence: &'static str,
+}
+
+/// A bar of the composed-versus-naive chart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SavingBarVm {
+    pub label: &'static str,
+    /// The saving as a fraction of the spend (0 to 1).
+    pub share: f64,
+    pub text: String,
+}
+
+/// The Levers tab.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeversVm {
+    pub rows: Vec<LeverRowVm>,
+    pub selected: usize,
+    /// What the replay is doing, or what the result is of.
+    pub status: String,
+    pub running: bool,
+    pub bars: Vec<SavingBarVm>,
+    pub table: Option<TableVm>,
+}
+
+pub fn levers_vm(app: &App, width: u16) -> LeversVm {
+    use crate::levers::Lever;
+    let st = &app.levers;
+    let set = st.settings.lever_set();
+    let result = st.result.as_ref();
+    let total = result.map(|r| &r.report.replay.total);
+    let rows = Lever::ALL
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let saving = match (total, result.is_some_and(|r| r.settings.on[i])) {
+                (Some(t), true) => t
+                    .saving(l)
+                    .map(|s| {
+                        let pct = if t.replayed.0 > 0 { s.0 as f64 / t.replayed.0 as f64 } else { 0.0 };
+                        format!("saves {} ({})", s.format_usd(2), percent(pct, 1))
+                    })
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            let evidence =
+                result.map_or("unproven", |r| crate::reports::levers::Evidence::of(&r.report.history, l, None).status);
+            let spec = st.settings.spec(i);
+            let setting = if st.settings.on[i] { set.describe(l) } else { format!("off ({spec})") };
+            LeverRowVm {
+                on: st.settings.on[i],
+                name: l.name(),
+                setting: clean(&setting).into_owned(),
+                saving,
+                evidence,
+            }
+        })
+        .collect();
+    let status = match (st.running, &st.error, result) {
+        (_, Some(e), _) => format!("replay failed: {e}"),
+        (true, _, _) if st.read > 0 => format!("replaying… {} calls read", thousands(st.read as i64)),
+        (true, _, Some(_)) => "replaying the new setting… (the last result below)".to_string(),
+        (true, _, None) => "replaying the last 30 days' calls…".to_string(),
+        (false, _, Some(r)) => format!(
+            "{} calls of the 30 days to {} replayed in {:.1} s{}",
+            thousands(r.calls as i64),
+            r.report.window.1.map_or_else(|| "now".to_string(), |u| crate::domain::time::format_utc(u - 1)),
+            r.took_ms as f64 / 1000.0,
+            if r.read { " (read from the ledger)" } else { " (from memory)" }
+        ),
+        (false, _, None) => String::new(),
+    };
+    let bars = match total {
+        Some(t) if t.replayed.0 > 0 => {
+            let bar = |label: &'static str, v: Nanos| SavingBarVm {
+                label,
+                share: (v.0 as f64 / t.replayed.0 as f64).clamp(0.0, 1.0),
+                text: format!("{} ({})", v.format_usd(2), percent(v.0 as f64 / t.replayed.0 as f64, 1)),
+            };
+            vec![
+                bar("Composed", t.composed_saving()),
+                bar("Naive sum", t.naive_sum()),
+                bar("Proven", t.proven_saving()),
+            ]
+        }
+        _ => Vec::new(),
+    };
+    let table = result.map(|r| {
+        let t = r.report.table();
+        fit(&t, &(0..t.rows.len()).collect::<Vec<_>>(), width)
+    });
+    LeversVm { rows, selected: st.row, status, running: st.running, bars, table }
 }
