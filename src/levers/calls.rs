@@ -388,35 +388,51 @@ fn attach(conn: &rusqlite::Connection, b: &mut Builder) -> rusqlite::Result<()> 
     Ok(())
 }
 
-/// Walks the compositions and fingerprints of the rows' key range beside
-/// the rows (both in key order).
+/// Joins the compositions and fingerprints of the rows' key range to the
+/// rows.
 fn join_rows(conn: &rusqlite::Connection, rows: &mut [Row]) -> rusqlite::Result<()> {
     let (Some(first), Some(last)) = (rows.first(), rows.last()) else { return Ok(()) };
-    let (lo, hi) = (first.dedupe_ts, last.dedupe_ts);
-    let mut stmt = conn.prepare(
-        "SELECT dedupe_ts, dedupe_key, system, tools, context, history, user FROM prompt_parts
-         WHERE dedupe_ts >= ?1 AND dedupe_ts <= ?2",
-    )?;
-    let mut q = stmt.query([lo, hi])?;
-    let mut i = 0;
-    while let Some(r) = q.next()? {
-        let k = (r.get::<_, i64>(0)?, r.get::<_, i64>(1)?);
-        while i < rows.len() && (rows[i].dedupe_ts, rows[i].dedupe_key) < k {
-            i += 1;
-        }
-        if i == rows.len() {
-            break;
-        }
-        if (rows[i].dedupe_ts, rows[i].dedupe_key) == k {
+    let range = (first.dedupe_ts, last.dedupe_ts);
+    walk(
+        conn,
+        rows,
+        range,
+        "SELECT dedupe_ts, dedupe_key, system, tools, context, history, user FROM prompt_parts WHERE dedupe_ts >= ?1 AND dedupe_ts <= ?2",
+        |row, r| {
             let n = |c: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(c)?.max(0) as u64) };
-            rows[i].parts = narrow([n(2)?, n(3)?, n(4)?, n(5)?, n(6)?]);
-            rows[i].flags |= HAS_PARTS;
-        }
-    }
-    let mut stmt = conn.prepare(
-        "SELECT dedupe_ts, dedupe_key, prefix, prompt FROM prompt_hashes
-         WHERE dedupe_ts >= ?1 AND dedupe_ts <= ?2 AND key_id = ''",
+            row.parts = narrow([n(2)?, n(3)?, n(4)?, n(5)?, n(6)?]);
+            row.flags |= HAS_PARTS;
+            Ok(())
+        },
     )?;
+    walk(
+        conn,
+        rows,
+        range,
+        "SELECT dedupe_ts, dedupe_key, prefix, prompt FROM prompt_hashes WHERE dedupe_ts >= ?1 AND dedupe_ts <= ?2 AND key_id = ''",
+        |row, r| {
+            if let Some(p) = r.get::<_, Option<i64>>(2)? {
+                row.prefix = p;
+                row.flags |= HAS_PREFIX;
+            }
+            row.prompt = r.get(3)?;
+            row.flags |= HAS_PROMPT;
+            Ok(())
+        },
+    )
+}
+
+/// Walks a table's rows of a dedupe-time range (in key order, its first
+/// two columns the key) beside the call rows (in key order too), calling
+/// `set` on each call the table has a row for.
+fn walk(
+    conn: &rusqlite::Connection,
+    rows: &mut [Row],
+    (lo, hi): (i64, i64),
+    sql: &str,
+    mut set: impl FnMut(&mut Row, &rusqlite::Row) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare(sql)?;
     let mut q = stmt.query([lo, hi])?;
     let mut i = 0;
     while let Some(r) = q.next()? {
@@ -428,12 +444,7 @@ fn join_rows(conn: &rusqlite::Connection, rows: &mut [Row]) -> rusqlite::Result<
             break;
         }
         if (rows[i].dedupe_ts, rows[i].dedupe_key) == k {
-            if let Some(p) = r.get::<_, Option<i64>>(2)? {
-                rows[i].prefix = p;
-                rows[i].flags |= HAS_PREFIX;
-            }
-            rows[i].prompt = r.get(3)?;
-            rows[i].flags |= HAS_PROMPT;
+            set(&mut rows[i], r)?;
         }
     }
     Ok(())
