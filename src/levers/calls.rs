@@ -275,9 +275,7 @@ fn scan(
     let mut stmt = conn.prepare(&format!(
         "SELECT c.ts, c.dedupe_ts, c.dedupe_key, c.provider, c.model, c.workflow, c.team, c.customer,
                 c.uncached_input, c.cache_read, c.cache_write_5m, c.cache_write_1h, c.output, c.reasoning,
-                c.batch, c.service_tier, c.inference_geo, c.speed, c.region, c.cost_nano,
-                c.batch <> 0 OR c.service_tier IS NOT NULL OR c.inference_geo IS NOT NULL OR c.speed IS NOT NULL
-                    OR c.region IS NOT NULL
+                c.batch, c.service_tier, c.inference_geo, c.speed, c.region, c.cost_nano
          FROM {from} {RAW_WHERE} AND c.pending = 0 AND (?3 IS NULL OR COALESCE(c.workflow, '') = ?3)"
     ))?;
     let mut q = match part {
@@ -292,11 +290,8 @@ fn scan(
     while let Some(r) = q.next()? {
         let text =
             |i: usize| -> rusqlite::Result<Option<&[u8]>> { r.get_ref(i)?.as_bytes_or_null().map_err(Into::into) };
-        // Batch, tier and locations are rare: read only when one is set.
-        let special = r.get::<_, i64>(20)? != 0;
-        let batch = special && r.get::<_, i64>(14)? != 0;
-        let rare = |i: usize| if special { text(i) } else { Ok(None) };
-        let texts = [text(3)?, text(4)?, text(5)?, text(6)?, text(7)?, rare(15)?, rare(16)?, rare(17)?, rare(18)?];
+        let batch = r.get::<_, i64>(14)? != 0;
+        let texts = [text(3)?, text(4)?, text(5)?, text(6)?, text(7)?, text(15)?, text(16)?, text(17)?, text(18)?];
         combo.clear();
         combo.push(batch as u8);
         for t in texts {

@@ -316,11 +316,12 @@ fn plan_models(
         let mut d = CacheDecision::Unchanged;
         if let Some(ttl) = cache.response_ttl_ms {
             match responses.entry((model(c), prompt)) {
-                std::collections::hash_map::Entry::Occupied(t0) if c.ts - t0.get() <= ttl => {
-                    d = CacheDecision::ResponseHit
-                }
                 std::collections::hash_map::Entry::Occupied(mut t0) => {
-                    t0.insert(c.ts);
+                    if c.ts - t0.get() <= ttl {
+                        d = CacheDecision::ResponseHit;
+                    } else {
+                        t0.insert(c.ts);
+                    }
                 }
                 std::collections::hash_map::Entry::Vacant(v) => {
                     v.insert(c.ts);
@@ -410,24 +411,25 @@ pub fn replay(
         proven,
     };
     let rows = &set.rows;
-    let sums = if rows.len() < 20_000 {
-        replay_part(&ctx, 0..rows.len())
+    let mut out = Replay::default();
+    let mut absorb = |part: FxHashMap<u32, Acc>| {
+        for (w, a) in part {
+            out.workflows.entry(set.name(w).to_string()).or_default().add(&a.outcome(ctx.mask));
+        }
+    };
+    if rows.len() < 20_000 {
+        absorb(replay_part(&ctx, 0..rows.len()));
     } else {
         let mid = rows.len() / 2;
-        std::thread::scope(|s| {
+        let (first, second) = std::thread::scope(|s| {
             let other = s.spawn(|| replay_part(&ctx, mid..rows.len()));
-            let mut first = replay_part(&ctx, 0..mid);
-            for (w, a) in other.join().expect("a replay thread panicked") {
-                first.entry(w).or_default().add(&a);
-            }
-            first
-        })
-    };
-    let mut out = Replay::default();
-    for (w, a) in sums {
-        let o = a.outcome(ctx.mask);
-        out.total.add(&o);
-        out.workflows.insert(set.name(w).to_string(), o);
+            (replay_part(&ctx, 0..mid), other.join().expect("a replay thread panicked"))
+        });
+        absorb(first);
+        absorb(second);
+    }
+    for o in out.workflows.values() {
+        out.total.add(o);
     }
     out.cache = plan.map(|p| p.1);
     Ok(out)
@@ -450,7 +452,8 @@ struct Ctx<'a> {
     proven: &'a (dyn Fn(Lever, &str) -> bool + Sync),
 }
 
-/// Sums of one workflow's calls.
+/// Sums of one workflow's calls on one thread (an `Outcome` with the
+/// single levers in an array: no map lookup per call).
 #[derive(Clone, Debug, Default)]
 struct Acc {
     calls: u64,
@@ -465,21 +468,6 @@ struct Acc {
 }
 
 impl Acc {
-    fn add(&mut self, o: &Acc) {
-        self.calls += o.calls;
-        self.unpriced_calls += o.unpriced_calls;
-        self.stored += o.stored;
-        self.replayed += o.replayed;
-        for (a, b) in self.single.iter_mut().zip(o.single) {
-            a.0 += b.0;
-            a.1 += b.1;
-        }
-        self.composed += o.composed;
-        self.composed_touched += o.composed_touched;
-        self.proven += o.proven;
-        self.not_measurable += o.not_measurable;
-    }
-
     fn outcome(&self, mask: u8) -> Outcome {
         Outcome {
             calls: self.calls,
@@ -630,9 +618,13 @@ fn workflow_limits(set: &CallSet, cap: Option<&Cap>) -> Arc<FxHashMap<u32, Workf
     {
         return Arc::clone(l);
     }
-    let mut by: FxHashMap<u32, (Vec<u64>, Vec<u64>)> = FxHashMap::default();
     let wants = |l: &Option<Limit>| matches!(l, Some(Limit::Percentile(_)));
     let (wi, wo) = (wants(&cap.input), wants(&cap.output));
+    if !wi && !wo {
+        // Token caps only: `apply` reads them from the set.
+        return Arc::default();
+    }
+    let mut by: FxHashMap<u32, (Vec<u64>, Vec<u64>)> = FxHashMap::default();
     for c in set.rows.iter().filter(|c| c.cost().is_some()) {
         let e = by.entry(c.workflow).or_default();
         if wi {
