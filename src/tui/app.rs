@@ -672,8 +672,7 @@ impl App {
             Tab::Forecast => self.snapshot.as_ref().is_none_or(|s| s.forecast.is_none()),
             Tab::Kpis => self.snapshot.as_ref().is_none_or(|s| s.operate.kpis.is_none()),
             Tab::Levers => {
-                let stale = self.levers.loaded_ms.is_none_or(|t| self.now_ms - t > LEVERS_RELOAD_MS);
-                return if !self.levers.running && (self.levers.result.is_none() || stale) {
+                return if !self.levers.running && (self.levers.result.is_none() || self.levers_reload_due()) {
                     self.replay()
                 } else {
                     vec![]
@@ -684,15 +683,21 @@ impl App {
         if missing && !self.waiting { self.query() } else { vec![] }
     }
 
+    /// The calls in memory for the lever lab were read over
+    /// `LEVERS_RELOAD_MS` ago (or never).
+    fn levers_reload_due(&self) -> bool {
+        self.levers.loaded_ms.is_none_or(|t| self.now_ms - t > LEVERS_RELOAD_MS)
+    }
+
     /// Asks for a replay of the current lever setting: the calls in memory
-    /// are replayed, unless they were read over `LEVERS_RELOAD_MS` ago.
+    /// are replayed, unless they are due to be read again.
     fn replay(&mut self) -> Vec<Effect> {
+        let reload = self.levers_reload_due();
         let l = &mut self.levers;
         l.generation += 1;
         l.running = true;
         l.read = 0;
         l.error = None;
-        let reload = l.loaded_ms.is_none_or(|t| self.now_ms - t > LEVERS_RELOAD_MS);
         vec![Effect::Replay(LeverRequest {
             generation: l.generation,
             settings: l.settings.clone(),
@@ -865,7 +870,12 @@ impl App {
     fn export(&mut self, format: &str) -> Vec<Effect> {
         let (window, group) = match self.tab {
             Tab::Ledger => (self.ledger.window, self.ledger.group),
-            Tab::Levers => (WindowKind::Days30, GroupBy::WORKFLOW),
+            // The window the tab's replay covers (the 30 days up to the
+            // newest call), so the file shows the tab's figures.
+            Tab::Levers => match self.levers.result.as_ref().map(|r| r.report.window) {
+                Some((Some(since), Some(until))) => (WindowKind::Custom(since, until), GroupBy::WORKFLOW),
+                _ => (WindowKind::Days30, GroupBy::WORKFLOW),
+            },
             _ => (WindowKind::Today, GroupBy::WORKFLOW),
         };
         self.export_note = Some(format!("exporting the {} as {format}…", export_view(self.tab)));

@@ -759,7 +759,7 @@ fn levers(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
                 "rejected" => theme.alert(),
                 _ => theme.dim(),
             };
-            let head = format!("{mark} {check} {:<12} {:<sw$}  {:<vw$}  ", r.name, r.setting, r.saving);
+            let head = format!("{mark} {check} {:<11} {:<sw$}  {:<vw$} ", r.name, r.setting, r.saving);
             let spans = vec![
                 (head, if i == vm.selected { theme.selected() } else { Style::default() }),
                 (r.evidence.to_string(), ev_style),

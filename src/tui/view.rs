@@ -767,8 +767,13 @@ pub fn levers_vm(app: &App, width: u16) -> LeversVm {
             };
             let evidence =
                 result.map_or("unproven", |r| crate::reports::levers::Evidence::of(&r.report.history, l, None).status);
+            // The flag's own spelling when the line is short of room.
             let spec = st.settings.spec(i);
-            let setting = if st.settings.on[i] { set.describe(l) } else { format!("off ({spec})") };
+            let setting = match (st.settings.on[i], width >= 110) {
+                (true, true) => set.describe(l),
+                (true, false) => spec,
+                (false, _) => format!("off ({spec})"),
+            };
             LeverRowVm {
                 on: st.settings.on[i],
                 name: l.name(),
@@ -786,7 +791,7 @@ pub fn levers_vm(app: &App, width: u16) -> LeversVm {
         (false, _, Some(r)) => format!(
             "{} calls of the 30 days to {} replayed in {:.1} s{}",
             thousands(r.calls as i64),
-            r.report.window.1.map_or_else(|| "now".to_string(), |u| crate::domain::time::format_utc(u - 1)),
+            r.report.window.1.map_or_else(|| "now".to_string(), |u| crate::domain::time::local_day(u - 1, &app.tz)),
             r.took_ms as f64 / 1000.0,
             if r.read { " (read from the ledger)" } else { " (from memory)" }
         ),
