@@ -126,7 +126,11 @@ pub struct PartsOut {
 #[derive(Serialize, Clone, Debug, Default)]
 pub struct PromptOut {
     pub system: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tools: Option<serde_json::Value>,
     pub context: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub history: String,
     pub user: String,
 }
 
@@ -444,6 +448,137 @@ fn workflow_lines(
         .collect()
 }
 
+/// The knowledge bot's frequent questions (asked again and again: the
+/// response cache's case) and the pages its retrieval returns for them.
+const FAQ: [(&str, &str); 24] = [
+    ("How do I reset my SSO password?", "it/sso-reset"),
+    ("How do I connect to the VPN from home?", "it/vpn"),
+    ("What is the expense limit for a client dinner?", "finance/expenses"),
+    ("How many vacation days do I have left?", "hr/leave-balance"),
+    ("Where do I find the brand logo files?", "brand/assets"),
+    ("How do I request a new laptop?", "it/hardware"),
+    ("What is the on-call rotation for payments?", "eng/on-call"),
+    ("How do I book a meeting room?", "facilities/rooms"),
+    ("Which holidays are paid in Germany?", "hr/holidays-de"),
+    ("How do I add someone to a Slack channel?", "it/slack"),
+    ("What is our data retention policy?", "legal/retention"),
+    ("How do I submit a travel request?", "finance/travel"),
+    ("Who approves purchase orders over 10k?", "finance/approvals"),
+    ("How do I get access to the data warehouse?", "data/access"),
+    ("What is the parental leave policy?", "hr/parental-leave"),
+    ("How do I rotate an API key?", "eng/secrets"),
+    ("Where is the incident postmortem template?", "eng/postmortems"),
+    ("How do I enroll in the pension plan?", "hr/pension"),
+    ("What is the guest Wi-Fi password policy?", "it/wifi"),
+    ("How do I report a phishing email?", "security/phishing"),
+    ("What are the office hours in Lisbon?", "facilities/lisbon"),
+    ("How do I change my bank details for payroll?", "hr/payroll"),
+    ("How do I install the approved IDE plugins?", "eng/ide"),
+    ("What is the process for a customer data request?", "legal/dsar"),
+];
+
+const ANGLES: [&str; 6] = [
+    "their cloud migration",
+    "the procurement process",
+    "recent funding",
+    "hiring in data teams",
+    "competitor contracts",
+    "security posture",
+];
+
+const ASSETS: [&str; 5] = ["landing page hero", "launch email", "LinkedIn post", "webinar invite", "case study intro"];
+
+/// A tool schema, as the SDK logs it.
+fn tool(name: &str, description: &str) -> serde_json::Value {
+    serde_json::json!({"name": name, "description": description})
+}
+
+/// Prompt text for a subset of the sample month's calls, so that the
+/// lever lab can fingerprint them: the workflows whose SDK logs prompts
+/// (the knowledge bot, sales research, contract extraction, marketing).
+/// The texts are short stand-ins for the real prompts; the line's
+/// `prompt_parts` stay the gateway's token counts. Drawn from a generator
+/// seeded by the request id, so the rest of the month is unchanged.
+pub fn sample_prompt(workflow: &str, request_id: &str, customer: Option<&str>) -> Option<PromptOut> {
+    let mut rng = Rng::new(xxhash_rust::xxh3::xxh3_64(request_id.as_bytes()));
+    let customer = customer.unwrap_or("internal");
+    let p = match workflow {
+        "internal-knowledge-bot" => {
+            let system = "You are the internal knowledge assistant. Answer from the retrieved pages only, cite each page \
+                          you use as [page], and say so when the pages do not answer the question.";
+            let tools = serde_json::json!([tool("search_wiki", "Search the company wiki")]);
+            // Three calls in five ask a frequent question (Zipf-weighted):
+            // the same question retrieves the same pages.
+            if rng.f64() < 0.6 {
+                let weights: Vec<(usize, f64)> = (0..FAQ.len()).map(|i| (i, 1.0 / (1.0 + i as f64))).collect();
+                let (q, page) = FAQ[*rng.pick(&weights)];
+                PromptOut {
+                    system: system.into(),
+                    tools: Some(tools),
+                    context: format!("[{page}] (retrieved page, current revision)"),
+                    history: String::new(),
+                    user: q.into(),
+                }
+            } else {
+                let (q, page) = FAQ[rng.below(FAQ.len() as u64) as usize];
+                PromptOut {
+                    system: system.into(),
+                    tools: Some(tools),
+                    context: format!("[{page}] [ticket/{}] (retrieved pages)", 10_000 + rng.below(90_000)),
+                    history: format!("user: {q}\nassistant: (earlier answer)"),
+                    user: format!(
+                        "Follow-up on ticket {}: still failing after step {}",
+                        10_000 + rng.below(90_000),
+                        1 + rng.below(6)
+                    ),
+                }
+            }
+        }
+        "sales-research-agent" => PromptOut {
+            system: "You are a sales research agent. Build an account brief: company overview, recent news, \
+                     decision makers, likely pain points and a first-call agenda. Cite every source."
+                .into(),
+            tools: Some(serde_json::json!([
+                tool("web_search", "Search the web"),
+                tool("crm_lookup", "Read the account in the CRM"),
+                tool("news_search", "Search recent news")
+            ])),
+            context: format!("(crm record {customer}, {} search results)", 5 + rng.below(20)),
+            history: String::new(),
+            user: format!(
+                "Research {customer} ahead of the call on day {}: focus on {}.",
+                1 + rng.below(28),
+                ANGLES[rng.below(ANGLES.len() as u64) as usize]
+            ),
+        },
+        "contract-extraction" => PromptOut {
+            system: "Extract the parties, term, renewal, termination notice, liability cap, governing law and \
+                     payment terms from the contract. Answer with the JSON schema given; null when absent."
+                .into(),
+            tools: Some(serde_json::json!([tool("emit_fields", "Return the extracted fields")])),
+            context: format!("(contract {}, {} pages)", rng.hex(8), 4 + rng.below(60)),
+            history: String::new(),
+            user: format!("Extract the fields of the {customer} contract."),
+        },
+        "marketing-drafting" => PromptOut {
+            system: "Write in the Brand voice guide's tone: plain, warm, specific; no superlatives; sentence case \
+                     headlines; one call to action."
+                .into(),
+            tools: None,
+            context: "(brand voice guide v7)".into(),
+            history: format!("(draft {}, {} revisions)", rng.hex(6), rng.below(4)),
+            user: format!(
+                "Draft the {} for the {} campaign, about {} words.",
+                ASSETS[rng.below(ASSETS.len() as u64) as usize],
+                ["autumn launch", "partner summit", "year-end", "pricing update"][rng.below(4) as usize],
+                50 * (1 + rng.below(8))
+            ),
+        },
+        _ => return None,
+    };
+    Some(p)
+}
+
 /// Writes the sample month (October 2026) to `out`, sorted by time.
 /// `pricer` prices with the sample config (calibration); `list` with the
 /// catalog only (the gateway's reported cost).
@@ -457,6 +592,10 @@ pub fn paper_month<W: Write>(out: &mut W, pricer: &mut Pricer, list: &mut Pricer
         all.extend(workflow_lines(spec, &mut rng, pricer, list, month_start, 31, first_weekday));
     }
     all.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.request_id.cmp(&b.1.request_id)));
+    for (_, line) in &mut all {
+        let workflow = line.workflow.as_deref().unwrap_or_default();
+        line.prompt = sample_prompt(workflow, &line.request_id, line.customer.as_deref());
+    }
     for (_, line) in &all {
         serde_json::to_writer(&mut *out, line)?;
         out.write_all(b"\n")?;
@@ -758,7 +897,7 @@ pub fn paper_line(rng: &mut Rng, w: usize, ts: i64, heavy: bool) -> NativeLine {
     if !spec.apps.is_empty() {
         tags.insert("app".to_string(), rng.pick(spec.apps).to_string());
     }
-    NativeLine {
+    let mut line = NativeLine {
         ts: format_utc(ts),
         request_id: format!("req_{}", rng.hex(24)),
         provider: provider.to_string(),
@@ -785,7 +924,10 @@ pub fn paper_line(rng: &mut Rng, w: usize, ts: i64, heavy: bool) -> NativeLine {
         prompt_parts: Some(split_parts(input, output, &spec.composition)),
         prompt: None,
         output_text: None,
-    }
+    };
+    let (workflow, id) = (spec.name, line.request_id.clone());
+    line.prompt = sample_prompt(workflow, &id, line.customer.as_deref());
+    line
 }
 
 /// A line from an SDK that logs the prompt text but, for some calls, no
@@ -797,7 +939,7 @@ pub fn text_line(rng: &mut Rng, ts: i64, with_usage: bool) -> NativeLine {
     let user = text_between(rng, 60, 240);
     let output = text_between(rng, 200, 800);
     line.prompt_parts = None;
-    line.prompt = Some(PromptOut { system: system.to_string(), context, user });
+    line.prompt = Some(PromptOut { system: system.to_string(), context, user, ..PromptOut::default() });
     line.output_text = Some(output);
     if !with_usage {
         line.usage = NativeUsage::default();
