@@ -337,6 +337,16 @@ impl Config {
                         ),
                     });
                 }
+                if key == crate::pricing::entry::MIN_CACHEABLE_KEY
+                    && !matches!(value, toml::Value::Integer(i) if *i >= 0)
+                {
+                    return Err(ConfigError::Invalid {
+                        path,
+                        message: format!(
+                            "{at}: [pricing.models.\"{model}\"] {key} = {value}: a whole number of tokens >= 0"
+                        ),
+                    });
+                }
                 if key.contains("cost") {
                     let ok = match value {
                         toml::Value::Float(f) => f.is_finite() && *f >= 0.0,
@@ -453,6 +463,12 @@ set = { workflow = "everything-else" }
         // The grammar's tiers and variants are known even when no entry uses them.
         check("[pricing.models.\"m\"]\ninput_cost_per_token_above_300k_tokens_batches = 1e-06\noutput_cost_per_token = 0\n").unwrap();
         check("[pricing.models.\"m\"]\nmode = \"chat\"\nmax_input_tokens = 1000\n").unwrap();
+        // aifin's own key: the minimum cacheable prefix, a whole number.
+        check("[pricing.models.\"m\"]\nmin_cacheable_tokens = 2048\n").unwrap();
+        for bad in ["-1", "1.5", "\"big\""] {
+            let e = check(&format!("[pricing.models.\"m\"]\nmin_cacheable_tokens = {bad}\n")).unwrap_err().to_string();
+            assert!(e.contains("line 2") && e.contains("whole number"), "{bad}: {e}");
+        }
     }
 
     #[test]

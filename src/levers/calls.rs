@@ -88,9 +88,14 @@ pub struct CallSet {
     pub(crate) memo: Mutex<Memo>,
 }
 
+pub(crate) type PlanKey = (super::Cache, Arc<[u64]>);
+pub(crate) type Plan = (Vec<CacheDecision>, CacheStats);
+
 #[derive(Default)]
 pub(crate) struct Memo {
-    pub plan: Option<(super::Cache, Arc<(Vec<CacheDecision>, CacheStats)>)>,
+    /// The last two cache plans, by setting and the price contexts'
+    /// minimum cacheable prefixes (newest last).
+    pub plans: Vec<(PlanKey, Arc<Plan>)>,
     pub limits: Option<(Cap, Arc<FxHashMap<u32, WorkflowLimits>>)>,
 }
 

@@ -211,10 +211,6 @@ impl CacheStats {
     }
 }
 
-/// Prompts shorter than this are not cached (Anthropic's and OpenAI's
-/// minimum for most models).
-pub const MIN_CACHEABLE_TOKENS: u64 = 1_024;
-
 /// The call's stable prefix (system and tools) in tokens, scaled to its
 /// current input.
 fn prefix_tokens(parts: Option<[u32; 5]>, t: &Tokens) -> u64 {
@@ -229,12 +225,12 @@ fn prefix_tokens(parts: Option<[u32; 5]>, t: &Tokens) -> u64 {
 
 /// Decides, in time order, which calls hit a response or prefix cache.
 /// A prefix hit refreshes its TTL; a response is cached from its first
-/// sight for its TTL. Kept with the calls for the next replay with the
-/// same caching setting.
-pub fn cache_plan(set: &CallSet, cache: &spec::Cache) -> Arc<(Vec<CacheDecision>, CacheStats)> {
-    if let Some((c, p)) = &set.memo.lock().expect("lever memo").plan
-        && c == cache
-    {
+/// sight for its TTL; a prefix shorter than its model's minimum
+/// (`min_cacheable`, per price context) is not cached. The last two plans
+/// are kept with the calls for the next replay.
+fn cache_plan(set: &CallSet, cache: &spec::Cache, min_cacheable: &Arc<[u64]>) -> Arc<calls::Plan> {
+    let key: calls::PlanKey = (cache.clone(), Arc::clone(min_cacheable));
+    if let Some((_, p)) = set.memo.lock().expect("lever memo").plans.iter().find(|(k, _)| *k == key) {
         return Arc::clone(p);
     }
     let rows = &set.rows;
@@ -262,7 +258,7 @@ pub fn cache_plan(set: &CallSet, cache: &spec::Cache) -> Arc<(Vec<CacheDecision>
             load_a += per_model[m];
         }
     }
-    let plan_of = |mine: bool| plan_models(set, order.as_deref(), cache, &second, mine);
+    let plan_of = |mine: bool| plan_models(set, order.as_deref(), cache, min_cacheable, &second, mine);
     let ((mut out, mut stats), (b_out, b_stats)) = if rows.len() < 20_000 || load_b == 0 {
         (plan_of(false), plan_of(true))
     } else {
@@ -279,7 +275,11 @@ pub fn cache_plan(set: &CallSet, cache: &spec::Cache) -> Arc<(Vec<CacheDecision>
     }
     stats.add(&b_stats);
     let plan = Arc::new((out, stats));
-    set.memo.lock().expect("lever memo").plan = Some((cache.clone(), Arc::clone(&plan)));
+    let mut memo = set.memo.lock().expect("lever memo");
+    if memo.plans.len() >= 2 {
+        memo.plans.remove(0);
+    }
+    memo.plans.push((key, Arc::clone(&plan)));
     plan
 }
 
@@ -289,9 +289,10 @@ fn plan_models(
     set: &CallSet,
     order: Option<&[u32]>,
     cache: &spec::Cache,
+    min_cacheable: &[u64],
     second: &[bool],
     mine: bool,
-) -> (Vec<CacheDecision>, CacheStats) {
+) -> calls::Plan {
     let rows = &set.rows;
     let mut out = vec![CacheDecision::NotMeasurable; rows.len()];
     let mut stats = CacheStats::default();
@@ -334,7 +335,7 @@ fn plan_models(
         }
         if d == CacheDecision::Unchanged
             && let (Some(ttl), Some(prefix)) = (cache.prefix_ttl_ms, c.prefix())
-            && prefix_tokens(c.parts(), &c.tokens) >= MIN_CACHEABLE_TOKENS
+            && prefix_tokens(c.parts(), &c.tokens) >= min_cacheable[c.ctx as usize]
         {
             let warm = match prefixes.insert((model(c), prefix), c.ts) {
                 Some(t0) => c.ts - t0 <= ttl,
@@ -367,6 +368,115 @@ fn plan_models(
     (out, stats)
 }
 
+/// The prefix cache replayed under one TTL (caching alone).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TtlSide {
+    pub saving: Nanos,
+    pub writes: u64,
+    pub hits: u64,
+}
+
+/// One model's side of the TTL choice: its cache prices as multiples of
+/// its input price and the writes each TTL made.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TtlModel {
+    pub model: String,
+    pub write_5m_x: f64,
+    pub write_1h_x: f64,
+    pub read_x: f64,
+    pub writes_5m: u64,
+    pub writes_1h: u64,
+}
+
+impl TtlModel {
+    /// Every prefix-eligible call is a write or a read under either TTL,
+    /// so the 1-hour cache costs less exactly when `writes_1h × (w1h - r)
+    /// < writes_5m × (w5m - r)`: it pays when it turns at least this
+    /// fraction of the 5-minute writes into reads (0.395 at Anthropic's
+    /// 2x, 1.25x and 0.1x of input).
+    pub fn break_even(&self) -> Option<f64> {
+        let (long, short) = (self.write_1h_x - self.read_x, self.write_5m_x - self.read_x);
+        (long > 0.0).then(|| 1.0 - short / long)
+    }
+
+    /// The fraction of the 5-minute writes the 1-hour cache turned into
+    /// reads (measured).
+    pub fn turned(&self) -> Option<f64> {
+        (self.writes_5m > 0).then(|| (self.writes_5m as f64 - self.writes_1h as f64) / self.writes_5m as f64)
+    }
+}
+
+/// The prompt-prefix cache under the 5-minute and the 1-hour TTL, each
+/// replayed alone over the same calls (a response cache, when set, is
+/// kept in both).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TtlComparison {
+    pub five_min: TtlSide,
+    pub one_hour: TtlSide,
+    /// The models with a prefix written under either TTL.
+    pub models: Vec<TtlModel>,
+}
+
+/// Replays the prefix cache of `cache` under both TTLs (the cockpit
+/// switches between them; the report states both and the break-even).
+pub fn compare_ttls(set: &CallSet, cache: &Cache, catalog: Arc<Catalog>) -> Result<TtlComparison, ReplayError> {
+    let mut out = TtlComparison::default();
+    let mut pricer = Pricer::new(Arc::clone(&catalog));
+    let entries: Vec<Option<Arc<PriceEntry>>> =
+        set.ctxs.iter().map(|c| pricer.resolve(c.provider.as_deref(), set.name(c.model)).map(|(_, e)| e)).collect();
+    let min_cacheable: Arc<[u64]> =
+        entries.iter().map(|e| e.as_ref().map_or(u64::MAX, |e| e.min_cacheable())).collect();
+    let mut writes: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
+    for one_hour in [false, true] {
+        let c = Cache {
+            prefix_ttl_ms: Some(if one_hour { 3_600_000 } else { 300_000 }),
+            prefix_1h: one_hour,
+            response_ttl_ms: cache.response_ttl_ms,
+        };
+        let levers = LeverSet { cache: Some(c.clone()), ..LeverSet::default() };
+        let r = replay(set, &levers, Arc::clone(&catalog), &|_, _| false)?;
+        let plan = cache_plan(set, &c, &min_cacheable);
+        let side = TtlSide {
+            saving: r.total.saving(Lever::Caching).unwrap_or_default(),
+            writes: plan.1.prefix_writes,
+            hits: plan.1.prefix_hits,
+        };
+        for (row, d) in set.rows.iter().zip(&plan.0) {
+            if *d == CacheDecision::PrefixWrite {
+                let e = writes.entry(row.ctx).or_default();
+                if one_hour { e.1 += 1 } else { e.0 += 1 }
+            }
+        }
+        if one_hour {
+            out.one_hour = side;
+        } else {
+            out.five_min = side;
+        }
+    }
+    let mut by_model: BTreeMap<String, TtlModel> = BTreeMap::new();
+    for (ctx, (w5, w1)) in writes {
+        let Some(e) = &entries[ctx as usize] else { continue };
+        let price = |c: crate::pricing::entry::PriceClass| e.lookup(c, None, None);
+        use crate::pricing::entry::PriceClass as P;
+        let Some(input) = price(P::Input).filter(|p| *p > 0) else { continue };
+        let w5x = price(P::CacheWrite5m).unwrap_or(input);
+        let w1x = price(P::CacheWrite1h).unwrap_or(w5x);
+        let x = |p: i128| p as f64 / input as f64;
+        let m = by_model.entry(set.name(set.ctxs[ctx as usize].model).to_string()).or_insert_with(|| TtlModel {
+            model: set.name(set.ctxs[ctx as usize].model).to_string(),
+            write_5m_x: x(w5x),
+            write_1h_x: x(w1x),
+            read_x: x(price(P::CacheRead).unwrap_or(input)),
+            writes_5m: 0,
+            writes_1h: 0,
+        });
+        m.writes_5m += w5;
+        m.writes_1h += w1;
+    }
+    out.models = by_model.into_values().collect();
+    Ok(out)
+}
+
 /// A lever's bit in a set of levers.
 fn bit(l: Lever) -> u8 {
     1 << l as u8
@@ -390,7 +500,9 @@ pub fn replay(
     let entries: Vec<Option<Arc<PriceEntry>>> =
         set.ctxs.iter().map(|c| pricer.resolve(c.provider.as_deref(), set.name(c.model)).map(|(_, e)| e)).collect();
     let limits = workflow_limits(set, levers.cap.as_ref());
-    let plan = levers.cache.as_ref().map(|c| cache_plan(set, c));
+    let min_cacheable: Arc<[u64]> =
+        entries.iter().map(|e| e.as_ref().map_or(u64::MAX, |e| e.min_cacheable())).collect();
+    let plan = levers.cache.as_ref().map(|c| cache_plan(set, c, &min_cacheable));
     // Per name id: whether the route's customer and team filters pass.
     let passes = |g: fn(&spec::Route) -> Option<&globset::GlobMatcher>| -> Vec<bool> {
         match &levers.route {

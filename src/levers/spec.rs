@@ -275,6 +275,16 @@ pub struct Cache {
     pub response_ttl_ms: Option<i64>,
 }
 
+/// A TTL in the largest unit that divides it (`1 d`, `90 min`, `30 s`).
+fn duration(ms: i64) -> String {
+    match ms {
+        m if m % 86_400_000 == 0 => format!("{} d", m / 86_400_000),
+        m if m % 3_600_000 == 0 => format!("{} h", m / 3_600_000),
+        m if m % 60_000 == 0 => format!("{} min", m / 60_000),
+        m => format!("{} s", m / 1000),
+    }
+}
+
 /// A duration: `30s`, `10m`, `1h`, `1d`.
 fn parse_ttl(flag: &'static str, key: &str, v: &str) -> Result<i64, SpecError> {
     let bad = || err(flag, format!("{key}={v}: a duration such as 5m, 1h or 30s"));
@@ -320,7 +330,7 @@ impl Cache {
             v.push(format!("prompt prefix cached {}", if self.prefix_1h { "1 h" } else { "5 min" }));
         }
         if let Some(t) = self.response_ttl_ms {
-            v.push(format!("responses cached {} s", t / 1000));
+            v.push(format!("responses cached {}", duration(t)));
         }
         v.join(", ")
     }

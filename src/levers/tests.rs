@@ -260,3 +260,54 @@ fn calls_without_fingerprints_small_prefixes_and_cached_calls_are_left_alone() {
     assert!(Cache::parse("prefix=10m").unwrap_err().to_string().contains("5m or 1h"));
     assert!(Cache::parse("response=soon").is_err());
 }
+
+#[test]
+fn each_model_caches_from_its_own_minimum_prefix() {
+    // claude-haiku-4-5 caches prefixes of 4,096 tokens or more: two calls
+    // 4 minutes apart with a 2,000-token prefix stay as they are. Each:
+    // 2,500 x $1/M + 100 x $5/M = $0.003.
+    let haiku = |minute: i64, key: i64| {
+        let mut c = call("claude-haiku-4-5", 2_500, 0, 100, key);
+        c.ts += minute * 60_000;
+        c.parts = Some([2_000, 0, 0, 0, 500]);
+        c.prefix = Some(7);
+        c.prompt = Some(key);
+        c
+    };
+    let calls = [haiku(0, 1), haiku(4, 2)];
+    assert_eq!(calls[0].cost, Some(Nanos(3_000_000)));
+    let r = replay(&CallSet::from_calls(&calls), &caching("prefix=5m"), catalog(), &|_, _| false).unwrap();
+    assert_eq!(r.total.single[&Lever::Caching], (Nanos(6_000_000), 0));
+    assert_eq!(r.cache.unwrap().prefix_writes, 0);
+    // `min_cacheable_tokens = 1024` under [pricing.models]: written ($0.0005
+    // + 2,000 x $1.25/M + $0.0005 = $0.0035), then read ($0.0005 + 2,000 x
+    // $0.10/M + $0.0005 = $0.0012).
+    let mut over = serde_json::Map::new();
+    over.insert("min_cacheable_tokens".into(), 1024.into());
+    let cat = Arc::new(Catalog::embedded().with_config(
+        std::collections::HashMap::from([("claude-haiku-4-5".to_string(), over)]),
+        std::collections::HashMap::new(),
+    ));
+    let r = replay(&CallSet::from_calls(&calls), &caching("prefix=5m"), cat, &|_, _| false).unwrap();
+    assert_eq!(r.total.single[&Lever::Caching], (Nanos(4_700_000), 2));
+    assert_eq!(r.cache.unwrap().prefix_hits, 1);
+}
+
+#[test]
+fn both_ttls_are_replayed_and_the_break_even_comes_from_the_prices() {
+    // The calls of the prefix test (0, 4 and 10 minutes): without caching
+    // 3 x $0.009 = $0.027. 5 min: $0.0246 (two writes, one read), saving
+    // $0.0024; 1 h: $0.0222 (one write, two reads), saving $0.0048.
+    let calls = [sonnet(0, 1, 1), sonnet(4, 2, 2), sonnet(10, 3, 3)];
+    let t = compare_ttls(&CallSet::from_calls(&calls), &Cache::parse("prefix=5m").unwrap(), catalog()).unwrap();
+    assert_eq!(t.five_min, TtlSide { saving: Nanos(2_400_000), writes: 2, hits: 1 });
+    assert_eq!(t.one_hour, TtlSide { saving: Nanos(4_800_000), writes: 1, hits: 2 });
+    let m = &t.models[0];
+    assert_eq!((m.model.as_str(), m.writes_5m, m.writes_1h), ("claude-sonnet-4-5", 2, 1));
+    // Writes $3.75/M and $6/M, read $0.30/M over input $3/M: 1.25x, 2x,
+    // 0.1x; 1 h pays when it saves 1 - 1.15/1.9 = 39.5% of the 5-minute
+    // writes; it saved one of two.
+    assert!((m.write_5m_x - 1.25).abs() < 1e-9 && (m.write_1h_x - 2.0).abs() < 1e-9 && (m.read_x - 0.1).abs() < 1e-9);
+    assert!((m.break_even().unwrap() - (1.0 - 1.15 / 1.9)).abs() < 1e-9);
+    assert_eq!(m.turned(), Some(0.5));
+}

@@ -141,6 +141,7 @@ impl Catalog {
                 keys.extend(m.into_iter().map(|(k, _)| k));
             }
         }
+        keys.insert(super::entry::MIN_CACHEABLE_KEY.to_string());
         keys
     }
 

@@ -273,8 +273,29 @@ pub struct PriceEntry {
     /// Perplexity's calculator bills cache writes as input.
     pub writes_as_input: bool,
     pub deprecation_date: Option<String>,
+    /// The smallest prompt prefix the provider caches (aifin's own key
+    /// `min_cacheable_tokens`, settable under `[pricing.models]`).
+    pub min_cacheable_tokens: Option<u64>,
     pub origin: EntryOrigin,
 }
+
+/// The catalog key that sets a model's minimum cacheable prefix (not one
+/// of LiteLLM's: aifin reads it from `[pricing.models]` and its defaults).
+pub const MIN_CACHEABLE_KEY: &str = "min_cacheable_tokens";
+
+/// Providers' published minimum cacheable prompt lengths, by model name
+/// (Anthropic's prompt-caching table; OpenAI and the rest: 1,024).
+const MIN_CACHEABLE: [(&str, u64); 6] = [
+    ("claude-opus-4-6", 4_096),
+    ("claude-opus-4-5", 4_096),
+    ("claude-haiku-4-5", 4_096),
+    ("claude-sonnet-4-6", 2_048),
+    ("claude-3-5-haiku", 2_048),
+    ("claude-3-haiku", 2_048),
+];
+
+/// The minimum cacheable prefix when the catalog does not say.
+pub const DEFAULT_MIN_CACHEABLE: u64 = 1_024;
 
 const BASES: [(&str, PriceClass); 6] = [
     ("cache_creation_input_token_cost_above_1hr", PriceClass::CacheWrite1h),
@@ -404,8 +425,20 @@ impl PriceEntry {
             geo,
             fast,
             deprecation_date: map.get("deprecation_date").and_then(Value::as_str).map(str::to_string),
+            min_cacheable_tokens: map.get(MIN_CACHEABLE_KEY).and_then(Value::as_u64),
             origin,
         }
+    }
+
+    /// The smallest prefix this model caches: the entry's own
+    /// `min_cacheable_tokens`, else the provider's published minimum for
+    /// the model (named in the key, with or without provider prefix and
+    /// date), else 1,024.
+    pub fn min_cacheable(&self) -> u64 {
+        if let Some(n) = self.min_cacheable_tokens {
+            return n;
+        }
+        MIN_CACHEABLE.iter().find(|(m, _)| self.key.contains(m)).map_or(DEFAULT_MIN_CACHEABLE, |(_, n)| *n)
     }
 
     /// True when the entry can price some text call: an input price (of

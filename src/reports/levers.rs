@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::gate::RunRow;
 use super::table::{Cell, Column, Row, Table};
 use crate::domain::money::Nanos;
-use crate::levers::{Lever, LeverSet, Outcome, Replay};
+use crate::levers::{Lever, LeverSet, Outcome, Replay, TtlComparison};
 
 /// A lever's evidence: the decision of its latest recorded gate run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -48,6 +48,9 @@ pub struct LeversReport {
     pub levers: Vec<(Lever, String)>,
     pub history: Vec<RunRow>,
     pub window: (Option<i64>, Option<i64>),
+    /// The prefix cache under both TTLs (when the caching lever caches
+    /// prefixes and the report was built with the comparison).
+    pub ttl: Option<TtlComparison>,
 }
 
 #[derive(Serialize)]
@@ -100,6 +103,115 @@ pub struct CacheJson {
     prefix_hit_rate: Option<f64>,
     prefix_writes: u64,
     already_cached_calls: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ttl: Option<TtlJson>,
+}
+
+#[derive(Serialize)]
+struct TtlSideJson {
+    saving_usd: f64,
+    saving_nanousd: i64,
+    prefix_writes: u64,
+    prefix_hits: u64,
+}
+
+impl From<&crate::levers::TtlSide> for TtlSideJson {
+    fn from(s: &crate::levers::TtlSide) -> Self {
+        TtlSideJson {
+            saving_usd: s.saving.to_usd_f64(),
+            saving_nanousd: s.saving.0,
+            prefix_writes: s.writes,
+            prefix_hits: s.hits,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct TtlModelJson {
+    model: String,
+    /// Cache prices as multiples of the model's input price.
+    write_5m_x: f64,
+    write_1h_x: f64,
+    read_x: f64,
+    prefix_writes_5m: u64,
+    prefix_writes_1h: u64,
+    /// The fraction of the 5-minute writes the 1-hour cache must turn
+    /// into reads to cost less.
+    break_even_write_reduction: Option<f64>,
+    /// The fraction it turned.
+    write_reduction: Option<f64>,
+}
+
+/// The prefix cache with a 5-minute and with a 1-hour TTL.
+#[derive(Serialize)]
+struct TtlJson {
+    prefix_5m: TtlSideJson,
+    prefix_1h: TtlSideJson,
+    /// `5m` or `1h`: the TTL that saves more (`5m` on a tie).
+    better: &'static str,
+    models: Vec<TtlModelJson>,
+}
+
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+impl From<&TtlComparison> for TtlJson {
+    fn from(t: &TtlComparison) -> Self {
+        TtlJson {
+            prefix_5m: (&t.five_min).into(),
+            prefix_1h: (&t.one_hour).into(),
+            better: if t.one_hour.saving > t.five_min.saving { "1h" } else { "5m" },
+            models: t
+                .models
+                .iter()
+                .map(|m| TtlModelJson {
+                    model: m.model.clone(),
+                    write_5m_x: round3(m.write_5m_x),
+                    write_1h_x: round3(m.write_1h_x),
+                    read_x: round3(m.read_x),
+                    prefix_writes_5m: m.writes_5m,
+                    prefix_writes_1h: m.writes_1h,
+                    break_even_write_reduction: m.break_even().map(round3),
+                    write_reduction: m.turned().map(round3),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The TTL comparison in one line: what each TTL saves, and where the
+/// 1-hour cache breaks even.
+fn ttl_note(t: &TtlComparison) -> String {
+    let side = |s: &crate::levers::TtlSide| {
+        format!(
+            "{} ({} writes, {} reads)",
+            s.saving.format_usd(2),
+            super::table::thousands(s.writes as i64),
+            super::table::thousands(s.hits as i64)
+        )
+    };
+    let mut line = format!("prefix TTL: 5 min saves {}, 1 h saves {}", side(&t.five_min), side(&t.one_hour));
+    let models: Vec<String> = t
+        .models
+        .iter()
+        .filter_map(|m| {
+            let turned = m.turned().map(|f| super::table::percent(f, 1)).unwrap_or_else(|| "n/a".into());
+            Some(format!(
+                "{} {} (writes {:.2}x or {:.2}x input, reads {:.2}x; turned {turned})",
+                m.model,
+                super::table::percent(m.break_even()?, 1),
+                m.write_5m_x,
+                m.write_1h_x,
+                m.read_x,
+            ))
+        })
+        .collect();
+    if !models.is_empty() {
+        line.push_str(". 1 h pays for a model when it turns this share of the 5-minute writes into reads: ");
+        line.push_str(&models.join(", "));
+    }
+    line
 }
 
 fn cache_note(c: &crate::levers::CacheStats) -> String {
@@ -147,7 +259,11 @@ impl LeversReport {
         catalog: std::sync::Arc<crate::pricing::Catalog>,
     ) -> Result<LeversReport, crate::levers::ReplayError> {
         let calls = crate::levers::CallSet::load(conn, window, workflow, &|_| {})?;
-        Self::build_on(conn, &calls, window, set, catalog)
+        let mut report = Self::build_on(conn, &calls, window, set, std::sync::Arc::clone(&catalog))?;
+        if let Some(c) = set.cache.as_ref().filter(|c| c.prefix_ttl_ms.is_some()) {
+            report.ttl = Some(crate::levers::compare_ttls(&calls, c, catalog)?);
+        }
+        Ok(report)
     }
 
     /// The report over calls already read (the cockpit keeps them for the
@@ -174,7 +290,7 @@ impl LeversReport {
 
     pub fn new(replay: Replay, set: &LeverSet, history: Vec<RunRow>, window: (Option<i64>, Option<i64>)) -> Self {
         let levers = Lever::ALL.into_iter().filter(|l| set.has(*l)).map(|l| (l, set.describe(l))).collect();
-        LeversReport { replay, levers, history, window }
+        LeversReport { replay, levers, history, window, ttl: None }
     }
 
     fn group(&self, workflow: Option<&str>, o: &Outcome) -> GroupJson {
@@ -236,6 +352,7 @@ impl LeversReport {
                     prefix_hit_rate: rate(c.prefix_hits),
                     prefix_writes: c.prefix_writes,
                     already_cached_calls: c.already_cached,
+                    ttl: self.ttl.as_ref().map(TtlJson::from),
                 }
             }),
             workflows: self.workflows().map(|(w, o)| self.group(Some(w), o)).collect(),
@@ -308,6 +425,9 @@ impl LeversReport {
         }
         if let Some(c) = &self.replay.cache {
             notes.push(cache_note(c));
+        }
+        if let Some(t) = &self.ttl {
+            notes.push(ttl_note(t));
         }
         if self.levers.is_empty() {
             notes.push("No lever set: pass --compress, --route or --cap (the replay equals the ledger).".into());
