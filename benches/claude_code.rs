@@ -56,83 +56,132 @@ fn run(cmd: &[&str], envs: &[(&str, &str)]) -> Run {
     Run { secs, peak_mib, stdout: String::from_utf8_lossy(&out.stdout).to_string() }
 }
 
-fn mib(r: &Run) -> String {
-    r.peak_mib.map(|m| format!("{m:.0} MiB")).unwrap_or_else(|| "n/a".into())
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn max_mib(runs: &[&Run]) -> String {
+    let m = runs.iter().filter_map(|r| r.peak_mib).fold(f64::NAN, f64::max);
+    if m.is_nan() { "n/a".into() } else { format!("{m:.0} MiB") }
+}
+
+/// Generates (once) the tree of `lines` lines in the given shape.
+fn tree(aifin: &str, lines: u64, dense: bool) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("aifin-bench");
+    let name = if dense { format!("claude-tree-dense-{lines}") } else { format!("claude-tree-{lines}") };
+    let tree = dir.join(&name);
+    if !tree.join("projects").exists() {
+        let tmp = dir.join(format!("{name}.tmp"));
+        let _ = std::fs::remove_dir_all(&tmp);
+        let t = Instant::now();
+        let mut args = vec!["sim", "claude-tree", "--lines"];
+        let n = lines.to_string();
+        args.push(&n);
+        if dense {
+            args.push("--dense");
+        }
+        let st = Command::new(aifin).args(&args).arg("--out").arg(&tmp).status().unwrap();
+        assert!(st.success());
+        std::fs::rename(&tmp, &tree).unwrap();
+        eprintln!("generated {name} in {:.1} s", t.elapsed().as_secs_f64());
+    }
+    tree
 }
 
 fn main() {
     let lines: u64 = arg("--lines").and_then(|v| v.parse().ok()).unwrap_or(540_000);
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("aifin-bench");
-    let tree = dir.join(format!("claude-tree-{lines}"));
+    let rounds: usize = arg("--runs").and_then(|v| v.parse().ok()).unwrap_or(5);
     let aifin = env!("CARGO_BIN_EXE_aifin");
-    if !tree.join("projects").exists() {
-        let tmp = dir.join(format!("claude-tree-{lines}.tmp"));
-        let _ = std::fs::remove_dir_all(&tmp);
-        let t = Instant::now();
-        let st = Command::new(aifin)
-            .args(["sim", "claude-tree", "--lines", &lines.to_string(), "--out"])
-            .arg(&tmp)
-            .status()
-            .unwrap();
-        assert!(st.success());
-        std::fs::rename(&tmp, &tree).unwrap();
-        eprintln!("generated the tree in {:.1} s", t.elapsed().as_secs_f64());
-    }
-    let (mut bytes, mut count) = (0u64, 0u64);
-    for e in walkdir::WalkDir::new(&tree).into_iter().flatten().filter(|e| e.file_type().is_file()) {
-        bytes += e.metadata().unwrap().len();
-        count += 1;
-    }
-    let mb = bytes as f64 / 1e6;
-    println!("tree: {count} files, {mb:.1} MB, about {lines} lines");
-
-    let db_dir = tempfile::tempdir().unwrap();
-    let db = db_dir.path().join("bench.db");
-    let db = db.to_str().unwrap();
-    let tree_s = tree.to_str().unwrap();
-    let ingest = run(&[aifin, "--db", db, "ingest", "--json", tree_s], &[]);
-    let summary: serde_json::Value = serde_json::from_str(&ingest.stdout).unwrap();
-    let ledger = run(&[aifin, "--db", db, "ledger", "--by", "day", "--json", "--tz", "UTC"], &[]);
-    let l: serde_json::Value = serde_json::from_str(&ledger.stdout).unwrap();
-    let total = ingest.secs + ledger.secs;
-    println!(
-        "aifin first import: {:.2} s = {:.0} MB/s, {:.0} lines/s, peak {} ({} calls stored, {} duplicate copies, {} rejected)",
-        ingest.secs,
-        mb / ingest.secs,
-        summary["lines"].as_f64().unwrap() / ingest.secs,
-        mib(&ingest),
-        summary["stored"],
-        summary["duplicates"],
-        summary["rejected"]
-    );
-    println!("aifin ledger --by day: {:.3} s, peak {}", ledger.secs, mib(&ledger));
-    println!("aifin import + ledger: {total:.2} s = {:.0} MB/s end to end", mb / total);
-    let again = run(&[aifin, "--db", db, "ingest", "--json", tree_s], &[]);
-    println!("aifin again, no new data: {:.3} s", again.secs);
-    let our_total = l["total"]["cost_usd"].as_f64().unwrap();
-    println!("aifin total cost: ${our_total:.6}");
-
     let ccusage = arg("--ccusage").or_else(|| std::env::var("CCUSAGE_BIN").ok()).or_else(|| {
         let p = "/tmp/ccusage/node_modules/@ccusage/ccusage-linux-x64/bin/ccusage";
         Path::new(p).exists().then(|| p.to_string())
     });
-    match ccusage {
-        Some(cc) => {
-            let r = run(&[&cc, "claude", "daily", "--json", "--offline"], &[("CLAUDE_CONFIG_DIR", tree_s)]);
-            let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap_or_default();
-            let cc_total = v["totals"]["totalCost"].as_f64().unwrap_or(f64::NAN);
-            println!(
-                "ccusage claude daily: {:.2} s = {:.0} MB/s, peak {}, total cost ${cc_total:.6}",
-                r.secs,
-                mb / r.secs,
-                mib(&r)
-            );
-            println!(
-                "aifin / ccusage time: {:.2}x faster; cost difference ${:.6}",
-                r.secs / total,
-                (our_total - cc_total).abs()
-            );
+    let shapes: Vec<bool> = match arg("--shape").as_deref() {
+        Some("sessions") => vec![false],
+        Some("dense") => vec![true],
+        _ => vec![false, true],
+    };
+    for dense in shapes {
+        let tree = tree(aifin, lines, dense);
+        let (mut bytes, mut count) = (0u64, 0u64);
+        for e in walkdir::WalkDir::new(&tree).into_iter().flatten().filter(|e| e.file_type().is_file()) {
+            bytes += e.metadata().unwrap().len();
+            count += 1;
         }
-        None => println!("ccusage not found (see the header of benches/claude_code.rs); skipped the comparison"),
+        let mb = bytes as f64 / 1e6;
+        let shape = if dense { "dense (400 files of streamed responses)" } else { "sessions (user turns, sub-agents)" };
+        println!("tree {shape}: {count} files, {mb:.1} MB, about {lines} lines");
+        let tree_s = tree.to_str().unwrap();
+        // Alternating runs: aifin (a fresh ledger, import + report), then
+        // ccusage, `rounds` times; medians.
+        let (mut ours, mut theirs, mut agains) = (Vec::new(), Vec::new(), Vec::new());
+        let mut cpu = Vec::new();
+        let (mut our_total, mut cc_total, mut summary) = (f64::NAN, f64::NAN, serde_json::Value::Null);
+        for _ in 0..rounds {
+            let db_dir = tempfile::tempdir().unwrap();
+            let db = db_dir.path().join("bench.db");
+            let db = db.to_str().unwrap();
+            let t0 = rusage_children();
+            let ingest = run(&[aifin, "--db", db, "ingest", "--json", tree_s], &[]);
+            let ledger = run(&[aifin, "--db", db, "ledger", "--by", "day", "--json", "--tz", "UTC"], &[]);
+            cpu.push(rusage_children() - t0);
+            summary = serde_json::from_str(&ingest.stdout).unwrap();
+            let l: serde_json::Value = serde_json::from_str(&ledger.stdout).unwrap();
+            our_total = l["total"]["cost_usd"].as_f64().unwrap();
+            let again = run(&[aifin, "--db", db, "ingest", "--json", tree_s], &[]);
+            agains.push(again.secs);
+            ours.push((ingest.secs + ledger.secs, ingest, ledger));
+            if let Some(cc) = &ccusage {
+                let r = run(&[cc, "claude", "daily", "--json", "--offline"], &[("CLAUDE_CONFIG_DIR", tree_s)]);
+                let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap_or_default();
+                cc_total = v["totals"]["totalCost"].as_f64().unwrap_or(f64::NAN);
+                theirs.push(r);
+            }
+        }
+        let ours_s = median(ours.iter().map(|o| o.0).collect());
+        let ingest_s = median(ours.iter().map(|o| o.1.secs).collect());
+        let peaks: Vec<&Run> = ours.iter().flat_map(|o| [&o.1, &o.2]).collect();
+        println!(
+            "aifin import + ledger --by day: median {ours_s:.2} s ({:.0} MB/s; import {ingest_s:.2} s, {:.0} lines/s), CPU {:.2} s, peak {} ({} calls stored, {} duplicate copies, {} skipped, {} rejected)",
+            mb / ours_s,
+            summary["lines"].as_f64().unwrap_or(0.0) / ingest_s,
+            median(cpu),
+            max_mib(&peaks),
+            summary["stored"],
+            summary["duplicates"],
+            summary["skipped"],
+            summary["rejected"]
+        );
+        println!("aifin again, no new data: median {:.3} s", median(agains.clone()));
+        println!("aifin total cost: ${our_total:.6}");
+        if theirs.is_empty() {
+            println!("ccusage not found (see the header of benches/claude_code.rs); skipped the comparison");
+            continue;
+        }
+        let cc_s = median(theirs.iter().map(|r| r.secs).collect());
+        let cc_refs: Vec<&Run> = theirs.iter().collect();
+        println!(
+            "ccusage claude daily: median {cc_s:.2} s ({:.0} MB/s), peak {}, total cost ${cc_total:.6}",
+            mb / cc_s,
+            max_mib(&cc_refs)
+        );
+        println!(
+            "aifin / ccusage wall time: {:.2} (re-run {:.3}); cost difference ${:.6}",
+            ours_s / cc_s,
+            median(agains) / cc_s,
+            (our_total - cc_total).abs()
+        );
     }
+}
+
+/// CPU seconds (user + system) used by finished child processes so far.
+fn rusage_children() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = s.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // cutime and cstime (fields 16 and 17 of stat, 14 and 15 after the name).
+    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (t(13) + t(14)) / 100.0
 }

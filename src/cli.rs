@@ -95,6 +95,11 @@ pub enum SimKind {
         lines: u64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// 400 session files of streamed responses (1-3 copies each, about
+        /// 10% other lines) instead of sessions with a user turn per
+        /// response and sub-agent files
+        #[arg(long)]
+        dense: bool,
     },
     /// Random realistic lines spread over the last DAYS days
     Bulk {

@@ -878,6 +878,84 @@ pub fn claude_code_tree(root: &std::path::Path, target_lines: u64, end_ms: i64, 
     Ok((lines, bytes))
 }
 
+/// A Claude Code `projects/` tree of about `target_lines` lines in 400
+/// session files over 25 days: streamed responses (1-3 copies of each
+/// line, as Claude Code writes one per content block) from four models,
+/// with about 10% user prompts, summaries and snapshots. Returns (lines,
+/// bytes).
+pub fn claude_code_dense_tree(
+    root: &std::path::Path,
+    target_lines: u64,
+    end_ms: i64,
+    seed: u64,
+) -> io::Result<(u64, u64)> {
+    const FILES: u64 = 400;
+    let mut rng = Rng::new(seed);
+    let (mut lines, mut bytes) = (0u64, 0u64);
+    let models = [
+        ("claude-sonnet-4-5-20250929", 0.5),
+        ("claude-opus-4-5-20251101", 0.2),
+        ("claude-haiku-4-5-20251001", 0.2),
+        ("claude-opus-4-6", 0.1),
+    ];
+    for f in 0..FILES {
+        let per_file = target_lines / FILES + u64::from(f < target_lines % FILES);
+        let project = format!("-Users-dev-project-{:02}", f % 30);
+        let dir = root.join("projects").join(&project);
+        std::fs::create_dir_all(&dir)?;
+        let session = uuid(&mut rng);
+        let cwd = format!("/Users/dev/project-{:02}", f % 30);
+        let ctx = CcCtx { session: &session, cwd: &cwd, sidechain: false, agent: None };
+        let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join(format!("{session}.jsonl")))?);
+        let mut ts = end_ms - 25 * MS_PER_DAY + rng.below(24 * MS_PER_DAY as u64) as i64;
+        let mut cache = 8_000 + rng.below(12_000);
+        let mut written = 0u64;
+        while written < per_file {
+            ts += 2_000 + rng.below(20_000) as i64;
+            let mut emit = |l: &str| -> io::Result<()> {
+                out.write_all(l.as_bytes())?;
+                out.write_all(b"\n")?;
+                written += 1;
+                lines += 1;
+                bytes += l.len() as u64 + 1;
+                Ok(())
+            };
+            if rng.f64() < 0.1 {
+                let l = match rng.below(3) {
+                    0 => format!(
+                        r#"{},"message":{{"role":"user","content":"{}"}}}}"#,
+                        ctx.head(&uuid(&mut rng), &uuid(&mut rng), ts, "user"),
+                        text_between(&mut rng, 100, 400)
+                    ),
+                    1 => format!(
+                        r#"{{"type":"summary","summary":"{}","leafUuid":"{}"}}"#,
+                        text(&mut rng, 60),
+                        uuid(&mut rng)
+                    ),
+                    _ => format!(
+                        r#"{{"type":"file-history-snapshot","messageId":"{}","snapshot":{{"messageId":"{}","trackedFileBackups":{{}},"timestamp":"{}"}},"isSnapshotUpdate":false}}"#,
+                        uuid(&mut rng),
+                        uuid(&mut rng),
+                        format_utc(ts)
+                    ),
+                };
+                emit(&l)?;
+                continue;
+            }
+            let model = *rng.pick(&models);
+            let msg_id = format!("msg_01{}", rng.hex(22));
+            let req_id = format!("req_011C{}", rng.hex(18));
+            cache = (cache + rng.below(3000)).min(150_000);
+            let copies = 1 + rng.below(3) as usize;
+            for l in cc_assistant(&mut rng, &ctx, &msg_id, &req_id, model, ts, cache, copies) {
+                emit(&l)?;
+            }
+        }
+        out.flush()?;
+    }
+    Ok((lines, bytes))
+}
+
 /// Mean output tokens per call of each paper workflow (same order as
 /// [`PAPER_WORKFLOWS`]), as in the sample month.
 pub const PAPER_OUTPUT_MEANS: [u64; 6] = [464, 9974, 2308, 1070, 2663, 2038];

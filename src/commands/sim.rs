@@ -19,8 +19,13 @@ pub fn run(env: &Env, args: &SimArgs, out: &mut dyn Write) -> Result<ExitCode> {
             f.flush()?;
             (path, n)
         }
-        SimKind::ClaudeTree { out: path, lines, seed } => {
-            let (n, bytes) = sim::claude_code_tree(path, *lines, crate::domain::time::now_ms(), *seed)?;
+        SimKind::ClaudeTree { out: path, lines, seed, dense } => {
+            let now = crate::domain::time::now_ms();
+            let (n, bytes) = if *dense {
+                sim::claude_code_dense_tree(path, *lines, now, *seed)?
+            } else {
+                sim::claude_code_tree(path, *lines, now, *seed)?
+            };
             writeln!(out, "{}", crate::reports::table::bytes(bytes))?;
             (path, n)
         }

@@ -108,6 +108,12 @@ impl Detector {
             self.outcome = Some(e);
             return Ok(Parsed::Outcome);
         }
+        // In a Claude Code transcript only lines with usage can be calls:
+        // user turns, tool results, summaries and snapshots are skipped by
+        // a byte scan, counted but not parsed.
+        if self.forced.or(self.last) == Some(Format::ClaudeCode) && memmem::find(line, b"\"usage\"").is_none() {
+            return Ok(Parsed::Skip(CLAUDE_CODE_NO_USAGE));
+        }
         if let Some(f) = self.forced {
             return match try_format(f, text, Some(f), out) {
                 Ok(Outcome::Calls(n)) => Ok(Parsed::Calls(f, n)),
@@ -246,6 +252,9 @@ pub const USAGE_NOT_A_CALL: &str = "a line with usage that is not an assistant m
 /// How outcome event lines are counted among the skipped lines.
 pub const OUTCOME_LINE: &str = "outcome events (see aifin outcomes)";
 
+/// A Claude Code line without usage: not a call (skipped unparsed).
+pub const CLAUDE_CODE_NO_USAGE: &str = "Claude Code line without usage (not a call)";
+
 /// Why an eval row is skipped by ingest.
 pub const EVAL_ROW: &str = "eval results: use aifin gate";
 
@@ -302,6 +311,31 @@ mod tests {
         // `passed` nested in a call's tags is not an eval row.
         let call = r#"{"ts":"2026-10-01T00:00:00Z","model":"gpt-4o","tags":{"config":"a","case":"b","passed":"c"},"usage":{"output":1}}"#;
         assert_eq!(parse(&mut Detector::new(None), call).unwrap(), Parsed::Calls(Format::Native, 1));
+    }
+
+    #[test]
+    fn claude_code_lines_without_usage_are_skipped_unparsed_once_the_file_is_known() {
+        let assistant = r#"{"parentUuid":null,"isSidechain":false,"sessionId":"s1","type":"assistant","timestamp":"2026-10-01T00:00:00Z","requestId":"req_1","message":{"id":"msg_1","role":"assistant","model":"claude-haiku-4-5","usage":{"input_tokens":1,"output_tokens":1}}}"#;
+        let user = r#"{"parentUuid":"a","isSidechain":false,"sessionId":"s1","type":"user","timestamp":"2026-10-01T00:00:01Z","message":{"role":"user","content":"hi"}}"#;
+        // The first line of a file is parsed: a user turn says what it is.
+        let mut d = Detector::new(None);
+        assert_eq!(parse(&mut d, user).unwrap(), Parsed::Skip("not an assistant message"));
+        assert_eq!(parse(&mut d, assistant).unwrap(), Parsed::Calls(Format::ClaudeCode, 1));
+        // Then a line without usage is skipped by its bytes, counted.
+        assert_eq!(parse(&mut d, user).unwrap(), Parsed::Skip(CLAUDE_CODE_NO_USAGE));
+        assert_eq!(parse(&mut d, r#"{"type":"summary","summary":"x"}"#).unwrap(), Parsed::Skip(CLAUDE_CODE_NO_USAGE));
+        // A line with usage is still parsed (and read as a call).
+        assert_eq!(parse(&mut d, assistant).unwrap(), Parsed::Calls(Format::ClaudeCode, 1));
+        // Blank, non-JSON and outcome lines keep their own handling.
+        assert_eq!(parse(&mut d, "  ").unwrap(), Parsed::Skip("blank line"));
+        assert!(parse(&mut d, "not json").is_err());
+        // Other formats are never skipped this way: a native line without
+        // usage but with prompt text is a call.
+        let mut n = Detector::new(None);
+        let native = r#"{"ts":"2026-10-01T00:00:00Z","model":"gpt-4o","usage":{"uncached_input":1,"output":1}}"#;
+        assert_eq!(parse(&mut n, native).unwrap(), Parsed::Calls(Format::Native, 1));
+        let text_only = r#"{"ts":"2026-10-01T00:00:00Z","model":"gpt-4o","prompt":{"user":"hello"}}"#;
+        assert_eq!(parse(&mut n, text_only).unwrap(), Parsed::Calls(Format::Native, 1));
     }
 
     #[test]

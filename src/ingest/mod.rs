@@ -4,8 +4,8 @@
 //! files ─► SourceReader (offsets, lines) ─► Detector (format + parse)
 //!       ─► Pipeline::finish (provider, price, attribution) ─► Writer thread
 //! ```
-//! Parsing runs on the calling thread and SQLite writes on the writer
-//! thread, so the two overlap. [`follow`] keeps reading as files grow.
+//! Files are parsed on two threads (a file at a time each) and SQLite
+//! writes on the writer thread, so the three overlap. [`follow`] keeps reading as files grow.
 
 pub mod file;
 pub mod follow;
@@ -29,6 +29,7 @@ use crate::store::writer::{Writer, WriterError, WriterTotals};
 use crate::store::{self, StoreError};
 use crate::tokenize::TokenizerWorker;
 
+use crate::store::writer::SourceState;
 pub use file::{FileError, FileReport, Progress, ReadCtx, read_file_from};
 pub use source::{SourceOptions, SourceSpec};
 
@@ -151,6 +152,7 @@ pub fn ingest_files(
     rekey::upgrade(&mut conn).map_err(StoreError::from)?;
     let writer = Writer::spawn(conn, 8, None);
     let tokenizer = opts.tokenize.then(|| TokenizerWorker::spawn(writer.sender(), Arc::clone(&opts.catalog)));
+    let (catalog, attributor) = (Arc::clone(&opts.catalog), Arc::clone(&opts.attributor));
     let mut pipe = Pipeline::new(opts.catalog, opts.attributor);
     let mut report = IngestReport { files: files.len(), ..Default::default() };
     if let Some(t) = &tokenizer {
@@ -158,19 +160,60 @@ pub fn ingest_files(
     }
     // One round trip for every file's committed state.
     let states = writer.sources(files.iter().map(|(f, _)| f.to_string_lossy().to_string()).collect())?;
-    for ((f, options), state) in files.iter().zip(states) {
-        if opts.stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed)) {
-            report.interrupted = true;
-            break;
+    // Files are independent until the writer: two threads read them, the
+    // largest first, each taking the next file when done with one.
+    let mut work: Vec<(usize, SourceState, u64)> = states
+        .into_iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let size = std::fs::metadata(&files[i].0).map(|m| m.len()).unwrap_or(0);
+            (i, st, size)
+        })
+        .collect();
+    work.sort_by_key(|(i, _, size)| (std::cmp::Reverse(*size), *i));
+    let queue =
+        std::sync::Mutex::new(work.into_iter().map(|(i, st, _)| (i, st)).collect::<std::collections::VecDeque<_>>());
+    let read = |pipe: &mut Pipeline| -> Vec<(usize, Result<FileReport, FileError>)> {
+        let mut done = Vec::new();
+        loop {
+            if opts.stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed)) {
+                break;
+            }
+            let Some((i, state)) = queue.lock().expect("ingest queue").pop_front() else { break };
+            let (f, options) = &files[i];
+            let mut ctx = ReadCtx {
+                pipe: &mut *pipe,
+                writer: &writer,
+                stop: opts.stop,
+                progress: opts.progress,
+                tokenizer: tokenizer.as_ref(),
+            };
+            let r = read_file_from(f, options, state, &mut ctx);
+            let failed = matches!(r, Err(FileError::Writer(_)));
+            done.push((i, r));
+            if failed {
+                break;
+            }
         }
-        let mut ctx = ReadCtx {
-            pipe: &mut pipe,
-            writer: &writer,
-            stop: opts.stop,
-            progress: opts.progress,
-            tokenizer: tokenizer.as_ref(),
-        };
-        match read_file_from(f, options, state, &mut ctx) {
+        done
+    };
+    let mut results = if files.len() > 1 {
+        let mut other = Pipeline::new(Arc::clone(&catalog), Arc::clone(&attributor));
+        std::thread::scope(|s| {
+            let h = s.spawn(|| read(&mut other));
+            let mut mine = read(&mut pipe);
+            mine.extend(h.join().expect("an ingest thread panicked"));
+            mine
+        })
+    } else {
+        read(&mut pipe)
+    };
+    if !queue.into_inner().expect("ingest queue").is_empty() {
+        report.interrupted = true;
+    }
+    results.sort_by_key(|(i, _)| *i);
+    for (_, r) in results {
+        match r {
             Ok(r) => report.add(&r),
             Err(FileError::Writer(e)) => return Err(e.into()),
             Err(e) => report.file_errors.push(e.to_string()),
