@@ -56,7 +56,6 @@ fn run(cmd: &[&str], envs: &[(&str, &str)]) -> Run {
     Run { secs, peak_mib, stdout: String::from_utf8_lossy(&out.stdout).to_string() }
 }
 
-
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]

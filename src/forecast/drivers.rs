@@ -226,6 +226,18 @@ pub struct Daily {
     pub days: Vec<(String, i64, Nanos)>,
 }
 
+/// Every local day from `first` (a day's start) to the one containing
+/// `until`, with no spend yet.
+fn day_slots(first: i64, until: i64, tz: &TimeZone) -> Vec<(String, i64, Nanos)> {
+    let mut days = Vec::new();
+    let mut d = first;
+    while d <= until {
+        days.push((time::local_day(d, tz), d, Nanos::ZERO));
+        d = next_local_day(d, tz);
+    }
+    days
+}
+
 /// Daily spend from `since` up to `until` (the hour containing it
 /// included), every day present (zero when nothing was spent). Whole hours
 /// from the rollups, assigned to the local day they start in.
@@ -237,12 +249,7 @@ pub fn daily(
     tz: &TimeZone,
 ) -> rusqlite::Result<Daily> {
     let first = start_of_local_day(since, tz);
-    let mut days: Vec<(String, i64, Nanos)> = Vec::new();
-    let mut d = first;
-    while d <= until {
-        days.push((time::local_day(d, tz), d, Nanos::ZERO));
-        d = next_local_day(d, tz);
-    }
+    let mut days = day_slots(first, until, tz);
     // Nothing after `until` (a projection as of a past time must not see
     // the rest of its day).
     let w = Window { since: Some(first), until: Some(until) };
@@ -306,12 +313,55 @@ pub fn trend_report_of(
     now: i64,
     tz: &TimeZone,
 ) -> rusqlite::Result<TrendReport> {
+    let Some((first, _)) = data_span(conn, subject)? else {
+        return Ok(TrendReport { month: time::local_month(now, tz), ..TrendReport::default() });
+    };
+    let first = start_of_local_day(first.min(now), tz);
+    let series = daily(conn, subject, first, now, tz)?;
+    Ok(report_from_daily(series, now, tz))
+}
+
+/// The trend reports of every key of a single dimension (the forecast
+/// tab's workflows), from one read of the dimension's hourly rollups
+/// instead of two queries a key. Each equals [`trend_report_of`] for its
+/// key.
+pub fn trend_reports_of_all(
+    conn: &Connection,
+    dim: Dim,
+    now: i64,
+    tz: &TimeZone,
+) -> rusqlite::Result<std::collections::HashMap<String, TrendReport>> {
+    let mut by_key: std::collections::HashMap<String, Vec<(i64, i64)>> = std::collections::HashMap::new();
+    for (hour, key, cost) in crate::store::live::hourly_costs(conn, dim, i64::MIN, i64::MAX)? {
+        by_key.entry(key).or_default().push((hour, cost));
+    }
+    // The hour containing `now` is the last one read (as `daily` reads).
+    let h_end = (now + time::MS_PER_HOUR - 1).div_euclid(time::MS_PER_HOUR);
+    let mut out = std::collections::HashMap::with_capacity(by_key.len());
+    for (key, mut hours) in by_key {
+        hours.sort_unstable_by_key(|(h, _)| *h);
+        let first_data = hours[0].0 * time::MS_PER_HOUR;
+        let first = start_of_local_day(first_data.min(now), tz);
+        let mut days = day_slots(first, now, tz);
+        let h0 = first.div_euclid(time::MS_PER_HOUR);
+        for (h, cost) in hours.iter().filter(|(h, _)| *h >= h0 && *h < h_end) {
+            let hour_ms = h * time::MS_PER_HOUR;
+            let i = days.partition_point(|(_, s, _)| *s <= hour_ms);
+            if i > 0 {
+                days[i - 1].2 += Nanos(*cost);
+            }
+        }
+        out.insert(key, report_from_daily(Daily { days }, now, tz));
+    }
+    Ok(out)
+}
+
+/// The month-end trend and the backtests from a daily series that starts
+/// on the subject's first day of data.
+fn report_from_daily(series: Daily, now: i64, tz: &TimeZone) -> TrendReport {
     let month_start = start_of_month(now, tz);
     let month_end = end_of_month(now, tz);
     let mut report = TrendReport { month: time::local_month(now, tz), ..TrendReport::default() };
-    let Some((first, _)) = data_span(conn, subject)? else { return Ok(report) };
-    let first = start_of_local_day(first.min(now), tz);
-    let series = daily(conn, subject, first, now, tz)?;
     let today_start = start_of_local_day(now, tz);
     let today_end = next_local_day(today_start, tz);
     // Complete days before today.
@@ -352,7 +402,7 @@ pub fn trend_report_of(
         })
         .collect();
     report.backtest = trend::backtest(&complete);
-    Ok(report)
+    report
 }
 
 #[cfg(test)]
@@ -482,5 +532,35 @@ mod tests {
         assert_eq!(b.periods[0].period, "2026-09");
         assert_eq!(b.periods[0].actual, Nanos(300_000_000_000));
         assert!(b.within_target, "{b:?}");
+    }
+
+    #[test]
+    fn every_workflows_trend_from_one_read_equals_each_read_alone() {
+        // Three workflows over two months at odd hours, one starting after
+        // `now`, read in a zone with a half-hour offset and at a time inside
+        // an hour.
+        let mut recs = Vec::new();
+        let mut k = 0;
+        for (wf, from) in [("a", 1), ("b", 10), ("late", 40)] {
+            for d in from..60 {
+                k += 1;
+                let ts =
+                    parse_ts_str("2026-09-01T00:00:00Z").unwrap() + d * MS_PER_DAY + (k * 37 % 24) * time::MS_PER_HOUR;
+                let mut r = call("2026-09-01T00:00:00Z", wf, "gpt-4o", k, 1_000_000_000 + k * 7_777);
+                r.ts_ms = ts;
+                recs.push(r);
+            }
+        }
+        let conn = db(&recs);
+        let tz = TimeZone::get("Asia/Kolkata").unwrap();
+        for now in ["2026-10-12T09:41:00Z", "2026-10-31T23:59:00Z", "2026-10-05T00:00:00Z"] {
+            let now = parse_ts_str(now).unwrap();
+            let all = trend_reports_of_all(&conn, Dim::Workflow, now, &tz).unwrap();
+            assert_eq!(all.len(), 3);
+            for wf in ["a", "b", "late"] {
+                assert_eq!(all[wf], trend_report(&conn, Some(wf), now, &tz).unwrap(), "{wf} at {now}");
+            }
+            assert!(!all["a"].recent.is_empty());
+        }
     }
 }

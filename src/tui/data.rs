@@ -198,10 +198,15 @@ pub fn forecast(
     // The ledger tab's 30-day window: both views show the same cost.
     let since = WindowKind::Days30.window(now, tz).since.unwrap_or(now);
     let mut items = Vec::new();
+    // Every workflow's trend from one read of the workflow rollups.
+    let mut trends = drivers::trend_reports_of_all(conn, Dim::Workflow, now, tz)?;
     for m in drivers::measure_all(conn, pricer, since, now, FORECAST_MONTH_DAYS)? {
         let trend = match m.workflow.as_deref() {
             None => projection.clone(),
-            Some(w) => drivers::trend_report(conn, Some(w), now, tz)?,
+            Some(w) => trends.remove(w).unwrap_or_else(|| TrendReport {
+                month: crate::domain::time::local_month(now, tz),
+                ..TrendReport::default()
+            }),
         };
         items.push(ForecastItem { measured: m, trend });
     }

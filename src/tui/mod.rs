@@ -88,6 +88,15 @@ enum Job {
 /// How long the forecast tab's drivers and trends are reused before they
 /// are read again (they are 30-day aggregates).
 const FORECAST_REFRESH_MS: i64 = 30_000;
+/// How long the query thread waits without a request before it reads the
+/// forecast's data ahead.
+const FORECAST_AHEAD_IDLE_MS: u64 = 250;
+
+/// Whether the forecast's data read at `read_at` should be read again
+/// ahead (a little before a refresh would find it stale).
+fn forecast_due(read_at: Option<i64>, now: i64) -> bool {
+    read_at.is_none_or(|t| (now - t).abs() >= FORECAST_REFRESH_MS - 5_000)
+}
 
 /// Runs queries (and records events) on its own connection; only the
 /// newest query is served. A failure, opening included, is reported and
@@ -111,7 +120,25 @@ fn spawn_query_thread(
             let mut kpis: Option<(i64, (crate::reports::kpis::KpiReport, crate::reports::alerts::AlertsReport))> = None;
             // The budgets' minute spend, read incrementally.
             let mut minutes = crate::store::live::MinuteCache::default();
-            while let Ok(job) = qrx.recv() {
+            // The last refresh's time zone and projection: while nothing
+            // waits, the forecast's data is read ahead with them, so the
+            // Forecast tab draws at once when it is entered.
+            let mut idle_ahead: Option<(TimeZone, crate::forecast::drivers::TrendReport)> = None;
+            loop {
+                let job = match qrx.recv_timeout(std::time::Duration::from_millis(FORECAST_AHEAD_IDLE_MS)) {
+                    Ok(job) => job,
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                        let now = crate::domain::time::now_ms();
+                        if let (Some(c), Some((tz, projection))) = (conn.as_ref(), idle_ahead.as_ref())
+                            && forecast_due(forecast.as_ref().map(|(t, _)| *t), now)
+                            && let Ok(f) = data::forecast(c, &mut pricer, now, tz, projection)
+                        {
+                            forecast = Some((now, f));
+                        }
+                        continue;
+                    }
+                };
                 let mut query = None;
                 let mut record = Vec::new();
                 let mut exports = Vec::new();
@@ -175,6 +202,7 @@ fn spawn_query_thread(
                             }
                             None => {}
                         }
+                        idle_ahead = Some((p.tz.clone(), s.live.projection.clone()));
                         s.params = p;
                         AppEvent::Data(Box::new(s))
                     }

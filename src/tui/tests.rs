@@ -1097,3 +1097,10 @@ fn the_forecast_takes_its_levers_from_the_replay_with_v() {
     assert_eq!(app.forecast_scenario(None).replayed, None);
     assert_eq!(app.forecast_scenario(None).input_reduction_pct, 30.0);
 }
+
+#[test]
+fn the_forecast_is_read_ahead_before_a_refresh_would_find_it_stale() {
+    assert!(super::forecast_due(None, 0), "never read: read it");
+    assert!(!super::forecast_due(Some(0), 24_999));
+    assert!(super::forecast_due(Some(0), 25_000), "5 s before the 30 s reuse ends");
+}
