@@ -98,13 +98,13 @@ pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
         if l.message.as_ref().is_some_and(|m| m.usage.is_some()) {
             return Ok(Outcome::Skip(super::USAGE_NOT_A_CALL));
         }
-        return Ok(Outcome::Skip("not an assistant message"));
+        return Ok(Outcome::Skip(super::CLAUDE_CODE_NO_USAGE));
     }
     let Some(m) = l.message.as_ref() else {
         return Ok(Outcome::Skip("assistant line without a message"));
     };
     let Some(usage) = m.usage.as_ref() else {
-        return Ok(Outcome::Skip("assistant message without usage"));
+        return Ok(Outcome::Skip(super::CLAUDE_CODE_NO_USAGE));
     };
     let model = match m.model.as_deref() {
         None | Some("<synthetic>") => return Ok(Outcome::Skip("synthetic message (no model call)")),
@@ -223,9 +223,9 @@ mod tests {
     fn other_lines_are_skipped() {
         let mut out = Vec::new();
         let user = r#"{"parentUuid":null,"isSidechain":false,"type":"user","message":{"role":"user","content":"hi"},"sessionId":"s","timestamp":"2026-01-01T00:00:00Z"}"#;
-        assert_eq!(parse(user, &mut out).unwrap(), Outcome::Skip("not an assistant message"));
+        assert_eq!(parse(user, &mut out).unwrap(), Outcome::Skip(crate::formats::CLAUDE_CODE_NO_USAGE));
         let summary = r#"{"type":"summary","summary":"Refactor","leafUuid":"x"}"#;
-        assert_eq!(parse(summary, &mut out).unwrap(), Outcome::Skip("not an assistant message"));
+        assert_eq!(parse(summary, &mut out).unwrap(), Outcome::Skip(crate::formats::CLAUDE_CODE_NO_USAGE));
         let synthetic = V1.replace("claude-sonnet-4-20250514", "<synthetic>");
         assert_eq!(parse(&synthetic, &mut out).unwrap(), Outcome::Skip("synthetic message (no model call)"));
         assert_eq!(parse(r#"{"model":"x"}"#, &mut out).unwrap(), Outcome::NotMine);

@@ -108,10 +108,18 @@ impl Detector {
             self.outcome = Some(e);
             return Ok(Parsed::Outcome);
         }
-        // In a Claude Code transcript only lines with usage can be calls:
-        // user turns, tool results, summaries and snapshots are skipped by
-        // a byte scan, counted but not parsed.
-        if self.forced.or(self.last) == Some(Format::ClaudeCode) && memmem::find(line, b"\"usage\"").is_none() {
+        // In a file detected as a Claude Code transcript only lines with
+        // usage can be calls: user turns, tool results, summaries and
+        // snapshots are skipped by a byte scan, counted but not parsed. A
+        // line cut short (not ending in `}`) or carrying prompt text (a
+        // call of another format whose usage is counted from it) is
+        // parsed as usual.
+        if self.forced.is_none()
+            && self.last == Some(Format::ClaudeCode)
+            && text.trim_end().ends_with('}')
+            && memmem::find(line, b"\"usage\"").is_none()
+            && memmem::find(line, b"\"prompt\"").is_none()
+        {
             return Ok(Parsed::Skip(CLAUDE_CODE_NO_USAGE));
         }
         if let Some(f) = self.forced {
@@ -317,25 +325,30 @@ mod tests {
     fn claude_code_lines_without_usage_are_skipped_unparsed_once_the_file_is_known() {
         let assistant = r#"{"parentUuid":null,"isSidechain":false,"sessionId":"s1","type":"assistant","timestamp":"2026-10-01T00:00:00Z","requestId":"req_1","message":{"id":"msg_1","role":"assistant","model":"claude-haiku-4-5","usage":{"input_tokens":1,"output_tokens":1}}}"#;
         let user = r#"{"parentUuid":"a","isSidechain":false,"sessionId":"s1","type":"user","timestamp":"2026-10-01T00:00:01Z","message":{"role":"user","content":"hi"}}"#;
-        // The first line of a file is parsed: a user turn says what it is.
+        // The first line of a file is parsed; the reason is the same.
         let mut d = Detector::new(None);
-        assert_eq!(parse(&mut d, user).unwrap(), Parsed::Skip("not an assistant message"));
+        assert_eq!(parse(&mut d, user).unwrap(), Parsed::Skip(CLAUDE_CODE_NO_USAGE));
         assert_eq!(parse(&mut d, assistant).unwrap(), Parsed::Calls(Format::ClaudeCode, 1));
         // Then a line without usage is skipped by its bytes, counted.
         assert_eq!(parse(&mut d, user).unwrap(), Parsed::Skip(CLAUDE_CODE_NO_USAGE));
         assert_eq!(parse(&mut d, r#"{"type":"summary","summary":"x"}"#).unwrap(), Parsed::Skip(CLAUDE_CODE_NO_USAGE));
         // A line with usage is still parsed (and read as a call).
         assert_eq!(parse(&mut d, assistant).unwrap(), Parsed::Calls(Format::ClaudeCode, 1));
-        // Blank, non-JSON and outcome lines keep their own handling.
+        // Blank, non-JSON and cut-short lines keep their own handling.
         assert_eq!(parse(&mut d, "  ").unwrap(), Parsed::Skip("blank line"));
         assert!(parse(&mut d, "not json").is_err());
-        // Other formats are never skipped this way: a native line without
-        // usage but with prompt text is a call.
+        assert!(parse(&mut d, &user[..user.len() - 30]).is_err(), "a truncated line is rejected");
+        // A call of another format in the same file, logged with prompt
+        // text and no usage, is still a call.
+        let text_only = r#"{"ts":"2026-10-01T00:00:00Z","model":"gpt-4o","prompt":{"user":"hello"}}"#;
+        assert_eq!(parse(&mut d, text_only).unwrap(), Parsed::Calls(Format::Native, 1));
+        // Forced, every line is parsed: a line of another format says so.
+        let mut forced = Detector::new(Some(Format::ClaudeCode));
+        assert!(parse(&mut forced, r#"{"ts":"2026-10-01T00:00:00Z","model":"gpt-4o"}"#).is_err());
+        // Other formats are never skipped this way.
         let mut n = Detector::new(None);
         let native = r#"{"ts":"2026-10-01T00:00:00Z","model":"gpt-4o","usage":{"uncached_input":1,"output":1}}"#;
         assert_eq!(parse(&mut n, native).unwrap(), Parsed::Calls(Format::Native, 1));
-        let text_only = r#"{"ts":"2026-10-01T00:00:00Z","model":"gpt-4o","prompt":{"user":"hello"}}"#;
-        assert_eq!(parse(&mut n, text_only).unwrap(), Parsed::Calls(Format::Native, 1));
     }
 
     #[test]

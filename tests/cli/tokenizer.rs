@@ -8,8 +8,10 @@ use crate::util::{Env, i, row, u};
 
 const SECRET: &str = "ZEBRA-CANARY-7731 the customer's account number";
 
+/// Counts from a second implementation of o200k (aifin counts with
+/// tiktoken-rs).
 fn o200k(text: &str) -> i64 {
-    tiktoken_rs::o200k_base_singleton().count_ordinary(text) as i64
+    bpe_openai::o200k_base().count(text) as i64
 }
 
 fn line(id: &str, wf: &str, model: &str, usage: Option<(u64, u64)>, user: &str) -> String {
@@ -90,4 +92,25 @@ fn prompt_text_is_counted_filled_priced_and_not_stored() {
     assert_eq!(u(&again["stored"]), 0);
     let l2 = env.ledger("workflow");
     assert_eq!(l2["total"], l["total"]);
+}
+
+/// A log that gives both the components' counts and the text: the counts
+/// are the log's, the text only leaves fingerprints (it is not counted).
+#[test]
+fn given_counts_are_kept_and_the_text_only_fingerprinted() {
+    let env = Env::new();
+    let log = env.write(
+        "gw.jsonl",
+        r#"{"ts":"2026-11-20T10:00:00Z","request_id":"g1","model":"gpt-4o","workflow":"kb","usage":{"uncached_input":900,"output":40},"prompt_parts":{"system":500,"tools":0,"context":300,"history":0,"user":100,"output":40},"prompt":{"system":"You are terse.","user":"hi"}}"#.to_string() + "\n",
+    );
+    let r = env.ingest(&[&log]);
+    assert_eq!(u(&r["stored"]), 1, "{r:#}");
+    assert_eq!(u(&r["tokenized"]), 0, "nothing was counted");
+    let l = env.ledger("workflow");
+    let c = &row(&l, "kb")["composition"];
+    assert_eq!(i(&c["tokens"]["system"]), 500);
+    assert_eq!(i(&c["tokens"]["user"]), 100);
+    let conn = Connection::open(env.db()).unwrap();
+    let n: i64 = conn.query_row("SELECT COUNT(*) FROM prompt_hashes", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 1, "the text left its fingerprints");
 }
