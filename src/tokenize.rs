@@ -78,6 +78,9 @@ pub struct Job {
     pub text: Box<PromptText>,
     /// The call, when its log had no usage: the counts become its usage.
     pub fill: Option<Box<CallRecord>>,
+    /// The components as the log already counted them: only the
+    /// fingerprints are made (the text is not counted again).
+    pub given: Option<(Parts, TokenSource)>,
 }
 
 /// Progress, readable while the worker runs (status bar).
@@ -85,6 +88,8 @@ pub struct Job {
 pub struct TokenizerStats {
     pub queued: AtomicU64,
     pub done: AtomicU64,
+    /// Jobs whose components were counted (not given by the log).
+    pub counted: AtomicU64,
     pub tokens: AtomicU64,
     /// Calls whose usage came from the count (their logs had none).
     pub usage_filled: AtomicU64,
@@ -116,7 +121,11 @@ impl TokenizerWorker {
             .spawn(move || {
                 let mut pricer = Pricer::new(catalog);
                 for job in rx {
-                    let (parts, source) = count_parts(&job.model, &job.text);
+                    let counted = job.given.is_none() || job.fill.is_some();
+                    let (parts, source) = match job.given {
+                        Some(given) if job.fill.is_none() => given,
+                        _ => count_parts(&job.model, &job.text),
+                    };
                     if job.fill.is_some() {
                         s.usage_filled.fetch_add(1, Ordering::Relaxed);
                     }
@@ -136,7 +145,10 @@ impl TokenizerWorker {
                         fill,
                         hashes,
                     };
-                    s.tokens.fetch_add(parts.iter().sum::<u64>(), Ordering::Relaxed);
+                    if counted {
+                        s.counted.fetch_add(1, Ordering::Relaxed);
+                        s.tokens.fetch_add(parts.iter().sum::<u64>(), Ordering::Relaxed);
+                    }
                     s.done.fetch_add(1, Ordering::Relaxed);
                     s.queued.fetch_sub(1, Ordering::Relaxed);
                     if writer.parts(update).is_err() {

@@ -396,6 +396,7 @@ impl FileState<'_> {
                     model: rec.model.clone(),
                     text,
                     fill: rec.usage_missing.then(|| Box::new(rec.clone())),
+                    given: rec.parts,
                 });
             }
             self.batch.push(rec);

@@ -222,7 +222,7 @@ pub fn ingest_files(
     if let Some(t) = tokenizer {
         let stats = Arc::clone(t.stats());
         t.finish();
-        report.tokenized = stats.done.load(std::sync::atomic::Ordering::Relaxed);
+        report.tokenized = stats.counted.load(std::sync::atomic::Ordering::Relaxed);
         report.usage_filled = stats.usage_filled.load(std::sync::atomic::Ordering::Relaxed);
     }
     report.totals = writer.finish()?;

@@ -124,6 +124,7 @@ pub fn retry(
                             model: rec.model.clone(),
                             text,
                             fill: Some(Box::new(rec)),
+                            given: None,
                         });
                         done.counted += 1;
                     }
