@@ -789,8 +789,12 @@ pub fn levers_vm(app: &App, width: u16) -> LeversVm {
         (true, _, Some(_)) => "replaying the new setting… (the last result below)".to_string(),
         (true, _, None) => "replaying the last 30 days' calls…".to_string(),
         (false, _, Some(r)) => format!(
-            "{} calls of the 30 days to {} replayed in {:.1} s{}",
+            "{} calls{} of the 30 days to {} replayed in {:.1} s{}",
             thousands(r.calls as i64),
+            match r.report.replay.total.unpriced_calls {
+                0 => String::new(),
+                n => format!(" ({} unpriced, left out)", thousands(n as i64)),
+            },
             r.report.window.1.map_or_else(|| "now".to_string(), |u| crate::domain::time::local_day(u - 1, &app.tz)),
             r.took_ms as f64 / 1000.0,
             if r.read { " (read from the ledger)" } else { " (from memory)" }
