@@ -255,6 +255,9 @@ pub struct LeversState {
     pub error: Option<String>,
     /// When the calls in memory were read.
     pub loaded_ms: Option<i64>,
+    /// A request that reads the calls is on its way: the next setting
+    /// replays what it reads instead of reading them again.
+    pub reading: bool,
 }
 
 /// Background progress shown in the status bar.
@@ -686,7 +689,7 @@ impl App {
     /// The calls in memory for the lever lab were read over
     /// `LEVERS_RELOAD_MS` ago (or never).
     fn levers_reload_due(&self) -> bool {
-        self.levers.loaded_ms.is_none_or(|t| self.now_ms - t > LEVERS_RELOAD_MS)
+        !self.levers.reading && self.levers.loaded_ms.is_none_or(|t| self.now_ms - t > LEVERS_RELOAD_MS)
     }
 
     /// Asks for a replay of the current lever setting: the calls in memory
@@ -694,6 +697,7 @@ impl App {
     fn replay(&mut self) -> Vec<Effect> {
         let reload = self.levers_reload_due();
         let l = &mut self.levers;
+        l.reading |= reload;
         l.generation += 1;
         l.running = true;
         l.read = 0;
@@ -1041,11 +1045,18 @@ impl App {
                     Ok(r) => {
                         if r.read {
                             l.loaded_ms = Some(self.now_ms);
+                            l.reading = false;
                         }
                         l.result = Some(r);
                     }
-                    Err(e) if generation == l.generation => l.error = Some(e),
-                    Err(_) => {}
+                    Err(e) => {
+                        // A failed read leaves no calls in memory: the next
+                        // request reads them.
+                        l.reading = false;
+                        if generation == l.generation {
+                            l.error = Some(e);
+                        }
+                    }
                 }
                 vec![]
             }

@@ -1104,3 +1104,22 @@ fn the_forecast_is_read_ahead_before_a_refresh_would_find_it_stale() {
     assert!(!super::forecast_due(Some(0), 24_999));
     assert!(super::forecast_due(Some(0), 25_000), "5 s before the 30 s reuse ends");
 }
+
+#[test]
+fn a_setting_changed_while_the_calls_are_read_does_not_read_them_again() {
+    let conn = fixture();
+    let mut app = app_with(&conn, (120, 40));
+    let first = replays(&app.update(Action::SelectTab(7)));
+    assert!(first[0].reload);
+    // A key during the first read: the thread replays what it is reading.
+    app.update(Action::Down);
+    let second = replays(&app.update(Action::SliderRight));
+    assert!(!second[0].reload, "the calls are being read already");
+    // The read fails: the next request reads.
+    app.update(Action::LeversReady(first[0].generation, Err("disk gone".into())));
+    let third = replays(&app.update(Action::SliderRight));
+    assert!(third[0].reload);
+    // It succeeds: settings replay from memory until the calls are stale.
+    app.update(answer_replay(&conn, &third[0]));
+    assert!(!replays(&app.update(Action::SliderRight))[0].reload);
+}
