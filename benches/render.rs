@@ -39,6 +39,7 @@ fn app_over_generated_ledger(dir: &std::path::Path) -> App {
         window: WindowKind::Days30,
         drill: Some("support-copilot".into()),
         forecast: true,
+        forecast_ahead: false,
         outcome_rules: vec![],
         kpis: false,
         operate: Default::default(),

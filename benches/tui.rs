@@ -52,6 +52,7 @@ fn params(window: WindowKind, group: GroupBy, drill: Option<String>) -> QueryPar
         window,
         drill,
         forecast: false,
+        forecast_ahead: false,
         outcome_rules: vec![],
         kpis: false,
         operate: Default::default(),

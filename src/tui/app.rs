@@ -538,6 +538,7 @@ impl App {
             window: self.ledger.window,
             drill: self.ledger.drill.clone(),
             forecast: self.tab == Tab::Forecast,
+            forecast_ahead: self.tab != Tab::Forecast,
             outcome_rules: self.outcome_rules.clone(),
             kpis: self.tab == Tab::Kpis,
             operate: self.operate.clone(),

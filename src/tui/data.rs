@@ -37,6 +37,9 @@ pub struct QueryParams {
     pub drill: Option<String>,
     /// Load the forecast (drivers, trends) too.
     pub forecast: bool,
+    /// Read the forecast's data ahead after the refresh when it is due
+    /// (another tab shows: entering the Forecast tab then draws at once).
+    pub forecast_ahead: bool,
     /// Workflows an `[[outcome.rule]]` defines success for.
     pub outcome_rules: Vec<String>,
     /// Load the KPI board too.

@@ -88,8 +88,8 @@ enum Job {
 /// How long the forecast tab's drivers and trends are reused before they
 /// are read again (they are 30-day aggregates).
 const FORECAST_REFRESH_MS: i64 = 30_000;
-/// How long the query thread waits without a request before it reads the
-/// forecast's data ahead.
+/// How long the query thread waits for another request before it reads
+/// the forecast's data ahead.
 const FORECAST_AHEAD_IDLE_MS: u64 = 250;
 
 /// Whether the forecast's data read at `read_at` should be read again
@@ -120,24 +120,15 @@ fn spawn_query_thread(
             let mut kpis: Option<(i64, (crate::reports::kpis::KpiReport, crate::reports::alerts::AlertsReport))> = None;
             // The budgets' minute spend, read incrementally.
             let mut minutes = crate::store::live::MinuteCache::default();
-            // The last refresh's time zone and projection: while nothing
-            // waits, the forecast's data is read ahead with them, so the
-            // Forecast tab draws at once when it is entered.
-            let mut idle_ahead: Option<(TimeZone, crate::forecast::drivers::TrendReport)> = None;
+            // A request that came while waiting to read ahead.
+            let mut next: Option<Job> = None;
             loop {
-                let job = match qrx.recv_timeout(std::time::Duration::from_millis(FORECAST_AHEAD_IDLE_MS)) {
-                    Ok(job) => job,
-                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                        let now = crate::domain::time::now_ms();
-                        if let (Some(c), Some((tz, projection))) = (conn.as_ref(), idle_ahead.as_ref())
-                            && forecast_due(forecast.as_ref().map(|(t, _)| *t), now)
-                            && let Ok(f) = data::forecast(c, &mut pricer, now, tz, projection)
-                        {
-                            forecast = Some((now, f));
-                        }
-                        continue;
-                    }
+                let job = match next.take() {
+                    Some(j) => j,
+                    None => match qrx.recv() {
+                        Ok(j) => j,
+                        Err(_) => break,
+                    },
                 };
                 let mut query = None;
                 let mut record = Vec::new();
@@ -181,6 +172,7 @@ fn spawn_query_thread(
                 let reuse_kpis =
                     p.kpis && kpis.as_ref().is_some_and(|(t, _)| (p.now_ms - t).abs() < FORECAST_REFRESH_MS);
                 let q = QueryParams { forecast: p.forecast && !reuse, kpis: p.kpis && !reuse_kpis, ..p.clone() };
+                let mut ahead = None;
                 let ev = match data::snapshot_cached(c, &q, &mut pricer, &mut minutes) {
                     Ok(mut s) => {
                         match &s.operate.kpis {
@@ -202,8 +194,10 @@ fn spawn_query_thread(
                             }
                             None => {}
                         }
-                        idle_ahead = Some((p.tz.clone(), s.live.projection.clone()));
-                        s.params = p;
+                        if p.forecast_ahead {
+                            ahead = Some(s.live.projection.clone());
+                        }
+                        s.params = p.clone();
                         AppEvent::Data(Box::new(s))
                     }
                     Err(e) => {
@@ -213,6 +207,24 @@ fn spawn_query_thread(
                 };
                 if tx.send(ev).is_err() {
                     break;
+                }
+                // After the refresh is on screen, once nothing has been
+                // asked for a moment: the forecast's data when it is due,
+                // so the Forecast tab draws at once.
+                if let Some(projection) = ahead
+                    && forecast_due(forecast.as_ref().map(|(t, _)| *t), p.now_ms)
+                {
+                    match qrx.recv_timeout(Duration::from_millis(FORECAST_AHEAD_IDLE_MS)) {
+                        Ok(j) => next = Some(j),
+                        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                            if let Some(c) = conn.as_ref()
+                                && let Ok(f) = data::forecast(c, &mut pricer, p.now_ms, &p.tz, &projection)
+                            {
+                                forecast = Some((p.now_ms, f));
+                            }
+                        }
+                    }
                 }
             }
         })

@@ -1099,6 +1099,16 @@ fn the_forecast_takes_its_levers_from_the_replay_with_v() {
 }
 
 #[test]
+fn refreshes_ask_for_the_forecast_ahead_except_on_its_own_tab() {
+    let conn = fixture();
+    let mut app = app_with(&conn, (120, 40));
+    assert!(app.params().forecast_ahead && !app.params().forecast);
+    app.update(Action::SelectTab(3));
+    assert_eq!(app.tab, Tab::Forecast);
+    assert!(!app.params().forecast_ahead && app.params().forecast);
+}
+
+#[test]
 fn the_forecast_is_read_ahead_before_a_refresh_would_find_it_stale() {
     assert!(super::forecast_due(None, 0), "never read: read it");
     assert!(!super::forecast_due(Some(0), 24_999));
