@@ -397,7 +397,7 @@ fn join_rows(conn: &rusqlite::Connection, rows: &mut [Row]) -> rusqlite::Result<
         conn,
         rows,
         range,
-        "SELECT dedupe_ts, dedupe_key, system, tools, context, history, user FROM prompt_parts WHERE dedupe_ts >= ?1 AND dedupe_ts <= ?2",
+        "SELECT dedupe_ts, dedupe_key, system, tools, context, history, user FROM prompt_parts WHERE dedupe_ts >= ?1 AND dedupe_ts <= ?2 ORDER BY dedupe_ts, dedupe_key",
         |row, r| {
             let n = |c: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(c)?.max(0) as u64) };
             row.parts = narrow([n(2)?, n(3)?, n(4)?, n(5)?, n(6)?]);
@@ -409,7 +409,7 @@ fn join_rows(conn: &rusqlite::Connection, rows: &mut [Row]) -> rusqlite::Result<
         conn,
         rows,
         range,
-        "SELECT dedupe_ts, dedupe_key, prefix, prompt FROM prompt_hashes WHERE dedupe_ts >= ?1 AND dedupe_ts <= ?2 AND key_id = ''",
+        "SELECT dedupe_ts, dedupe_key, prefix, prompt FROM prompt_hashes WHERE dedupe_ts >= ?1 AND dedupe_ts <= ?2 AND key_id = '' ORDER BY dedupe_ts, dedupe_key",
         |row, r| {
             if let Some(p) = r.get::<_, Option<i64>>(2)? {
                 row.prefix = p;
