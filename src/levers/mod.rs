@@ -419,7 +419,14 @@ pub struct TtlComparison {
 
 /// Replays the prefix cache of `cache` under both TTLs (the cockpit
 /// switches between them; the report states both and the break-even).
-pub fn compare_ttls(set: &CallSet, cache: &Cache, catalog: Arc<Catalog>) -> Result<TtlComparison, ReplayError> {
+/// `own`: the caching lever's saving at `cache`'s own TTL when a replay
+/// already measured it (then only the other TTL is replayed).
+pub fn compare_ttls(
+    set: &CallSet,
+    cache: &Cache,
+    catalog: Arc<Catalog>,
+    own: Option<Nanos>,
+) -> Result<TtlComparison, ReplayError> {
     let mut out = TtlComparison::default();
     let mut pricer = Pricer::new(Arc::clone(&catalog));
     let entries: Vec<Option<Arc<PriceEntry>>> =
@@ -433,14 +440,16 @@ pub fn compare_ttls(set: &CallSet, cache: &Cache, catalog: Arc<Catalog>) -> Resu
             prefix_1h: one_hour,
             response_ttl_ms: cache.response_ttl_ms,
         };
-        let levers = LeverSet { cache: Some(c.clone()), ..LeverSet::default() };
-        let r = replay(set, &levers, Arc::clone(&catalog), &|_, _| false)?;
-        let plan = cache_plan(set, &c, &min_cacheable);
-        let side = TtlSide {
-            saving: r.total.saving(Lever::Caching).unwrap_or_default(),
-            writes: plan.1.prefix_writes,
-            hits: plan.1.prefix_hits,
+        let saving = match own {
+            Some(s) if one_hour == cache.prefix_1h => s,
+            _ => {
+                let levers = LeverSet { cache: Some(c.clone()), ..LeverSet::default() };
+                let r = replay(set, &levers, Arc::clone(&catalog), &|_, _| false)?;
+                r.total.saving(Lever::Caching).unwrap_or_default()
+            }
         };
+        let plan = cache_plan(set, &c, &min_cacheable);
+        let side = TtlSide { saving, writes: plan.1.prefix_writes, hits: plan.1.prefix_hits };
         for (row, d) in set.rows.iter().zip(&plan.0) {
             if *d == CacheDecision::PrefixWrite {
                 let e = writes.entry(row.ctx).or_default();

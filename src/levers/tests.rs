@@ -299,7 +299,7 @@ fn both_ttls_are_replayed_and_the_break_even_comes_from_the_prices() {
     // 3 x $0.009 = $0.027. 5 min: $0.0246 (two writes, one read), saving
     // $0.0024; 1 h: $0.0222 (one write, two reads), saving $0.0048.
     let calls = [sonnet(0, 1, 1), sonnet(4, 2, 2), sonnet(10, 3, 3)];
-    let t = compare_ttls(&CallSet::from_calls(&calls), &Cache::parse("prefix=5m").unwrap(), catalog()).unwrap();
+    let t = compare_ttls(&CallSet::from_calls(&calls), &Cache::parse("prefix=5m").unwrap(), catalog(), None).unwrap();
     assert_eq!(t.five_min, TtlSide { saving: Nanos(2_400_000), writes: 2, hits: 1 });
     assert_eq!(t.one_hour, TtlSide { saving: Nanos(4_800_000), writes: 1, hits: 2 });
     let m = &t.models[0];

@@ -543,7 +543,8 @@ impl AlertsReport {
     }
 }
 
-fn round3(v: f64) -> f64 {
+/// A fraction to three decimals, as the reports' JSON gives rates.
+pub(super) fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
 

@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use super::alerts::round3;
 use super::gate::RunRow;
 use super::table::{Cell, Column, Row, Table};
 use crate::domain::money::Nanos;
@@ -152,10 +153,6 @@ struct TtlJson {
     models: Vec<TtlModelJson>,
 }
 
-fn round3(v: f64) -> f64 {
-    (v * 1000.0).round() / 1000.0
-}
-
 impl From<&TtlComparison> for TtlJson {
     fn from(t: &TtlComparison) -> Self {
         TtlJson {
@@ -261,7 +258,8 @@ impl LeversReport {
         let calls = crate::levers::CallSet::load(conn, window, workflow, &|_| {})?;
         let mut report = Self::build_on(conn, &calls, window, set, std::sync::Arc::clone(&catalog))?;
         if let Some(c) = set.cache.as_ref().filter(|c| c.prefix_ttl_ms.is_some()) {
-            report.ttl = Some(crate::levers::compare_ttls(&calls, c, catalog)?);
+            let own = report.replay.total.saving(Lever::Caching);
+            report.ttl = Some(crate::levers::compare_ttls(&calls, c, catalog, own)?);
         }
         Ok(report)
     }
