@@ -253,15 +253,19 @@ pub fn daily(
     // Nothing after `until` (a projection as of a past time must not see
     // the rest of its day).
     let w = Window { since: Some(first), until: Some(until) };
-    let hours = hours_of_key(conn, dim, key, w)?;
-    for (hour_ms, a) in hours {
-        // Days are sorted by start: the last one starting at or before.
-        let i = days.partition_point(|(_, s, _)| *s <= hour_ms);
-        if i > 0 {
-            days[i - 1].2 += a.cost;
-        }
+    for (hour_ms, a) in hours_of_key(conn, dim, key, w)? {
+        add_to_day(&mut days, hour_ms, a.cost);
     }
     Ok(Daily { days })
+}
+
+/// Adds an hour's spend to the day it starts in (days sorted by start:
+/// the last one starting at or before it).
+fn add_to_day(days: &mut [(String, i64, Nanos)], hour_ms: i64, cost: Nanos) {
+    let i = days.partition_point(|(_, s, _)| *s <= hour_ms);
+    if i > 0 {
+        days[i - 1].2 += cost;
+    }
 }
 
 /// The month-end trend as of `now` and the backtest over all history.
@@ -275,6 +279,13 @@ pub struct TrendReport {
     pub recent: Vec<(String, Nanos)>,
     /// Days of the month after today (labels), for the chart.
     pub ahead: Vec<String>,
+}
+
+impl TrendReport {
+    /// The report of a subject without data: the month as of `now`.
+    pub fn empty(now: i64, tz: &TimeZone) -> TrendReport {
+        TrendReport { month: time::local_month(now, tz), ..TrendReport::default() }
+    }
 }
 
 pub const SHOWN_DAYS: usize = 30;
@@ -314,7 +325,7 @@ pub fn trend_report_of(
     tz: &TimeZone,
 ) -> rusqlite::Result<TrendReport> {
     let Some((first, _)) = data_span(conn, subject)? else {
-        return Ok(TrendReport { month: time::local_month(now, tz), ..TrendReport::default() });
+        return Ok(TrendReport::empty(now, tz));
     };
     let first = start_of_local_day(first.min(now), tz);
     let series = daily(conn, subject, first, now, tz)?;
@@ -345,11 +356,7 @@ pub fn trend_reports_of_all(
         let mut days = day_slots(first, now, tz);
         let h0 = first.div_euclid(time::MS_PER_HOUR);
         for (h, cost) in hours.iter().filter(|(h, _)| *h >= h0 && *h < h_end) {
-            let hour_ms = h * time::MS_PER_HOUR;
-            let i = days.partition_point(|(_, s, _)| *s <= hour_ms);
-            if i > 0 {
-                days[i - 1].2 += Nanos(*cost);
-            }
+            add_to_day(&mut days, h * time::MS_PER_HOUR, Nanos(*cost));
         }
         out.insert(key, report_from_daily(Daily { days }, now, tz));
     }
@@ -361,7 +368,7 @@ pub fn trend_reports_of_all(
 fn report_from_daily(series: Daily, now: i64, tz: &TimeZone) -> TrendReport {
     let month_start = start_of_month(now, tz);
     let month_end = end_of_month(now, tz);
-    let mut report = TrendReport { month: time::local_month(now, tz), ..TrendReport::default() };
+    let mut report = TrendReport::empty(now, tz);
     let today_start = start_of_local_day(now, tz);
     let today_end = next_local_day(today_start, tz);
     // Complete days before today.

@@ -206,10 +206,7 @@ pub fn forecast(
     for m in drivers::measure_all(conn, pricer, since, now, FORECAST_MONTH_DAYS)? {
         let trend = match m.workflow.as_deref() {
             None => projection.clone(),
-            Some(w) => trends.remove(w).unwrap_or_else(|| TrendReport {
-                month: crate::domain::time::local_month(now, tz),
-                ..TrendReport::default()
-            }),
+            Some(w) => trends.remove(w).unwrap_or_else(|| TrendReport::empty(now, tz)),
         };
         items.push(ForecastItem { measured: m, trend });
     }
