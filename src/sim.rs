@@ -417,7 +417,7 @@ fn workflow_lines(
                 None
             };
             let error = rng.f64() < 0.007;
-            let line = NativeLine {
+            let mut line = NativeLine {
                 ts: format_utc(ts),
                 request_id: format!("req_{}", rng.hex(24)),
                 provider: provider.to_string(),
@@ -443,6 +443,7 @@ fn workflow_lines(
                 prompt: None,
                 output_text: None,
             };
+            line.prompt = sample_prompt(spec.name, &line.request_id, line.customer.as_deref());
             (ts, line)
         })
         .collect()
@@ -592,10 +593,6 @@ pub fn paper_month<W: Write>(out: &mut W, pricer: &mut Pricer, list: &mut Pricer
         all.extend(workflow_lines(spec, &mut rng, pricer, list, month_start, 31, first_weekday));
     }
     all.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.request_id.cmp(&b.1.request_id)));
-    for (_, line) in &mut all {
-        let workflow = line.workflow.as_deref().unwrap_or_default();
-        line.prompt = sample_prompt(workflow, &line.request_id, line.customer.as_deref());
-    }
     for (_, line) in &all {
         serde_json::to_writer(&mut *out, line)?;
         out.write_all(b"\n")?;
