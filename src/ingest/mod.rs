@@ -166,7 +166,7 @@ pub fn ingest_files(
         .into_iter()
         .enumerate()
         .map(|(i, st)| {
-            let size = std::fs::metadata(&files[i].0).map(|m| m.len()).unwrap_or(0);
+            let size = if files.len() > 1 { std::fs::metadata(&files[i].0).map(|m| m.len()).unwrap_or(0) } else { 0 };
             (i, st, size)
         })
         .collect();

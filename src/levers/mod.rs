@@ -128,7 +128,7 @@ impl Outcome {
     pub fn factors(&self) -> crate::forecast::ReplayFactors {
         let f = |spend: Nanos| if self.replayed.0 > 0 { spend.0 as f64 / self.replayed.0 as f64 } else { 1.0 };
         let mut alone = [None; 4];
-        for (i, (l, (s, _))) in self.single.iter().enumerate().take(4) {
+        for (i, (l, (s, _))) in self.single.iter().enumerate() {
             alone[i] = Some((l.name(), f(*s)));
         }
         crate::forecast::ReplayFactors { composed: f(self.composed), alone }
