@@ -411,6 +411,7 @@ fn scan_calls(
                 };
                 let key = PriceKey {
                     entry: res.key,
+                    batch,
                     tier: tier_label,
                     geo: opt_id(geo, names),
                     speed: opt_id(speed, names),
@@ -494,6 +495,9 @@ type Standing = ((bool, u32, u32), bool);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct PriceKey {
     entry: u32,
+    /// A Batch API call: no regional or speed multipliers, no off-peak
+    /// (a call that only names the `batch` tier keeps them).
+    batch: bool,
     /// `batch`, or the service tier.
     tier: u32,
     geo: u32,

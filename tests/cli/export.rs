@@ -339,3 +339,25 @@ fn the_live_view_pastes_the_runaway_and_the_page_with_who_to_call() {
     assert!(md.contains("PAGE sales-research-agent at 24.6x budget") && md.contains("sam\\@acme.example"), "{md}");
     assert!(md.contains("| sales-research-agent | sam\\@acme.example |"), "{md}");
 }
+
+/// A Batch API call and a call that only names the `batch` tier are
+/// priced apart: the regional multiplier applies to the second only.
+#[test]
+fn focus_prices_batch_calls_and_batch_tier_calls_apart() {
+    let env = Env::new();
+    // claude-opus-4-6: batch input $2.50/M; `us` inference x1.1 (not for
+    // Batch API calls): $2.50 and $2.75.
+    let line = |id: &str, batch: &str| {
+        format!(
+            r#"{{"ts":"2026-10-02T10:00:00Z","request_id":"{id}","provider":"anthropic","model":"claude-opus-4-6","workflow":"w","usage":{{"uncached_input":1000000,"output":0}},{batch},"inference_geo":"us"}}"#
+        )
+    };
+    let f =
+        env.write("b.jsonl", [line("a", r#""batch":true"#), line("b", r#""service_tier":"batch""#)].join("\n") + "\n");
+    env.ingest(&[&f]);
+    let out = env.cmd().args(["export", "--format", "focus"]).output().unwrap();
+    let rows = focus_rows(&String::from_utf8(out.stdout).unwrap());
+    let mut billed: Vec<String> = rows.iter().map(|r| r["BilledCost"].clone()).collect();
+    billed.sort();
+    assert_eq!(billed, ["2.5", "2.75"], "{rows:#?}");
+}
