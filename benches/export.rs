@@ -35,6 +35,7 @@ fn main() {
         rules_hash: "0".into(),
         outcome_rules: vec![],
         levers: None,
+        levers_report: None,
     };
     let op = Operate::default();
     let mut pricer = Pricer::new(common::catalog());

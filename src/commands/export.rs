@@ -71,6 +71,7 @@ pub fn run(env: &Env, a: &ExportArgs, out: &mut dyn Write) -> Result<ExitCode> {
         rules_hash: rules_hash(env),
         outcome_rules: env.attributor()?.outcome_workflows(),
         levers: a.levers.any().then(|| super::levers::lever_set(&a.levers, &catalog)).transpose()?,
+        levers_report: None,
     };
     if a.view == "levers" && p.levers.is_none() {
         bail!("--view levers: set the levers with --compress, --route or --cap (as in `aifin levers`)");

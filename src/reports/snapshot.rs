@@ -116,6 +116,9 @@ pub struct Params {
     pub outcome_rules: Vec<String>,
     /// The levers of the `levers` view (without them the view is left out).
     pub levers: Option<crate::levers::LeverSet>,
+    /// The `levers` view's report when it was already replayed (the
+    /// cockpit's last result): not replayed again.
+    pub levers_report: Option<Arc<super::levers::LeversReport>>,
 }
 
 fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
@@ -515,11 +518,16 @@ pub fn build(
         }
         "levers" => {
             let Some(set) = &p.levers else { return Ok(None) };
-            let r = match super::levers::LeversReport::build(conn, p.window, None, set, Arc::clone(pricer.catalog())) {
-                Ok(r) => r,
-                Err(crate::levers::ReplayError::Store(e)) => return Err(e),
-                // The command checked the routing target before.
-                Err(crate::levers::ReplayError::UnpricedTarget(_)) => return Ok(None),
+            let r = match &p.levers_report {
+                Some(r) => Arc::clone(r),
+                None => {
+                    match super::levers::LeversReport::build(conn, p.window, None, set, Arc::clone(pricer.catalog())) {
+                        Ok(r) => Arc::new(r),
+                        Err(crate::levers::ReplayError::Store(e)) => return Err(e),
+                        // The command checked the routing target before.
+                        Err(crate::levers::ReplayError::UnpricedTarget(_)) => return Ok(None),
+                    }
+                }
             };
             let t = &r.replay.total;
             let summary = vec![format!(

@@ -305,6 +305,8 @@ pub struct ExportRequest {
     pub operate: std::sync::Arc<crate::operate::Operate>,
     /// The Levers tab's setting (for its view).
     pub levers: Option<LeverSettings>,
+    /// The Levers tab's last result, exported as it is on screen.
+    pub levers_result: Option<LeversResult>,
 }
 
 /// The formats an export takes.
@@ -893,7 +895,11 @@ impl App {
             tz: self.tz.clone(),
             outcome_rules: self.outcome_rules.clone(),
             operate: self.operate.clone(),
-            levers: (self.tab == Tab::Levers).then(|| self.levers.settings.clone()),
+            levers: (self.tab == Tab::Levers).then(|| match &self.levers.result {
+                Some(r) => r.settings.clone(),
+                None => self.levers.settings.clone(),
+            }),
+            levers_result: self.levers.result.clone().filter(|_| self.tab == Tab::Levers),
         })]
     }
 

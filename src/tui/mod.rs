@@ -329,6 +329,7 @@ fn export_file(
         rules_hash: rules_hash.to_string(),
         outcome_rules: r.outcome_rules.clone(),
         levers: r.levers.as_ref().map(|l| l.lever_set()),
+        levers_report: r.levers_result.as_ref().map(|l| Arc::clone(&l.report)),
     };
     let s = snapshot::build(conn, r.view, &p, &r.operate, pricer)
         .map_err(|e| e.to_string())?

@@ -1133,3 +1133,24 @@ fn a_setting_changed_while_the_calls_are_read_does_not_read_them_again() {
     app.update(answer_replay(&conn, &third[0]));
     assert!(!replays(&app.update(Action::SliderRight))[0].reload);
 }
+
+#[test]
+fn the_levers_tab_exports_its_result_as_on_screen_without_replaying() {
+    let conn = fixture();
+    let mut app = app_with(&conn, (120, 40));
+    let asked = replays(&app.update(Action::SelectTab(7)));
+    app.update(answer_replay(&conn, &asked[0]));
+    let shown = app.levers.result.as_ref().unwrap().report.replay.total.composed_saving();
+    assert!(shown.0 > 0);
+    let e = app.update(Action::Export);
+    let [Effect::Export(r)] = &e[..] else { panic!("{e:?}") };
+    let r = super::app::ExportRequest { format: "json".into(), ..r.clone() };
+    // Written from the result held: an empty ledger cannot change it.
+    let empty = crate::store::open_memory().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut pricer = crate::pricing::Pricer::new(std::sync::Arc::new(crate::pricing::Catalog::embedded()));
+    let path = super::export_file(&empty, &r, &mut pricer, "00", dir.path()).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let total = &json["report"]["total"];
+    assert_eq!(total["composed_saving_nanousd"], shown.0, "{json:#}");
+}
