@@ -33,14 +33,6 @@ pub enum Dim {
 
 impl Dim {
     pub const SINGLES: [Dim; 5] = [Dim::Workflow, Dim::Team, Dim::Customer, Dim::Model, Dim::Provider];
-    pub const PAIRS: [Dim; 6] = [
-        Dim::WorkflowTeam,
-        Dim::WorkflowCustomer,
-        Dim::WorkflowModel,
-        Dim::TeamCustomer,
-        Dim::TeamModel,
-        Dim::CustomerModel,
-    ];
 
     pub fn code(self) -> i64 {
         self as i64
@@ -375,82 +367,109 @@ pub fn hour_of(ts_ms: i64) -> i64 {
     ts_ms.div_euclid(MS_PER_HOUR)
 }
 
-/// The dimensions of one call that the rollups break down by.
+/// A rollup row: dimension, hour and key (`a`, or the pair `a`, `b`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Group {
+struct Row {
+    dim: Dim,
     hour: i64,
-    workflow: String,
-    team: String,
-    customer: String,
-    model: String,
-    provider: String,
+    a: String,
+    b: String,
 }
 
-/// A borrowed [`Group`]: hashes identically, so lookups need no allocation.
+/// A borrowed [`Row`]: hashes identically, so lookups need no allocation.
 #[derive(Hash)]
-struct GroupRef<'a> {
+struct RowRef<'a> {
+    dim: Dim,
     hour: i64,
-    workflow: &'a str,
-    team: &'a str,
-    customer: &'a str,
-    model: &'a str,
-    provider: &'a str,
+    a: &'a str,
+    b: &'a str,
 }
 
-impl<'a> GroupRef<'a> {
-    fn of(r: &'a CallRecord) -> GroupRef<'a> {
-        GroupRef {
-            hour: hour_of(r.ts_ms),
-            workflow: Dim::Workflow.value(r),
-            team: Dim::Team.value(r),
-            customer: Dim::Customer.value(r),
-            model: Dim::Model.value(r),
-            provider: Dim::Provider.value(r),
+impl hashbrown::Equivalent<Row> for RowRef<'_> {
+    fn equivalent(&self, r: &Row) -> bool {
+        self.dim == r.dim && self.hour == r.hour && self.a == r.a && self.b == r.b
+    }
+}
+
+/// The values of one call's single dimensions, in [`Dim::SINGLES`] order.
+struct Values<'a>([&'a str; 5]);
+
+impl<'a> Values<'a> {
+    fn of(r: &'a CallRecord) -> Values<'a> {
+        Values(Dim::SINGLES.map(|d| d.value(r)))
+    }
+
+    fn get(&self, d: Dim) -> &'a str {
+        Dim::SINGLES.iter().position(|s| *s == d).map_or("", |i| self.0[i])
+    }
+
+    /// The key parts of the rollup row of dimension `d`.
+    fn key(&self, d: Dim) -> (&'a str, &'a str) {
+        match d.parts() {
+            Some((p, q)) => (self.get(p), self.get(q)),
+            None => (self.get(d), ""),
         }
     }
 }
 
-impl hashbrown::Equivalent<Group> for GroupRef<'_> {
-    fn equivalent(&self, g: &Group) -> bool {
-        self.hour == g.hour
-            && self.model == g.model
-            && self.workflow == g.workflow
-            && self.customer == g.customer
-            && self.team == g.team
-            && self.provider == g.provider
-    }
-}
+/// Every rollup dimension the writer keeps, in storage order.
+const ALL_DIMS: [Dim; 12] = [
+    Dim::Total,
+    Dim::Workflow,
+    Dim::Team,
+    Dim::Customer,
+    Dim::Model,
+    Dim::Provider,
+    Dim::WorkflowTeam,
+    Dim::WorkflowCustomer,
+    Dim::WorkflowModel,
+    Dim::TeamCustomer,
+    Dim::TeamModel,
+    Dim::CustomerModel,
+];
 
-impl Group {
-    fn value(&self, d: Dim) -> &str {
-        match d.dimension() {
-            Some(Dimension::Workflow) => &self.workflow,
-            Some(Dimension::Team) => &self.team,
-            Some(Dimension::Customer) => &self.customer,
-            Some(Dimension::Model) => &self.model,
-            Some(Dimension::Provider) => &self.provider,
-            _ => "",
-        }
-    }
-}
-
-/// Rollup deltas for a batch of calls, aggregated per group of dimensions
-/// (one hash lookup per call) and expanded into the rollup rows at flush.
-/// Built by the reader thread next to the parser; the writer subtracts the
-/// calls that turn out to be duplicates.
+/// Rollup deltas for a batch of calls, summed per rollup row. Built by the
+/// reader thread next to the parser (a batch of thousands of calls comes
+/// down to a few hundred rows per hour, whatever the number of distinct
+/// users or dimension combinations), so the writer only merges small maps,
+/// subtracts the calls that turn out to be duplicates, and upserts.
 #[derive(Clone, Debug, Default)]
 pub struct Delta {
-    map: hashbrown::HashMap<Group, Agg>,
+    map: hashbrown::HashMap<Row, Agg>,
 }
 
 impl Delta {
-    /// The deltas of a list of calls.
+    /// The deltas of a list of calls. Each distinct dimension value gets a
+    /// number first, so the calls are summed per group with one integer-keyed
+    /// lookup each, and only the groups are spread over the twelve rollups.
     pub fn of(records: &[CallRecord]) -> Delta {
-        let mut d = Delta::default();
+        const NONE: u32 = u32::MAX;
+        let mut ids: hashbrown::HashMap<&str, u32> = hashbrown::HashMap::new();
+        let mut names: Vec<&str> = Vec::new();
+        let mut groups: hashbrown::HashMap<(i64, [u32; 5]), Agg> = hashbrown::HashMap::new();
         for r in records {
-            d.add(r);
+            let key = Values::of(r).0.map(|s| {
+                *ids.entry(s).or_insert_with(|| {
+                    names.push(s);
+                    (names.len() - 1) as u32
+                })
+            });
+            groups.entry((hour_of(r.ts_ms), key)).or_default().add(&Agg::of(r));
         }
-        d
+        let slot = |d: Dim| Dim::SINGLES.iter().position(|s| *s == d);
+        let mut rows: hashbrown::HashMap<(Dim, i64, u32, u32), Agg> = hashbrown::HashMap::new();
+        for ((hour, key), a) in &groups {
+            for dim in ALL_DIMS {
+                let id = |d: Dim| slot(d).map_or(NONE, |i| key[i]);
+                let (x, y) = match dim.parts() {
+                    Some((p, q)) => (id(p), id(q)),
+                    None => (id(dim), NONE),
+                };
+                rows.entry((dim, *hour, x, y)).or_default().add(a);
+            }
+        }
+        let name = |i: u32| if i == NONE { String::new() } else { names[i as usize].to_string() };
+        Delta { map: rows.into_iter().map(|((dim, hour, x, y), a)| (Row { dim, hour, a: name(x), b: name(y) }, a)).collect() }
     }
 
     pub fn add(&mut self, r: &CallRecord) {
@@ -462,12 +481,12 @@ impl Delta {
         self.apply(r, &Agg::of(r).negated());
     }
 
-    /// Adds `a` to the group of call `r` (e.g. prompt parts counted later).
+    /// Adds `a` to the rows of call `r` (e.g. prompt parts counted later).
     pub fn add_agg(&mut self, r: &CallRecord, a: &Agg) {
         self.apply(r, a);
     }
 
-    /// Adds `a` to a group given by its parts (sums read from SQL).
+    /// Adds `a` to the rows of a group given by its parts (sums read from SQL).
     #[allow(clippy::too_many_arguments)]
     pub fn add_group(
         &mut self,
@@ -479,35 +498,39 @@ impl Delta {
         provider: &str,
         a: &Agg,
     ) {
-        let probe = GroupRef { hour, workflow, team, customer, model, provider };
-        self.apply_ref(probe, a);
+        self.apply_values(hour, &Values([workflow, team, customer, model, provider]), a);
     }
 
     fn apply(&mut self, r: &CallRecord, a: &Agg) {
-        self.apply_ref(GroupRef::of(r), a);
+        self.apply_values(hour_of(r.ts_ms), &Values::of(r), a);
     }
 
-    fn apply_ref(&mut self, probe: GroupRef<'_>, a: &Agg) {
-        match self.map.get_mut(&probe) {
-            Some(agg) => agg.add(a),
-            None => {
-                let g = Group {
-                    hour: probe.hour,
-                    workflow: probe.workflow.to_string(),
-                    team: probe.team.to_string(),
-                    customer: probe.customer.to_string(),
-                    model: probe.model.to_string(),
-                    provider: probe.provider.to_string(),
-                };
-                self.map.insert(g, *a);
+    fn apply_values(&mut self, hour: i64, v: &Values<'_>, a: &Agg) {
+        for dim in ALL_DIMS {
+            let (x, y) = v.key(dim);
+            let probe = RowRef { dim, hour, a: x, b: y };
+            match self.map.get_mut(&probe) {
+                Some(agg) => agg.add(a),
+                None => {
+                    self.map.insert(Row { dim, hour, a: x.to_string(), b: y.to_string() }, *a);
+                }
             }
         }
     }
 
     /// Folds another delta into this one.
     pub fn merge(&mut self, other: Delta) {
+        if self.map.is_empty() {
+            self.map = other.map;
+            return;
+        }
         for (k, v) in other.map {
-            self.map.entry(k).or_default().add(&v);
+            match self.map.get_mut(&k) {
+                Some(agg) => agg.add(&v),
+                None => {
+                    self.map.insert(k, v);
+                }
+            }
         }
     }
 
@@ -520,42 +543,25 @@ impl Delta {
         if self.map.is_empty() {
             return Ok(());
         }
-        let groups: Vec<(&Group, &Agg)> = self.map.iter().filter(|(_, a)| a.values().iter().any(|v| *v != 0)).collect();
+        // Rows whose sum is zero (a call and its duplicate) change nothing.
+        let mut rows: Vec<(&Row, &Agg)> =
+            self.map.iter().filter(|(_, a)| a.values().iter().any(|v| *v != 0)).collect();
+        // In key order: the upserts walk the rollup's B-tree from one end
+        // to the other instead of jumping around it.
+        rows.sort_unstable_by(|x, y| {
+            (x.0.dim.code(), x.0.hour, &x.0.a, &x.0.b).cmp(&(y.0.dim.code(), y.0.hour, &y.0.a, &y.0.b))
+        });
         let mut stmt = tx.prepare_cached(&upsert_sql())?;
-        // One dimension at a time: each map stays small enough to live in
-        // the processor's cache, however many groups the batch holds.
-        let mut dims = vec![Dim::Total];
-        dims.extend(Dim::SINGLES);
-        dims.extend(Dim::PAIRS);
-        for dim in dims {
-            let mut rows: hashbrown::HashMap<(i64, &str, &str), Agg> = hashbrown::HashMap::new();
-            for (g, a) in &groups {
-                let (x, y) = match dim.parts() {
-                    Some((p, q)) => (g.value(p), g.value(q)),
-                    None => (g.value(dim), ""),
-                };
-                rows.entry((g.hour, x, y)).or_default().add(a);
+        for (row, a) in rows {
+            let key: std::borrow::Cow<str> =
+                if row.dim.parts().is_some() { pair_key(&row.a, &row.b).into() } else { row.a.as_str().into() };
+            stmt.raw_bind_parameter(1, row.dim.code())?;
+            stmt.raw_bind_parameter(2, row.hour)?;
+            stmt.raw_bind_parameter(3, key.as_ref())?;
+            for (i, v) in a.values().iter().enumerate() {
+                stmt.raw_bind_parameter(4 + i, v)?;
             }
-            // In key order: the upserts walk the rollup's B-tree from one
-            // end to the other instead of jumping around it.
-            let mut rows: Vec<((i64, std::borrow::Cow<str>), Agg)> = rows
-                .into_iter()
-                .map(|((hour, x, y), a)| {
-                    let key: std::borrow::Cow<str> =
-                        if dim.parts().is_some() { pair_key(x, y).into() } else { x.into() };
-                    ((hour, key), a)
-                })
-                .collect();
-            rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            for ((hour, key), a) in &rows {
-                stmt.raw_bind_parameter(1, dim.code())?;
-                stmt.raw_bind_parameter(2, hour)?;
-                stmt.raw_bind_parameter(3, key.as_ref())?;
-                for (i, v) in a.values().iter().enumerate() {
-                    stmt.raw_bind_parameter(4 + i, v)?;
-                }
-                stmt.raw_execute()?;
-            }
+            stmt.raw_execute()?;
         }
         drop(stmt);
         self.map.clear();
@@ -585,10 +591,7 @@ pub(crate) fn upsert_sql() -> String {
 #[cfg(test)]
 pub fn rebuild(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute("DELETE FROM rollup_hour", [])?;
-    let mut dims = vec![Dim::Total];
-    dims.extend(Dim::SINGLES);
-    dims.extend(Dim::PAIRS);
-    for d in dims {
+    for d in ALL_DIMS {
         tx.execute(
             &format!(
                 "INSERT INTO rollup_hour (dim, hour, key, {cols})
