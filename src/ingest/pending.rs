@@ -39,14 +39,18 @@ pub struct Retried {
 /// The source file of each pending call, with its stored fingerprint.
 type BySource = BTreeMap<(String, Option<i64>, u64), Vec<Pending>>;
 
+/// The pending calls with their source. `CROSS JOIN` keeps the (small)
+/// pending table outside: without statistics SQLite would otherwise walk
+/// every stored call looking for the pending ones.
+const PENDING_SQL: &str =
+    "SELECT p.dedupe_ts, p.dedupe_key, p.byte_offset, c.format, c.batch, COALESCE(s.path, ''), s.fingerprint,
+            COALESCE(s.fp_len, 0)
+     FROM pending_counts p CROSS JOIN calls c ON c.dedupe_ts = p.dedupe_ts AND c.dedupe_key = p.dedupe_key
+     LEFT JOIN sources s ON s.id = p.source_id
+     WHERE c.pending = 1 ORDER BY s.path, p.byte_offset";
+
 fn pending(conn: &Connection) -> rusqlite::Result<BySource> {
-    let mut stmt = conn.prepare(
-        "SELECT p.dedupe_ts, p.dedupe_key, p.byte_offset, c.format, c.batch, COALESCE(s.path, ''), s.fingerprint,
-                COALESCE(s.fp_len, 0)
-         FROM pending_counts p JOIN calls c ON c.dedupe_ts = p.dedupe_ts AND c.dedupe_key = p.dedupe_key
-         LEFT JOIN sources s ON s.id = p.source_id
-         WHERE c.pending = 1 ORDER BY s.path, p.byte_offset",
-    )?;
+    let mut stmt = conn.prepare(PENDING_SQL)?;
     let mut out: BySource = BTreeMap::new();
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -139,4 +143,23 @@ pub fn retry(
         }
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_calls_are_found_without_walking_the_calls_table() {
+        let conn = crate::store::open_memory().unwrap();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {PENDING_SQL}"))
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(plan.iter().any(|d| d.starts_with("SCAN p")), "{plan:?}");
+        assert!(plan.iter().any(|d| d.starts_with("SEARCH c USING INDEX calls_dedupe")), "{plan:?}");
+    }
 }
