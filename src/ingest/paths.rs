@@ -159,6 +159,11 @@ fn walk(root: &Path, policy: SymlinkPolicy, keep: &dyn Fn(&Path) -> bool, out: &
     let croot = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     let walker = walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name().into_iter();
     let mut it = walker;
+    // The canonical path of each directory on the way down, by depth: an
+    // entry that is not a symlink is its parent's canonical path plus its
+    // name, so only symlinks need resolving (one system call per path
+    // component) to be checked against the root.
+    let mut dirs: Vec<PathBuf> = Vec::new();
     while let Some(entry) = it.next() {
         let entry = match entry {
             Ok(e) => e,
@@ -170,7 +175,17 @@ fn walk(root: &Path, policy: SymlinkPolicy, keep: &dyn Fn(&Path) -> bool, out: &
             }
         };
         let p = entry.path();
-        let target = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let depth = entry.depth();
+        let parent = depth.checked_sub(1).and_then(|d| dirs.get(d));
+        let target = match (parent, entry.path_is_symlink(), p.file_name()) {
+            (Some(dir), false, Some(name)) => dir.join(name),
+            (None, false, _) if depth == 0 => croot.clone(),
+            _ => std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()),
+        };
+        if entry.file_type().is_dir() {
+            dirs.truncate(depth);
+            dirs.push(target.clone());
+        }
         if entry.path_is_symlink() && policy == SymlinkPolicy::UnderRoot && !target.starts_with(&croot) {
             out.warnings.push(format!(
                 "'{}': a symlink to '{}' outside '{}'; skipped (symlinks = \"any\" follows it)",
