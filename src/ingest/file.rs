@@ -382,6 +382,10 @@ impl FileState<'_> {
                 rec.ts_ms = self.mtime_ms;
                 rec.ts_inferred = true;
             }
+            if rec.prompt.is_none() && self.batch.absorbs(&rec) {
+                self.report.calls += 1;
+                continue;
+            }
             pipe.finish(&mut rec, self.path, self.options);
             let text = rec.prompt.take().filter(|t| !t.is_empty());
             if rec.usage_missing && text.is_none() {

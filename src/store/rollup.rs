@@ -469,7 +469,12 @@ impl Delta {
             }
         }
         let name = |i: u32| if i == NONE { String::new() } else { names[i as usize].to_string() };
-        Delta { map: rows.into_iter().map(|((dim, hour, x, y), a)| (Row { dim, hour, a: name(x), b: name(y) }, a)).collect() }
+        Delta {
+            map: rows
+                .into_iter()
+                .map(|((dim, hour, x, y), a)| (Row { dim, hour, a: name(x), b: name(y) }, a))
+                .collect(),
+        }
     }
 
     pub fn add(&mut self, r: &CallRecord) {
@@ -544,8 +549,7 @@ impl Delta {
             return Ok(());
         }
         // Rows whose sum is zero (a call and its duplicate) change nothing.
-        let mut rows: Vec<(&Row, &Agg)> =
-            self.map.iter().filter(|(_, a)| a.values().iter().any(|v| *v != 0)).collect();
+        let mut rows: Vec<(&Row, &Agg)> = self.map.iter().filter(|(_, a)| a.values().iter().any(|v| *v != 0)).collect();
         // In key order: the upserts walk the rollup's B-tree from one end
         // to the other instead of jumping around it.
         rows.sort_unstable_by(|x, y| {

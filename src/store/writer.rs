@@ -102,6 +102,18 @@ impl Batch {
         self.records.push(r);
     }
 
+    /// Whether `r` is a later copy of the last record that adds nothing
+    /// (same message, no more tokens): counted as merged and dropped, so
+    /// the reader need not price and attribute it first.
+    pub fn absorbs(&mut self, r: &CallRecord) -> bool {
+        let absorbed = r.msg_key.is_some()
+            && self.records.last().is_some_and(|last| {
+                last.msg_key == r.msg_key && last.dedupe_key == r.dedupe_key && r.tokens.total() <= last.tokens.total()
+            });
+        self.collapsed += u64::from(absorbed);
+        absorbed
+    }
+
     /// Computes the rollup deltas of the records (call before sending, on
     /// the reader's thread, so the writer thread only upserts).
     pub fn seal(&mut self) {
@@ -255,7 +267,7 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer on `conn`. `capacity` bounds the queued batches.
-    pub fn spawn(conn: Connection, capacity: usize, events: Option<Sender<CommitEvent>>) -> Writer {
+    pub fn spawn(mut conn: Connection, capacity: usize, events: Option<Sender<CommitEvent>>) -> Writer {
         // A larger page cache (16 MiB) keeps the hot ends of the dedupe
         // index and the rollups in memory across transactions.
         let _ = conn.pragma_update(None, "cache_size", -16_384);
@@ -288,7 +300,12 @@ impl Writer {
             .spawn(move || {
                 // `rx` lives until the failure is written down: whoever finds
                 // the channel closed can then say why.
-                let r = run(conn, &rx, s, events).map_err(|e| match (e, &db) {
+                let checkpointer = db.as_deref().and_then(|db| Checkpointer::start(&mut conn, db));
+                let r = run(conn, &rx, s, events);
+                if let Some(c) = checkpointer {
+                    c.stop();
+                }
+                let r = r.map_err(|e| match (e, &db) {
                     (WriterError::Sqlite(rusqlite::Error::SqliteFailure(c, _)), Some(db))
                         if c.code == rusqlite::ErrorCode::DatabaseBusy =>
                     {
@@ -387,6 +404,62 @@ impl Writer {
             Ok(Err(e)) => Err(e),
             Err(_) => Err(WriterError::Stopped("writer thread panicked".into())),
         }
+    }
+}
+
+/// Copies the write-ahead log into the database on a thread of its own,
+/// so the writer goes on inserting while committed pages are written back
+/// (SQLite would otherwise do it inside the commit that passes the limit).
+struct Checkpointer {
+    wake: Option<SyncSender<()>>,
+    join: JoinHandle<()>,
+}
+
+/// Pages in the log that start a checkpoint (SQLite's own default).
+const CHECKPOINT_PAGES: i32 = 1000;
+
+impl Checkpointer {
+    /// Hooks the writer's connection so that a commit leaving at least
+    /// [`CHECKPOINT_PAGES`] in the log wakes the checkpointer. This replaces
+    /// SQLite's automatic checkpoint on that connection. `None` (automatic
+    /// checkpoints stay) when a second connection cannot be opened.
+    fn start(conn: &mut Connection, db: &std::path::Path) -> Option<Checkpointer> {
+        let other = Connection::open_with_flags(
+            db,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .ok()?;
+        let (wake, rx) = sync_channel::<()>(1);
+        let join = std::thread::Builder::new()
+            .name("aifin-checkpoint".into())
+            .spawn(move || {
+                while rx.recv().is_ok() {
+                    // PASSIVE: copies what no reader still needs and never
+                    // waits; whatever it cannot copy is copied next time.
+                    let _ = other.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })
+            .ok()?;
+        let hook_wake = wake.clone();
+        let hooked = conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
+            if pages >= CHECKPOINT_PAGES {
+                // A wake-up already pending covers this commit too.
+                let _ = hook_wake.try_send(());
+            }
+            Ok(())
+        }));
+        let c = Checkpointer { wake: Some(wake), join };
+        if hooked.is_err() {
+            c.stop();
+            return None;
+        }
+        Some(c)
+    }
+
+    /// Waits for a checkpoint under way and ends the thread.
+    fn stop(mut self) {
+        self.wake.take();
+        let _ = self.join.join();
     }
 }
 
@@ -508,7 +581,8 @@ fn run(
 }
 
 fn source_state(conn: &Connection, path: &str) -> rusqlite::Result<SourceState> {
-    conn.execute("INSERT OR IGNORE INTO sources (path, first_seen) VALUES (?1, ?2)", params![path, now_ms()])?;
+    conn.prepare_cached("INSERT OR IGNORE INTO sources (path, first_seen) VALUES (?1, ?2)")?
+        .execute(params![path, now_ms()])?;
     read_source_state(conn, path)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
 }
 
@@ -523,10 +597,10 @@ fn rename_source(tx: &Transaction, source_id: i64, to: &str) -> rusqlite::Result
 
 /// Reads a source's committed state without creating it.
 pub fn read_source_state(conn: &Connection, path: &str) -> rusqlite::Result<Option<SourceState>> {
-    conn.query_row(
+    conn.prepare_cached(
         "SELECT id, fingerprint, fp_len, offset, line_no, size, generation FROM sources WHERE machine = '' AND path = ?1",
-        [path],
-        |r| {
+    )?
+    .query_row([path], |r| {
             Ok(SourceState {
                 id: r.get(0)?,
                 fingerprint: r.get(1)?,
@@ -536,8 +610,7 @@ pub fn read_source_state(conn: &Connection, path: &str) -> rusqlite::Result<Opti
                 size: r.get::<_, i64>(5)? as u64,
                 generation: r.get(6)?,
             })
-        },
-    )
+        })
     .optional()
 }
 
