@@ -13,9 +13,9 @@
 //! Failed, errored, canceled and expired requests have no usage and are
 //! skipped.
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
+
+use crate::formats::common::Text;
 use serde_json::value::RawValue;
 
 use super::Outcome;
@@ -44,7 +44,7 @@ struct OpenAiResponse<'a> {
 #[derive(Deserialize)]
 struct AnthropicResult<'a> {
     #[serde(rename = "type", borrow)]
-    kind: Option<Cow<'a, str>>,
+    kind: Option<Text<'a>>,
     #[serde(borrow)]
     message: Option<&'a RawValue>,
 }

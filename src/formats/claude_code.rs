@@ -14,9 +14,9 @@
 //! parent copy wins. The project (the `cwd`'s last component, or the
 //! project directory) and the session become attribution dimensions.
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
+
+use crate::formats::common::Text;
 use serde_json::value::RawValue;
 
 use super::Outcome;
@@ -30,42 +30,42 @@ const LINE_TYPES: [&str; 6] = ["user", "assistant", "system", "summary", "file-h
 #[derive(Deserialize)]
 struct Line<'a> {
     #[serde(rename = "type", borrow)]
-    kind: Option<Cow<'a, str>>,
+    kind: Option<Text<'a>>,
     #[serde(borrow)]
     message: Option<Message<'a>>,
     #[serde(rename = "requestId", borrow)]
-    request_id: Option<Cow<'a, str>>,
+    request_id: Option<Text<'a>>,
     #[serde(rename = "sessionId", borrow)]
-    session_id: Option<Cow<'a, str>>,
+    session_id: Option<Text<'a>>,
     timestamp: Option<TsValue>,
     #[serde(rename = "isSidechain")]
     is_sidechain: Option<bool>,
     #[serde(rename = "parentUuid", borrow)]
     parent_uuid: Option<&'a RawValue>,
     #[serde(borrow)]
-    cwd: Option<Cow<'a, str>>,
+    cwd: Option<Text<'a>>,
     #[serde(borrow)]
-    version: Option<Cow<'a, str>>,
+    version: Option<Text<'a>>,
     #[serde(rename = "gitBranch", borrow)]
-    git_branch: Option<Cow<'a, str>>,
+    git_branch: Option<Text<'a>>,
     #[serde(borrow)]
-    entrypoint: Option<Cow<'a, str>>,
+    entrypoint: Option<Text<'a>>,
     #[serde(rename = "costUSD")]
     cost_usd: Option<UsdValue>,
     #[serde(rename = "isApiErrorMessage")]
     is_api_error: Option<bool>,
     #[serde(rename = "agentId", borrow)]
-    agent_id: Option<Cow<'a, str>>,
+    agent_id: Option<Text<'a>>,
 }
 
 #[derive(Deserialize)]
 struct Message<'a> {
     #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
+    id: Option<Text<'a>>,
     #[serde(borrow)]
-    role: Option<Cow<'a, str>>,
+    role: Option<Text<'a>>,
     #[serde(borrow)]
-    model: Option<Cow<'a, str>>,
+    model: Option<Text<'a>>,
     #[serde(borrow)]
     usage: Option<Usage<'a>>,
 }

@@ -178,6 +178,41 @@ impl<'de> Deserialize<'de> for Millis {
     }
 }
 
+/// A JSON string, borrowed from the line when it has no escapes. (serde
+/// borrows a bare `Cow<str>` field marked `borrow`, but an
+/// `Option<Cow<str>>` is always copied: this type borrows in both.)
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Text<'a>(pub Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A string-like identifier that some producers write as a number.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FlexStr<'a>(pub Cow<'a, str>);
@@ -545,6 +580,22 @@ pub fn validate(rec: &CallRecord) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn optional_text_fields_borrow_from_the_line_unless_escaped() {
+        #[derive(Deserialize)]
+        struct L<'a> {
+            #[serde(borrow)]
+            a: Option<Text<'a>>,
+            #[serde(borrow)]
+            b: Option<Text<'a>>,
+        }
+        let l: L = serde_json::from_str(r#"{"a":"plain","b":"with \"quotes\""}"#).unwrap();
+        assert!(matches!(l.a.as_ref().map(|t| &t.0), Some(Cow::Borrowed("plain"))));
+        assert!(matches!(l.b.as_ref().map(|t| &t.0), Some(Cow::Owned(s)) if s == "with \"quotes\""));
+        let e = serde_json::from_str::<L>(r#"{"a":5}"#).err().unwrap().to_string();
+        assert!(e.contains("expected a string"), "{e}");
+    }
 
     #[derive(Deserialize)]
     struct T {

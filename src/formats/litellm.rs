@@ -26,6 +26,8 @@
 use std::borrow::Cow;
 
 use serde::Deserialize;
+
+use crate::formats::common::Text;
 use serde_json::value::RawValue;
 
 use super::Outcome;
@@ -43,7 +45,7 @@ struct Line<'a> {
     #[serde(borrow)]
     litellm_call_id: Option<FlexStr<'a>>,
     #[serde(borrow)]
-    call_type: Option<Cow<'a, str>>,
+    call_type: Option<Text<'a>>,
     #[serde(borrow)]
     trace_id: Option<FlexStr<'a>>,
     #[serde(borrow)]
@@ -53,7 +55,7 @@ struct Line<'a> {
     #[serde(borrow)]
     status: Option<&'a RawValue>,
     #[serde(borrow)]
-    custom_llm_provider: Option<Cow<'a, str>>,
+    custom_llm_provider: Option<Text<'a>>,
     prompt_tokens: Option<TokenCount>,
     completion_tokens: Option<TokenCount>,
     #[serde(rename = "startTime")]
@@ -63,9 +65,9 @@ struct Line<'a> {
     response_time: Option<f64>,
     request_duration_ms: Option<Millis>,
     #[serde(borrow)]
-    model: Option<Cow<'a, str>>,
+    model: Option<Text<'a>>,
     #[serde(borrow)]
-    model_group: Option<Cow<'a, str>>,
+    model_group: Option<Text<'a>>,
     #[serde(borrow)]
     metadata: Option<&'a RawValue>,
     #[serde(borrow)]
@@ -94,9 +96,9 @@ struct Line<'a> {
 #[derive(Deserialize, Default)]
 struct CostBreakdown<'a> {
     #[serde(borrow)]
-    service_tier: Option<Cow<'a, str>>,
+    service_tier: Option<Text<'a>>,
     #[serde(borrow)]
-    vertex_location: Option<Cow<'a, str>>,
+    vertex_location: Option<Text<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -128,7 +130,7 @@ struct Hidden<'a> {
     #[serde(borrow)]
     usage_object: Option<&'a RawValue>,
     #[serde(borrow)]
-    vertex_location: Option<Cow<'a, str>>,
+    vertex_location: Option<Text<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -136,7 +138,7 @@ struct Response<'a> {
     #[serde(borrow)]
     usage: Option<&'a RawValue>,
     #[serde(borrow)]
-    service_tier: Option<Cow<'a, str>>,
+    service_tier: Option<Text<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -275,8 +277,8 @@ pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
         .and_then(object_text)
         .and_then(|t| {
             serde_json::from_str::<CostBreakdown>(&t).ok().map(|b| CostBreakdown {
-                service_tier: b.service_tier.map(|c| Cow::Owned(c.into_owned())),
-                vertex_location: b.vertex_location.map(|c| Cow::Owned(c.into_owned())),
+                service_tier: b.service_tier.map(|c| Text(Cow::Owned(c.0.into_owned()))),
+                vertex_location: b.vertex_location.map(|c| Text(Cow::Owned(c.0.into_owned()))),
             })
         })
         .unwrap_or_default();

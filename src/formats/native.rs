@@ -18,6 +18,8 @@
 use std::borrow::Cow;
 
 use serde::Deserialize;
+
+use crate::formats::common::Text;
 use serde_json::value::RawValue;
 
 use super::Outcome;
@@ -33,19 +35,19 @@ struct Line<'a> {
     #[serde(borrow)]
     request_id: Option<FlexStr<'a>>,
     #[serde(borrow)]
-    provider: Option<Cow<'a, str>>,
+    provider: Option<Text<'a>>,
     #[serde(borrow)]
-    model: Option<Cow<'a, str>>,
+    model: Option<Text<'a>>,
     #[serde(borrow)]
-    workflow: Option<Cow<'a, str>>,
+    workflow: Option<Text<'a>>,
     #[serde(borrow)]
-    team: Option<Cow<'a, str>>,
+    team: Option<Text<'a>>,
     #[serde(borrow)]
-    customer: Option<Cow<'a, str>>,
+    customer: Option<Text<'a>>,
     #[serde(borrow)]
     user: Option<FlexStr<'a>>,
     #[serde(borrow)]
-    project: Option<Cow<'a, str>>,
+    project: Option<Text<'a>>,
     #[serde(borrow)]
     session_id: Option<FlexStr<'a>>,
     #[serde(borrow)]
@@ -55,25 +57,25 @@ struct Line<'a> {
     usage: Option<Usage>,
     batch: Option<bool>,
     #[serde(borrow)]
-    service_tier: Option<Cow<'a, str>>,
+    service_tier: Option<Text<'a>>,
     #[serde(borrow)]
-    inference_geo: Option<Cow<'a, str>>,
+    inference_geo: Option<Text<'a>>,
     /// The endpoint's location (Vertex `us-central1`, `global`).
     #[serde(borrow, alias = "vertex_location")]
-    region: Option<Cow<'a, str>>,
+    region: Option<Text<'a>>,
     #[serde(borrow)]
-    speed: Option<Cow<'a, str>>,
+    speed: Option<Text<'a>>,
     latency_ms: Option<Millis>,
     #[serde(borrow)]
     status: Option<&'a RawValue>,
     cost_usd: Option<UsdValue>,
     #[serde(borrow)]
-    token_source: Option<Cow<'a, str>>,
+    token_source: Option<Text<'a>>,
     /// Prompt text per component, for the tokenizer (never stored).
     #[serde(borrow)]
     prompt: Option<Prompt<'a>>,
     #[serde(borrow)]
-    output_text: Option<Cow<'a, str>>,
+    output_text: Option<Text<'a>>,
     /// Token counts per component, already counted by the producer.
     prompt_parts: Option<PromptParts>,
 }
@@ -81,15 +83,15 @@ struct Line<'a> {
 #[derive(Deserialize)]
 struct Prompt<'a> {
     #[serde(borrow)]
-    system: Option<Cow<'a, str>>,
+    system: Option<Text<'a>>,
     #[serde(borrow)]
     tools: Option<&'a RawValue>,
     #[serde(borrow)]
-    context: Option<Cow<'a, str>>,
+    context: Option<Text<'a>>,
     #[serde(borrow)]
-    history: Option<Cow<'a, str>>,
+    history: Option<Text<'a>>,
     #[serde(borrow)]
-    user: Option<Cow<'a, str>>,
+    user: Option<Text<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -179,7 +181,7 @@ pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
             ([tc(p.system), tc(p.tools), tc(p.context), tc(p.history), tc(p.user), tc(p.output)], TokenSource::Reported)
         }),
         prompt: l.prompt.as_ref().map(|p| {
-            let text = |c: &Option<Cow<str>>| c.as_deref().unwrap_or("").to_string();
+            let text = |c: &Option<Text>| c.as_deref().unwrap_or("").to_string();
             let tools = p
                 .tools
                 .map(|t| match serde_json::from_str::<Cow<str>>(t.get()) {

@@ -26,6 +26,8 @@
 use std::borrow::Cow;
 
 use serde::Deserialize;
+
+use crate::formats::common::Text;
 use serde_json::value::RawValue;
 
 use super::Outcome;
@@ -61,9 +63,9 @@ struct ScopeSpans<'a> {
 #[derive(Deserialize)]
 struct Span<'a> {
     #[serde(rename = "traceId", borrow)]
-    trace_id: Option<Cow<'a, str>>,
+    trace_id: Option<Text<'a>>,
     #[serde(rename = "spanId", borrow)]
-    span_id: Option<Cow<'a, str>>,
+    span_id: Option<Text<'a>>,
     #[serde(rename = "startTimeUnixNano", borrow)]
     start: Option<FlexStr<'a>>,
     #[serde(rename = "endTimeUnixNano", borrow)]
@@ -91,7 +93,7 @@ struct KeyValue<'a> {
 #[derive(Deserialize)]
 struct AnyValue<'a> {
     #[serde(rename = "stringValue", borrow)]
-    string_value: Option<Cow<'a, str>>,
+    string_value: Option<Text<'a>>,
     #[serde(rename = "intValue", borrow)]
     int_value: Option<FlexStr<'a>>,
     #[serde(rename = "doubleValue")]

@@ -9,9 +9,9 @@
 //! `call`, `trace` or `session`) are required; `workflow` and `value_usd`
 //! are optional.
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
+
+use crate::formats::common::Text;
 
 use super::common::{FlexStr, TsValue, UsdValue, dim, json_error};
 use crate::domain::outcome::{IdKind, OutcomeEvent};
@@ -19,11 +19,11 @@ use crate::domain::outcome::{IdKind, OutcomeEvent};
 #[derive(Deserialize)]
 struct Line<'a> {
     #[serde(rename = "type", borrow)]
-    kind: Option<Cow<'a, str>>,
+    kind: Option<Text<'a>>,
     #[serde(alias = "timestamp")]
     ts: Option<TsValue>,
     #[serde(borrow)]
-    workflow: Option<Cow<'a, str>>,
+    workflow: Option<Text<'a>>,
     #[serde(borrow)]
     request_id: Option<FlexStr<'a>>,
     #[serde(borrow)]
@@ -31,7 +31,7 @@ struct Line<'a> {
     #[serde(borrow)]
     session_id: Option<FlexStr<'a>>,
     #[serde(borrow)]
-    per: Option<Cow<'a, str>>,
+    per: Option<Text<'a>>,
     success: Option<bool>,
     value_usd: Option<UsdValue>,
 }

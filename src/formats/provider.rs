@@ -14,9 +14,9 @@
 //! * Anthropic `input_tokens` **excludes** cache reads and writes: it is the
 //!   uncached remainder; writes split into 5-minute and 1-hour TTLs.
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
+
+use crate::formats::common::Text;
 use serde_json::value::RawValue;
 
 use super::Outcome;
@@ -32,17 +32,17 @@ struct Obj<'a> {
     #[serde(borrow)]
     id: Option<FlexStr<'a>>,
     #[serde(borrow)]
-    object: Option<Cow<'a, str>>,
+    object: Option<Text<'a>>,
     #[serde(rename = "type", borrow)]
-    kind: Option<Cow<'a, str>>,
+    kind: Option<Text<'a>>,
     #[serde(borrow)]
-    model: Option<Cow<'a, str>>,
+    model: Option<Text<'a>>,
     created: Option<TsValue>,
     created_at: Option<TsValue>,
     #[serde(alias = "timestamp", alias = "time", alias = "@timestamp", alias = "logged_at")]
     ts: Option<TsValue>,
     #[serde(borrow)]
-    service_tier: Option<Cow<'a, str>>,
+    service_tier: Option<Text<'a>>,
     #[serde(borrow)]
     status: Option<&'a RawValue>,
     usage: Option<Usage<'a>>,
@@ -50,17 +50,17 @@ struct Obj<'a> {
     #[serde(borrow)]
     request_id: Option<FlexStr<'a>>,
     #[serde(borrow)]
-    provider: Option<Cow<'a, str>>,
+    provider: Option<Text<'a>>,
     #[serde(borrow)]
-    workflow: Option<Cow<'a, str>>,
+    workflow: Option<Text<'a>>,
     #[serde(borrow)]
-    team: Option<Cow<'a, str>>,
+    team: Option<Text<'a>>,
     #[serde(borrow)]
-    customer: Option<Cow<'a, str>>,
+    customer: Option<Text<'a>>,
     #[serde(borrow)]
     user: Option<FlexStr<'a>>,
     #[serde(borrow)]
-    project: Option<Cow<'a, str>>,
+    project: Option<Text<'a>>,
     #[serde(borrow)]
     session_id: Option<FlexStr<'a>>,
     #[serde(borrow)]
@@ -95,11 +95,11 @@ pub(crate) struct Usage<'a> {
     cache_read_input_tokens: Option<TokenCount>,
     cache_creation: Option<CacheCreation>,
     #[serde(borrow)]
-    pub(crate) service_tier: Option<Cow<'a, str>>,
+    pub(crate) service_tier: Option<Text<'a>>,
     #[serde(borrow)]
-    pub(crate) inference_geo: Option<Cow<'a, str>>,
+    pub(crate) inference_geo: Option<Text<'a>>,
     #[serde(borrow)]
-    pub(crate) speed: Option<Cow<'a, str>>,
+    pub(crate) speed: Option<Text<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -127,13 +127,13 @@ struct CacheCreation {
 #[derive(Deserialize, Default)]
 struct Request<'a> {
     #[serde(borrow)]
-    model: Option<Cow<'a, str>>,
+    model: Option<Text<'a>>,
     #[serde(borrow)]
     user: Option<FlexStr<'a>>,
     #[serde(borrow)]
     metadata: Option<&'a RawValue>,
     #[serde(borrow)]
-    service_tier: Option<Cow<'a, str>>,
+    service_tier: Option<Text<'a>>,
     #[serde(borrow)]
     messages: Option<&'a RawValue>,
     #[serde(borrow)]
