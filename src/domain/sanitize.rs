@@ -12,7 +12,8 @@ use std::borrow::Cow;
 /// Returns `s` without control characters and escape sequences.
 /// Borrows when nothing needs to change (the common case).
 pub fn clean(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(needs_work) {
+    // Printable ASCII needs nothing (the common case, checked bytewise).
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) || !s.chars().any(needs_work) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());

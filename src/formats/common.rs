@@ -181,7 +181,7 @@ impl<'de> Deserialize<'de> for Millis {
 /// A JSON string, borrowed from the line when it has no escapes. (serde
 /// borrows a bare `Cow<str>` field marked `borrow`, but an
 /// `Option<Cow<str>>` is always copied: this type borrows in both.)
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Text<'a>(pub Cow<'a, str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
@@ -359,7 +359,6 @@ impl Dims {
     /// empty; unknown names become free tags (the first value of a tag
     /// wins).
     pub fn offer(&mut self, key: &str, value: &str) {
-        let Some(v) = dim(Some(value)) else { return };
         let slot = match Dimension::for_log_key(key) {
             Some(d) => {
                 let i = Dimension::SETTABLE.iter().position(|x| *x == d).unwrap_or(0);
@@ -376,6 +375,7 @@ impl Dims {
                     }
                     if let Some(k) = dim(Some(key))
                         && !self.tags.iter().any(|(tk, _)| *tk == k)
+                        && let Some(v) = dim(Some(value))
                     {
                         self.tags.push((k, v));
                     }
@@ -383,8 +383,9 @@ impl Dims {
                 }
             },
         };
+        // The first value offered wins: later ones are not even cleaned.
         if slot.is_none() {
-            *slot = Some(v);
+            *slot = dim(Some(value));
         }
     }
 
@@ -396,7 +397,7 @@ impl Dims {
         let text = raw.get().trim_start();
         match text.as_bytes().first() {
             Some(b'{') => {
-                if let Ok(map) = serde_json::from_str::<std::collections::BTreeMap<Cow<str>, &RawValue>>(text) {
+                if let Ok(map) = serde_json::from_str::<std::collections::BTreeMap<Text, &RawValue>>(text) {
                     for (k, v) in map {
                         if let Some(s) = scalar_text(v) {
                             self.offer(&k, &s);
@@ -455,12 +456,12 @@ fn fill(slot: &mut Option<String>, v: Option<String>) {
 
 /// The text of a scalar JSON value (strings unquoted, numbers and bools as
 /// written); `None` for null, objects and arrays.
-pub fn scalar_text(v: &RawValue) -> Option<String> {
+pub fn scalar_text(v: &RawValue) -> Option<Cow<'_, str>> {
     let t = v.get().trim();
     match t.as_bytes().first()? {
-        b'"' => serde_json::from_str::<Cow<str>>(t).ok().map(|c| c.into_owned()),
+        b'"' => serde_json::from_str::<Text>(t).ok().map(|c| c.0),
         b'{' | b'[' | b'n' => None,
-        _ => Some(t.to_string()),
+        _ => Some(Cow::Borrowed(t)),
     }
 }
 
