@@ -102,7 +102,7 @@ impl Detector {
             return Ok(Parsed::Skip(EVAL_ROW));
         }
         // Outcome events (`"type":"outcome"`) in any file.
-        if memmem::find(line, b"\"outcome\"").is_some()
+        if OUTCOME_KEY.find(line).is_some()
             && let Some(e) = outcome::parse(text).map_err(LineError::new)?
         {
             self.outcome = Some(e);
@@ -117,8 +117,8 @@ impl Detector {
         if self.forced.is_none()
             && self.last == Some(Format::ClaudeCode)
             && text.trim_end().ends_with('}')
-            && memmem::find(line, b"\"usage\"").is_none()
-            && memmem::find(line, b"\"prompt\"").is_none()
+            && USAGE_KEY.find(line).is_none()
+            && PROMPT_KEY.find(line).is_none()
         {
             return Ok(Parsed::Skip(CLAUDE_CODE_NO_USAGE));
         }
@@ -276,11 +276,19 @@ fn is_eval_row(line: &[u8], text: &str) -> bool {
         case: Option<serde::de::IgnoredAny>,
         passed: Option<serde::de::IgnoredAny>,
     }
-    if memmem::find(line, b"\"passed\"").is_none() {
+    if PASSED_KEY.find(line).is_none() {
         return false;
     }
     matches!(serde_json::from_str::<Keys>(text), Ok(Keys { config: Some(_), case: Some(_), passed: Some(_) }))
 }
+
+/// Keys looked for in every line, each searched for with a finder built
+/// once (a one-off `memmem::find` builds one per call).
+type KeyFinder = std::sync::LazyLock<memmem::Finder<'static>>;
+static OUTCOME_KEY: KeyFinder = KeyFinder::new(|| memmem::Finder::new(b"\"outcome\""));
+static USAGE_KEY: KeyFinder = KeyFinder::new(|| memmem::Finder::new(b"\"usage\""));
+static PROMPT_KEY: KeyFinder = KeyFinder::new(|| memmem::Finder::new(b"\"prompt\""));
+static PASSED_KEY: KeyFinder = KeyFinder::new(|| memmem::Finder::new(b"\"passed\""));
 
 fn strip_cr(line: &[u8]) -> &[u8] {
     match line.last() {
