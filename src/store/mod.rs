@@ -182,13 +182,36 @@ pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60)
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     rollup::register_functions(conn)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    set_wal(conn)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     // 64 MiB of page cache: lookups into a large ledger (outcome joins,
     // message copies) stay in memory.
     conn.pragma_update(None, "cache_size", -65_536)?;
     Ok(())
+}
+
+/// Puts the ledger in write-ahead-log mode. A ledger already in it is left
+/// as it is: switching needs an exclusive lock, and SQLite answers "locked"
+/// at once (without waiting) while another process closes the ledger and
+/// removes its log. A new ledger that several processes open at once is
+/// switched by the first; the others retry until it is.
+fn set_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+        if mode.eq_ignore_ascii_case("wal") {
+            return Ok(());
+        }
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            r => return r,
+        }
+    }
 }
 
 /// Creates the database file (and its directory) readable by the owner only.
