@@ -1055,3 +1055,50 @@ fn apply_batch(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sends `batches` batches of `per` calls, each committed on its own.
+    fn write(writer: &Writer, source_id: i64, batches: i64, per: i64) {
+        for b in 0..batches {
+            let mut batch = Batch { source_id, path: "calls.jsonl".into(), ..Batch::default() };
+            for i in 0..per {
+                let n = b * per + i;
+                batch.push(CallRecord {
+                    ts_ms: 1_790_000_000_000 + n * 1000,
+                    dedupe_key: n,
+                    model: "claude-sonnet-4-5".into(),
+                    workflow: Some(format!("workflow-{}", n % 7)),
+                    request_id: Some(format!("req_{n:032}")),
+                    session_id: Some(format!("session-{:032}", n / 10)),
+                    ..CallRecord::default()
+                });
+            }
+            batch.seal();
+            writer.send(batch).unwrap();
+            writer.flush().unwrap();
+            // Give the checkpoint a moment, as the time between two
+            // commits of a long import does.
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn a_long_import_keeps_the_log_short_by_checkpointing_beside_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("ledger.db");
+        let writer = Writer::spawn(crate::store::open_rw(&db).unwrap(), 4, None);
+        let source = writer.source("calls.jsonl").unwrap();
+        write(&writer, source.id, 48, 2_000);
+        let wal = std::fs::metadata(db.with_extension("db-wal")).unwrap().len();
+        let main = std::fs::metadata(&db).unwrap().len();
+        // Without checkpoints (the writer's own automatic ones are replaced
+        // by the hook) the log would hold every page written so far.
+        assert!(main > 12 << 20, "the import wrote {main} bytes into the database itself");
+        assert!(wal < main / 2, "log {wal} bytes, database {main} bytes");
+        let totals = writer.finish().unwrap();
+        assert_eq!(totals.stored, 96_000);
+    }
+}
