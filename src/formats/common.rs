@@ -186,23 +186,51 @@ pub struct Text<'a>(pub Cow<'a, str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(v.to_string())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(v)))
-            }
+        d.deserialize_str(StrVisitor { numbers: false }).map(Text)
+    }
+}
+
+/// Strings borrowed where they can be; with `numbers`, scalars written
+/// as numbers or booleans too ([`FlexStr`]).
+struct StrVisitor {
+    numbers: bool,
+}
+
+impl<'de> Visitor<'de> for StrVisitor {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(if self.numbers { "a string or a number" } else { "a string" })
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Cow<'de, str>, E> {
+        self.scalar(v)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Cow<'de, str>, E> {
+        self.scalar(v)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Cow<'de, str>, E> {
+        self.scalar(v)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Cow<'de, str>, E> {
+        self.scalar(v)
+    }
+}
+
+impl StrVisitor {
+    fn scalar<'de, E: de::Error>(self, v: impl fmt::Display) -> Result<Cow<'de, str>, E> {
+        if self.numbers {
+            Ok(Cow::Owned(v.to_string()))
+        } else {
+            Err(E::invalid_type(de::Unexpected::Other(&v.to_string()), &self))
         }
-        d.deserialize_str(V)
     }
 }
 
@@ -219,35 +247,7 @@ pub struct FlexStr<'a>(pub Cow<'a, str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for FlexStr<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = FlexStr<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string or a number")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<FlexStr<'de>, E> {
-                Ok(FlexStr(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<FlexStr<'de>, E> {
-                Ok(FlexStr(Cow::Owned(v.to_string())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<FlexStr<'de>, E> {
-                Ok(FlexStr(Cow::Owned(v)))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<FlexStr<'de>, E> {
-                Ok(FlexStr(Cow::Owned(v.to_string())))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<FlexStr<'de>, E> {
-                Ok(FlexStr(Cow::Owned(v.to_string())))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<FlexStr<'de>, E> {
-                Ok(FlexStr(Cow::Owned(v.to_string())))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<FlexStr<'de>, E> {
-                Ok(FlexStr(Cow::Owned(v.to_string())))
-            }
-        }
-        d.deserialize_any(V)
+        d.deserialize_any(StrVisitor { numbers: true }).map(FlexStr)
     }
 }
 
