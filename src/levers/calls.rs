@@ -77,12 +77,56 @@ pub(crate) struct PriceCtx {
     pub region: Option<Arc<str>>,
 }
 
+/// The rows of a set, in two parts: the two halves a file ledger is read
+/// in stay where their threads wrote them (joining them would copy half
+/// the calls into fresh memory, seconds at ten million calls), indexed
+/// as one sequence.
+#[derive(Debug, Default)]
+pub(crate) struct Rows {
+    head: Vec<Row>,
+    tail: Vec<Row>,
+}
+
+impl Rows {
+    pub fn len(&self) -> usize {
+        self.head.len() + self.tail.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.head.is_empty() && self.tail.is_empty()
+    }
+
+    pub fn iter(&self) -> <&Rows as IntoIterator>::IntoIter {
+        self.head.iter().chain(self.tail.iter())
+    }
+}
+
+impl<'a> IntoIterator for &'a Rows {
+    type Item = &'a Row;
+    type IntoIter = std::iter::Chain<std::slice::Iter<'a, Row>, std::slice::Iter<'a, Row>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl std::ops::Index<usize> for Rows {
+    type Output = Row;
+
+    fn index(&self, i: usize) -> &Row {
+        match self.head.get(i) {
+            Some(r) => r,
+            None => &self.tail[i - self.head.len()],
+        }
+    }
+}
+
 /// The calls of a window with what their price depends on, read once;
 /// what a replay derives from them alone (the cache plan, the caps'
 /// percentiles) is kept for the next replay with the same setting.
 #[derive(Default)]
 pub struct CallSet {
-    pub(crate) rows: Vec<Row>,
+    pub(crate) rows: Rows,
     pub(crate) ctxs: Vec<PriceCtx>,
     pub(crate) names: Vec<Arc<str>>,
     pub(crate) memo: Mutex<Memo>,
@@ -117,7 +161,7 @@ impl CallSet {
     /// The workflows of the calls.
     pub fn workflows(&self) -> std::collections::BTreeSet<&str> {
         let mut seen = vec![false; self.names.len()];
-        for r in &self.rows {
+        for r in self.rows.iter() {
             seen[r.workflow as usize] = true;
         }
         seen.iter().enumerate().filter(|(_, s)| **s).map(|(i, _)| self.name(i as u32)).collect()
@@ -184,8 +228,8 @@ impl CallSet {
         let mut b = match (crate::store::queries::plan_scan(conn, since, until)?, path) {
             (Some((x, y)), Some(path)) => std::thread::scope(|sc| -> rusqlite::Result<Builder> {
                 let counted = &counted;
-                // Row ids bound the parts' sizes: the first part's rows
-                // are made room for once, the second's appended to them.
+                // Row ids bound the parts' sizes: each part's rows are
+                // made room for once.
                 let size = |p: Part| match p {
                     Part::Rows(a, b) => (b - a).clamp(0, 1 << 28) as usize,
                     Part::Time(..) => 0,
@@ -194,7 +238,7 @@ impl CallSet {
                     let Some(conn) = second(&path) else { return Ok(None) };
                     scan(&conn, (since, until), workflow, y, size(y), counted, &|_| {}).map(Some)
                 });
-                let mut first = scan(conn, (since, until), workflow, x, size(x) + size(y), counted, progress)?;
+                let mut first = scan(conn, (since, until), workflow, x, size(x), counted, progress)?;
                 let rest = match other.join().expect("a lever reader thread panicked")? {
                     Some(b) => b,
                     None => scan(conn, (since, until), workflow, y, 0, counted, progress)?,
@@ -217,6 +261,8 @@ struct Builder {
     ctxs: Vec<PriceCtx>,
     ctx_ids: FxHashMap<PriceCtx, u32>,
     rows: Vec<Row>,
+    /// A second part's rows (their ids this builder's).
+    tail: Vec<Row>,
 }
 
 impl Builder {
@@ -241,23 +287,34 @@ impl Builder {
         i
     }
 
-    /// Appends another builder's rows, its ids translated into this one's.
+    /// Takes another builder's rows as the second part, their ids
+    /// translated into this one's.
     fn absorb(&mut self, o: Builder) {
         let names: Vec<u32> = o.names.iter().map(|n| self.name(n)).collect();
         let ctxs: Vec<u32> =
             o.ctxs.into_iter().map(|c| self.ctx(PriceCtx { model: names[c.model as usize], ..c })).collect();
         let mut rows = o.rows;
+        rows.extend(o.tail);
         for r in &mut rows {
             r.ctx = ctxs[r.ctx as usize];
             r.workflow = names[r.workflow as usize];
             r.team = names[r.team as usize];
             r.customer = names[r.customer as usize];
         }
-        self.rows.append(&mut rows);
+        if self.tail.is_empty() {
+            self.tail = rows;
+        } else {
+            self.tail.append(&mut rows);
+        }
     }
 
     fn finish(self) -> CallSet {
-        CallSet { rows: self.rows, ctxs: self.ctxs, names: self.names, memo: Mutex::default() }
+        CallSet {
+            rows: Rows { head: self.rows, tail: self.tail },
+            ctxs: self.ctxs,
+            names: self.names,
+            memo: Mutex::default(),
+        }
     }
 }
 
@@ -363,29 +420,37 @@ fn scan(
 /// own thread when the ledger is a file.
 fn attach(conn: &rusqlite::Connection, b: &mut Builder) -> rusqlite::Result<()> {
     let key = |r: &Row| (r.dedupe_ts, r.dedupe_key);
-    if !b.rows.is_sorted_by_key(key) {
-        b.rows.sort_unstable_by_key(key);
-    }
-    if b.rows.is_empty() {
-        return Ok(());
+    for part in [&mut b.rows, &mut b.tail] {
+        if !part.is_sorted_by_key(key) {
+            part.sort_unstable_by_key(key);
+        }
     }
     let path = conn.path().filter(|p| !p.is_empty()).map(std::path::PathBuf::from);
-    let mid = b.rows.len() / 2;
-    let (x, y) = b.rows.split_at_mut(mid);
-    let Some(path) = path else { return join_rows(conn, &mut b.rows) };
-    let done = std::thread::scope(|sc| -> rusqlite::Result<bool> {
-        let other = sc.spawn(move || -> rusqlite::Result<bool> {
-            let Some(conn) = crate::store::open_read(&path).ok() else { return Ok(false) };
+    let Some(path) = path else {
+        join_rows(conn, &mut b.rows)?;
+        return join_rows(conn, &mut b.tail);
+    };
+    // The two parts (or the halves of one) each walk their key range.
+    let (x, y) = match b.tail.is_empty() {
+        true => {
+            let mid = b.rows.len() / 2;
+            b.rows.split_at_mut(mid)
+        }
+        false => (b.rows.as_mut_slice(), b.tail.as_mut_slice()),
+    };
+    std::thread::scope(|sc| -> rusqlite::Result<()> {
+        // Hands its part back when it cannot open the ledger a second time.
+        let other = sc.spawn(move || -> rusqlite::Result<Option<&mut [Row]>> {
+            let Some(conn) = crate::store::open_read(&path).ok() else { return Ok(Some(y)) };
             join_rows(&conn, y)?;
-            Ok(true)
+            Ok(None)
         });
         join_rows(conn, x)?;
-        other.join().expect("a lever reader thread panicked")
-    })?;
-    if !done {
-        join_rows(conn, &mut b.rows[mid..])?;
-    }
-    Ok(())
+        match other.join().expect("a lever reader thread panicked")? {
+            None => Ok(()),
+            Some(y) => join_rows(conn, y),
+        }
+    })
 }
 
 /// Joins the compositions and fingerprints of the rows' key range to the
@@ -460,5 +525,74 @@ mod tests {
         let big = narrow([3 << 40, 1 << 40, 0, 0, 0]);
         assert_eq!(big[0], 3 * big[1]);
         assert!(big[0] > 1 << 20);
+    }
+
+    /// A file ledger whose calls are stored out of time order (as two
+    /// sources interleave) is read in two parts of row ids: every call
+    /// comes back once, with its own tokens, composition and fingerprints,
+    /// whichever part it fell in.
+    #[test]
+    fn calls_stored_out_of_time_order_are_read_in_two_parts_with_their_own_compositions() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("ledger.db");
+        let mut conn = crate::store::open_rw(&db).unwrap();
+        let n = 400i64;
+        // Call k: minute (k * 7919) % n, so the row ids run out of time
+        // order; input 1000 + k; composition and prompt from k; every
+        // third call without fingerprints.
+        let tx = conn.transaction().unwrap();
+        for k in 0..n {
+            let ts = 1_790_000_000_000 + ((k * 7919) % n) * 60_000;
+            tx.execute(
+                "INSERT INTO calls (ts, dedupe_ts, dedupe_key, model, workflow, uncached_input, cache_read,
+                   cache_write_5m, cache_write_1h, output, reasoning, cost_nano)
+                 VALUES (?1, ?1, ?2, 'gpt-4o', ?3, ?4, 0, 0, 0, 10, 0, ?5)",
+                rusqlite::params![ts, 5_000 + k, format!("w{}", k % 3), 1_000 + k, k * 3],
+            )
+            .unwrap();
+            tx.execute(
+                "INSERT INTO prompt_parts (dedupe_ts, dedupe_key, system, tools, context, history, user, output, source)
+                 VALUES (?1, ?2, ?3, 0, 0, 0, 1, 10, 0)",
+                rusqlite::params![ts, 5_000 + k, k],
+            )
+            .unwrap();
+            if k % 3 != 0 {
+                tx.execute(
+                    "INSERT INTO prompt_hashes (dedupe_ts, dedupe_key, prefix, prompt) VALUES (?1, ?2, ?3, ?4)",
+                    rusqlite::params![ts, 5_000 + k, 77_000 + k, 99_000 + k],
+                )
+                .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+        drop(conn);
+        let conn = crate::store::open_read(&db).unwrap();
+        let window = Window { since: Some(1_789_000_000_000), until: Some(1_791_000_000_000) };
+        assert!(matches!(
+            crate::store::queries::plan_scan(&conn, window.since.unwrap(), window.until.unwrap()).unwrap(),
+            Some((Part::Rows(..), Part::Rows(..)))
+        ));
+        let heard = AtomicU64::new(0);
+        let set = CallSet::load(&conn, window, None, &|n| heard.store(n, Ordering::Relaxed)).unwrap();
+        assert_eq!(set.len(), n as usize);
+        assert!(!set.rows.tail.is_empty(), "the second part is kept as read");
+        let mut seen = vec![false; n as usize];
+        for i in 0..set.len() {
+            let r = &set.rows[i];
+            let k = r.dedupe_key - 5_000;
+            assert!(!std::mem::replace(&mut seen[k as usize], true), "call {k} read twice");
+            assert_eq!(r.tokens.uncached_input, 1_000 + k as u64);
+            assert_eq!(r.cost(), Some(Nanos(k * 3)));
+            assert_eq!(set.name(r.workflow), format!("w{}", k % 3));
+            assert_eq!(set.name(set.ctxs[r.ctx as usize].model), "gpt-4o");
+            assert_eq!(r.parts(), Some([k as u32, 0, 0, 0, 1]), "call {k}");
+            match k % 3 {
+                0 => assert_eq!((r.prefix(), r.prompt()), (None, None), "call {k}"),
+                _ => assert_eq!((r.prefix(), r.prompt()), (Some(77_000 + k), Some(99_000 + k)), "call {k}"),
+            }
+        }
+        assert!(seen.iter().all(|s| *s));
+        assert_eq!(set.rows.iter().count(), n as usize);
+        assert_eq!(set.workflows().len(), 3);
     }
 }

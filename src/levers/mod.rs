@@ -234,7 +234,7 @@ fn cache_plan(set: &CallSet, cache: &spec::Cache, min_cacheable: &Arc<[u64]>) ->
         return Arc::clone(p);
     }
     let rows = &set.rows;
-    let order: Option<Vec<u32>> = (!rows.is_sorted_by_key(|r| r.ts)).then(|| {
+    let order: Option<Vec<u32>> = (!rows.iter().is_sorted_by_key(|r| r.ts)).then(|| {
         let mut o: Vec<u32> = (0..rows.len() as u32).collect();
         // Stable: calls of the same time keep their order.
         o.sort_by_key(|i| rows[*i as usize].ts);
