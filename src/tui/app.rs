@@ -467,6 +467,10 @@ pub struct App {
     pub runaways: BTreeMap<String, Runaway>,
     /// Something visible changed since the last frame.
     pub dirty: bool,
+    /// The change answers the person (a key, a click, the data or replay
+    /// they wait for): drawn at once. Other changes (status, progress, the
+    /// clock) wait for the next frame slot.
+    pub urgent: bool,
     /// Where the last export went (or why it failed), shown above the
     /// status bar.
     pub export_note: Option<String>,
@@ -527,6 +531,7 @@ impl App {
             waiting: false,
             runaways: BTreeMap::new(),
             dirty: true,
+            urgent: true,
             export_note: None,
         }
     }
@@ -1019,6 +1024,8 @@ impl App {
 
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         self.dirty = true;
+        self.urgent |=
+            !matches!(action, Action::Status(_) | Action::Tick(_) | Action::LeversProgress(_) | Action::Committed);
         let dialog = self.prompt.as_ref().is_some_and(|p| p.kind == PromptKind::Export);
         let typing =
             matches!(action, Action::Input(_) | Action::Backspace | Action::Enter | Action::Back | Action::Quit)

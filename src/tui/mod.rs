@@ -489,9 +489,10 @@ pub fn run(opts: TuiOptions) -> Result<(), TuiError> {
             if app.quit {
                 break;
             }
-            if app.dirty && last_draw.elapsed() >= frame {
+            if app.dirty && (app.urgent || last_draw.elapsed() >= frame) {
                 guard.terminal.draw(|f| ui::render(f, &app, &theme))?;
                 app.dirty = false;
+                app.urgent = false;
                 last_draw = Instant::now();
             }
         }

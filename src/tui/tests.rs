@@ -1154,3 +1154,28 @@ fn the_levers_tab_exports_its_result_as_on_screen_without_replaying() {
     let total = &json["report"]["total"];
     assert_eq!(total["composed_saving_nanousd"], shown.0, "{json:#}");
 }
+
+/// What answers the person (a key, the data they wait for) is drawn at
+/// once; a status change, progress, the clock and news of commits wait for
+/// the next frame slot.
+#[test]
+fn answers_are_drawn_at_once_and_status_waits_for_its_frame_slot() {
+    let conn = fixture();
+    let mut app = app_with(&conn, (120, 40));
+    app.urgent = false;
+    let busier = Status { ingest_lines: 123_456, ..app.status.clone() };
+    app.update(Action::Status(Box::new(busier)));
+    assert!(app.dirty, "the status changed");
+    app.update(Action::LeversProgress(250_000));
+    app.update(Action::Tick(now() + 1_000));
+    app.update(Action::Committed);
+    assert!(!app.urgent, "nothing the person waits for");
+    let effects = app.update(Action::CycleWindow);
+    assert!(app.urgent, "a key is answered at once");
+    let Some(Effect::Query(p)) = effects.into_iter().find(|e| matches!(e, Effect::Query(_))) else {
+        panic!("a window switch asks for data")
+    };
+    app.urgent = false;
+    app.update(Action::DataReady(Box::new(snap(&conn, &p))));
+    assert!(app.urgent, "the data waited for is drawn at once");
+}
