@@ -178,7 +178,7 @@ fn pty(db: &std::path::Path, rows: u64) {
         ("7 d", "· 7 d ·"),
         ("30 d", "· 30 d ·"),
         ("month", "· month ·"),
-        ("previous month", "window previous month"),
+        ("previous month", "· previous month ·"),
         ("today", "· today ·"),
     ] {
         let t = p.press(b"w");
