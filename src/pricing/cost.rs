@@ -55,6 +55,9 @@ pub struct CostInput<'a> {
     pub ts_ms: Option<i64>,
 }
 
+/// A call's cost with how it was reached: the reference the price sheets
+/// ([`Sheet`]) are checked against.
+#[cfg(test)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cost {
     pub total: Nanos,
@@ -177,6 +180,7 @@ pub fn unit_price(e: &PriceEntry, class: PriceClass, prompt: u64, variant: Optio
 
 /// The long-context threshold a prompt of this size falls in (of the input
 /// price; other classes select their own).
+#[cfg(test)]
 pub fn tier_for(e: &PriceEntry, prompt_tokens: u64) -> Option<u64> {
     class_threshold(e, PriceClass::Input, prompt_tokens, None)
         .or_else(|| e.thresholds().into_iter().filter(|t| crosses(e, prompt_tokens, *t)).max())
@@ -386,8 +390,11 @@ impl Sheet {
     }
 }
 
-/// Prices a call. `None` when the entry cannot price it: no input price
-/// for the call's tier (a batch-only entry and a standard call, say).
+/// Prices a call class by class. `None` when the entry cannot price it:
+/// no input price for the call's tier (a batch-only entry and a standard
+/// call, say). Pricing itself goes through [`Sheet`]; this is the
+/// reference it is tested against.
+#[cfg(test)]
 pub fn compute(e: &PriceEntry, input: &CostInput) -> Option<Cost> {
     if !e.is_priced() {
         return None;

@@ -4,8 +4,9 @@ pub mod catalog;
 pub mod cost;
 pub mod entry;
 
-use std::collections::HashMap;
 use std::sync::Arc;
+
+use hashbrown::HashMap;
 
 pub use catalog::Catalog;
 pub use cost::CostInput;
@@ -19,6 +20,35 @@ pub struct Pricer {
     catalog: Arc<Catalog>,
     /// model → [(provider, resolution)]; looked up without allocating.
     cache: HashMap<String, Vec<(Option<String>, Resolved)>>,
+    /// Price sheets per entry (by address: the entries are held in
+    /// `cache`), for each combination of what a sheet depends on.
+    sheets: HashMap<usize, Vec<(SheetKey, Option<cost::Sheet>)>>,
+}
+
+/// What a call's price sheet depends on besides its entry: the prompt
+/// regime ([`cost::prompt_regime`]), whether an off-peak window is open,
+/// batch, and the service tier, location and speed.
+#[derive(Debug, PartialEq, Eq)]
+struct SheetKey {
+    regime: (bool, u32, u32),
+    off_peak: bool,
+    batch: bool,
+    service_tier: Option<String>,
+    inference_geo: Option<String>,
+    speed: Option<String>,
+    region: Option<String>,
+}
+
+impl SheetKey {
+    fn matches(&self, regime: (bool, u32, u32), off_peak: bool, input: &CostInput) -> bool {
+        self.regime == regime
+            && self.off_peak == off_peak
+            && self.batch == input.batch
+            && self.service_tier.as_deref() == input.service_tier
+            && self.inference_geo.as_deref() == input.inference_geo
+            && self.speed.as_deref() == input.speed
+            && self.region.as_deref() == input.region
+    }
 }
 
 /// (catalog key, entry, priced from another provider's entry).
@@ -26,7 +56,7 @@ type Resolved = Option<(String, Arc<PriceEntry>, bool)>;
 
 impl Pricer {
     pub fn new(catalog: Arc<Catalog>) -> Pricer {
-        Pricer { catalog, cache: HashMap::new() }
+        Pricer { catalog, cache: HashMap::new(), sheets: HashMap::new() }
     }
 
     pub fn catalog(&self) -> &Arc<Catalog> {
@@ -44,7 +74,7 @@ impl Pricer {
     }
 
     fn lookup(&self, provider: Option<&str>, model: &str) -> Option<&Resolved> {
-        self.cache.get(model)?.iter().find(|(p, _)| p.as_deref() == provider).map(|(_, r)| r)
+        lookup_in(&self.cache, provider, model)
     }
 
     /// Sets `price_key` and `cost` on a record; unpriced records get `None`
@@ -55,7 +85,7 @@ impl Pricer {
         }
         let fallback_bit = crate::domain::record::Warning::PriceFallback.bit();
         rec.warnings &= !fallback_bit;
-        let Some(Some((key, entry, fallback))) = self.lookup(rec.provider.as_deref(), &rec.model) else {
+        let Some(Some((key, entry, fallback))) = lookup_in(&self.cache, rec.provider.as_deref(), &rec.model) else {
             rec.price_key = None;
             rec.cost = None;
             return;
@@ -72,10 +102,33 @@ impl Pricer {
             region: rec.region.as_deref(),
             ts_ms: (!rec.ts_inferred).then_some(rec.ts_ms),
         };
-        match cost::compute(entry, &input) {
-            Some(c) => {
+        // Calls of one entry and regime share a sheet: pricing one is a
+        // few multiplications (a sheet totals as `cost::compute` does, to
+        // the nano, for every catalog entry: tested in `cost`).
+        let regime = cost::prompt_regime(entry, input.tokens.input_total());
+        let off_peak =
+            entry.off_peak.as_ref().is_some_and(|o| !input.batch && input.ts_ms.is_some_and(|t| o.open_at(t)));
+        let sheets = self.sheets.entry(Arc::as_ptr(entry) as usize).or_default();
+        let at = match sheets.iter().position(|(k, _)| k.matches(regime, off_peak, &input)) {
+            Some(at) => at,
+            None => {
+                let k = SheetKey {
+                    regime,
+                    off_peak,
+                    batch: input.batch,
+                    service_tier: input.service_tier.map(str::to_string),
+                    inference_geo: input.inference_geo.map(str::to_string),
+                    speed: input.speed.map(str::to_string),
+                    region: input.region.map(str::to_string),
+                };
+                sheets.push((k, cost::Sheet::of(entry, &input)));
+                sheets.len() - 1
+            }
+        };
+        match sheets[at].1.as_ref().and_then(|s| s.total(&input.tokens)) {
+            Some(total) => {
                 rec.price_key = Some(key.clone());
-                rec.cost = Some(c.total);
+                rec.cost = Some(total);
             }
             None => {
                 rec.price_key = None;
@@ -83,6 +136,14 @@ impl Pricer {
             }
         }
     }
+}
+
+fn lookup_in<'c>(
+    cache: &'c HashMap<String, Vec<(Option<String>, Resolved)>>,
+    provider: Option<&str>,
+    model: &str,
+) -> Option<&'c Resolved> {
+    cache.get(model)?.iter().find(|(p, _)| p.as_deref() == provider).map(|(_, r)| r)
 }
 
 #[cfg(test)]
@@ -155,5 +216,76 @@ mod tests {
         p.price(&mut rec);
         assert_eq!(rec.cost, None);
         assert_eq!(rec.price_key, None);
+    }
+
+    /// One pricer prices calls of every shipped entry in an order that
+    /// goes back and forth between prompt regimes, times of day and tiers
+    /// (its sheets are reused), and every cost is the class-by-class
+    /// reference's (`cost::compute`), to the nano.
+    #[test]
+    fn reused_sheets_price_as_the_reference_on_the_whole_catalog() {
+        let catalog = Arc::new(Catalog::embedded());
+        let mut p = Pricer::new(Arc::clone(&catalog));
+        let mut checked = 0;
+        for round in 0..2 {
+            for key in catalog.model_keys() {
+                let Some(e) = catalog.entry(key) else { continue };
+                let mut prompts = vec![0, 1, 200_001, 999, 128_001, 272_001];
+                for t in e.thresholds().into_iter().chain(e.tiers.iter().flat_map(|t| [t.lo, t.hi])) {
+                    prompts.extend([t + 1, t.saturating_sub(1), t]);
+                }
+                for (i, prompt) in prompts.into_iter().enumerate() {
+                    let (batch, tier, geo, speed, region) = [
+                        (false, None, None, None, None),
+                        (true, None, Some("us"), None, None),
+                        (false, Some("priority"), Some("us"), Some("fast"), Some("us-east5")),
+                        (false, Some("flex"), None, None, Some("global")),
+                    ][(i + round) % 4];
+                    // Times of day in and out of off-peak windows, turning
+                    // independently of the rest.
+                    let ts = [0, 18 * 3_600_000, 2 * 3_600_000][(i / 2 + round) % 3];
+                    let tokens = Tokens {
+                        uncached_input: prompt - prompt / 2,
+                        cache_read: prompt / 2,
+                        output: 300 + i as u64,
+                        ..Default::default()
+                    };
+                    let want = cost::compute(
+                        &e,
+                        &CostInput {
+                            tokens,
+                            batch,
+                            service_tier: tier,
+                            inference_geo: geo,
+                            speed,
+                            region: region,
+                            ts_ms: Some(ts),
+                        },
+                    )
+                    .map(|c| c.total);
+                    let mut rec = CallRecord {
+                        model: key.to_string(),
+                        tokens,
+                        batch,
+                        service_tier: tier.map(Into::into),
+                        inference_geo: geo.map(Into::into),
+                        speed: speed.map(Into::into),
+                        region: region.map(Into::into),
+                        ts_ms: ts,
+                        ..Default::default()
+                    };
+                    p.price(&mut rec);
+                    // Only where the model resolves to this very entry.
+                    if rec.price_key.as_deref().is_none_or(|k| k == key) {
+                        assert_eq!(
+                            rec.cost, want,
+                            "{key} at {prompt} ({batch}, {tier:?}, {geo:?}, {speed:?}, {region:?})"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
     }
 }
