@@ -119,7 +119,8 @@ pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
         _ => None,
     };
     let speed = dim(usage.speed.as_deref());
-    let mut rec = CallRecord {
+    let base = attribution(&l);
+    let rec = CallRecord {
         ts_ms: ts,
         format: Some(Format::ClaudeCode),
         dedupe_key: dedupe_key("claude-code", natural.as_deref(), line.as_bytes()),
@@ -128,12 +129,6 @@ pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
         request_id: request_id.and_then(|r| dim(Some(r))),
         provider: Some("anthropic".into()),
         model,
-        session_id: dim(l.session_id.as_deref()),
-        project: l
-            .cwd
-            .as_deref()
-            .and_then(|c| c.trim_end_matches(['/', '\\']).rsplit(['/', '\\']).next())
-            .and_then(|p| dim(Some(p))),
         tokens: anthropic_tokens(usage),
         batch: usage.service_tier.as_deref() == Some("batch"),
         service_tier: dim(usage.service_tier.as_deref()),
@@ -142,23 +137,60 @@ pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
         status: if l.is_api_error == Some(true) { Status::Error } else { Status::Ok },
         reported_cost: super::common::reported_cost(l.cost_usd).0,
         warnings: super::common::reported_cost(l.cost_usd).1,
-        ..CallRecord::default()
+        ..base
     };
-    let mut dims = Dims::default();
-    dims.offer("agent", "claude-code");
-    for (k, v) in [
-        ("claude_code_version", &l.version),
-        ("entrypoint", &l.entrypoint),
-        ("git_branch", &l.git_branch),
-        ("agent_id", &l.agent_id),
-    ] {
-        if let Some(v) = v {
-            dims.offer(k, v);
-        }
-    }
-    dims.apply_to(&mut rec);
     out.push(rec);
     Ok(Outcome::Calls(1))
+}
+
+/// The raw values a line's attribution comes from: `cwd`, `sessionId`,
+/// `version`, `entrypoint`, `gitBranch`, `agentId`.
+type AttributionKey = [Option<String>; 6];
+
+thread_local! {
+    /// The attribution of the last line read on this thread, with the raw
+    /// values it came from.
+    static LAST_ATTRIBUTION: std::cell::RefCell<Option<(AttributionKey, CallRecord)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// A record holding only the line's attribution (project, session and
+/// tags). A transcript repeats the same session, directory, version and
+/// branch on every line, so the values are cleaned once per run of equal
+/// lines and copied after that.
+fn attribution(l: &Line) -> CallRecord {
+    let raw = [&l.cwd, &l.session_id, &l.version, &l.entrypoint, &l.git_branch, &l.agent_id].map(|v| v.as_deref());
+    LAST_ATTRIBUTION.with_borrow_mut(|last| {
+        if let Some((key, rec)) = last.as_ref()
+            && key.iter().zip(raw).all(|(k, v)| k.as_deref() == v)
+        {
+            return rec.clone();
+        }
+        let mut rec = CallRecord {
+            session_id: dim(l.session_id.as_deref()),
+            project: l
+                .cwd
+                .as_deref()
+                .and_then(|c| c.trim_end_matches(['/', '\\']).rsplit(['/', '\\']).next())
+                .and_then(|p| dim(Some(p))),
+            ..CallRecord::default()
+        };
+        let mut dims = Dims::default();
+        dims.offer("agent", "claude-code");
+        for (k, v) in [
+            ("claude_code_version", &l.version),
+            ("entrypoint", &l.entrypoint),
+            ("git_branch", &l.git_branch),
+            ("agent_id", &l.agent_id),
+        ] {
+            if let Some(v) = v {
+                dims.offer(k, v);
+            }
+        }
+        dims.apply_to(&mut rec);
+        *last = Some((raw.map(|v| v.map(str::to_string)), rec.clone()));
+        rec
+    })
 }
 
 /// The project directory a transcript lives in (`…/projects/<project>/…`).

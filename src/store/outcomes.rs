@@ -333,6 +333,9 @@ impl OutcomeState {
             self.save(tx, (kind, &id), old.as_ref(), &new, now, counts)?;
         }
         let waiting = self.unjoined(tx)?;
+        if waiting.iter().all(|w| w.is_empty()) {
+            return Ok(());
+        }
         let mut hits = Vec::new();
         for (kind, id) in
             [(IdKind::Request, &r.request_id), (IdKind::Trace, &r.trace_id), (IdKind::Session, &r.session_id)]

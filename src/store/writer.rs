@@ -7,7 +7,7 @@
 //! rejects, updates the rollups and advances each source's committed offset.
 //! A crash at any moment leaves offsets and rows consistent.
 
-use std::collections::HashSet;
+use hashbrown::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender, sync_channel};
@@ -21,7 +21,7 @@ use crate::domain::record::{CallRecord, Format, Parts, TokenSource};
 use crate::domain::time::now_ms;
 
 /// The most rows folded into one transaction.
-const MAX_TX_ROWS: usize = 20_000;
+const MAX_TX_ROWS: usize = 100_000;
 /// How long a commit waits for more batches to join it.
 const LINGER: std::time::Duration = std::time::Duration::from_millis(30);
 
@@ -77,6 +77,9 @@ pub struct Batch {
     /// Rollup deltas of `records`, computed when the batch is sealed
     /// ([`Batch::seal`]) on the sending thread.
     pub rollup: Delta,
+    /// Each record's tags as stored (JSON), also written when the batch is
+    /// sealed, so the writer thread only binds them.
+    pub tags: Vec<Option<String>>,
     /// Repeated copies of a message merged before sending (duplicates).
     pub collapsed: u64,
     /// Outcome events read.
@@ -99,6 +102,11 @@ impl Batch {
             }
             return;
         }
+        if self.records.capacity() == 0 {
+            // Room for a typical file's calls at once: growing a vector of
+            // these large records copies them over and over.
+            self.records.reserve(1024);
+        }
         self.records.push(r);
     }
 
@@ -118,6 +126,7 @@ impl Batch {
     /// the reader's thread, so the writer thread only upserts).
     pub fn seal(&mut self) {
         self.rollup = Delta::of(&self.records);
+        self.tags = self.records.iter().map(CallRecord::tags_json).collect();
     }
 }
 
@@ -638,16 +647,27 @@ pub fn token_source_code(r: &CallRecord) -> i64 {
 
 /// Inserts calls with one prepared statement.
 pub struct CallInserter<'t> {
-    stmt: rusqlite::Statement<'t>,
+    stmt: rusqlite::CachedStatement<'t>,
 }
 
 impl<'t> CallInserter<'t> {
     pub fn new(tx: &'t Transaction) -> rusqlite::Result<CallInserter<'t>> {
-        Ok(CallInserter { stmt: tx.prepare(INSERT_CALL)? })
+        Ok(CallInserter { stmt: tx.prepare_cached(INSERT_CALL)? })
     }
 
     /// Inserts one call; returns true when it was new (not a duplicate).
     pub fn insert(&mut self, source_id: Option<i64>, r: &CallRecord) -> rusqlite::Result<bool> {
+        self.insert_with_tags(source_id, r, r.tags_json().as_deref())
+    }
+
+    /// [`CallInserter::insert`] with the record's tags already written as
+    /// JSON (see [`Batch::seal`]).
+    pub fn insert_with_tags(
+        &mut self,
+        source_id: Option<i64>,
+        r: &CallRecord,
+        tags: Option<&str>,
+    ) -> rusqlite::Result<bool> {
         let dedupe_ts = if r.ts_inferred { 0 } else { r.ts_ms };
         let n = self.stmt.execute(params![
             r.ts_ms,
@@ -667,7 +687,7 @@ impl<'t> CallInserter<'t> {
             r.project,
             r.session_id,
             r.trace_id,
-            r.tags_json(),
+            tags,
             r.tokens.uncached_input as i64,
             r.tokens.cache_read as i64,
             r.tokens.cache_write_5m as i64,
@@ -924,7 +944,8 @@ fn apply_batch(
     let new_skipped = b.skipped_lines.iter().filter(|l| **l > counted).count() as u64;
     let new_skipped_usage = b.skipped_usage_lines.iter().filter(|l| **l > counted).count() as i64;
     let (mut stored, mut dups, mut max_ts) = (0u64, b.collapsed, None::<i64>);
-    for r in &b.records {
+    let tags = std::mem::take(&mut b.tags);
+    for (i, r) in b.records.iter().enumerate() {
         let mut replaced = false;
         let action = match r.msg_key {
             None => CopyAction::Insert,
@@ -954,7 +975,11 @@ fn apply_batch(
                 replaced = true;
             }
         }
-        if ins.insert(Some(b.source_id), r)? {
+        let inserted = match tags.get(i) {
+            Some(t) if tags.len() == b.records.len() => ins.insert_with_tags(Some(b.source_id), r, t.as_deref())?,
+            _ => ins.insert(Some(b.source_id), r)?,
+        };
+        if inserted {
             stored += 1;
             outcomes.call(tx, r, now, &mut ev.outcomes)?;
             if r.usage_missing {
