@@ -17,7 +17,6 @@
 use serde::Deserialize;
 
 use crate::formats::common::Text;
-use serde_json::value::RawValue;
 
 use super::Outcome;
 use super::common::{Dims, TsValue, UsdValue, dedupe_key, dim, json_error};
@@ -40,8 +39,9 @@ struct Line<'a> {
     timestamp: Option<TsValue>,
     #[serde(rename = "isSidechain")]
     is_sidechain: Option<bool>,
-    #[serde(rename = "parentUuid", borrow)]
-    parent_uuid: Option<&'a RawValue>,
+    /// Only whether it is there (and not null) matters.
+    #[serde(rename = "parentUuid")]
+    parent_uuid: Option<serde::de::IgnoredAny>,
     #[serde(borrow)]
     cwd: Option<Text<'a>>,
     #[serde(borrow)]
