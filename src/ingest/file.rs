@@ -195,6 +195,7 @@ impl SourceReader {
             options: &self.options,
             detector: &mut self.detector,
             batch: Batch {
+                records: ctx.writer.records(),
                 source_id: self.state.id,
                 path: self.path.clone(),
                 reset,
@@ -444,6 +445,7 @@ impl FileState<'_> {
 
     fn flush(&mut self, ctx: &mut ReadCtx) -> Result<(), WriterError> {
         let next = Batch {
+            records: ctx.writer.records(),
             source_id: self.batch.source_id,
             path: self.batch.path.clone(),
             reset: false,

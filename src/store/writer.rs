@@ -272,6 +272,7 @@ pub struct Writer {
     stats: Arc<WriterStats>,
     failure: Failure,
     key: Option<Arc<FingerprintKey>>,
+    spent: Spent,
 }
 
 impl Writer {
@@ -290,6 +291,8 @@ impl Writer {
         let stats = Arc::new(WriterStats::default());
         let failure: Failure = Arc::default();
         let (s, f) = (Arc::clone(&stats), Arc::clone(&failure));
+        let spent = Spent::default();
+        let spent_w = spent.clone();
         let db = conn.path().filter(|p| !p.is_empty()).map(std::path::PathBuf::from);
         if let Some(db) = &db {
             // Say who writes, for another writer kept waiting.
@@ -310,7 +313,7 @@ impl Writer {
                 // `rx` lives until the failure is written down: whoever finds
                 // the channel closed can then say why.
                 let checkpointer = db.as_deref().and_then(|db| Checkpointer::start(&mut conn, db));
-                let r = run(conn, &rx, s, events);
+                let r = run(conn, &rx, s, events, &spent_w);
                 if let Some(c) = checkpointer {
                     c.stop();
                 }
@@ -347,7 +350,7 @@ impl Writer {
                 r
             })
             .expect("spawn writer thread");
-        Writer { tx, join, stats, failure, key }
+        Writer { tx, join, stats, failure, key, spent }
     }
 
     pub fn stats(&self) -> &Arc<WriterStats> {
@@ -388,6 +391,11 @@ impl Writer {
     }
 
     /// Queues a batch; blocks while the queue is full.
+    /// A vector for the next batch's records (see [`Spent`]).
+    pub fn records(&self) -> Vec<CallRecord> {
+        self.spent.take()
+    }
+
     pub fn send(&self, batch: Batch) -> Result<(), WriterError> {
         self.tx.send(Msg::Batch(Box::new(batch))).map_err(|_| self.stopped())
     }
@@ -505,6 +513,7 @@ fn run(
     rx: &Receiver<Msg>,
     stats: Arc<WriterStats>,
     events: Option<Sender<CommitEvent>>,
+    spent: &Spent,
 ) -> Result<(), WriterError> {
     let mut seen_keys: HashSet<u64> = HashSet::new();
     let mut msg_keys = MsgKeys::default();
@@ -540,7 +549,7 @@ fn run(
                 Msg::Flush(reply) => st.flush_replies.push(reply),
                 Msg::Batch(b) => {
                     st.rows += b.records.len();
-                    apply_batch(&tx, *b, &mut st, &mut seen_keys, &mut msg_keys, &mut outcomes)?;
+                    spent.give(apply_batch(&tx, *b, &mut st, &mut seen_keys, &mut msg_keys, &mut outcomes)?);
                 }
                 Msg::Parts(u) => {
                     st.rows += 1;
@@ -921,7 +930,7 @@ fn apply_batch(
     seen_keys: &mut HashSet<u64>,
     msg_keys: &mut MsgKeys,
     outcomes: &mut super::outcomes::OutcomeState,
-) -> Result<(), WriterError> {
+) -> Result<Vec<CallRecord>, WriterError> {
     let now = now_ms();
     let ev = &mut st.ev;
     let rollup = &mut st.rollup;
@@ -1078,12 +1087,68 @@ fn apply_batch(
     if let Some(m) = max_ts {
         ev.max_ts = Some(ev.max_ts.map_or(m, |x| x.max(m)));
     }
-    Ok(())
+    Ok(b.records)
+}
+
+/// Record vectors the writer is done with, handed back to the reading
+/// threads: they drop the records they allocated themselves (a free from
+/// another thread costs the allocator far more) and refill the vector
+/// without growing it again.
+#[derive(Clone, Default)]
+pub struct Spent(Arc<std::sync::Mutex<Vec<Vec<CallRecord>>>>);
+
+impl Spent {
+    /// Vectors kept at most; more are dropped by the writer.
+    const KEEP: usize = 4;
+
+    fn give(&self, v: Vec<CallRecord>) {
+        if v.capacity() == 0 {
+            return;
+        }
+        let mut pool = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if pool.len() < Self::KEEP {
+            pool.push(v);
+            return;
+        }
+        drop(pool);
+        drop(v);
+    }
+
+    /// An empty vector, with room from an earlier batch when there is one.
+    pub fn take(&self) -> Vec<CallRecord> {
+        let v = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+        let mut v = v.unwrap_or_default();
+        v.clear();
+        v
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spent_record_vectors_come_back_empty_with_their_room_and_only_a_few_are_kept() {
+        let spent = Spent::default();
+        assert_eq!(spent.take().capacity(), 0);
+        for n in 1..=6 {
+            let mut v = Vec::with_capacity(100 * n);
+            v.push(CallRecord { model: format!("m{n}"), ..CallRecord::default() });
+            spent.give(v);
+        }
+        // The first four were kept (the last one given comes back first).
+        let mut rooms = Vec::new();
+        for _ in 0..4 {
+            let v = spent.take();
+            assert!(v.is_empty());
+            rooms.push(v.capacity());
+        }
+        assert_eq!(rooms, vec![400, 300, 200, 100]);
+        assert_eq!(spent.take().capacity(), 0);
+        // An empty vector without room is not worth keeping.
+        spent.give(Vec::new());
+        assert_eq!(spent.0.lock().unwrap().len(), 0);
+    }
 
     /// Sends `batches` batches of `per` calls, each committed on its own.
     fn write(writer: &Writer, source_id: i64, batches: i64, per: i64) {
