@@ -258,7 +258,7 @@ mod tests {
                             service_tier: tier,
                             inference_geo: geo,
                             speed,
-                            region: region,
+                            region,
                             ts_ms: Some(ts),
                         },
                     )
