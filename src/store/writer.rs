@@ -281,6 +281,8 @@ impl Writer {
         // A larger page cache (16 MiB) keeps the hot ends of the dedupe
         // index and the rollups in memory across transactions.
         let _ = conn.pragma_update(None, "cache_size", -16_384);
+        // Every statement the writer runs stays prepared.
+        conn.set_prepared_statement_cache_capacity(64);
         let key = conn
             .query_row("SELECT value FROM meta WHERE key = 'fingerprint_key'", [], |r| r.get::<_, String>(0))
             .ok()
@@ -390,12 +392,12 @@ impl Writer {
         rx.recv().map_err(|_| self.stopped())?.map_err(WriterError::Stopped)
     }
 
-    /// Queues a batch; blocks while the queue is full.
     /// A vector for the next batch's records (see [`Spent`]).
     pub fn records(&self) -> Vec<CallRecord> {
         self.spent.take()
     }
 
+    /// Queues a batch; blocks while the queue is full.
     pub fn send(&self, batch: Batch) -> Result<(), WriterError> {
         self.tx.send(Msg::Batch(Box::new(batch))).map_err(|_| self.stopped())
     }
