@@ -55,6 +55,22 @@ pub struct CostInput<'a> {
     pub ts_ms: Option<i64>,
 }
 
+impl<'a> CostInput<'a> {
+    /// What a stored call's price depends on (an inferred time, the file's
+    /// modification time, opens no off-peak window).
+    pub fn of(rec: &'a crate::domain::record::CallRecord) -> CostInput<'a> {
+        CostInput {
+            tokens: rec.tokens,
+            batch: rec.batch,
+            service_tier: rec.service_tier.as_deref(),
+            inference_geo: rec.inference_geo.as_deref(),
+            speed: rec.speed.as_deref(),
+            region: rec.region.as_deref(),
+            ts_ms: (!rec.ts_inferred).then_some(rec.ts_ms),
+        }
+    }
+}
+
 /// A call's cost with how it was reached: the reference the price sheets
 /// ([`Sheet`]) are checked against.
 #[cfg(test)]

@@ -93,15 +93,7 @@ impl Pricer {
         if *fallback {
             rec.warnings |= fallback_bit;
         }
-        let input = CostInput {
-            tokens: rec.tokens,
-            batch: rec.batch,
-            service_tier: rec.service_tier.as_deref(),
-            inference_geo: rec.inference_geo.as_deref(),
-            speed: rec.speed.as_deref(),
-            region: rec.region.as_deref(),
-            ts_ms: (!rec.ts_inferred).then_some(rec.ts_ms),
-        };
+        let input = CostInput::of(rec);
         // Calls of one entry and regime share a sheet: pricing one is a
         // few multiplications (a sheet totals as `cost::compute` does, to
         // the nano, for every catalog entry: tested in `cost`).
@@ -250,19 +242,7 @@ mod tests {
                         output: 300 + i as u64,
                         ..Default::default()
                     };
-                    let want = cost::compute(
-                        &e,
-                        &CostInput {
-                            tokens,
-                            batch,
-                            service_tier: tier,
-                            inference_geo: geo,
-                            speed,
-                            region,
-                            ts_ms: Some(ts),
-                        },
-                    )
-                    .map(|c| c.total);
+
                     let mut rec = CallRecord {
                         model: key.to_string(),
                         tokens,
@@ -274,6 +254,7 @@ mod tests {
                         ts_ms: ts,
                         ..Default::default()
                     };
+                    let want = cost::compute(&e, &CostInput::of(&rec)).map(|c| c.total);
                     p.price(&mut rec);
                     // Only where the model resolves to this very entry.
                     if rec.price_key.as_deref().is_none_or(|k| k == key) {
