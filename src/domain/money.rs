@@ -30,9 +30,10 @@ impl Nanos {
             return None;
         }
         // Go through the shortest round-trip decimal so that 0.1 becomes
-        // exactly 100_000_000 nanos rather than a binary approximation.
-        let text = format!("{usd:e}");
-        parse_decimal_scaled(&text, 9).and_then(|v| i64::try_from(v).ok()).map(Nanos)
+        // exactly 100_000_000 nanos rather than a binary approximation
+        // (written by `ryu` on the stack: a logged cost is read per line).
+        let mut buf = ryu::Buffer::new();
+        parse_decimal_scaled(buf.format_finite(usd), 9).and_then(|v| i64::try_from(v).ok()).map(Nanos)
     }
 
     /// Dollars as a float, for JSON output only.
@@ -244,6 +245,31 @@ pub fn div_round(n: i128, d: i128) -> i128 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shortest decimal `ryu` writes reads as the one the standard
+    /// library writes (`{:e}`), to the nano, over costs of every size.
+    #[test]
+    fn logged_costs_read_as_the_standard_shortest_decimal() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut values =
+            vec![0.0, -0.0, 0.1, 0.2, 0.3, 1e-9, 5e-10, 4.999_999_999e-10, 1.5e-9, 0.004596, 123.456, 8.99e9, -0.37];
+        for _ in 0..200_000 {
+            // xorshift: a spread of magnitudes from 1e-12 to 9e9.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mantissa = (x >> 11) as f64 / (1u64 << 53) as f64;
+            let exp = (x % 22) as i32 - 12;
+            values.push(mantissa * 10f64.powi(exp) * if x & 1 == 0 { 1.0 } else { -1.0 });
+        }
+        for v in values {
+            let std = parse_decimal_scaled(&format!("{v:e}"), 9).and_then(|n| i64::try_from(n).ok()).map(Nanos);
+            assert_eq!(Nanos::from_usd_f64(v), std, "{v:e}");
+        }
+        assert_eq!(Nanos::from_usd_f64(0.1), Some(Nanos(100_000_000)));
+        assert_eq!(Nanos::from_usd_f64(f64::NAN), None);
+        assert_eq!(Nanos::from_usd_f64(9.1e9), None);
+    }
 
     #[test]
     fn parses_catalog_style_decimals_exactly() {
