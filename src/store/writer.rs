@@ -667,12 +667,13 @@ impl<'t> CallInserter<'t> {
     }
 
     /// Inserts one call; returns true when it was new (not a duplicate).
+    #[cfg(test)]
     pub fn insert(&mut self, source_id: Option<i64>, r: &CallRecord) -> rusqlite::Result<bool> {
         self.insert_with_tags(source_id, r, r.tags_json().as_deref())
     }
 
-    /// [`CallInserter::insert`] with the record's tags already written as
-    /// JSON (see [`Batch::seal`]).
+    /// Inserts one call, its tags already written as JSON (see
+    /// [`Batch::seal`]); returns true when it was new (not a duplicate).
     pub fn insert_with_tags(
         &mut self,
         source_id: Option<i64>,
@@ -955,8 +956,12 @@ fn apply_batch(
     let new_skipped = b.skipped_lines.iter().filter(|l| **l > counted).count() as u64;
     let new_skipped_usage = b.skipped_usage_lines.iter().filter(|l| **l > counted).count() as i64;
     let (mut stored, mut dups, mut max_ts) = (0u64, b.collapsed, None::<i64>);
-    let tags = std::mem::take(&mut b.tags);
-    for (i, r) in b.records.iter().enumerate() {
+    // Written when the batch was sealed; here for a batch that was not.
+    let tags = match std::mem::take(&mut b.tags) {
+        t if t.len() == b.records.len() => t,
+        _ => b.records.iter().map(CallRecord::tags_json).collect(),
+    };
+    for (r, tags) in b.records.iter().zip(&tags) {
         let mut replaced = false;
         let action = match r.msg_key {
             None => CopyAction::Insert,
@@ -986,11 +991,7 @@ fn apply_batch(
                 replaced = true;
             }
         }
-        let inserted = match tags.get(i) {
-            Some(t) if tags.len() == b.records.len() => ins.insert_with_tags(Some(b.source_id), r, t.as_deref())?,
-            _ => ins.insert(Some(b.source_id), r)?,
-        };
-        if inserted {
+        if ins.insert_with_tags(Some(b.source_id), r, tags.as_deref())? {
             stored += 1;
             outcomes.call(tx, r, now, &mut ev.outcomes)?;
             if r.usage_missing {
