@@ -28,7 +28,13 @@ chrome() {
 
 fail=0
 for page in ledger forecast all; do
-  chrome --dump-dom "file://$work/$page.html" > "$work/$page.dom" 2> "$work/$page.log" || true
+  # A headless Chromium that dies at start on a loaded machine prints
+  # nothing: up to three tries (a page that renders nothing fails all three).
+  for try in 1 2 3; do
+    chrome --dump-dom "file://$work/$page.html" > "$work/$page.dom" 2> "$work/$page.log" || true
+    [ -s "$work/$page.dom" ] && break
+    echo "note $page: Chromium printed no DOM (try $try)" >&2
+  done
   # Console errors, refused or failed requests.
   if grep -E "Uncaught|Refused to|net::ERR_|CONSOLE.*[Ee]rror" "$work/$page.log" | grep -v "crashpad\|dbus\|Fontconfig" ; then
     echo "FAIL $page: console error or request (above)"; fail=1
