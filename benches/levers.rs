@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! cargo bench --bench levers
-//! cargo bench --bench levers -- --rows 10000000 [--days 30]
+//! cargo bench --bench levers -- --rows 10000000 [--days 30] [--db LEDGER]
 //! ```
 
 use std::time::Instant;
@@ -24,7 +24,7 @@ use common::{arg, ledger_db, peak_rss_mib};
 fn fingerprinted(rows: u64) -> std::path::PathBuf {
     let db = common::bench_dir().join(format!("levers-{rows}.db"));
     if db.exists() {
-        return db;
+        return common::upgraded(db);
     }
     let tmp = db.with_extension("building");
     std::fs::copy(ledger_db(rows), &tmp).unwrap();
@@ -52,7 +52,7 @@ fn fingerprinted(rows: u64) -> std::path::PathBuf {
 fn main() {
     let rows: u64 = arg("--rows").and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
     let days: i64 = arg("--days").and_then(|v| v.parse().ok()).unwrap_or(60);
-    let db = fingerprinted(rows);
+    let db = arg("--db").map(std::path::PathBuf::from).unwrap_or_else(|| fingerprinted(rows));
     let conn = aifin::bench::open_read(&db).unwrap();
     let at: i64 = conn.query_row("SELECT MAX(dedupe_ts) FROM calls", [], |r| r.get(0)).unwrap();
     let window = Window { since: Some(at - days * 86_400_000), until: Some(at + 1) };

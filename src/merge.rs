@@ -34,7 +34,7 @@ use serde::Serialize;
 use crate::domain::outcome::IdKind;
 use crate::domain::time::{MS_PER_HOUR, now_ms};
 use crate::formats::common::DEDUPE_SCHEME;
-use crate::store::rollup::{AGG_COLUMNS, AGG_LEN, Agg, Delta, RAW_EXPRS};
+use crate::store::rollup::{AGG_COLUMNS, AGG_LEN, Agg, Delta, RAW_EXPRS, Unit};
 use crate::store::{StoreError, ledgers, schema};
 
 #[derive(Debug, thiserror::Error)]
@@ -419,20 +419,38 @@ fn merge_attached(
         // the rare float brought back to the integer bounds: saturating in
         // the upsert itself costs twice as much.
         let sets: Vec<String> = AGG_COLUMNS.iter().map(|c| format!("{c} = {c} + excluded.{c}")).collect();
-        tx.execute(
-            &format!(
-                "INSERT INTO main.rollup_hour (dim, hour, key, {cols}) SELECT dim, hour, key, {cols} FROM other.rollup_hour
-                 WHERE true ORDER BY dim, hour, key ON CONFLICT (dim, hour, key) DO UPDATE SET {}",
-                sets.join(", ")
+        // The other ledger's days are summed from its hours (a ledger of an
+        // older version has no day rollups).
+        let ssums: Vec<String> = AGG_COLUMNS.iter().map(|c| format!("ssum({c})")).collect();
+        for (unit, select) in [
+            (
+                Unit::Hour,
+                format!("SELECT dim, hour, key, {cols} FROM other.rollup_hour WHERE true ORDER BY dim, hour, key"),
             ),
-            [],
-        )?;
-        let clamp: Vec<String> = AGG_COLUMNS
-            .iter()
-            .map(|c| format!("{c} = CAST(MAX(-9223372036854775808, MIN(9223372036854775807, {c})) AS INTEGER)"))
-            .collect();
-        let floats: Vec<String> = AGG_COLUMNS.iter().map(|c| format!("typeof({c}) = 'real'")).collect();
-        tx.execute(&format!("UPDATE main.rollup_hour SET {} WHERE {}", clamp.join(", "), floats.join(" OR ")), [])?;
+            (
+                Unit::Day,
+                format!(
+                    "SELECT dim, (hour - ((hour % 24) + 24) % 24) / 24 AS d, key, {} FROM other.rollup_hour
+                     WHERE true GROUP BY dim, d, key ORDER BY dim, d, key",
+                    ssums.join(", ")
+                ),
+            ),
+        ] {
+            let (table, t) = (unit.table(), unit.column());
+            tx.execute(
+                &format!(
+                    "INSERT INTO main.{table} (dim, {t}, key, {cols}) {select} ON CONFLICT (dim, {t}, key) DO UPDATE SET {}",
+                    sets.join(", ")
+                ),
+                [],
+            )?;
+            let clamp: Vec<String> = AGG_COLUMNS
+                .iter()
+                .map(|c| format!("{c} = CAST(MAX(-9223372036854775808, MIN(9223372036854775807, {c})) AS INTEGER)"))
+                .collect();
+            let floats: Vec<String> = AGG_COLUMNS.iter().map(|c| format!("typeof({c}) = 'real'")).collect();
+            tx.execute(&format!("UPDATE main.{table} SET {} WHERE {}", clamp.join(", "), floats.join(" OR ")), [])?;
+        }
     }
     let mut subtracted = false;
     let first_merged: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM main.calls", [], |r| r.get(0))?;
@@ -467,7 +485,9 @@ fn merge_attached(
     }
     if subtracted {
         // Groups whose calls were all taken out are left empty.
-        tx.execute("DELETE FROM rollup_hour WHERE calls = 0 AND cost_nano = 0 AND p_calls = 0", [])?;
+        for unit in [Unit::Hour, Unit::Day] {
+            tx.execute(&format!("DELETE FROM {} WHERE calls = 0 AND cost_nano = 0 AND p_calls = 0", unit.table()), [])?;
+        }
     }
     tx.execute_batch("DROP TABLE temp.m_calls; DROP TABLE temp.m_gone;")?;
 
@@ -936,14 +956,22 @@ mod tests {
 
     type Dump = Vec<(i64, i64, String, [i64; AGG_LEN])>;
 
+    /// The hour rollups, then the day rollups (their dims + 100).
     fn rollups(conn: &Connection) -> Dump {
-        let mut st = conn
-            .prepare(&format!("SELECT dim, hour, key, {} FROM rollup_hour ORDER BY 1, 2, 3", AGG_COLUMNS.join(", ")))
-            .unwrap();
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, agg_from_row(r, 3)?.values())))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
+        let mut out = Dump::new();
+        for (table, t, plus) in [("rollup_hour", "hour", 0), ("rollup_day", "day", 100)] {
+            let mut st = conn
+                .prepare(&format!("SELECT dim, {t}, key, {} FROM {table} ORDER BY 1, 2, 3", AGG_COLUMNS.join(", ")))
+                .unwrap();
+            out.extend(
+                st.query_map([], |r| {
+                    Ok((r.get::<_, i64>(0)? + plus, r.get(1)?, r.get(2)?, agg_from_row(r, 3)?.values()))
+                })
+                .unwrap()
+                .map(Result::unwrap),
+            );
+        }
+        out
     }
 
     /// The rollups equal a rebuild from the calls (none left stale or empty).

@@ -35,6 +35,13 @@ pub fn bench_dir() -> PathBuf {
 }
 
 /// Builds (once) a database of `rows` calls spread over 60 days.
+/// A ledger built by an older version, upgraded to this schema (opened
+/// for writing once).
+pub fn upgraded(db: PathBuf) -> PathBuf {
+    drop(aifin::bench::open_rw(&db).unwrap());
+    db
+}
+
 pub fn ledger_db(rows: u64) -> PathBuf {
     ledger_db_seeded(rows, 9)
 }
@@ -45,7 +52,7 @@ pub fn ledger_db_seeded(rows: u64, seed: u64) -> PathBuf {
     let name = if seed == 9 { format!("ledger-{rows}.db") } else { format!("ledger-{rows}-seed{seed}.db") };
     let db = bench_dir().join(name);
     if db.exists() {
-        return db;
+        return upgraded(db);
     }
     let tmp = db.with_extension("building");
     let _ = std::fs::remove_file(&tmp);

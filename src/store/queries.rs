@@ -13,7 +13,7 @@ use std::str::FromStr;
 use jiff::tz::TimeZone;
 use rusqlite::{Connection, params};
 
-use super::rollup::{Agg, Dim, PAIR_SEP, RAW_FROM, agg_from_row, raw_sums, rollup_sums, saturating_retry};
+use super::rollup::{Agg, Dim, PAIR_SEP, RAW_FROM, Unit, agg_from_row, raw_sums, rollup_sums, saturating_retry};
 use crate::domain::dims::Dimension;
 use crate::domain::time::{self, MS_PER_HOUR};
 
@@ -264,37 +264,51 @@ fn group_rollup(
 ) -> rusqlite::Result<()> {
     let (h0, h1) = w.hour_bounds();
     let Some((h0, h1)) = clamp_hours(conn, h0, h1)? else { return Ok(()) };
-    let rows = saturating_retry(|sum| group_rollup_sql(conn, d, h0, h1, filter, rollup_sums(sum)))?;
-    out.extend(rows);
+    // The whole UTC days inside come from the day rollups (a row a day per
+    // group instead of 24), the hours around them from the hour rollups.
+    let (d0, d1) = (h0.div_euclid(24) + i64::from(h0.rem_euclid(24) != 0), h1.div_euclid(24));
+    let spans = if d0 < d1 {
+        vec![(Unit::Hour, h0, d0 * 24), (Unit::Day, d0, d1), (Unit::Hour, d1 * 24, h1)]
+    } else {
+        vec![(Unit::Hour, h0, h1)]
+    };
+    for (unit, a, b) in spans.into_iter().filter(|(_, a, b)| a < b) {
+        let rows = saturating_retry(|sum| group_rollup_sql(conn, unit, d, a, b, filter, rollup_sums(sum)))?;
+        out.extend(rows);
+    }
     Ok(())
 }
 
+/// One rollup table's sums per key over the units `[t0, t1)`.
 fn group_rollup_sql(
     conn: &Connection,
+    unit: Unit,
     d: Dim,
-    h0: i64,
-    h1: i64,
+    t0: i64,
+    t1: i64,
     filter: &PairFilter,
     sums: String,
 ) -> rusqlite::Result<Vec<(String, Agg)>> {
+    let (table, t) = (unit.table(), unit.column());
     let (sql, a, b) = match filter {
         PairFilter::All => (
-            format!("SELECT key, {sums} FROM rollup_hour WHERE dim = ?1 AND hour >= ?2 AND hour < ?3 GROUP BY key"),
+            format!("SELECT key, {sums} FROM {table} WHERE dim = ?1 AND {t} >= ?2 AND {t} < ?3 GROUP BY key"),
             String::new(),
             String::new(),
         ),
         // Keys "x<SEP>..." sort between "x<SEP>" and "x<SEP + 1>": one
-        // primary-key range seek per hour instead of reading every key.
+        // primary-key range seek per hour (or day) instead of reading
+        // every key.
         PairFilter::First(x) => (
             format!(
-                "{HOURS_CTE} SELECT key, {sums} FROM h CROSS JOIN rollup_hour r ON r.dim = ?1 AND r.hour = h.x AND r.key >= ?4 AND r.key < ?5 GROUP BY key"
+                "{HOURS_CTE} SELECT key, {sums} FROM h CROSS JOIN {table} r ON r.dim = ?1 AND r.{t} = h.x AND r.key >= ?4 AND r.key < ?5 GROUP BY key"
             ),
             format!("{x}{PAIR_SEP}"),
             format!("{x}{}", (PAIR_SEP as u8 + 1) as char),
         ),
         PairFilter::Second(y) => (
             format!(
-                "SELECT key, {sums} FROM rollup_hour WHERE dim = ?1 AND hour >= ?2 AND hour < ?3 AND substr(key, instr(key, ?4) + 1) = ?5 GROUP BY key"
+                "SELECT key, {sums} FROM {table} WHERE dim = ?1 AND {t} >= ?2 AND {t} < ?3 AND substr(key, instr(key, ?4) + 1) = ?5 GROUP BY key"
             ),
             PAIR_SEP.to_string(),
             y.clone(),
@@ -303,8 +317,8 @@ fn group_rollup_sql(
     let mut stmt = conn.prepare_cached(&sql)?;
     let map = |r: &rusqlite::Row| Ok((r.get::<_, String>(0)?, agg_from_row(r, 1)?));
     match filter {
-        PairFilter::All => stmt.query_map(params![d.code(), h0, h1], map)?.collect(),
-        _ => stmt.query_map(params![d.code(), h0, h1, a, b], map)?.collect(),
+        PairFilter::All => stmt.query_map(params![d.code(), t0, t1], map)?.collect(),
+        _ => stmt.query_map(params![d.code(), t0, t1, a, b], map)?.collect(),
     }
 }
 

@@ -543,38 +543,73 @@ impl Delta {
         self.map.is_empty()
     }
 
-    /// Upserts the deltas into `rollup_hour`.
+    /// Upserts the deltas into `rollup_hour`, and their sums per UTC day
+    /// into `rollup_day`.
     pub fn flush(&mut self, tx: &Transaction) -> rusqlite::Result<()> {
         if self.map.is_empty() {
             return Ok(());
         }
-        // Rows whose sum is zero (a call and its duplicate) change nothing.
-        let mut rows: Vec<(&Row, &Agg)> = self.map.iter().filter(|(_, a)| a.values().iter().any(|v| *v != 0)).collect();
-        // In key order: the upserts walk the rollup's B-tree from one end
-        // to the other instead of jumping around it.
-        rows.sort_unstable_by(|x, y| {
-            (x.0.dim.code(), x.0.hour, &x.0.a, &x.0.b).cmp(&(y.0.dim.code(), y.0.hour, &y.0.a, &y.0.b))
-        });
-        let mut stmt = tx.prepare_cached(&upsert_sql())?;
-        for (row, a) in rows {
-            let key: std::borrow::Cow<str> =
-                if row.dim.parts().is_some() { pair_key(&row.a, &row.b).into() } else { row.a.as_str().into() };
-            stmt.raw_bind_parameter(1, row.dim.code())?;
-            stmt.raw_bind_parameter(2, row.hour)?;
-            stmt.raw_bind_parameter(3, key.as_ref())?;
-            for (i, v) in a.values().iter().enumerate() {
-                stmt.raw_bind_parameter(4 + i, v)?;
-            }
-            stmt.raw_execute()?;
+        let mut days: hashbrown::HashMap<(Dim, i64, &str, &str), Agg> = hashbrown::HashMap::new();
+        for (row, a) in &self.map {
+            days.entry((row.dim, row.hour.div_euclid(24), &row.a, &row.b)).or_default().add(a);
         }
-        drop(stmt);
+        // Rows whose sum is zero (a call and its duplicate) change nothing.
+        let nonzero = |a: &Agg| a.values().iter().any(|v| *v != 0);
+        let hours = self.map.iter().filter(|(_, a)| nonzero(a)).map(|(r, a)| ((r.dim, r.hour, &*r.a, &*r.b), a));
+        upsert(tx, Unit::Hour, hours.collect())?;
+        upsert(tx, Unit::Day, days.iter().filter(|(_, a)| nonzero(a)).map(|(k, a)| (*k, a)).collect())?;
+        drop(days);
         self.map.clear();
         Ok(())
     }
 }
 
+/// The unit of time a rollup table sums over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// `rollup_hour`: UTC hours since the epoch.
+    Hour,
+    /// `rollup_day`: UTC days since the epoch (24 hours each).
+    Day,
+}
+
+impl Unit {
+    pub fn table(self) -> &'static str {
+        match self {
+            Unit::Hour => "rollup_hour",
+            Unit::Day => "rollup_day",
+        }
+    }
+
+    pub fn column(self) -> &'static str {
+        match self {
+            Unit::Hour => "hour",
+            Unit::Day => "day",
+        }
+    }
+}
+
+/// Upserts rows of (dim, time unit, key parts) into `unit`'s table.
+fn upsert(tx: &Transaction, unit: Unit, mut rows: Vec<((Dim, i64, &str, &str), &Agg)>) -> rusqlite::Result<()> {
+    // In key order: the upserts walk the rollup's B-tree from one end
+    // to the other instead of jumping around it.
+    rows.sort_unstable_by(|((d, t, a, b), _), ((e, u, x, y), _)| (d.code(), t, a, b).cmp(&(e.code(), u, x, y)));
+    let mut stmt = tx.prepare_cached(&upsert_sql(unit))?;
+    for ((dim, t, a, b), agg) in rows {
+        let key: std::borrow::Cow<str> = if dim.parts().is_some() { pair_key(a, b).into() } else { a.into() };
+        stmt.raw_bind_parameter(1, dim.code())?;
+        stmt.raw_bind_parameter(2, t)?;
+        stmt.raw_bind_parameter(3, key.as_ref())?;
+        for (i, v) in agg.values().iter().enumerate() {
+            stmt.raw_bind_parameter(4 + i, v)?;
+        }
+        stmt.raw_execute()?;
+    }
+    Ok(())
+}
+
 /// `INSERT ... ON CONFLICT DO UPDATE` adding an [`Agg`] to a rollup row.
-pub(crate) fn upsert_sql() -> String {
+pub(crate) fn upsert_sql(unit: Unit) -> String {
     let cols = AGG_COLUMNS.join(", ");
     let params: Vec<String> = (4..4 + AGG_LEN).map(|i| format!("?{i}")).collect();
     // SQLite turns an integer sum that overflows into a float; MIN/MAX
@@ -583,8 +618,9 @@ pub(crate) fn upsert_sql() -> String {
         .iter()
         .map(|c| format!("{c} = MAX(-9223372036854775808, MIN(9223372036854775807, {c} + excluded.{c}))"))
         .collect();
+    let (table, t) = (unit.table(), unit.column());
     format!(
-        "INSERT INTO rollup_hour (dim, hour, key, {cols}) VALUES (?1, ?2, ?3, {}) ON CONFLICT (dim, hour, key) DO UPDATE SET {}",
+        "INSERT INTO {table} (dim, {t}, key, {cols}) VALUES (?1, ?2, ?3, {}) ON CONFLICT (dim, {t}, key) DO UPDATE SET {}",
         params.join(", "),
         sets.join(", ")
     )
@@ -594,20 +630,23 @@ pub(crate) fn upsert_sql() -> String {
 /// incremental rollups are right).
 #[cfg(test)]
 pub fn rebuild(tx: &Transaction) -> rusqlite::Result<()> {
-    tx.execute("DELETE FROM rollup_hour", [])?;
-    for d in ALL_DIMS {
-        tx.execute(
-            &format!(
-                "INSERT INTO rollup_hour (dim, hour, key, {cols})
-                 SELECT {code}, c.ts / {h} - (c.ts % {h} < 0), {key}, {sums} FROM {RAW_FROM} GROUP BY 2, 3",
-                cols = AGG_COLUMNS.join(", "),
-                code = d.code(),
-                h = MS_PER_HOUR,
-                key = d.sql(),
-                sums = raw_sums(Sum::Plain),
-            ),
-            [],
-        )?;
+    for (unit, ms) in [(Unit::Hour, MS_PER_HOUR), (Unit::Day, 24 * MS_PER_HOUR)] {
+        tx.execute(&format!("DELETE FROM {}", unit.table()), [])?;
+        for d in ALL_DIMS {
+            tx.execute(
+                &format!(
+                    "INSERT INTO {table} (dim, {t}, key, {cols})
+                     SELECT {code}, c.ts / {ms} - (c.ts % {ms} < 0), {key}, {sums} FROM {RAW_FROM} GROUP BY 2, 3",
+                    table = unit.table(),
+                    t = unit.column(),
+                    cols = AGG_COLUMNS.join(", "),
+                    code = d.code(),
+                    key = d.sql(),
+                    sums = raw_sums(Sum::Plain),
+                ),
+                [],
+            )?;
+        }
     }
     Ok(())
 }
@@ -628,9 +667,11 @@ mod tests {
     #[test]
     fn rebuild_matches_incremental_rollups() {
         let mut conn = crate::store::open_memory().unwrap();
-        let recs: Vec<CallRecord> = (0..50)
+        // 50 calls 40 minutes apart from 14:13 UTC (across midnight), and
+        // two before 1970 (negative hours and days).
+        let recs: Vec<CallRecord> = (0..52)
             .map(|i| CallRecord {
-                ts_ms: 1_790_000_000_000 + i * 600_000,
+                ts_ms: if i < 50 { 1_790_000_000_000 + i * 2_400_000 } else { -1 - (i - 50) * 90_000_000 },
                 dedupe_key: i,
                 model: ["m1", "m2"][i as usize % 2].into(),
                 workflow: (i % 3 != 0).then(|| format!("w{}", i % 4)),
@@ -650,12 +691,16 @@ mod tests {
                 }
             }
         }
-        Delta::of(&recs).flush(&tx).unwrap();
-        let dump = |tx: &Transaction| -> Vec<(i64, i64, String, [i64; AGG_LEN])> {
+        // Two deltas: the second adds to rows the first wrote.
+        Delta::of(&recs[..25]).flush(&tx).unwrap();
+        Delta::of(&recs[25..]).flush(&tx).unwrap();
+        let dump = |tx: &Transaction, unit: Unit| -> Vec<(i64, i64, String, [i64; AGG_LEN])> {
             let mut st = tx
                 .prepare(&format!(
-                    "SELECT dim, hour, key, {} FROM rollup_hour ORDER BY 1, 2, 3",
-                    AGG_COLUMNS.join(", ")
+                    "SELECT dim, {}, key, {} FROM {} ORDER BY 1, 2, 3",
+                    unit.column(),
+                    AGG_COLUMNS.join(", "),
+                    unit.table()
                 ))
                 .unwrap();
             st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, agg_from_row(r, 3)?.values())))
@@ -663,9 +708,15 @@ mod tests {
                 .map(Result::unwrap)
                 .collect()
         };
-        let incremental = dump(&tx);
+        let (hours, days) = (dump(&tx, Unit::Hour), dump(&tx, Unit::Day));
+        // The day totals by hand: 1_790_000_000_000 ms is day 20717 at
+        // 14:13:20, so calls 0-14 fall on it and 15-49 on day 20718; the
+        // two old ones on days -1 and -2.
+        let totals: Vec<(i64, i64)> = days.iter().filter(|r| r.0 == 0).map(|r| (r.1, r.3[0])).collect();
+        assert_eq!(totals, [(-2, 1), (-1, 1), (20717, 15), (20718, 35)]);
         rebuild(&tx).unwrap();
-        assert_eq!(dump(&tx), incremental);
+        assert_eq!(dump(&tx, Unit::Hour), hours);
+        assert_eq!(dump(&tx, Unit::Day), days);
         tx.commit().unwrap();
     }
 

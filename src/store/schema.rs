@@ -303,6 +303,42 @@ CREATE TABLE prompt_hashes (
     PRIMARY KEY (dedupe_ts, dedupe_key)
 ) WITHOUT ROWID;
 "#,
+    // 12 -> 13: the rollups summed per UTC day as well (from the hours
+    // already summed): a window of whole days reads one row a day per
+    // group instead of 24.
+    r#"
+CREATE TABLE rollup_day (
+    dim                  INTEGER NOT NULL,
+    day                  INTEGER NOT NULL,
+    key                  TEXT NOT NULL,
+    calls                INTEGER NOT NULL DEFAULT 0,
+    uncached_input       INTEGER NOT NULL DEFAULT 0,
+    cache_read           INTEGER NOT NULL DEFAULT 0,
+    cache_write          INTEGER NOT NULL DEFAULT 0,
+    output               INTEGER NOT NULL DEFAULT 0,
+    reasoning            INTEGER NOT NULL DEFAULT 0,
+    cost_nano            INTEGER NOT NULL DEFAULT 0,
+    unpriced_calls       INTEGER NOT NULL DEFAULT 0,
+    error_calls          INTEGER NOT NULL DEFAULT 0,
+    reported_cost_nano   INTEGER NOT NULL DEFAULT 0,
+    latency_ms_sum       INTEGER NOT NULL DEFAULT 0,
+    latency_n            INTEGER NOT NULL DEFAULT 0,
+    p_system             INTEGER NOT NULL DEFAULT 0,
+    p_tools              INTEGER NOT NULL DEFAULT 0,
+    p_context            INTEGER NOT NULL DEFAULT 0,
+    p_history            INTEGER NOT NULL DEFAULT 0,
+    p_user               INTEGER NOT NULL DEFAULT 0,
+    p_output             INTEGER NOT NULL DEFAULT 0,
+    p_calls              INTEGER NOT NULL DEFAULT 0,
+    pending_calls        INTEGER NOT NULL DEFAULT 0,
+    warning_calls        INTEGER NOT NULL DEFAULT 0,
+    price_fallback_calls INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (dim, day, key)
+) WITHOUT ROWID;
+INSERT INTO rollup_day (dim, day, key, calls, uncached_input, cache_read, cache_write, output, reasoning, cost_nano, unpriced_calls, error_calls, reported_cost_nano, latency_ms_sum, latency_n, p_system, p_tools, p_context, p_history, p_user, p_output, p_calls, pending_calls, warning_calls, price_fallback_calls)
+SELECT dim, (hour - ((hour % 24) + 24) % 24) / 24, key, ssum(calls), ssum(uncached_input), ssum(cache_read), ssum(cache_write), ssum(output), ssum(reasoning), ssum(cost_nano), ssum(unpriced_calls), ssum(error_calls), ssum(reported_cost_nano), ssum(latency_ms_sum), ssum(latency_n), ssum(p_system), ssum(p_tools), ssum(p_context), ssum(p_history), ssum(p_user), ssum(p_output), ssum(p_calls), ssum(pending_calls), ssum(warning_calls), ssum(price_fallback_calls)
+FROM rollup_hour GROUP BY 1, 2, 3;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -331,6 +367,8 @@ pub(crate) fn migrate_to(conn: &Connection, path: &Path, target: i64) -> Result<
     // first (waiting for it), then read the version again under it.
     let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Exclusive)?;
     let v = version(&tx)?;
+    // Migrations sum with `ssum` (saturating, as the rollups do).
+    super::rollup::register_functions(&tx)?;
     check(v)?;
     for (i, sql) in MIGRATIONS.iter().enumerate().take(target as usize).skip(v as usize) {
         tx.execute_batch(sql)?;
@@ -352,7 +390,7 @@ mod tests {
         let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(v, SCHEMA_VERSION);
         let n: i64 = conn.query_row("SELECT count(*) FROM sqlite_master WHERE type='table'", [], |r| r.get(0)).unwrap();
-        assert_eq!(n, 12);
+        assert_eq!(n, 13);
     }
 
     #[test]
@@ -406,6 +444,50 @@ mod tests {
             assert_eq!(key.len(), 32, "from {from}");
             conn.execute_batch("SELECT prefix, prompt, key_id FROM prompt_hashes;").unwrap();
         }
+    }
+
+    #[test]
+    fn the_upgrade_to_day_rollups_sums_each_utc_day_of_hours() {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate_to(&conn, Path::new(":memory:"), 12).unwrap();
+        let max = i64::MAX - 100;
+        for (dim, hour, key, calls, cost) in [
+            (1, -25, "w", 1, 100),
+            (1, -1, "w", 2, 200),
+            (1, 0, "w", 3, 300),
+            (1, 5, "w", 4, max),
+            (1, 23, "w", 5, max),
+            (1, 23, "x", 1, 7),
+            (11, 24, "w\u{1f}c", 6, 50),
+        ] {
+            conn.execute(
+                "INSERT INTO rollup_hour (dim, hour, key, calls, uncached_input, cache_read, cache_write, output,
+                   reasoning, cost_nano, unpriced_calls, error_calls, reported_cost_nano, latency_ms_sum, latency_n, p_calls)
+                 VALUES (?1, ?2, ?3, ?4, 10, 0, 0, 5, 0, ?5, 0, 0, 0, 0, 0, 1)",
+                rusqlite::params![dim, hour, key, calls, cost],
+            )
+            .unwrap();
+        }
+        migrate(&conn, Path::new(":memory:")).unwrap();
+        let mut st = conn
+            .prepare("SELECT dim, day, key, calls, cost_nano, output, p_calls FROM rollup_day ORDER BY 1, 2, 3")
+            .unwrap();
+        let days: Vec<(i64, i64, String, i64, i64, i64, i64)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            days,
+            [
+                (1, -2, "w".to_string(), 1, 100, 5, 1),
+                (1, -1, "w".to_string(), 2, 200, 5, 1),
+                // Two sums near the largest integer saturate.
+                (1, 0, "w".to_string(), 12, i64::MAX, 15, 3),
+                (1, 0, "x".to_string(), 1, 7, 5, 1),
+                (11, 1, "w\u{1f}c".to_string(), 6, 50, 5, 1),
+            ]
+        );
     }
 
     #[test]

@@ -181,7 +181,7 @@ fn reports_only_read_and_ask_for_an_upgrade_of_an_older_ledger() {
              INSERT INTO s4 SELECT id, path, format, fingerprint, fp_len, dev, inode, offset, line_no, size, generation,
                lines, calls, duplicates, rejects, skipped, last_line_ts, first_seen, last_read FROM sources;
              DROP TABLE sources; ALTER TABLE s4 RENAME TO sources; DELETE FROM meta WHERE key IN ('ledger_id', 'host', 'fingerprint_key');
-             DROP TABLE prompt_hashes;
+             DROP TABLE prompt_hashes; DROP TABLE rollup_day;
              ALTER TABLE rollup_hour DROP COLUMN pending_calls; ALTER TABLE rollup_hour DROP COLUMN warning_calls;
              PRAGMA user_version = 4; PRAGMA wal_checkpoint(TRUNCATE);",
         )
