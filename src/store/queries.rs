@@ -437,10 +437,29 @@ fn group_edge(
 ) -> rusqlite::Result<()> {
     let (Some(a), Some(b)) = (e.since, e.until) else { return group_raw(conn, &d.sql(), e, out) };
     let hour = a.div_euclid(MS_PER_HOUR);
-    let (h0, h1) = (hour * MS_PER_HOUR, (hour + 1) * MS_PER_HOUR);
-    if b > h1 {
+    if b > (hour + 1) * MS_PER_HOUR {
         return group_raw(conn, &d.sql(), e, out);
     }
+    // The hour and the rest of it are read from one snapshot of the
+    // ledger (a call committed in between would be subtracted without
+    // having been added).
+    conn.execute_batch("SAVEPOINT group_edge")?;
+    let r = group_edge_in(conn, d, (a, b), hour, filter, out);
+    let released = conn.execute_batch("RELEASE group_edge");
+    r.and(released)
+}
+
+/// [`group_edge`] for the part `[a, b)` of `hour`.
+fn group_edge_in(
+    conn: &Connection,
+    d: Dim,
+    (a, b): (i64, i64),
+    hour: i64,
+    filter: &PairFilter,
+    out: &mut Vec<(String, Agg)>,
+) -> rusqlite::Result<()> {
+    let e = Window { since: Some(a), until: Some(b) };
+    let (h0, h1) = (hour * MS_PER_HOUR, (hour + 1) * MS_PER_HOUR);
     let rest: Vec<Window> = [(h0, a), (b, h1)]
         .into_iter()
         .filter(|(x, y)| x < y)
@@ -904,6 +923,13 @@ mod tests {
         let got: Vec<(&str, i64, i64)> = l.rows.iter().map(|r| (r.key.as_str(), r.agg.calls, r.agg.cost.0)).collect();
         assert_eq!(got, [("b", 2, 50_300_000), ("a", 1, 4_000_000), ("c", 1, 0)]);
         assert_eq!(l.total.unpriced_calls, 1);
+        // Inside a caller's transaction too (the edge's snapshot nests),
+        // and the transaction is still open after it.
+        let tx = conn.unchecked_transaction().unwrap();
+        let inner = ledger_with_path(&tx, GroupBy::WORKFLOW, w, &utc, QueryPath::Rollup).unwrap();
+        assert_eq!(inner.rows, l.rows);
+        assert!(!tx.is_autocommit());
+        tx.commit().unwrap();
         for (since, until) in [
             ("2026-10-01T10:07:00Z", "2026-10-01T12:00:00Z"),
             ("2026-10-01T09:00:00Z", "2026-10-01T10:55:00Z"),
