@@ -247,7 +247,9 @@ pub struct PaneText {
     pub line2: String,
 }
 
-pub fn pane_text(w: &LiveWorkflow, total_24h: Nanos, wide: bool) -> PaneText {
+/// The pane's text for a pane `width` characters wide inside (the second
+/// line's items closer together when they would not fit apart).
+pub fn pane_text(w: &LiveWorkflow, total_24h: Nanos, wide: bool, width: usize) -> PaneText {
     let calls_per_min = w.recent.calls as f64 * MS_PER_MINUTE as f64 / BURN_MS as f64;
     let share = if total_24h.0 > 0 { w.day.cost.0 as f64 / total_24h.0 as f64 } else { 0.0 };
     let line1 = if wide {
@@ -271,17 +273,20 @@ pub fn pane_text(w: &LiveWorkflow, total_24h: Nanos, wide: bool) -> PaneText {
         )
     };
     let per_call = super::table::Cell::per(w.day.cost, w.day.calls - w.day.unpriced_calls).human();
-    let mut line2 = format!(
-        "{} tok/call  {}/call  {} of 24 h",
-        thousands(w.tokens_per_call()),
-        per_call,
-        super::table::percent(share, 0)
-    );
+    let mut items = vec![
+        format!("{} tok/call", thousands(w.tokens_per_call())),
+        format!("{per_call}/call"),
+        format!("{} of 24 h", super::table::percent(share, 0)),
+    ];
     if let Some(cps) = super::ledger::cost_per_success(w.day.cost, w.successes_24h) {
-        line2.push_str(&format!("  {}/success", super::table::Cell::UsdFine(cps).human()));
+        items.push(format!("{}/success", super::table::Cell::UsdFine(cps).human()));
     }
     if w.day.unpriced_calls > 0 {
-        line2.push_str(&format!("  {} unpriced", thousands(w.day.unpriced_calls)));
+        items.push(format!("{} unpriced", thousands(w.day.unpriced_calls)));
+    }
+    let mut line2 = items.join("  ");
+    if line2.chars().count() > width {
+        line2 = items.join(" ");
     }
     PaneText { line1, line2 }
 }
@@ -400,6 +405,27 @@ mod tests {
     }
 
     const CENT: i64 = 10_000_000;
+
+    #[test]
+    fn a_narrow_pane_keeps_every_item_of_its_second_line() {
+        // 24 calls, 455,520 tokens, $9.28 over the day: 18,980 tokens and
+        // $0.3867 a call, 24% of $38.67; 120 successes: $0.0773 each.
+        let w = LiveWorkflow {
+            day: Agg {
+                calls: 24,
+                uncached_input: 450_000,
+                output: 5_520,
+                cost: Nanos(9_280_000_000),
+                ..Agg::default()
+            },
+            successes_24h: Some(120),
+            ..LiveWorkflow::default()
+        };
+        let roomy = pane_text(&w, Nanos(38_670_000_000), false, 100).line2;
+        assert_eq!(roomy, "18,980 tok/call  $0.3867/call  24% of 24 h  $0.0773/success");
+        let narrow = pane_text(&w, Nanos(38_670_000_000), false, 58).line2;
+        assert_eq!(narrow, "18,980 tok/call $0.3867/call 24% of 24 h $0.0773/success");
+    }
 
     #[test]
     fn the_rule_by_hand() {

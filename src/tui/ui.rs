@@ -195,8 +195,14 @@ fn live(f: &mut Frame, app: &App, theme: &Theme, body: Rect) {
     let (shown, hidden) = layout::live_panes(body, panes.len(), selected);
     let wide = body.width >= 100;
     for (i, r) in &shown {
-        let vm =
-            view::pane_vm(panes[*i], s.live.last_24h, wide && r.width >= 90, s.operate.owner_of(&panes[*i].workflow));
+        let inside = usize::from(r.width.saturating_sub(2));
+        let vm = view::pane_vm(
+            panes[*i],
+            s.live.last_24h,
+            wide && r.width >= 90,
+            inside,
+            s.operate.owner_of(&panes[*i].workflow),
+        );
         let is_sel = *i == selected;
         let mut block = Block::bordered().title(Span::styled(format!(" {} ", vm.title), theme.bold()));
         if let Some(badge) = &vm.badge {

@@ -32,7 +32,8 @@ pub struct PaneVm {
     pub badge: Option<String>,
 }
 
-pub fn pane_vm(w: &LiveWorkflow, total_24h: Nanos, wide: bool, owner: Option<&str>) -> PaneVm {
+/// A pane `width` characters wide inside.
+pub fn pane_vm(w: &LiveWorkflow, total_24h: Nanos, wide: bool, width: usize, owner: Option<&str>) -> PaneVm {
     let name = if w.workflow.is_empty() { "(unattributed)".to_string() } else { clean(&w.workflow).into_owned() };
     let mut title = match &w.team {
         Some(t) => format!("{name} · {}", clean(t)),
@@ -41,7 +42,7 @@ pub fn pane_vm(w: &LiveWorkflow, total_24h: Nanos, wide: bool, owner: Option<&st
     if let Some(o) = owner {
         title.push_str(&format!(" · {}", clean(o)));
     }
-    let text = live::pane_text(w, total_24h, wide);
+    let text = live::pane_text(w, total_24h, wide, width);
     let alert = w.runaway_reason();
     let badge = alert.as_ref().map(|_| match w.burn_ratio() {
         Some(r) => format!(" ▲ RUNAWAY {r:.1}× "),
