@@ -543,6 +543,11 @@ pub fn buckets(conn: &Connection, w: Window, path: QueryPath) -> rusqlite::Resul
     Ok(out)
 }
 
+/// The calls stored (from the day rollups: a row a day).
+pub fn stored_calls(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT COALESCE(SUM(calls), 0) FROM rollup_day WHERE dim = 0")?.query_row([], |r| r.get(0))
+}
+
 /// The first and last call time stored (from the rollups).
 pub fn data_range(conn: &Connection) -> rusqlite::Result<Option<(i64, i64)>> {
     conn.query_row("SELECT MIN(hour), MAX(hour) FROM rollup_hour WHERE dim = 0", [], |r| {

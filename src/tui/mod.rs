@@ -92,10 +92,31 @@ const FORECAST_REFRESH_MS: i64 = 30_000;
 /// the forecast's data ahead.
 const FORECAST_AHEAD_IDLE_MS: u64 = 250;
 
+/// When data kept between refreshes was read: the time asked for and the
+/// calls the ledger held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ReadAt {
+    ms: i64,
+    calls: i64,
+}
+
+/// Whether the ledger's calls then and now differ by at most 1% (of the
+/// larger): kept data still stands while a live tail adds a few calls,
+/// not once an import (or the demo being written) has added many.
+fn similar_calls(then: i64, now: i64) -> bool {
+    (now - then).unsigned_abs().saturating_mul(100) <= then.max(now).unsigned_abs()
+}
+
+/// Whether data read at `at` can stand for the ledger at `now` holding
+/// `calls`.
+fn still_fresh(at: ReadAt, now: i64, calls: i64) -> bool {
+    (now - at.ms).abs() < FORECAST_REFRESH_MS && similar_calls(at.calls, calls)
+}
+
 /// Whether the forecast's data read at `read_at` should be read again
 /// ahead (a little before a refresh would find it stale).
-fn forecast_due(read_at: Option<i64>, now: i64) -> bool {
-    read_at.is_none_or(|t| (now - t).abs() >= FORECAST_REFRESH_MS - 5_000)
+fn forecast_due(read_at: Option<ReadAt>, now: i64, calls: i64) -> bool {
+    read_at.is_none_or(|t| (now - t.ms).abs() >= FORECAST_REFRESH_MS - 5_000 || !similar_calls(t.calls, calls))
 }
 
 /// Runs queries (and records events) on its own connection; only the
@@ -113,11 +134,13 @@ fn spawn_query_thread(
         .spawn(move || {
             let mut conn: Option<rusqlite::Connection> = None;
             let mut pricer = crate::pricing::Pricer::new(catalog);
-            // (asked at, data): the forecast's 30-day drivers are reused
-            // between refreshes that come sooner than FORECAST_REFRESH_MS.
-            let mut forecast: Option<(i64, data::ForecastData)> = None;
+            // (read at, data): the forecast's 30-day drivers are reused
+            // between refreshes that come sooner than FORECAST_REFRESH_MS
+            // while the ledger holds about as many calls.
+            let mut forecast: Option<(ReadAt, data::ForecastData)> = None;
             // The KPI board (monthly figures) is reused the same way.
-            let mut kpis: Option<(i64, (crate::reports::kpis::KpiReport, crate::reports::alerts::AlertsReport))> = None;
+            let mut kpis: Option<(ReadAt, (crate::reports::kpis::KpiReport, crate::reports::alerts::AlertsReport))> =
+                None;
             // The budgets' minute spend, read incrementally.
             let mut minutes = crate::store::live::MinuteCache::default();
             // A request that came while waiting to read ahead.
@@ -167,21 +190,26 @@ fn spawn_query_thread(
                     }
                 }
                 let Some(p) = query else { continue };
-                let reuse =
-                    p.forecast && forecast.as_ref().is_some_and(|(t, _)| (p.now_ms - t).abs() < FORECAST_REFRESH_MS);
-                let reuse_kpis =
-                    p.kpis && kpis.as_ref().is_some_and(|(t, _)| (p.now_ms - t).abs() < FORECAST_REFRESH_MS);
+                // The calls stored, for what is kept between refreshes.
+                let calls = if p.forecast || p.kpis || p.forecast_ahead {
+                    crate::store::queries::stored_calls(c).unwrap_or(-1)
+                } else {
+                    -1
+                };
+                let at = ReadAt { ms: p.now_ms, calls };
+                let reuse = p.forecast && forecast.as_ref().is_some_and(|(t, _)| still_fresh(*t, p.now_ms, calls));
+                let reuse_kpis = p.kpis && kpis.as_ref().is_some_and(|(t, _)| still_fresh(*t, p.now_ms, calls));
                 let q = QueryParams { forecast: p.forecast && !reuse, kpis: p.kpis && !reuse_kpis, ..p.clone() };
                 let mut ahead = None;
                 let ev = match data::snapshot_cached(c, &q, &mut pricer, &mut minutes) {
                     Ok(mut s) => {
                         match &s.operate.kpis {
-                            Some(k) => kpis = Some((p.now_ms, k.clone())),
+                            Some(k) => kpis = Some((at, k.clone())),
                             None if reuse_kpis => s.operate.kpis = kpis.as_ref().map(|(_, k)| k.clone()),
                             None => {}
                         }
                         match &s.forecast {
-                            Some(f) => forecast = Some((p.now_ms, f.clone())),
+                            Some(f) => forecast = Some((at, f.clone())),
                             None if reuse => {
                                 s.forecast = forecast.as_ref().map(|(_, f)| {
                                     let mut f = f.clone();
@@ -212,7 +240,7 @@ fn spawn_query_thread(
                 // asked for a moment: the forecast's data when it is due,
                 // so the Forecast tab draws at once.
                 if let Some(projection) = ahead
-                    && forecast_due(forecast.as_ref().map(|(t, _)| *t), p.now_ms)
+                    && forecast_due(forecast.as_ref().map(|(t, _)| *t), p.now_ms, calls)
                 {
                     match qrx.recv_timeout(Duration::from_millis(FORECAST_AHEAD_IDLE_MS)) {
                         Ok(j) => next = Some(j),
@@ -221,7 +249,7 @@ fn spawn_query_thread(
                             if let Some(c) = conn.as_ref()
                                 && let Ok(f) = data::forecast(c, &mut pricer, p.now_ms, &p.tz, &projection)
                             {
-                                forecast = Some((p.now_ms, f));
+                                forecast = Some((at, f));
                             }
                         }
                     }

@@ -1110,9 +1110,25 @@ fn refreshes_ask_for_the_forecast_ahead_except_on_its_own_tab() {
 
 #[test]
 fn the_forecast_is_read_ahead_before_a_refresh_would_find_it_stale() {
-    assert!(super::forecast_due(None, 0), "never read: read it");
-    assert!(!super::forecast_due(Some(0), 24_999));
-    assert!(super::forecast_due(Some(0), 25_000), "5 s before the 30 s reuse ends");
+    let at = |ms, calls| Some(super::ReadAt { ms, calls });
+    assert!(super::forecast_due(None, 0, 10), "never read: read it");
+    assert!(!super::forecast_due(at(0, 1_000), 24_999, 1_010));
+    assert!(super::forecast_due(at(0, 1_000), 25_000, 1_000), "5 s before the 30 s reuse ends");
+    assert!(super::forecast_due(at(0, 1_000), 1, 1_011), "11 calls more than 1,000: read again");
+}
+
+#[test]
+fn kept_data_stands_while_the_ledger_holds_about_as_many_calls() {
+    let at = super::ReadAt { ms: 0, calls: 20 };
+    // The demo (or a first import) still being written: read again.
+    assert!(!super::still_fresh(at, 1_000, 2_796));
+    assert!(super::still_fresh(at, 1_000, 20));
+    assert!(!super::still_fresh(at, 30_000, 20), "30 s old");
+    // A live tail adding to a large ledger: kept.
+    let big = super::ReadAt { ms: 0, calls: 10_000_000 };
+    assert!(super::still_fresh(big, 29_999, 10_100_000));
+    assert!(!super::still_fresh(big, 29_999, 10_102_000), "1.02% more");
+    assert!(super::still_fresh(super::ReadAt { ms: 0, calls: 0 }, 5, 0), "an empty ledger stays empty");
 }
 
 #[test]
