@@ -434,15 +434,18 @@ struct Checkpointer {
     join: JoinHandle<()>,
 }
 
-/// Pages in the log that start a checkpoint (SQLite's own default).
-const CHECKPOINT_PAGES: i32 = 1000;
+/// Bytes in the log that start a checkpoint: SQLite's own default of 1000
+/// pages of 4 KiB, whatever the ledger's page size.
+const CHECKPOINT_BYTES: i64 = 1000 * 4096;
 
 impl Checkpointer {
     /// Hooks the writer's connection so that a commit leaving at least
-    /// [`CHECKPOINT_PAGES`] in the log wakes the checkpointer. This replaces
+    /// [`CHECKPOINT_BYTES`] in the log wakes the checkpointer. This replaces
     /// SQLite's automatic checkpoint on that connection. `None` (automatic
     /// checkpoints stay) when a second connection cannot be opened.
     fn start(conn: &mut Connection, db: &std::path::Path) -> Option<Checkpointer> {
+        let page: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0)).ok()?;
+        let threshold = (CHECKPOINT_BYTES / page.max(512)).max(1) as std::ffi::c_int;
         let other = Connection::open_with_flags(
             db,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -461,7 +464,7 @@ impl Checkpointer {
             .ok()?;
         let hook_wake = wake.clone();
         let hooked = conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
-            if pages >= CHECKPOINT_PAGES {
+            if pages >= threshold {
                 // A wake-up already pending covers this commit too.
                 let _ = hook_wake.try_send(());
             }
