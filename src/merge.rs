@@ -34,7 +34,7 @@ use serde::Serialize;
 use crate::domain::outcome::IdKind;
 use crate::domain::time::{MS_PER_HOUR, now_ms};
 use crate::formats::common::DEDUPE_SCHEME;
-use crate::store::rollup::{AGG_COLUMNS, AGG_LEN, Agg, Delta, RAW_EXPRS, Unit};
+use crate::store::rollup::{AGG_COLUMNS, AGG_LEN, Agg, DAY_OF_HOUR, Delta, RAW_EXPRS, Unit};
 use crate::store::{StoreError, ledgers, schema};
 
 #[derive(Debug, thiserror::Error)]
@@ -422,6 +422,12 @@ fn merge_attached(
         // The other ledger's days are summed from its hours (a ledger of an
         // older version has no day rollups).
         let ssums: Vec<String> = AGG_COLUMNS.iter().map(|c| format!("ssum({c})")).collect();
+        let clamp = AGG_COLUMNS
+            .iter()
+            .map(|c| format!("{c} = CAST(MAX(-9223372036854775808, MIN(9223372036854775807, {c})) AS INTEGER)"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let floats = AGG_COLUMNS.iter().map(|c| format!("typeof({c}) = 'real'")).collect::<Vec<_>>().join(" OR ");
         for (unit, select) in [
             (
                 Unit::Hour,
@@ -430,7 +436,7 @@ fn merge_attached(
             (
                 Unit::Day,
                 format!(
-                    "SELECT dim, (hour - ((hour % 24) + 24) % 24) / 24 AS d, key, {} FROM other.rollup_hour
+                    "SELECT dim, {DAY_OF_HOUR} AS d, key, {} FROM other.rollup_hour
                      WHERE true GROUP BY dim, d, key ORDER BY dim, d, key",
                     ssums.join(", ")
                 ),
@@ -444,12 +450,7 @@ fn merge_attached(
                 ),
                 [],
             )?;
-            let clamp: Vec<String> = AGG_COLUMNS
-                .iter()
-                .map(|c| format!("{c} = CAST(MAX(-9223372036854775808, MIN(9223372036854775807, {c})) AS INTEGER)"))
-                .collect();
-            let floats: Vec<String> = AGG_COLUMNS.iter().map(|c| format!("typeof({c}) = 'real'")).collect();
-            tx.execute(&format!("UPDATE main.{table} SET {} WHERE {}", clamp.join(", "), floats.join(" OR ")), [])?;
+            tx.execute(&format!("UPDATE main.{table} SET {clamp} WHERE {floats}"), [])?;
         }
     }
     let mut subtracted = false;

@@ -177,7 +177,7 @@ pub fn open_memory() -> Result<Connection, StoreError> {
 }
 
 /// The page size of a new ledger.
-pub const PAGE_SIZE: i64 = 16_384;
+const PAGE_SIZE: i64 = 16_384;
 
 /// How long a writer waits for another to finish before giving up.
 pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);

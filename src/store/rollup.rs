@@ -564,6 +564,10 @@ impl Delta {
     }
 }
 
+/// SQL for the UTC day of a rollup row's `hour` (floored, before 1970
+/// too); the upgrade to day rollups spells the same expression out.
+pub const DAY_OF_HOUR: &str = "(hour - ((hour % 24) + 24) % 24) / 24";
+
 /// The unit of time a rollup table sums over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unit {
