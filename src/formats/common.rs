@@ -321,7 +321,19 @@ impl<'de> Deserialize<'de> for UsdValue {
 /// Cleans an attribution or model string: strips control characters and
 /// escape sequences, trims, caps the length; empty becomes `None`.
 pub fn dim(s: Option<&str>) -> Option<String> {
-    let s = s?.trim();
+    let s = s?;
+    // The common case, decided bytewise: printable ASCII, short, without
+    // spaces around it, so cleaning and trimming would change nothing.
+    let b = s.as_bytes();
+    if let (Some(&first), Some(&last)) = (b.first(), b.last())
+        && first != b' '
+        && last != b' '
+        && b.len() <= MAX_DIM_LEN
+        && b.iter().all(|c| (0x20..0x7f).contains(c))
+    {
+        return Some(s.to_string());
+    }
+    let s = s.trim();
     if s.is_empty() {
         return None;
     }
@@ -648,6 +660,15 @@ mod tests {
         assert_eq!(dim(Some("  \u{1b}[31mevil\u{1b}[0m ")), Some("evil".into()));
         assert_eq!(dim(Some("   ")), None);
         assert_eq!(dim(Some(&"x".repeat(500))).unwrap().len(), MAX_DIM_LEN);
+        // Printable ASCII is taken as it is, up to the length limit.
+        assert_eq!(dim(Some(&"y".repeat(MAX_DIM_LEN))).unwrap().len(), MAX_DIM_LEN);
+        assert_eq!(dim(Some(&"y".repeat(MAX_DIM_LEN + 1))).unwrap().len(), MAX_DIM_LEN);
+        assert_eq!(dim(Some("acme corp ~1")), Some("acme corp ~1".into()));
+        assert_eq!(dim(Some(" acme ")), Some("acme".into()));
+        assert_eq!(dim(Some("acme\u{7f}")), Some("acme".into()));
+        assert_eq!(dim(Some("acme\u{1b}[2J")), Some("acme".into()));
+        assert_eq!(dim(Some("\u{202e}acme")), Some("acme".into()));
+        assert_eq!(dim(Some("")), None);
     }
 
     #[test]
