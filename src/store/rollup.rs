@@ -332,7 +332,19 @@ impl Agg {
     /// stays at the largest value and [`Agg::overflow`] says so.
     pub fn add(&mut self, o: &Agg) {
         let (a, b) = (self.values(), o.values());
-        *self = Agg::from_values(std::array::from_fn(|i| a[i].saturating_add(b[i])));
+        // Wrapping sums and one overflow flag (a loop the compiler turns
+        // into vector instructions); saturated only when a sum overflowed.
+        let mut sum = [0i64; AGG_LEN];
+        let mut overflow = false;
+        for i in 0..AGG_LEN {
+            let (v, o) = a[i].overflowing_add(b[i]);
+            sum[i] = v;
+            overflow |= o;
+        }
+        if overflow {
+            sum = std::array::from_fn(|i| a[i].saturating_add(b[i]));
+        }
+        *self = Agg::from_values(sum);
     }
 
     /// Whether a sum reached the largest integer (it saturated).
@@ -428,6 +440,14 @@ const ALL_DIMS: [Dim; 12] = [
     Dim::CustomerModel,
 ];
 
+/// The maps [`Delta::of`] sums a batch in: calls per group of dimension
+/// values (numbered), then per rollup row.
+#[derive(Default)]
+struct Scratch {
+    groups: hashbrown::HashMap<(i64, [u32; 5]), Agg>,
+    rows: hashbrown::HashMap<(Dim, i64, u32, u32), Agg>,
+}
+
 /// Rollup deltas for a batch of calls, summed per rollup row. Built by the
 /// reader thread next to the parser (a batch of thousands of calls comes
 /// down to a few hundred rows per hour, whatever the number of distinct
@@ -444,37 +464,43 @@ impl Delta {
     /// lookup each, and only the groups are spread over the twelve rollups.
     pub fn of(records: &[CallRecord]) -> Delta {
         const NONE: u32 = u32::MAX;
-        let mut ids: hashbrown::HashMap<&str, u32> = hashbrown::HashMap::new();
-        let mut names: Vec<&str> = Vec::new();
-        let mut groups: hashbrown::HashMap<(i64, [u32; 5]), Agg> = hashbrown::HashMap::new();
-        for r in records {
-            let key = Values::of(r).0.map(|s| {
-                *ids.entry(s).or_insert_with(|| {
-                    names.push(s);
-                    (names.len() - 1) as u32
-                })
-            });
-            groups.entry((hour_of(r.ts_ms), key)).or_default().add(&Agg::of(r));
+        thread_local! {
+            // The group and row maps, kept with their room between batches
+            // of one thread (integer keys: nothing borrowed outlives a call).
+            static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
         }
-        let slot = |d: Dim| Dim::SINGLES.iter().position(|s| *s == d);
-        let mut rows: hashbrown::HashMap<(Dim, i64, u32, u32), Agg> = hashbrown::HashMap::new();
-        for ((hour, key), a) in &groups {
-            for dim in ALL_DIMS {
-                let id = |d: Dim| slot(d).map_or(NONE, |i| key[i]);
-                let (x, y) = match dim.parts() {
-                    Some((p, q)) => (id(p), id(q)),
-                    None => (id(dim), NONE),
-                };
-                rows.entry((dim, *hour, x, y)).or_default().add(a);
+        SCRATCH.with_borrow_mut(|Scratch { groups, rows }| {
+            let mut ids: hashbrown::HashMap<&str, u32> = hashbrown::HashMap::with_capacity(64);
+            let mut names: Vec<&str> = Vec::with_capacity(64);
+            groups.reserve(records.len());
+            for r in records {
+                let key = Values::of(r).0.map(|s| {
+                    *ids.entry(s).or_insert_with(|| {
+                        names.push(s);
+                        (names.len() - 1) as u32
+                    })
+                });
+                groups.entry((hour_of(r.ts_ms), key)).or_default().add(&Agg::of(r));
             }
-        }
-        let name = |i: u32| if i == NONE { String::new() } else { names[i as usize].to_string() };
-        Delta {
-            map: rows
-                .into_iter()
-                .map(|((dim, hour, x, y), a)| (Row { dim, hour, a: name(x), b: name(y) }, a))
-                .collect(),
-        }
+            let slot = |d: Dim| Dim::SINGLES.iter().position(|s| *s == d);
+            for ((hour, key), a) in groups.drain() {
+                for dim in ALL_DIMS {
+                    let id = |d: Dim| slot(d).map_or(NONE, |i| key[i]);
+                    let (x, y) = match dim.parts() {
+                        Some((p, q)) => (id(p), id(q)),
+                        None => (id(dim), NONE),
+                    };
+                    rows.entry((dim, hour, x, y)).or_default().add(&a);
+                }
+            }
+            let name = |i: u32| if i == NONE { String::new() } else { names[i as usize].to_string() };
+            Delta {
+                map: rows
+                    .drain()
+                    .map(|((dim, hour, x, y), a)| (Row { dim, hour, a: name(x), b: name(y) }, a))
+                    .collect(),
+            }
+        })
     }
 
     pub fn add(&mut self, r: &CallRecord) {
@@ -525,7 +551,8 @@ impl Delta {
 
     /// Folds another delta into this one.
     pub fn merge(&mut self, other: Delta) {
-        if self.map.is_empty() {
+        // An empty map with room keeps it (the writer reuses one map).
+        if self.map.is_empty() && self.map.capacity() < other.map.len() {
             self.map = other.map;
             return;
         }
@@ -549,7 +576,8 @@ impl Delta {
         if self.map.is_empty() {
             return Ok(());
         }
-        let mut days: hashbrown::HashMap<(Dim, i64, &str, &str), Agg> = hashbrown::HashMap::new();
+        let mut days: hashbrown::HashMap<(Dim, i64, &str, &str), Agg> =
+            hashbrown::HashMap::with_capacity(self.map.len());
         for (row, a) in &self.map {
             days.entry((row.dim, row.hour.div_euclid(24), &row.a, &row.b)).or_default().add(a);
         }
@@ -666,6 +694,21 @@ mod tests {
         let mut b = a;
         b.add(&a.negated());
         assert_eq!(b, Agg::default());
+    }
+
+    #[test]
+    fn sums_saturate_at_the_integer_bounds_and_only_there() {
+        let mut a = Agg { calls: 3, cost: Nanos(i64::MAX - 1), reported_cost: Nanos(-7), ..Agg::default() };
+        a.add(&Agg { calls: 1, cost: Nanos(5), reported_cost: Nanos(i64::MIN), ..Agg::default() });
+        assert_eq!((a.calls, a.cost, a.reported_cost), (4, Nanos(i64::MAX), Nanos(i64::MIN)));
+        assert!(a.overflow());
+        let mut b = Agg { output: i64::MAX - 10, ..Agg::default() };
+        b.add(&Agg { output: 10, latency_n: -2, ..Agg::default() });
+        assert_eq!((b.output, b.latency_n), (i64::MAX, -2));
+        let mut c = Agg { output: 40, ..Agg::default() };
+        c.add(&Agg { output: 2, price_fallback_calls: 1, ..Agg::default() });
+        assert_eq!((c.output, c.price_fallback_calls), (42, 1));
+        assert!(!c.overflow());
     }
 
     #[test]

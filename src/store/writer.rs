@@ -77,9 +77,6 @@ pub struct Batch {
     /// Rollup deltas of `records`, computed when the batch is sealed
     /// ([`Batch::seal`]) on the sending thread.
     pub rollup: Delta,
-    /// Each record's tags as stored (JSON), also written when the batch is
-    /// sealed, so the writer thread only binds them.
-    pub tags: Vec<Option<String>>,
     /// Repeated copies of a message merged before sending (duplicates).
     pub collapsed: u64,
     /// Outcome events read.
@@ -126,7 +123,6 @@ impl Batch {
     /// the reader's thread, so the writer thread only upserts).
     pub fn seal(&mut self) {
         self.rollup = Delta::of(&self.records);
-        self.tags = self.records.iter().map(CallRecord::tags_json).collect();
     }
 }
 
@@ -293,7 +289,8 @@ impl Writer {
         let stats = Arc::new(WriterStats::default());
         let failure: Failure = Arc::default();
         let (s, f) = (Arc::clone(&stats), Arc::clone(&failure));
-        let spent = Spent::default();
+        // Every queued batch, the one being written and the one being filled.
+        let spent = Spent::new(capacity.max(1) + 2);
         let spent_w = spent.clone();
         let db = conn.path().filter(|p| !p.is_empty()).map(std::path::PathBuf::from);
         if let Some(db) = &db {
@@ -523,6 +520,9 @@ fn run(
     let mut seen_keys: HashSet<u64> = HashSet::new();
     let mut msg_keys = MsgKeys::default();
     let mut outcomes = super::outcomes::OutcomeState::default();
+    // The rollup sums of a transaction, kept from one to the next with
+    // their room: a long import's map grows once instead of every time.
+    let mut rollup = Delta::default();
     let mut open = true;
     while open {
         // Wait for work, then keep one transaction open while messages keep
@@ -534,7 +534,7 @@ fn run(
         // Take the write lock up front (waiting for another writer, up to
         // the busy timeout) instead of failing to upgrade a read lock.
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let mut st = TxState::default();
+        let mut st = TxState { rollup: std::mem::take(&mut rollup), ..TxState::default() };
         let deadline = std::time::Instant::now() + LINGER;
         let mut next = Some(first);
         while let Some(msg) = next.take() {
@@ -580,6 +580,7 @@ fn run(
         st.rollup.flush(&tx)?;
         outcomes.flush(&tx)?;
         tx.commit()?;
+        rollup = std::mem::take(&mut st.rollup);
         for r in st.flush_replies.drain(..) {
             let _ = r.send(());
         }
@@ -670,61 +671,54 @@ impl<'t> CallInserter<'t> {
     }
 
     /// Inserts one call; returns true when it was new (not a duplicate).
-    #[cfg(test)]
     pub fn insert(&mut self, source_id: Option<i64>, r: &CallRecord) -> rusqlite::Result<bool> {
-        self.insert_with_tags(source_id, r, r.tags_json().as_deref())
-    }
-
-    /// Inserts one call, its tags already written as JSON (see
-    /// [`Batch::seal`]); returns true when it was new (not a duplicate).
-    pub fn insert_with_tags(
-        &mut self,
-        source_id: Option<i64>,
-        r: &CallRecord,
-        tags: Option<&str>,
-    ) -> rusqlite::Result<bool> {
+        // Tags are written as JSON here, on the writer's thread: the
+        // reading thread has the parsing to do.
+        let tags = r.tags_json();
         let dedupe_ts = if r.ts_inferred { 0 } else { r.ts_ms };
-        let n = self.stmt.execute(params![
-            r.ts_ms,
-            dedupe_ts,
-            r.dedupe_key,
-            source_id,
-            r.line_no as i64,
-            r.format.map(Format::code),
-            r.request_id,
-            r.provider,
-            r.model,
-            r.price_key,
-            r.workflow,
-            r.team,
-            r.customer,
-            r.user,
-            r.project,
-            r.session_id,
-            r.trace_id,
-            tags,
-            r.tokens.uncached_input as i64,
-            r.tokens.cache_read as i64,
-            r.tokens.cache_write_5m as i64,
-            r.tokens.cache_write_1h as i64,
-            r.tokens.output as i64,
-            r.tokens.reasoning as i64,
-            token_source_code(r),
-            r.batch as i64,
-            r.service_tier,
-            r.inference_geo,
-            r.speed,
-            r.latency_ms.map(|v| v.min(i64::MAX as u64) as i64),
-            r.status.code(),
-            // A call waiting for its count has no cost yet (never $0).
-            r.cost.filter(|_| !r.usage_missing).map(|c| c.0),
-            r.reported_cost.map(|c| c.0),
-            r.msg_key,
-            r.sidechain as i64,
-            r.usage_missing as i64,
-            r.warnings as i64,
-            r.region,
-        ])?;
+        // Bound one by one with their own types (no dynamic dispatch per
+        // value): this statement runs once per stored call.
+        let s = &mut self.stmt;
+        s.raw_bind_parameter(1, r.ts_ms)?;
+        s.raw_bind_parameter(2, dedupe_ts)?;
+        s.raw_bind_parameter(3, r.dedupe_key)?;
+        s.raw_bind_parameter(4, source_id)?;
+        s.raw_bind_parameter(5, r.line_no as i64)?;
+        s.raw_bind_parameter(6, r.format.map(Format::code))?;
+        s.raw_bind_parameter(7, &r.request_id)?;
+        s.raw_bind_parameter(8, &r.provider)?;
+        s.raw_bind_parameter(9, &r.model)?;
+        s.raw_bind_parameter(10, &r.price_key)?;
+        s.raw_bind_parameter(11, &r.workflow)?;
+        s.raw_bind_parameter(12, &r.team)?;
+        s.raw_bind_parameter(13, &r.customer)?;
+        s.raw_bind_parameter(14, &r.user)?;
+        s.raw_bind_parameter(15, &r.project)?;
+        s.raw_bind_parameter(16, &r.session_id)?;
+        s.raw_bind_parameter(17, &r.trace_id)?;
+        s.raw_bind_parameter(18, &tags)?;
+        s.raw_bind_parameter(19, r.tokens.uncached_input as i64)?;
+        s.raw_bind_parameter(20, r.tokens.cache_read as i64)?;
+        s.raw_bind_parameter(21, r.tokens.cache_write_5m as i64)?;
+        s.raw_bind_parameter(22, r.tokens.cache_write_1h as i64)?;
+        s.raw_bind_parameter(23, r.tokens.output as i64)?;
+        s.raw_bind_parameter(24, r.tokens.reasoning as i64)?;
+        s.raw_bind_parameter(25, token_source_code(r))?;
+        s.raw_bind_parameter(26, r.batch as i64)?;
+        s.raw_bind_parameter(27, &r.service_tier)?;
+        s.raw_bind_parameter(28, &r.inference_geo)?;
+        s.raw_bind_parameter(29, &r.speed)?;
+        s.raw_bind_parameter(30, r.latency_ms.map(|v| v.min(i64::MAX as u64) as i64))?;
+        s.raw_bind_parameter(31, r.status.code())?;
+        // A call waiting for its count has no cost yet (never $0).
+        s.raw_bind_parameter(32, r.cost.filter(|_| !r.usage_missing).map(|c| c.0))?;
+        s.raw_bind_parameter(33, r.reported_cost.map(|c| c.0))?;
+        s.raw_bind_parameter(34, r.msg_key)?;
+        s.raw_bind_parameter(35, r.sidechain as i64)?;
+        s.raw_bind_parameter(36, r.usage_missing as i64)?;
+        s.raw_bind_parameter(37, r.warnings as i64)?;
+        s.raw_bind_parameter(38, &r.region)?;
+        let n = s.raw_execute()?;
         Ok(n == 1)
     }
 }
@@ -959,12 +953,7 @@ fn apply_batch(
     let new_skipped = b.skipped_lines.iter().filter(|l| **l > counted).count() as u64;
     let new_skipped_usage = b.skipped_usage_lines.iter().filter(|l| **l > counted).count() as i64;
     let (mut stored, mut dups, mut max_ts) = (0u64, b.collapsed, None::<i64>);
-    // Written when the batch was sealed; here for a batch that was not.
-    let tags = match std::mem::take(&mut b.tags) {
-        t if t.len() == b.records.len() => t,
-        _ => b.records.iter().map(CallRecord::tags_json).collect(),
-    };
-    for (r, tags) in b.records.iter().zip(&tags) {
+    for r in &b.records {
         let mut replaced = false;
         let action = match r.msg_key {
             None => CopyAction::Insert,
@@ -994,7 +983,7 @@ fn apply_batch(
                 replaced = true;
             }
         }
-        if ins.insert_with_tags(Some(b.source_id), r, tags.as_deref())? {
+        if ins.insert(Some(b.source_id), r)? {
             stored += 1;
             outcomes.call(tx, r, now, &mut ev.outcomes)?;
             if r.usage_missing {
@@ -1100,19 +1089,27 @@ fn apply_batch(
 /// threads: they drop the records they allocated themselves (a free from
 /// another thread costs the allocator far more) and refill the vector
 /// without growing it again.
-#[derive(Clone, Default)]
-pub struct Spent(Arc<std::sync::Mutex<Vec<Vec<CallRecord>>>>);
+#[derive(Clone)]
+pub struct Spent {
+    pool: Arc<std::sync::Mutex<Vec<Vec<CallRecord>>>>,
+    /// Vectors kept at most; more are dropped by the writer.
+    keep: usize,
+}
 
 impl Spent {
-    /// Vectors kept at most; more are dropped by the writer.
-    const KEEP: usize = 4;
+    /// A pool keeping up to `keep` vectors: as many as can be in flight
+    /// (queued, being written, being filled), so that a long import stops
+    /// allocating record vectors once the queue has filled.
+    fn new(keep: usize) -> Spent {
+        Spent { pool: Arc::default(), keep }
+    }
 
     fn give(&self, v: Vec<CallRecord>) {
         if v.capacity() == 0 {
             return;
         }
-        let mut pool = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if pool.len() < Self::KEEP {
+        let mut pool = self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if pool.len() < self.keep {
             pool.push(v);
             return;
         }
@@ -1122,7 +1119,7 @@ impl Spent {
 
     /// An empty vector, with room from an earlier batch when there is one.
     pub fn take(&self) -> Vec<CallRecord> {
-        let v = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+        let v = self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
         let mut v = v.unwrap_or_default();
         v.clear();
         v
@@ -1135,7 +1132,7 @@ mod tests {
 
     #[test]
     fn spent_record_vectors_come_back_empty_with_their_room_and_only_a_few_are_kept() {
-        let spent = Spent::default();
+        let spent = Spent::new(4);
         assert_eq!(spent.take().capacity(), 0);
         for n in 1..=6 {
             let mut v = Vec::with_capacity(100 * n);
@@ -1153,7 +1150,7 @@ mod tests {
         assert_eq!(spent.take().capacity(), 0);
         // An empty vector without room is not worth keeping.
         spent.give(Vec::new());
-        assert_eq!(spent.0.lock().unwrap().len(), 0);
+        assert_eq!(spent.pool.lock().unwrap().len(), 0);
     }
 
     /// Sends `batches` batches of `per` calls, each committed on its own.
