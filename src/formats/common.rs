@@ -451,9 +451,14 @@ impl Dims {
         }
         fill(&mut rec.session_id, self.session_id);
         fill(&mut rec.trace_id, self.trace_id);
-        for (k, v) in self.tags.drain(..) {
-            if !rec.tags.iter().any(|(rk, _)| *rk == k) {
-                rec.tags.push((k, v));
+        if rec.tags.is_empty() {
+            // Keys are already distinct: the vector moves over whole.
+            rec.tags = std::mem::take(&mut self.tags);
+        } else {
+            for (k, v) in self.tags.drain(..) {
+                if !rec.tags.iter().any(|(rk, _)| *rk == k) {
+                    rec.tags.push((k, v));
+                }
             }
         }
         rec.tags.sort();
