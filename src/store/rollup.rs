@@ -587,10 +587,19 @@ impl Delta {
         upsert(tx, Unit::Hour, hours.collect())?;
         upsert(tx, Unit::Day, days.iter().filter(|(_, a)| nonzero(a)).map(|(k, a)| (*k, a)).collect())?;
         drop(days);
+        let rows = self.map.len();
         self.map.clear();
+        // The room stays for the next transaction of a long import; after
+        // a small one (a tail that has caught up) most of it is let go.
+        if self.map.capacity() > 4 * rows.max(KEPT_ROOM) {
+            self.map.shrink_to(rows.max(KEPT_ROOM));
+        }
         Ok(())
     }
 }
+
+/// Rollup rows a [`Delta`] keeps room for at least between flushes.
+const KEPT_ROOM: usize = 1024;
 
 /// SQL for the UTC day of a rollup row's `hour` (floored, before 1970
 /// too); the upgrade to day rollups spells the same expression out.
@@ -694,6 +703,31 @@ mod tests {
         let mut b = a;
         b.add(&a.negated());
         assert_eq!(b, Agg::default());
+    }
+
+    #[test]
+    fn a_flushed_delta_keeps_its_room_unless_the_flush_was_small() {
+        let conn = crate::store::open_memory().unwrap();
+        let tx = conn.unchecked_transaction().unwrap();
+        let call = |i: i64| CallRecord {
+            ts_ms: i * MS_PER_HOUR,
+            model: "m".into(),
+            customer: Some(format!("c{i}")),
+            ..CallRecord::default()
+        };
+        let big: Vec<CallRecord> = (0..2000).map(call).collect();
+        let mut d = Delta::default();
+        d.merge(Delta::of(&big));
+        let room = d.map.capacity();
+        assert!(room >= 2000 * 8, "{room}");
+        d.flush(&tx).unwrap();
+        assert!(d.is_empty());
+        // A flush as large as the room: the room stays.
+        assert_eq!(d.map.capacity(), room);
+        d.merge(Delta::of(&big[..10]));
+        d.flush(&tx).unwrap();
+        // A small flush: room for KEPT_ROOM rows is kept, the rest let go.
+        assert!(d.map.capacity() >= KEPT_ROOM && d.map.capacity() < room / 4, "{}", d.map.capacity());
     }
 
     #[test]

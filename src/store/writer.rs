@@ -1097,6 +1097,9 @@ pub struct Spent {
 }
 
 impl Spent {
+    /// Records a kept vector has room for at least.
+    const ROOM: usize = 1024;
+
     /// A pool keeping up to `keep` vectors: as many as can be in flight
     /// (queued, being written, being filled), so that a long import stops
     /// allocating record vectors once the queue has filled.
@@ -1104,9 +1107,14 @@ impl Spent {
         Spent { pool: Arc::default(), keep }
     }
 
-    fn give(&self, v: Vec<CallRecord>) {
+    fn give(&self, mut v: Vec<CallRecord>) {
         if v.capacity() == 0 {
             return;
+        }
+        // A small batch (a tail that has caught up) lets go of the room a
+        // bulk import left in its vector.
+        if v.capacity() > 4 * v.len().max(Self::ROOM) {
+            v.shrink_to(v.len().max(Self::ROOM));
         }
         let mut pool = self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if pool.len() < self.keep {
@@ -1151,6 +1159,17 @@ mod tests {
         // An empty vector without room is not worth keeping.
         spent.give(Vec::new());
         assert_eq!(spent.pool.lock().unwrap().len(), 0);
+        // A few records in a vector a bulk import grew: most of its room
+        // is let go; a full one keeps all of it.
+        let mut small = Vec::with_capacity(50_000);
+        small.push(CallRecord::default());
+        spent.give(small);
+        let room = spent.take().capacity();
+        assert!((Spent::ROOM..4 * Spent::ROOM).contains(&room), "{room}");
+        let mut full = Vec::with_capacity(8192);
+        full.resize(6000, CallRecord::default());
+        spent.give(full);
+        assert_eq!(spent.take().capacity(), 8192);
     }
 
     /// Sends `batches` batches of `per` calls, each committed on its own.
