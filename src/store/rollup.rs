@@ -448,6 +448,12 @@ struct Scratch {
     rows: hashbrown::HashMap<(Dim, i64, u32, u32), Agg>,
 }
 
+thread_local! {
+    // The group and row maps, kept with their room between batches of one
+    // thread (integer keys: nothing borrowed outlives a call).
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
 /// Rollup deltas for a batch of calls, summed per rollup row. Built by the
 /// reader thread next to the parser (a batch of thousands of calls comes
 /// down to a few hundred rows per hour, whatever the number of distinct
@@ -464,11 +470,6 @@ impl Delta {
     /// lookup each, and only the groups are spread over the twelve rollups.
     pub fn of(records: &[CallRecord]) -> Delta {
         const NONE: u32 = u32::MAX;
-        thread_local! {
-            // The group and row maps, kept with their room between batches
-            // of one thread (integer keys: nothing borrowed outlives a call).
-            static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
-        }
         SCRATCH.with_borrow_mut(|Scratch { groups, rows }| {
             let mut ids: hashbrown::HashMap<&str, u32> = hashbrown::HashMap::with_capacity(64);
             let mut names: Vec<&str> = Vec::with_capacity(64);
@@ -494,12 +495,19 @@ impl Delta {
                 }
             }
             let name = |i: u32| if i == NONE { String::new() } else { names[i as usize].to_string() };
-            Delta {
+            let delta = Delta {
                 map: rows
                     .drain()
                     .map(|((dim, hour, x, y), a)| (Row { dim, hour, a: name(x), b: name(y) }, a))
                     .collect(),
+            };
+            // Like a flushed delta: a small batch lets go of a bulk import's room.
+            let keep = records.len().max(KEPT_ROOM);
+            if groups.capacity() > 4 * keep {
+                groups.shrink_to(keep);
+                rows.shrink_to(keep);
             }
+            delta
         })
     }
 
@@ -728,6 +736,23 @@ mod tests {
         d.flush(&tx).unwrap();
         // A small flush: room for KEPT_ROOM rows is kept, the rest let go.
         assert!(d.map.capacity() >= KEPT_ROOM && d.map.capacity() < room / 4, "{}", d.map.capacity());
+    }
+
+    #[test]
+    fn a_batch_summed_after_a_large_one_lets_go_of_its_room() {
+        let call = |i: i64| CallRecord { ts_ms: i * MS_PER_HOUR, model: format!("m{i}"), ..CallRecord::default() };
+        let room = || SCRATCH.with_borrow(|s| (s.groups.capacity(), s.rows.capacity()));
+        let big: Vec<CallRecord> = (0..8192).map(call).collect();
+        assert_eq!(Delta::of(&big).map.len(), 8192 * 12);
+        let (groups, rows) = room();
+        assert!(groups >= 8192 && rows >= 8192 * 12, "{groups} {rows}");
+        // As large again: the room stays.
+        Delta::of(&big);
+        assert_eq!(room(), (groups, rows));
+        let d = Delta::of(&big[..3]);
+        assert_eq!(d.map.len(), 3 * 12);
+        let (g, r) = room();
+        assert!(g < groups / 4 && r < rows / 4 && g >= KEPT_ROOM, "{g} {r}");
     }
 
     #[test]
