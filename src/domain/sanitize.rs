@@ -9,11 +9,16 @@
 
 use std::borrow::Cow;
 
+/// Whether `s` is printable ASCII only (space to `~`): nothing in it needs
+/// cleaning. Checked bytewise, the common case.
+pub fn is_printable_ascii(s: &str) -> bool {
+    s.bytes().all(|b| (0x20..0x7f).contains(&b))
+}
+
 /// Returns `s` without control characters and escape sequences.
 /// Borrows when nothing needs to change (the common case).
 pub fn clean(s: &str) -> Cow<'_, str> {
-    // Printable ASCII needs nothing (the common case, checked bytewise).
-    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) || !s.chars().any(needs_work) {
+    if is_printable_ascii(s) || !s.chars().any(needs_work) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());

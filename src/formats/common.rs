@@ -322,14 +322,14 @@ impl<'de> Deserialize<'de> for UsdValue {
 /// escape sequences, trims, caps the length; empty becomes `None`.
 pub fn dim(s: Option<&str>) -> Option<String> {
     let s = s?;
-    // The common case, decided bytewise: printable ASCII, short, without
-    // spaces around it, so cleaning and trimming would change nothing.
+    // The common case: printable ASCII, short, without spaces around it,
+    // so cleaning and trimming would change nothing.
     let b = s.as_bytes();
     if let (Some(&first), Some(&last)) = (b.first(), b.last())
         && first != b' '
         && last != b' '
         && b.len() <= MAX_DIM_LEN
-        && b.iter().all(|c| (0x20..0x7f).contains(c))
+        && sanitize::is_printable_ascii(s)
     {
         return Some(s.to_string());
     }
