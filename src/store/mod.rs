@@ -27,6 +27,15 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
+/// The room to shrink a buffer kept between batches to, when its last
+/// use filled less than a quarter of it: a small batch after a bulk import
+/// (a tail that has caught up) lets go of what the import grew, but room
+/// for at least 1024 entries stays. `None`: keep it as it is.
+pub(crate) fn room_to_keep(capacity: usize, used: usize) -> Option<usize> {
+    let keep = used.max(1024);
+    (capacity > 4 * keep).then_some(keep)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database '{path}': {source}")]
@@ -252,6 +261,16 @@ fn create_private(path: &Path) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn room_is_kept_unless_its_last_use_filled_less_than_a_quarter() {
+        assert_eq!(room_to_keep(8192, 8192), None);
+        assert_eq!(room_to_keep(4096, 1), None);
+        assert_eq!(room_to_keep(4097, 1), Some(1024));
+        assert_eq!(room_to_keep(50_000, 3), Some(1024));
+        assert_eq!(room_to_keep(100_000, 5_000), Some(5_000));
+        assert_eq!(room_to_keep(100_000, 30_000), None);
+    }
 
     #[cfg(unix)]
     #[test]

@@ -501,9 +501,7 @@ impl Delta {
                     .map(|((dim, hour, x, y), a)| (Row { dim, hour, a: name(x), b: name(y) }, a))
                     .collect(),
             };
-            // Like a flushed delta: a small batch lets go of a bulk import's room.
-            let keep = records.len().max(KEPT_ROOM);
-            if groups.capacity() > 4 * keep {
+            if let Some(keep) = super::room_to_keep(groups.capacity(), records.len()) {
                 groups.shrink_to(keep);
                 rows.shrink_to(keep);
             }
@@ -597,17 +595,13 @@ impl Delta {
         drop(days);
         let rows = self.map.len();
         self.map.clear();
-        // The room stays for the next transaction of a long import; after
-        // a small one (a tail that has caught up) most of it is let go.
-        if self.map.capacity() > 4 * rows.max(KEPT_ROOM) {
-            self.map.shrink_to(rows.max(KEPT_ROOM));
+        // The room stays for the next transaction of a long import.
+        if let Some(keep) = super::room_to_keep(self.map.capacity(), rows) {
+            self.map.shrink_to(keep);
         }
         Ok(())
     }
 }
-
-/// Rollup rows a [`Delta`] keeps room for at least between flushes.
-const KEPT_ROOM: usize = 1024;
 
 /// SQL for the UTC day of a rollup row's `hour` (floored, before 1970
 /// too); the upgrade to day rollups spells the same expression out.
@@ -734,8 +728,8 @@ mod tests {
         assert_eq!(d.map.capacity(), room);
         d.merge(Delta::of(&big[..10]));
         d.flush(&tx).unwrap();
-        // A small flush: room for KEPT_ROOM rows is kept, the rest let go.
-        assert!(d.map.capacity() >= KEPT_ROOM && d.map.capacity() < room / 4, "{}", d.map.capacity());
+        // A small flush: room for 1024 rows is kept, the rest let go.
+        assert!(d.map.capacity() >= 1024 && d.map.capacity() < room / 4, "{}", d.map.capacity());
     }
 
     #[test]
@@ -752,7 +746,7 @@ mod tests {
         let d = Delta::of(&big[..3]);
         assert_eq!(d.map.len(), 3 * 12);
         let (g, r) = room();
-        assert!(g < groups / 4 && r < rows / 4 && g >= KEPT_ROOM, "{g} {r}");
+        assert!(g < groups / 4 && r < rows / 4 && g >= 1024, "{g} {r}");
     }
 
     #[test]

@@ -1097,9 +1097,6 @@ pub struct Spent {
 }
 
 impl Spent {
-    /// Records a kept vector has room for at least.
-    const ROOM: usize = 1024;
-
     /// A pool keeping up to `keep` vectors: as many as can be in flight
     /// (queued, being written, being filled), so that a long import stops
     /// allocating record vectors once the queue has filled.
@@ -1113,8 +1110,8 @@ impl Spent {
         }
         // A small batch (a tail that has caught up) lets go of the room a
         // bulk import left in its vector.
-        if v.capacity() > 4 * v.len().max(Self::ROOM) {
-            v.shrink_to(v.len().max(Self::ROOM));
+        if let Some(keep) = super::room_to_keep(v.capacity(), v.len()) {
+            v.shrink_to(keep);
         }
         let mut pool = self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if pool.len() < self.keep {
@@ -1165,7 +1162,7 @@ mod tests {
         small.push(CallRecord::default());
         spent.give(small);
         let room = spent.take().capacity();
-        assert!((Spent::ROOM..4 * Spent::ROOM).contains(&room), "{room}");
+        assert!((1024..4096).contains(&room), "{room}");
         let mut full = Vec::with_capacity(8192);
         full.resize(6000, CallRecord::default());
         spent.give(full);
