@@ -310,8 +310,16 @@ impl CallRecord {
 
     /// Tags as a compact JSON object string (for storage), or `None`.
     pub fn tags_json(&self) -> Option<String> {
+        let mut buf = Vec::new();
+        self.write_tags_json(&mut buf).then(|| String::from_utf8(buf).ok()).flatten()
+    }
+
+    /// Writes [`CallRecord::tags_json`] into `buf` (cleared first, its room
+    /// reused); false, and `buf` empty, when there are no tags.
+    pub fn write_tags_json(&self, buf: &mut Vec<u8>) -> bool {
+        buf.clear();
         if self.tags.is_empty() {
-            return None;
+            return false;
         }
         struct AsMap<'a>(&'a [(String, String)]);
         impl serde::Serialize for AsMap<'_> {
@@ -324,7 +332,8 @@ impl CallRecord {
                 m.end()
             }
         }
-        serde_json::to_string(&AsMap(&self.tags)).ok()
+        // Writing strings into memory cannot fail.
+        serde_json::to_writer(&mut *buf, &AsMap(&self.tags)).is_ok()
     }
 }
 

@@ -14,6 +14,7 @@
 //! keeps inserts append-mostly: a UNIQUE index on a random request id alone
 //! costs 3-4x the insert rate.
 
+pub mod bind;
 pub mod events;
 pub mod ledgers;
 pub mod live;

@@ -637,16 +637,18 @@ fn upsert(tx: &Transaction, unit: Unit, mut rows: Vec<((Dim, i64, &str, &str), &
     // In key order: the upserts walk the rollup's B-tree from one end
     // to the other instead of jumping around it.
     rows.sort_unstable_by(|((d, t, a, b), _), ((e, u, x, y), _)| (d.code(), t, a, b).cmp(&(e.code(), u, x, y)));
-    let mut stmt = tx.prepare_cached(&upsert_sql(unit))?;
+    // Most sums repeat from one row to the next (zeros, one call): only
+    // the values that changed are bound again.
+    let mut stmt = super::bind::Binder::new(tx.prepare_cached(&upsert_sql(unit))?);
     for ((dim, t, a, b), agg) in rows {
         let key: std::borrow::Cow<str> = if dim.parts().is_some() { pair_key(a, b).into() } else { a.into() };
-        stmt.raw_bind_parameter(1, dim.code())?;
-        stmt.raw_bind_parameter(2, t)?;
-        stmt.raw_bind_parameter(3, key.as_ref())?;
-        for (i, v) in agg.values().iter().enumerate() {
-            stmt.raw_bind_parameter(4 + i, v)?;
+        stmt.int(1, dim.code())?;
+        stmt.int(2, t)?;
+        stmt.text(3, Some(key.as_ref()))?;
+        for (i, v) in agg.values().into_iter().enumerate() {
+            stmt.int(4 + i, v)?;
         }
-        stmt.raw_execute()?;
+        stmt.execute()?;
     }
     Ok(())
 }

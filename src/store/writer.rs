@@ -662,63 +662,65 @@ pub fn token_source_code(r: &CallRecord) -> i64 {
 
 /// Inserts calls with one prepared statement.
 pub struct CallInserter<'t> {
-    stmt: rusqlite::CachedStatement<'t>,
+    stmt: super::bind::Binder<'t>,
+    /// The tags of the call being inserted, as JSON (room reused).
+    tags: Vec<u8>,
 }
 
 impl<'t> CallInserter<'t> {
     pub fn new(tx: &'t Transaction) -> rusqlite::Result<CallInserter<'t>> {
-        Ok(CallInserter { stmt: tx.prepare_cached(INSERT_CALL)? })
+        Ok(CallInserter { stmt: super::bind::Binder::new(tx.prepare_cached(INSERT_CALL)?), tags: Vec::new() })
     }
 
     /// Inserts one call; returns true when it was new (not a duplicate).
     pub fn insert(&mut self, source_id: Option<i64>, r: &CallRecord) -> rusqlite::Result<bool> {
         // Tags are written as JSON here, on the writer's thread: the
         // reading thread has the parsing to do.
-        let tags = r.tags_json();
+        let tags = r.write_tags_json(&mut self.tags).then(|| std::str::from_utf8(&self.tags).ok()).flatten();
         let dedupe_ts = if r.ts_inferred { 0 } else { r.ts_ms };
-        // Bound one by one with their own types (no dynamic dispatch per
-        // value): this statement runs once per stored call.
+        // Bound one by one with their own types, and only what changed
+        // since the call before: this statement runs once per stored call.
         let s = &mut self.stmt;
-        s.raw_bind_parameter(1, r.ts_ms)?;
-        s.raw_bind_parameter(2, dedupe_ts)?;
-        s.raw_bind_parameter(3, r.dedupe_key)?;
-        s.raw_bind_parameter(4, source_id)?;
-        s.raw_bind_parameter(5, r.line_no as i64)?;
-        s.raw_bind_parameter(6, r.format.map(Format::code))?;
-        s.raw_bind_parameter(7, &r.request_id)?;
-        s.raw_bind_parameter(8, &r.provider)?;
-        s.raw_bind_parameter(9, &r.model)?;
-        s.raw_bind_parameter(10, &r.price_key)?;
-        s.raw_bind_parameter(11, &r.workflow)?;
-        s.raw_bind_parameter(12, &r.team)?;
-        s.raw_bind_parameter(13, &r.customer)?;
-        s.raw_bind_parameter(14, &r.user)?;
-        s.raw_bind_parameter(15, &r.project)?;
-        s.raw_bind_parameter(16, &r.session_id)?;
-        s.raw_bind_parameter(17, &r.trace_id)?;
-        s.raw_bind_parameter(18, &tags)?;
-        s.raw_bind_parameter(19, r.tokens.uncached_input as i64)?;
-        s.raw_bind_parameter(20, r.tokens.cache_read as i64)?;
-        s.raw_bind_parameter(21, r.tokens.cache_write_5m as i64)?;
-        s.raw_bind_parameter(22, r.tokens.cache_write_1h as i64)?;
-        s.raw_bind_parameter(23, r.tokens.output as i64)?;
-        s.raw_bind_parameter(24, r.tokens.reasoning as i64)?;
-        s.raw_bind_parameter(25, token_source_code(r))?;
-        s.raw_bind_parameter(26, r.batch as i64)?;
-        s.raw_bind_parameter(27, &r.service_tier)?;
-        s.raw_bind_parameter(28, &r.inference_geo)?;
-        s.raw_bind_parameter(29, &r.speed)?;
-        s.raw_bind_parameter(30, r.latency_ms.map(|v| v.min(i64::MAX as u64) as i64))?;
-        s.raw_bind_parameter(31, r.status.code())?;
+        s.int(1, r.ts_ms)?;
+        s.int(2, dedupe_ts)?;
+        s.int(3, r.dedupe_key)?;
+        s.opt_int(4, source_id)?;
+        s.int(5, r.line_no as i64)?;
+        s.opt_int(6, r.format.map(Format::code))?;
+        s.text(7, r.request_id.as_deref())?;
+        s.text(8, r.provider.as_deref())?;
+        s.text(9, Some(&r.model))?;
+        s.text(10, r.price_key.as_deref())?;
+        s.text(11, r.workflow.as_deref())?;
+        s.text(12, r.team.as_deref())?;
+        s.text(13, r.customer.as_deref())?;
+        s.text(14, r.user.as_deref())?;
+        s.text(15, r.project.as_deref())?;
+        s.text(16, r.session_id.as_deref())?;
+        s.text(17, r.trace_id.as_deref())?;
+        s.text(18, tags)?;
+        s.int(19, r.tokens.uncached_input as i64)?;
+        s.int(20, r.tokens.cache_read as i64)?;
+        s.int(21, r.tokens.cache_write_5m as i64)?;
+        s.int(22, r.tokens.cache_write_1h as i64)?;
+        s.int(23, r.tokens.output as i64)?;
+        s.int(24, r.tokens.reasoning as i64)?;
+        s.int(25, token_source_code(r))?;
+        s.int(26, r.batch as i64)?;
+        s.text(27, r.service_tier.as_deref())?;
+        s.text(28, r.inference_geo.as_deref())?;
+        s.text(29, r.speed.as_deref())?;
+        s.opt_int(30, r.latency_ms.map(|v| v.min(i64::MAX as u64) as i64))?;
+        s.int(31, r.status.code())?;
         // A call waiting for its count has no cost yet (never $0).
-        s.raw_bind_parameter(32, r.cost.filter(|_| !r.usage_missing).map(|c| c.0))?;
-        s.raw_bind_parameter(33, r.reported_cost.map(|c| c.0))?;
-        s.raw_bind_parameter(34, r.msg_key)?;
-        s.raw_bind_parameter(35, r.sidechain as i64)?;
-        s.raw_bind_parameter(36, r.usage_missing as i64)?;
-        s.raw_bind_parameter(37, r.warnings as i64)?;
-        s.raw_bind_parameter(38, &r.region)?;
-        let n = s.raw_execute()?;
+        s.opt_int(32, r.cost.filter(|_| !r.usage_missing).map(|c| c.0))?;
+        s.opt_int(33, r.reported_cost.map(|c| c.0))?;
+        s.opt_int(34, r.msg_key)?;
+        s.int(35, r.sidechain as i64)?;
+        s.int(36, r.usage_missing as i64)?;
+        s.int(37, r.warnings as i64)?;
+        s.text(38, r.region.as_deref())?;
+        let n = s.execute()?;
         Ok(n == 1)
     }
 }
