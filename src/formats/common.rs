@@ -409,10 +409,16 @@ impl Dims {
         let text = raw.get().trim_start();
         match text.as_bytes().first() {
             Some(b'{') => {
-                if let Ok(map) = serde_json::from_str::<std::collections::BTreeMap<Text, &RawValue>>(text) {
-                    for (k, v) in map {
+                if let Ok(Members(mut members)) = serde_json::from_str::<Members>(text) {
+                    // In key order, the last of a repeated key winning:
+                    // what a map would hold, without building one.
+                    members.sort_by(|a, b| a.0.0.cmp(&b.0.0));
+                    for (i, (k, v)) in members.iter().enumerate() {
+                        if members.get(i + 1).is_some_and(|next| next.0.0 == k.0) {
+                            continue;
+                        }
                         if let Some(s) = scalar_text(v) {
-                            self.offer(&k, &s);
+                            self.offer(k, &s);
                         }
                     }
                 }
@@ -471,11 +477,39 @@ fn fill(slot: &mut Option<String>, v: Option<String>) {
     }
 }
 
+/// The members of a JSON object in document order, values unparsed.
+struct Members<'a>(Vec<(Text<'a>, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Members<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut m: A) -> Result<Members<'a>, A::Error> {
+                let mut v = Vec::with_capacity(8);
+                while let Some(kv) = m.next_entry::<Text<'a>, &'a RawValue>()? {
+                    v.push(kv);
+                }
+                Ok(Members(v))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
 /// The text of a scalar JSON value (strings unquoted, numbers and bools as
 /// written); `None` for null, objects and arrays.
 pub fn scalar_text(v: &RawValue) -> Option<Cow<'_, str>> {
     let t = v.get().trim();
     match t.as_bytes().first()? {
+        // Valid JSON (a raw value is) without a backslash: the text
+        // between the quotes is the string.
+        b'"' if t.len() >= 2 && memchr::memchr(b'\\', t.as_bytes()).is_none() => {
+            Some(Cow::Borrowed(&t[1..t.len() - 1]))
+        }
         b'"' => serde_json::from_str::<Text>(t).ok().map(|c| c.0),
         b'{' | b'[' | b'n' => None,
         _ => Some(Cow::Borrowed(t)),
@@ -648,6 +682,29 @@ mod tests {
         assert_eq!(d.get(Dimension::Workflow), Some("support"));
         assert_eq!(d.get(Dimension::Team), Some("CX"));
         assert_eq!(d.tags, vec![("env".into(), "prod".into()), ("retries".into(), "2".into())]);
+    }
+
+    #[test]
+    fn an_object_is_read_in_key_order_with_the_last_of_a_repeated_key() {
+        let mut d = Dims::default();
+        // `team_alias` sorts before `team_name`: its value wins although it
+        // comes later; of the two `env`, the last one is the object's.
+        let raw: Box<RawValue> = RawValue::from_string(
+            r#"{"team_name":"B","team_alias":"A","env":"dev","zone":"z\u00e9\"q","env":"prod","n":1.50,"on":true,"nil":null}"#
+                .into(),
+        )
+        .unwrap();
+        d.absorb_json(&raw);
+        assert_eq!(d.get(Dimension::Team), Some("A"));
+        assert_eq!(
+            d.tags,
+            vec![
+                ("env".into(), "prod".into()),
+                ("n".into(), "1.50".into()),
+                ("on".into(), "true".into()),
+                ("zone".into(), "z\u{e9}\"q".into()),
+            ]
+        );
     }
 
     #[test]
