@@ -164,38 +164,34 @@ pub fn parse_decimal_scaled(text: &str, scale: u32) -> Option<i128> {
     if !int_digits.bytes().all(|b| b.is_ascii_digit()) || !frac_digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    // digits * 10^(exp - frac_len) * 10^scale
-    let mut digits: String = String::with_capacity(int_digits.len() + frac_digits.len());
-    digits.push_str(int_digits);
-    digits.push_str(frac_digits);
-    let digits = digits.trim_start_matches('0');
+    // digits * 10^(exp - frac_len) * 10^scale, the digits being the integer
+    // and fraction digits side by side without their leading zeros (read
+    // in place: a cost is parsed per log line).
+    let all = || int_digits.bytes().chain(frac_digits.bytes()).skip_while(|b| *b == b'0');
+    let len = all().count();
     let shift = exp as i64 - frac_digits.len() as i64 + scale as i64;
-    if digits.is_empty() {
+    if len == 0 {
         return Some(0);
     }
+    let number = |n: usize| all().take(n).fold(0i128, |v, b| v * 10 + (b - b'0') as i128);
     let value: i128 = if shift >= 0 {
-        if digits.len() as i64 + shift > 38 {
+        if len as i64 + shift > 38 {
             return None;
         }
-        let base: i128 = digits.parse().ok()?;
-        base.checked_mul(10i128.checked_pow(shift as u32)?)?
+        number(len).checked_mul(10i128.checked_pow(shift as u32)?)?
     } else {
         let cut = (-shift) as usize;
-        if cut > digits.len() + 1 {
+        if cut > len + 1 {
             return Some(0);
         }
-        let (keep, dropped) = if cut >= digits.len() { ("", digits) } else { digits.split_at(digits.len() - cut) };
-        if keep.len() > 38 {
+        let keep = len.saturating_sub(cut);
+        if keep > 38 {
             return None;
         }
-        let mut base: i128 = if keep.is_empty() { 0 } else { keep.parse().ok()? };
         // Round half away from zero on the first dropped digit (the one
         // immediately right of the kept digits).
-        let first_dropped = if cut > digits.len() { 0 } else { dropped.as_bytes()[0] - b'0' };
-        if first_dropped >= 5 {
-            base += 1;
-        }
-        base
+        let first_dropped = if cut > len { 0 } else { all().nth(keep).map_or(0, |b| b - b'0') };
+        number(keep) + (first_dropped >= 5) as i128
     };
     Some(if neg { -value } else { value })
 }
@@ -285,6 +281,20 @@ mod tests {
         assert_eq!(parse_decimal_scaled("0.0000000015", 9), Some(2));
         assert_eq!(parse_decimal_scaled("0.0000000014", 9), Some(1));
         assert_eq!(parse_decimal_scaled("1e-30", 9), Some(0));
+        // Leading zeros, a carry out of the rounding, half away from zero
+        // below zero, trailing zeros against a negative exponent.
+        assert_eq!(parse_decimal_scaled("000.00450", 9), Some(4_500_000));
+        assert_eq!(parse_decimal_scaled("0.9999999995", 9), Some(1_000_000_000));
+        assert_eq!(parse_decimal_scaled("-0.0000000005", 9), Some(-1));
+        assert_eq!(parse_decimal_scaled("100e-2", 0), Some(1));
+        assert_eq!(parse_decimal_scaled("0.00000000049", 9), Some(0));
+        // 38 digits fit, 39 do not.
+        assert_eq!(parse_decimal_scaled(&"9".repeat(38), 0), Some(10i128.pow(38) - 1));
+        assert_eq!(parse_decimal_scaled(&"9".repeat(39), 0), None);
+        assert_eq!(parse_decimal_scaled("1e36", 1), Some(10i128.pow(37)));
+        assert_eq!(parse_decimal_scaled("1e37", 1), None);
+        // More than 38 digits cut down to fewer is fine.
+        assert_eq!(parse_decimal_scaled(&format!("0.{}", "1".repeat(45)), 9), Some(111_111_111));
     }
 
     #[test]

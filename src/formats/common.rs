@@ -280,6 +280,23 @@ impl UsdValue {
     }
 }
 
+impl UsdValue {
+    /// A cost from its JSON text: a number is read digit by digit (exact,
+    /// no float in between: this runs once per logged call), a string as a
+    /// decimal, null as absent. Other JSON types are an error naming `field`.
+    pub fn from_raw(raw: &RawValue, field: &str) -> Result<UsdValue, String> {
+        let t = raw.get().trim();
+        match t.as_bytes().first() {
+            Some(b'-' | b'0'..=b'9') => Ok(UsdValue::of(
+                crate::domain::money::parse_decimal_scaled(t, 9).and_then(|n| i64::try_from(n).ok()).map(Nanos),
+            )),
+            Some(b'"') => serde_json::from_str::<UsdValue>(t).map_err(json_error),
+            Some(b'n') => Ok(UsdValue::default()),
+            _ => Err(format!("\"{field}\" is not a cost in USD (expected a number or a numeric string)")),
+        }
+    }
+}
+
 /// The reported cost of a call and its warning bits.
 pub fn reported_cost(v: Option<UsdValue>) -> (Option<Nanos>, u32) {
     match v {

@@ -68,7 +68,8 @@ struct Line<'a> {
     latency_ms: Option<Millis>,
     #[serde(borrow)]
     status: Option<&'a RawValue>,
-    cost_usd: Option<UsdValue>,
+    #[serde(borrow)]
+    cost_usd: Option<&'a RawValue>,
     #[serde(borrow)]
     token_source: Option<Text<'a>>,
     /// Prompt text per component, for the tokenizer (never stored).
@@ -149,6 +150,7 @@ pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
         Some("estimated") => TokenSource::Estimated,
         _ => TokenSource::Reported,
     };
+    let cost_usd = l.cost_usd.map(|c| UsdValue::from_raw(c, "cost_usd")).transpose()?;
     let request_id = l.request_id.as_ref().and_then(|r| dim(Some(r.as_str())));
     let mut rec = CallRecord {
         ts_ms: ts.0,
@@ -174,8 +176,8 @@ pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
         speed: dim(l.speed.as_deref()),
         latency_ms: l.latency_ms.and_then(|m| m.0),
         status: status_from_raw(l.status),
-        reported_cost: super::common::reported_cost(l.cost_usd).0,
-        warnings: super::common::reported_cost(l.cost_usd).1,
+        reported_cost: super::common::reported_cost(cost_usd).0,
+        warnings: super::common::reported_cost(cost_usd).1,
         usage_missing,
         parts: l.prompt_parts.as_ref().map(|p| {
             ([tc(p.system), tc(p.tools), tc(p.context), tc(p.history), tc(p.user), tc(p.output)], TokenSource::Reported)
@@ -242,6 +244,32 @@ mod tests {
         assert_eq!(r.status, crate::domain::record::Status::Error);
         assert_eq!(r.reported_cost, Some(crate::domain::money::Nanos(33_900_000)));
         assert_eq!(r.request_id.as_deref(), Some("req_1"));
+    }
+
+    #[test]
+    fn a_logged_cost_is_read_exactly_as_written() {
+        let cost = |v: &str| {
+            let line = format!(r#"{{"ts":1790000000000,"model":"gpt-4o","usage":{{"output":3}},"cost_usd":{v}}}"#);
+            let mut out = Vec::new();
+            parse(&line, &mut out).map(|_| out.pop().map(|r| (r.reported_cost.map(|n| n.0), r.warnings)))
+        };
+        let ok = |v: &str| cost(v).unwrap().unwrap();
+        assert_eq!(ok("0.1"), (Some(100_000_000), 0));
+        assert_eq!(ok("0.004596"), (Some(4_596_000), 0));
+        assert_eq!(ok("4.596e-3"), (Some(4_596_000), 0));
+        assert_eq!(ok("\"0.0000000015\""), (Some(2), 0));
+        assert_eq!(ok("0"), (Some(0), 0));
+        assert_eq!(ok("null"), (None, 0));
+        // Beyond float precision, the digits as written decide the rounding.
+        assert_eq!(ok("0.12345678949999999999"), (Some(123_456_789), 0));
+        // Out of range or negative: the call is kept, its cost left out, flagged.
+        let flag = crate::domain::record::Warning::ReportedCost.bit();
+        assert_eq!(ok("1e400"), (None, flag));
+        assert_eq!(ok("-0.5"), (None, flag));
+        assert_eq!(ok("\"lots\""), (None, flag));
+        // Not a number at all: the line is rejected, saying which field.
+        assert!(cost("true").unwrap_err().contains("cost_usd"));
+        assert!(cost("{\"usd\":1}").unwrap_err().contains("cost_usd"));
     }
 
     #[test]
