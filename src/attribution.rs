@@ -161,10 +161,10 @@ impl Target {
                 }
             }
             Target::Tag(k) => match r.tags.iter_mut().find(|(tk, _)| tk == k) {
-                Some((_, v)) if replace => *v = value.to_string(),
+                Some((_, v)) if replace => *v = value.into(),
                 Some(_) => {}
                 None => {
-                    r.tags.push((k.clone(), value.to_string()));
+                    r.tags.push((k.as_str().into(), value.into()));
                     r.tags.sort();
                 }
             },

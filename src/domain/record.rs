@@ -5,6 +5,11 @@ use std::str::FromStr;
 
 use super::money::Nanos;
 
+/// A tag's key or value: most are short, and up to 24 bytes they are held
+/// in place instead of in an allocation of their own (a log line carries
+/// a few tags, and every line is parsed).
+pub type Tag = compact_str::CompactString;
+
 /// The log format a record was read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Format {
@@ -226,7 +231,7 @@ pub struct CallRecord {
     pub session_id: Option<String>,
     pub trace_id: Option<String>,
     /// Free tags (`env=prod`, ...), sorted by key.
-    pub tags: Vec<(String, String)>,
+    pub tags: Vec<(Tag, Tag)>,
     pub tokens: Tokens,
     pub input_source: TokenSource,
     pub output_source: TokenSource,
@@ -321,13 +326,13 @@ impl CallRecord {
         if self.tags.is_empty() {
             return false;
         }
-        struct AsMap<'a>(&'a [(String, String)]);
+        struct AsMap<'a>(&'a [(Tag, Tag)]);
         impl serde::Serialize for AsMap<'_> {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 use serde::ser::SerializeMap;
                 let mut m = s.serialize_map(Some(self.0.len()))?;
                 for (k, v) in self.0 {
-                    m.serialize_entry(k, v)?;
+                    m.serialize_entry(k.as_str(), v.as_str())?;
                 }
                 m.end()
             }

@@ -92,7 +92,7 @@ pub fn parse(line: &str, only: Option<Format>, out: &mut Vec<CallRecord>) -> Res
                 rec.format = Some(format);
                 rec.batch = true;
                 if !rec.tags.iter().any(|(k, _)| k == "custom_id") {
-                    rec.tags.push(("custom_id".into(), custom_id.clone()));
+                    rec.tags.push(("custom_id".into(), custom_id.as_str().into()));
                     rec.tags.sort();
                 }
             }

@@ -12,7 +12,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use crate::domain::dims::Dimension;
 use crate::domain::money::Nanos;
-use crate::domain::record::{CallRecord, Status, Tokens, Warning};
+use crate::domain::record::{CallRecord, Status, Tag, Tokens, Warning};
 use crate::domain::sanitize;
 use crate::domain::time;
 
@@ -338,6 +338,11 @@ impl<'de> Deserialize<'de> for UsdValue {
 /// Cleans an attribution or model string: strips control characters and
 /// escape sequences, trims, caps the length; empty becomes `None`.
 pub fn dim(s: Option<&str>) -> Option<String> {
+    dim_as(s)
+}
+
+/// [`dim`] into any string type (a [`Tag`] is held in place when short).
+pub fn dim_as<T: for<'s> From<&'s str> + FromIterator<char>>(s: Option<&str>) -> Option<T> {
     let s = s?;
     // The common case: printable ASCII, short, without spaces around it,
     // so cleaning and trimming would change nothing.
@@ -348,7 +353,7 @@ pub fn dim(s: Option<&str>) -> Option<String> {
         && b.len() <= MAX_DIM_LEN
         && sanitize::is_printable_ascii(s)
     {
-        return Some(s.to_string());
+        return Some(T::from(s));
     }
     let s = s.trim();
     if s.is_empty() {
@@ -362,7 +367,7 @@ pub fn dim(s: Option<&str>) -> Option<String> {
     if c.len() > MAX_DIM_LEN && c.chars().count() > MAX_DIM_LEN {
         Some(c.chars().take(MAX_DIM_LEN).collect())
     } else {
-        Some(c.to_string())
+        Some(T::from(c))
     }
 }
 
@@ -373,7 +378,7 @@ pub struct Dims {
     values: [Option<String>; Dimension::SETTABLE.len()],
     pub session_id: Option<String>,
     pub trace_id: Option<String>,
-    pub tags: Vec<(String, String)>,
+    pub tags: Vec<(Tag, Tag)>,
 }
 
 impl Dims {
@@ -402,9 +407,9 @@ impl Dims {
                     if !crate::domain::privacy::keep_tag(key, value) {
                         return;
                     }
-                    if let Some(k) = dim(Some(key))
+                    if let Some(k) = dim_as::<Tag>(Some(key))
                         && !self.tags.iter().any(|(tk, _)| *tk == k)
-                        && let Some(v) = dim(Some(value))
+                        && let Some(v) = dim_as::<Tag>(Some(value))
                     {
                         self.tags.push((k, v));
                     }
