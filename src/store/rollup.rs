@@ -440,12 +440,38 @@ const ALL_DIMS: [Dim; 12] = [
     Dim::CustomerModel,
 ];
 
+/// The rollups [`Delta::of`] spreads each group of calls over; the other
+/// five are sums of these rows (see [`Delta::of`]).
+const SPREAD_DIMS: [Dim; 7] = [
+    Dim::Provider,
+    Dim::WorkflowTeam,
+    Dim::WorkflowCustomer,
+    Dim::WorkflowModel,
+    Dim::TeamCustomer,
+    Dim::TeamModel,
+    Dim::CustomerModel,
+];
+
+/// The rollup summed from a row of a spread rollup, with the part of the
+/// key it keeps (`0`: the first, `1`: the second, `None`: none).
+fn summed_from(d: Dim) -> Option<(Dim, Option<usize>)> {
+    Some(match d {
+        Dim::WorkflowTeam => (Dim::Workflow, Some(0)),
+        Dim::TeamCustomer => (Dim::Team, Some(0)),
+        Dim::CustomerModel => (Dim::Customer, Some(0)),
+        Dim::WorkflowModel => (Dim::Model, Some(1)),
+        Dim::Provider => (Dim::Total, None),
+        _ => return None,
+    })
+}
+
 /// The maps [`Delta::of`] sums a batch in: calls per group of dimension
-/// values (numbered), then per rollup row.
+/// values (numbered), then per rollup row, then the rows summed from rows.
 #[derive(Default)]
 struct Scratch {
     groups: hashbrown::HashMap<(i64, [u32; 5]), Agg>,
     rows: hashbrown::HashMap<(Dim, i64, u32, u32), Agg>,
+    sums: hashbrown::HashMap<(Dim, i64, u32, u32), Agg>,
 }
 
 thread_local! {
@@ -467,10 +493,15 @@ pub struct Delta {
 impl Delta {
     /// The deltas of a list of calls. Each distinct dimension value gets a
     /// number first, so the calls are summed per group with one integer-keyed
-    /// lookup each, and only the groups are spread over the twelve rollups.
+    /// lookup each, and only the groups are spread, over seven rollups: the
+    /// provider and the six pairs. The other five are sums of those rows
+    /// (workflow of workflow × team, team of team × customer, customer of
+    /// customer × model, model of workflow × model, the total of the
+    /// providers): all measures of a call are counts and amounts of at least
+    /// zero, so a sum saturates the same whatever its order.
     pub fn of(records: &[CallRecord]) -> Delta {
         const NONE: u32 = u32::MAX;
-        SCRATCH.with_borrow_mut(|Scratch { groups, rows }| {
+        SCRATCH.with_borrow_mut(|Scratch { groups, rows, sums }| {
             let mut ids: hashbrown::HashMap<&str, u32> = hashbrown::HashMap::with_capacity(64);
             let mut names: Vec<&str> = Vec::with_capacity(64);
             groups.reserve(records.len());
@@ -485,7 +516,7 @@ impl Delta {
             }
             let slot = |d: Dim| Dim::SINGLES.iter().position(|s| *s == d);
             for ((hour, key), a) in groups.drain() {
-                for dim in ALL_DIMS {
+                for dim in SPREAD_DIMS {
                     let id = |d: Dim| slot(d).map_or(NONE, |i| key[i]);
                     let (x, y) = match dim.parts() {
                         Some((p, q)) => (id(p), id(q)),
@@ -494,6 +525,17 @@ impl Delta {
                     rows.entry((dim, hour, x, y)).or_default().add(&a);
                 }
             }
+            for (&(dim, hour, x, y), a) in rows.iter() {
+                if let Some((to, part)) = summed_from(dim) {
+                    let v = match part {
+                        Some(0) => x,
+                        Some(_) => y,
+                        None => NONE,
+                    };
+                    sums.entry((to, hour, v, NONE)).or_default().add(a);
+                }
+            }
+            rows.extend(sums.drain());
             let name = |i: u32| if i == NONE { String::new() } else { names[i as usize].to_string() };
             let delta = Delta {
                 map: rows
@@ -504,6 +546,7 @@ impl Delta {
             if let Some(keep) = super::room_to_keep(groups.capacity(), records.len()) {
                 groups.shrink_to(keep);
                 rows.shrink_to(keep);
+                sums.shrink_to(keep);
             }
             delta
         })
@@ -778,6 +821,10 @@ mod tests {
                 model: ["m1", "m2"][i as usize % 2].into(),
                 workflow: (i % 3 != 0).then(|| format!("w{}", i % 4)),
                 customer: Some(format!("c{}", i % 5)),
+                // Every single dimension varies on its own, so that each
+                // summed rollup is checked against its own column.
+                team: (i % 4 != 1).then(|| format!("t{}", i % 3)),
+                provider: (i % 5 != 2).then(|| ["p1", "p2", "p3"][i as usize % 3].to_string()),
                 cost: (i % 7 != 0).then_some(crate::domain::money::Nanos(i * 1000)),
                 parts: (i % 2 == 0).then_some(([1, 2, 3, 4, 5, 6], crate::domain::record::TokenSource::Reported)),
                 ..CallRecord::default()
@@ -820,6 +867,23 @@ mod tests {
         assert_eq!(dump(&tx, Unit::Hour), hours);
         assert_eq!(dump(&tx, Unit::Day), days);
         tx.commit().unwrap();
+    }
+
+    #[test]
+    fn every_rollup_is_spread_to_or_summed_from_a_spread_one_by_its_own_part() {
+        let mut made: Vec<Dim> = SPREAD_DIMS.to_vec();
+        for d in SPREAD_DIMS {
+            if let Some((to, part)) = summed_from(d) {
+                match (part, d.parts()) {
+                    (Some(0), Some((p, _))) | (Some(1), Some((_, p))) => assert_eq!(p, to, "{d:?}"),
+                    (None, _) => assert_eq!(to, Dim::Total),
+                    other => panic!("{d:?}: {other:?}"),
+                }
+                made.push(to);
+            }
+        }
+        made.sort_by_key(|d| d.code());
+        assert_eq!(made, ALL_DIMS.to_vec());
     }
 
     #[test]
