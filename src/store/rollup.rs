@@ -681,14 +681,19 @@ fn upsert(tx: &Transaction, unit: Unit, mut rows: Vec<((Dim, i64, &str, &str), &
     // to the other instead of jumping around it.
     rows.sort_unstable_by(|((d, t, a, b), _), ((e, u, x, y), _)| (d.code(), t, a, b).cmp(&(e.code(), u, x, y)));
     // Most sums repeat from one row to the next (zeros, one call): only
-    // the values that changed are bound again.
-    let mut stmt = super::bind::Binder::new(tx.prepare_cached(&upsert_sql(unit))?);
+    // the values that changed are bound again. A row that only adds (no
+    // measure below zero, as for new calls) cannot fall below the lowest
+    // integer: it goes through the statement that checks the top only.
+    let mut adds = super::bind::Binder::new(tx.prepare_cached(&upsert_sql(unit, Bounds::Top))?);
+    let mut any = super::bind::Binder::new(tx.prepare_cached(&upsert_sql(unit, Bounds::Both))?);
     for ((dim, t, a, b), agg) in rows {
         let key: std::borrow::Cow<str> = if dim.parts().is_some() { pair_key(a, b).into() } else { a.into() };
+        let values = agg.values();
+        let stmt = if values.iter().all(|v| *v >= 0) { &mut adds } else { &mut any };
         stmt.int(1, dim.code())?;
         stmt.int(2, t)?;
         stmt.text(3, Some(key.as_ref()))?;
-        for (i, v) in agg.values().into_iter().enumerate() {
+        for (i, v) in values.into_iter().enumerate() {
             stmt.int(4 + i, v)?;
         }
         stmt.execute()?;
@@ -696,15 +701,29 @@ fn upsert(tx: &Transaction, unit: Unit, mut rows: Vec<((Dim, i64, &str, &str), &
     Ok(())
 }
 
+/// Which integer bounds an upsert's sums are kept within.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Bounds {
+    /// The largest integer only: for rows whose measures are all at least
+    /// zero added to sums that are too.
+    Top,
+    Both,
+}
+
 /// `INSERT ... ON CONFLICT DO UPDATE` adding an [`Agg`] to a rollup row.
-pub(crate) fn upsert_sql(unit: Unit) -> String {
+fn upsert_sql(unit: Unit, bounds: Bounds) -> String {
     let cols = AGG_COLUMNS.join(", ");
     let params: Vec<String> = (4..4 + AGG_LEN).map(|i| format!("?{i}")).collect();
-    // SQLite turns an integer sum that overflows into a float; MIN/MAX
-    // bring it back to the integer bounds (saturating).
+    // SQLite turns an integer sum that overflows into a float; MIN (and
+    // MAX) bring it back to the integer bounds (saturating).
     let sets: Vec<String> = AGG_COLUMNS
         .iter()
-        .map(|c| format!("{c} = MAX(-9223372036854775808, MIN(9223372036854775807, {c} + excluded.{c}))"))
+        .map(|c| match bounds {
+            Bounds::Top => format!("{c} = MIN(9223372036854775807, {c} + excluded.{c})"),
+            Bounds::Both => {
+                format!("{c} = MAX(-9223372036854775808, MIN(9223372036854775807, {c} + excluded.{c}))")
+            }
+        })
         .collect();
     let (table, t) = (unit.table(), unit.column());
     format!(
@@ -884,6 +903,42 @@ mod tests {
         }
         made.sort_by_key(|d| d.code());
         assert_eq!(made, ALL_DIMS.to_vec());
+    }
+
+    #[test]
+    fn stored_sums_saturate_at_both_integer_bounds_and_stay_integers() {
+        let mut conn = crate::store::open_memory().unwrap();
+        let tx = conn.transaction().unwrap();
+        let row = |tx: &Transaction| -> (i64, String, i64, String) {
+            tx.query_row(
+                "SELECT cost_nano, typeof(cost_nano), reported_cost_nano, typeof(reported_cost_nano)
+                 FROM rollup_hour WHERE dim = 0",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap()
+        };
+        let big = CallRecord {
+            ts_ms: 1_790_000_000_000,
+            model: "m".into(),
+            cost: Some(Nanos(i64::MAX - 5)),
+            reported_cost: Some(Nanos(7)),
+            ..CallRecord::default()
+        };
+        // Two adds: the second overflows the top (only-adding statement).
+        Delta::of(std::slice::from_ref(&big)).flush(&tx).unwrap();
+        Delta::of(std::slice::from_ref(&big)).flush(&tx).unwrap();
+        assert_eq!(row(&tx), (i64::MAX, "integer".into(), 14, "integer".into()));
+        // Subtracting takes the other statement: down to the lowest integer
+        // and no further.
+        let small = CallRecord { cost: Some(Nanos(0)), reported_cost: Some(Nanos(i64::MAX)), ..big.clone() };
+        for _ in 0..2 {
+            let mut d = Delta::default();
+            d.sub(&small);
+            d.flush(&tx).unwrap();
+        }
+        assert_eq!(row(&tx).2, i64::MIN);
+        assert_eq!(row(&tx).3, "integer");
     }
 
     #[test]
