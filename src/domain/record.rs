@@ -326,25 +326,54 @@ impl CallRecord {
         if self.tags.is_empty() {
             return false;
         }
-        struct AsMap<'a>(&'a [(Tag, Tag)]);
-        impl serde::Serialize for AsMap<'_> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                use serde::ser::SerializeMap;
-                let mut m = s.serialize_map(Some(self.0.len()))?;
-                for (k, v) in self.0 {
-                    m.serialize_entry(k.as_str(), v.as_str())?;
-                }
-                m.end()
+        // A JSON string: printable ASCII without a quote or a backslash (the
+        // common case: tags are cleaned) is written as it is, anything else
+        // by serde_json, which escapes it.
+        fn string(buf: &mut Vec<u8>, s: &str) -> bool {
+            if s.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+                buf.push(b'"');
+                buf.extend_from_slice(s.as_bytes());
+                buf.push(b'"');
+                true
+            } else {
+                // Writing into memory cannot fail.
+                serde_json::to_writer(&mut *buf, s).is_ok()
             }
         }
-        // Writing strings into memory cannot fail.
-        serde_json::to_writer(&mut *buf, &AsMap(&self.tags)).is_ok()
+        buf.push(b'{');
+        for (i, (k, v)) in self.tags.iter().enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            if !string(buf, k) {
+                return false;
+            }
+            buf.push(b':');
+            if !string(buf, v) {
+                return false;
+            }
+        }
+        buf.push(b'}');
+        true
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_are_stored_as_json_with_what_needs_escaping_escaped() {
+        let mut r = CallRecord::default();
+        assert_eq!(r.tags_json(), None);
+        r.tags = vec![
+            ("a b".into(), "x\"y".into()),
+            ("env".into(), "prod".into()),
+            ("k".into(), "\u{e9}\u{1}\\".into()),
+            ("=1+1".into(), "<b>".into()),
+        ];
+        assert_eq!(r.tags_json().as_deref(), Some(r#"{"a b":"x\"y","env":"prod","k":"é\u0001\\","=1+1":"<b>"}"#));
+    }
 
     #[test]
     fn format_round_trips() {

@@ -82,14 +82,6 @@ impl Dim {
     }
 }
 
-pub fn pair_key(a: &str, b: &str) -> String {
-    let mut s = String::with_capacity(a.len() + b.len() + 1);
-    s.push_str(a);
-    s.push(PAIR_SEP);
-    s.push_str(b);
-    s
-}
-
 /// Summed measures of a group of calls.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Agg {
@@ -686,13 +678,22 @@ fn upsert(tx: &Transaction, unit: Unit, mut rows: Vec<((Dim, i64, &str, &str), &
     // integer: it goes through the statement that checks the top only.
     let mut adds = super::bind::Binder::new(tx.prepare_cached(&upsert_sql(unit, Bounds::Top))?);
     let mut any = super::bind::Binder::new(tx.prepare_cached(&upsert_sql(unit, Bounds::Both))?);
+    let mut pair = String::new();
     for ((dim, t, a, b), agg) in rows {
-        let key: std::borrow::Cow<str> = if dim.parts().is_some() { pair_key(a, b).into() } else { a.into() };
+        let key = if dim.parts().is_some() {
+            pair.clear();
+            pair.push_str(a);
+            pair.push(PAIR_SEP);
+            pair.push_str(b);
+            pair.as_str()
+        } else {
+            a
+        };
         let values = agg.values();
         let stmt = if values.iter().all(|v| *v >= 0) { &mut adds } else { &mut any };
         stmt.int(1, dim.code())?;
         stmt.int(2, t)?;
-        stmt.text(3, Some(key.as_ref()))?;
+        stmt.text(3, Some(key))?;
         for (i, v) in values.into_iter().enumerate() {
             stmt.int(4 + i, v)?;
         }
