@@ -431,42 +431,66 @@ impl Dims {
         let text = raw.get().trim_start();
         match text.as_bytes().first() {
             Some(b'{') => {
-                if let Ok(Members(mut members)) = serde_json::from_str::<Members>(text) {
-                    // In key order, the last of a repeated key winning:
-                    // what a map would hold, without building one.
-                    members.sort_by(|a, b| a.0.0.cmp(&b.0.0));
-                    for (i, (k, v)) in members.iter().enumerate() {
-                        if members.get(i + 1).is_some_and(|next| next.0.0 == k.0) {
-                            continue;
-                        }
-                        if let Some(s) = scalar_text(v) {
-                            self.offer(k, &s);
-                        }
-                    }
+                if let Ok(Members(members)) = serde_json::from_str::<Members>(text) {
+                    self.absorb_members(members);
                 }
             }
             Some(b'[') => {
                 if let Ok(items) = serde_json::from_str::<Vec<Cow<str>>>(text) {
-                    for item in items {
-                        if let Some((k, v)) = item.split_once(':').or_else(|| item.split_once('=')) {
-                            self.offer(k.trim(), v.trim());
-                        }
-                    }
+                    self.absorb_items(items);
                 }
             }
             Some(b'"') => {
-                if let Ok(inner) = serde_json::from_str::<Cow<str>>(text)
-                    && let Ok(inner_raw) = serde_json::from_str::<&RawValue>(&inner)
-                {
-                    // Only objects and arrays are meaningful here.
-                    let t = inner_raw.get().trim_start();
-                    if t.starts_with('{') || t.starts_with('[') {
-                        let owned: Box<RawValue> = inner_raw.to_owned();
-                        self.absorb_json(&owned);
-                    }
+                if let Ok(inner) = serde_json::from_str::<Cow<str>>(text) {
+                    self.absorb_text(&inner);
                 }
             }
             _ => {}
+        }
+    }
+
+    /// [`Dims::absorb_json`] of a value the line's own parse has read
+    /// already (the object is not scanned a second time).
+    pub fn absorb_tags(&mut self, tags: Tags) {
+        match tags {
+            Tags::Members(m) => self.absorb_members(m),
+            Tags::Items(Some(items)) => self.absorb_items(items),
+            Tags::Text(t) => self.absorb_text(&t),
+            Tags::Items(None) | Tags::Other => {}
+        }
+    }
+
+    fn absorb_members(&mut self, mut members: Vec<(Text, &RawValue)>) {
+        // In key order, the last of a repeated key winning: what a map
+        // would hold, without building one.
+        members.sort_by(|a, b| a.0.0.cmp(&b.0.0));
+        for (i, (k, v)) in members.iter().enumerate() {
+            if members.get(i + 1).is_some_and(|next| next.0.0 == k.0) {
+                continue;
+            }
+            if let Some(s) = scalar_text(v) {
+                self.offer(k, &s);
+            }
+        }
+    }
+
+    fn absorb_items(&mut self, items: Vec<Cow<str>>) {
+        for item in items {
+            if let Some((k, v)) = item.split_once(':').or_else(|| item.split_once('=')) {
+                self.offer(k.trim(), v.trim());
+            }
+        }
+    }
+
+    /// A JSON string holding an object or an array of tags.
+    fn absorb_text(&mut self, inner: &str) {
+        if let Ok(inner_raw) = serde_json::from_str::<&RawValue>(inner) {
+            // Only objects and arrays are meaningful here.
+            let t = inner_raw.get().trim_start();
+            if t.starts_with('{') || t.starts_with('[') {
+                let owned: Box<RawValue> = inner_raw.to_owned();
+                self.absorb_json(&owned);
+            }
         }
     }
 
@@ -496,6 +520,84 @@ impl Dims {
 fn fill(slot: &mut Option<String>, v: Option<String>) {
     if slot.is_none() {
         *slot = v;
+    }
+}
+
+/// A `tags` (or `metadata`) value as a line's parse reads it, for
+/// [`Dims::absorb_tags`]: any JSON value is accepted.
+pub enum Tags<'a> {
+    /// An object's members in document order, values unparsed.
+    Members(Vec<(Text<'a>, &'a RawValue)>),
+    /// An array: its strings, or `None` when an item is not a string.
+    Items(Option<Vec<Cow<'a, str>>>),
+    /// A string (that may hold JSON).
+    Text(Cow<'a, str>),
+    /// A number, a boolean or null.
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Tags<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        /// An array item: its text when it is a string.
+        struct Item<'a>(Option<Cow<'a, str>>);
+        impl<'de: 'a, 'a> Deserialize<'de> for Item<'a> {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let v = <&RawValue>::deserialize(d)?;
+                Ok(Item(match v.get().as_bytes().first() {
+                    Some(b'"') => serde_json::from_str::<Cow<str>>(v.get()).ok().map(|c| Cow::Owned(c.into_owned())),
+                    _ => None,
+                }))
+            }
+        }
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Tags<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("tags")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut m: A) -> Result<Tags<'a>, A::Error> {
+                let mut v = Vec::with_capacity(8);
+                while let Some(kv) = m.next_entry::<Text<'a>, &'a RawValue>()? {
+                    v.push(kv);
+                }
+                Ok(Tags::Members(v))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut s: A) -> Result<Tags<'a>, A::Error> {
+                let mut items = Some(Vec::new());
+                while let Some(Item(item)) = s.next_element::<Item<'a>>()? {
+                    match (item, items.as_mut()) {
+                        (Some(t), Some(all)) => all.push(t),
+                        _ => items = None,
+                    }
+                }
+                Ok(Tags::Items(items))
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Tags<'a>, E> {
+                Ok(Tags::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Tags<'a>, E> {
+                Ok(Tags::Text(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Tags<'a>, E> {
+                Ok(Tags::Text(Cow::Owned(v)))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Tags<'a>, E> {
+                Ok(Tags::Other)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Tags<'a>, E> {
+                Ok(Tags::Other)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Tags<'a>, E> {
+                Ok(Tags::Other)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Tags<'a>, E> {
+                Ok(Tags::Other)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Tags<'a>, E> {
+                Ok(Tags::Other)
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
     }
 }
 

@@ -24,7 +24,7 @@ use serde_json::value::RawValue;
 
 use super::Outcome;
 use super::common::{
-    Dims, FlexStr, Millis, TokenCount, TsValue, UsdValue, dedupe_key, dim, json_error, status_from_raw, tc,
+    Dims, FlexStr, Millis, Tags, TokenCount, TsValue, UsdValue, dedupe_key, dim, json_error, status_from_raw, tc,
 };
 use crate::domain::record::{CallRecord, Format, PromptText, TokenSource, Tokens};
 
@@ -53,7 +53,7 @@ struct Line<'a> {
     #[serde(borrow)]
     trace_id: Option<FlexStr<'a>>,
     #[serde(borrow)]
-    tags: Option<&'a RawValue>,
+    tags: Option<Tags<'a>>,
     usage: Option<Usage>,
     batch: Option<bool>,
     #[serde(borrow)]
@@ -206,7 +206,7 @@ pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
     };
     if let Some(tags) = l.tags {
         let mut d = Dims::default();
-        d.absorb_json(tags);
+        d.absorb_tags(tags);
         d.apply_to(&mut rec);
     }
     out.push(rec);
@@ -244,6 +244,25 @@ mod tests {
         assert_eq!(r.status, crate::domain::record::Status::Error);
         assert_eq!(r.reported_cost, Some(crate::domain::money::Nanos(33_900_000)));
         assert_eq!(r.request_id.as_deref(), Some("req_1"));
+    }
+
+    #[test]
+    fn tags_of_every_shape_are_read_in_the_lines_own_parse() {
+        let tags = |v: &str| {
+            let line = format!(r#"{{"ts":1790000000000,"model":"gpt-4o","usage":{{"output":3}},"tags":{v}}}"#);
+            let r = one(&line);
+            let t: Vec<(String, String)> = r.tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            (r.team, t)
+        };
+        let env = || vec![("env".to_string(), "prod".to_string())];
+        assert_eq!(tags(r#"{"team":"CX","env":"prod","n":{"deep":1}}"#), (Some("CX".into()), env()));
+        assert_eq!(tags(r#"["team:CX"," env = prod ",7]"#), (None, vec![]), "an item that is not a string: none kept");
+        assert_eq!(tags(r#"["team:CX"," env = prod "]"#), (Some("CX".into()), env()));
+        assert_eq!(tags(r#""{\"team\":\"CX\",\"env\":\"prod\"}""#), (Some("CX".into()), env()));
+        assert_eq!(tags(r#""[\"env=prod\"]""#), (None, env()));
+        for other in ["7", "true", "null", r#""plain""#, "[]", "{}"] {
+            assert_eq!(tags(other), (None, vec![]), "{other}");
+        }
     }
 
     #[test]
