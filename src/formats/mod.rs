@@ -97,6 +97,21 @@ impl Detector {
                 Err(e) => LineError::new(format!("invalid JSON: {e}")),
             });
         }
+        // A file of aifin's own calls: the line's own parse says whether it
+        // is a call, without scanning its bytes for the keys of eval rows
+        // and outcome events first. Any other answer goes the long way.
+        if self.forced.is_none() && self.last == Some(Format::Native) {
+            let before = out.len();
+            if let Ok(Some(Outcome::Calls(n))) = native::parse_call(text, out) {
+                for rec in &mut out[before..] {
+                    common::bound_ranges(rec);
+                }
+                if out[before..].iter().all(|r| common::validate(r).is_ok()) {
+                    return Ok(Parsed::Calls(Format::Native, n));
+                }
+            }
+            out.truncate(before);
+        }
         // Eval results (`aifin gate` reads them) may sit beside the logs.
         if is_eval_row(line, text) {
             return Ok(Parsed::Skip(EVAL_ROW));
@@ -327,6 +342,27 @@ mod tests {
         // `passed` nested in a call's tags is not an eval row.
         let call = r#"{"ts":"2026-10-01T00:00:00Z","model":"gpt-4o","tags":{"config":"a","case":"b","passed":"c"},"usage":{"output":1}}"#;
         assert_eq!(parse(&mut Detector::new(None), call).unwrap(), Parsed::Calls(Format::Native, 1));
+    }
+
+    #[test]
+    fn in_a_file_of_native_calls_eval_rows_and_outcomes_keep_their_meaning() {
+        let mut d = Detector::new(None);
+        let call = r#"{"ts":"2026-10-01T00:00:00Z","model":"gpt-4o","usage":{"uncached_input":1,"output":1}}"#;
+        assert_eq!(parse(&mut d, call).unwrap(), Parsed::Calls(Format::Native, 1));
+        // An eval row that would also read as a call is an eval row.
+        let eval = r#"{"config":"a","case":"c1","passed":true,"ts":"2026-10-01T00:00:00Z","model":"gpt-4o","usage":{"output":1}}"#;
+        assert_eq!(parse(&mut d, eval).unwrap(), Parsed::Skip(EVAL_ROW));
+        // An outcome event that would also read as a call is an outcome.
+        let outcome = r#"{"type":"outcome","ts":"2026-10-01T00:00:05Z","request_id":"r1","success":true,"model":"gpt-4o","usage":{"output":1}}"#;
+        assert_eq!(parse(&mut d, outcome).unwrap(), Parsed::Outcome);
+        // A call with a `type` of another kind, or only some eval keys, is a call.
+        let typed = r#"{"type":"chat","ts":"2026-10-01T00:00:00Z","model":"gpt-4o","usage":{"output":1}}"#;
+        assert_eq!(parse(&mut d, typed).unwrap(), Parsed::Calls(Format::Native, 1));
+        let tagged = r#"{"passed":true,"tags":{"outcome":"x"},"ts":"2026-10-01T00:00:00Z","model":"gpt-4o","usage":{"output":1}}"#;
+        assert_eq!(parse(&mut d, tagged).unwrap(), Parsed::Calls(Format::Native, 1));
+        // A call that fails the shared checks is rejected as before.
+        let bad = r#"{"ts":"2026-10-01T00:00:00Z","model":"gpt-4o","usage":{"output":-1}}"#;
+        assert!(parse(&mut d, bad).is_err());
     }
 
     #[test]

@@ -79,6 +79,13 @@ struct Line<'a> {
     output_text: Option<Text<'a>>,
     /// Token counts per component, already counted by the producer.
     prompt_parts: Option<PromptParts>,
+    // Top-level keys of lines that are not calls (eval rows, typed events
+    // such as outcomes), for [`parse_call`].
+    config: Option<serde::de::IgnoredAny>,
+    case: Option<serde::de::IgnoredAny>,
+    passed: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "type")]
+    kind: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -124,6 +131,21 @@ impl Usage {
 
 pub fn parse(line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
     let l: Line = serde_json::from_str(line).map_err(json_error)?;
+    parse_line(l, line, out)
+}
+
+/// [`parse`], or `None` (nothing added) for a line whose top-level keys
+/// say it may be something other than a call: an eval row (`config`,
+/// `case` and `passed`) or a typed event (`type`, as outcomes have).
+pub fn parse_call(line: &str, out: &mut Vec<CallRecord>) -> Result<Option<Outcome>, String> {
+    let l: Line = serde_json::from_str(line).map_err(json_error)?;
+    if l.kind.is_some() || (l.config.is_some() && l.case.is_some() && l.passed.is_some()) {
+        return Ok(None);
+    }
+    parse_line(l, line, out).map(Some)
+}
+
+fn parse_line(l: Line, line: &str, out: &mut Vec<CallRecord>) -> Result<Outcome, String> {
     let usage = l.usage.as_ref().filter(|u| u.is_native());
     // A line with prompt text but no usage is still a call: the tokenizer
     // estimates its usage.
