@@ -24,6 +24,11 @@ use crate::domain::time::now_ms;
 const MAX_TX_ROWS: usize = 100_000;
 /// How long a commit waits for more batches to join it.
 const LINGER: std::time::Duration = std::time::Duration::from_millis(30);
+/// How long it waits once the transaction holds a bulk import's worth of
+/// rows (a live tail's few lines still commit after [`LINGER`]).
+const BULK_LINGER: std::time::Duration = std::time::Duration::from_millis(200);
+/// Rows that make a transaction a bulk import's.
+const BULK_ROWS: usize = 8192;
 
 /// A source file's committed state.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -535,7 +540,7 @@ fn run(
         // the busy timeout) instead of failing to upgrade a read lock.
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut st = TxState { rollup: std::mem::take(&mut rollup), ..TxState::default() };
-        let deadline = std::time::Instant::now() + LINGER;
+        let started = std::time::Instant::now();
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {
@@ -570,7 +575,8 @@ fn run(
             if st.rows >= MAX_TX_ROWS || !st.flush_replies.is_empty() {
                 break;
             }
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let linger = if st.rows >= BULK_ROWS { BULK_LINGER } else { LINGER };
+            let left = (started + linger).saturating_duration_since(std::time::Instant::now());
             match rx.recv_timeout(left) {
                 Ok(m) => next = Some(m),
                 Err(RecvTimeoutError::Timeout) => {}
