@@ -330,7 +330,7 @@ impl CallRecord {
         // common case: tags are cleaned) is written as it is, anything else
         // by serde_json, which escapes it.
         fn string(buf: &mut Vec<u8>, s: &str) -> bool {
-            if s.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+            if super::sanitize::is_printable_ascii(s) && !s.contains(['"', '\\']) {
                 buf.push(b'"');
                 buf.extend_from_slice(s.as_bytes());
                 buf.push(b'"');

@@ -428,34 +428,24 @@ impl Dims {
     /// Arrays of `key:value` strings are accepted as well. Nested objects
     /// and other shapes are ignored.
     pub fn absorb_json(&mut self, raw: &RawValue) {
-        let text = raw.get().trim_start();
-        match text.as_bytes().first() {
-            Some(b'{') => {
-                if let Ok(Members(members)) = serde_json::from_str::<Members>(text) {
-                    self.absorb_members(members);
-                }
-            }
-            Some(b'[') => {
-                if let Ok(items) = serde_json::from_str::<Vec<Cow<str>>>(text) {
-                    self.absorb_items(items);
-                }
-            }
-            Some(b'"') => {
-                if let Ok(inner) = serde_json::from_str::<Cow<str>>(text) {
-                    self.absorb_text(&inner);
-                }
-            }
-            _ => {}
+        if let Ok(tags) = serde_json::from_str::<Tags>(raw.get()) {
+            self.absorb_tags(tags);
         }
     }
 
-    /// [`Dims::absorb_json`] of a value the line's own parse has read
-    /// already (the object is not scanned a second time).
+    /// [`Dims::absorb_json`] of a value already read (by the line's own
+    /// parse: the object is not scanned a second time).
     pub fn absorb_tags(&mut self, tags: Tags) {
         match tags {
             Tags::Members(m) => self.absorb_members(m),
             Tags::Items(Some(items)) => self.absorb_items(items),
-            Tags::Text(t) => self.absorb_text(&t),
+            Tags::Text(t) => {
+                // A JSON string holding an object or an array of tags
+                // (only those: not a string in a string).
+                if let Ok(inner @ (Tags::Members(_) | Tags::Items(_))) = serde_json::from_str::<Tags>(&t) {
+                    self.absorb_tags(inner);
+                }
+            }
             Tags::Items(None) | Tags::Other => {}
         }
     }
@@ -478,18 +468,6 @@ impl Dims {
         for item in items {
             if let Some((k, v)) = item.split_once(':').or_else(|| item.split_once('=')) {
                 self.offer(k.trim(), v.trim());
-            }
-        }
-    }
-
-    /// A JSON string holding an object or an array of tags.
-    fn absorb_text(&mut self, inner: &str) {
-        if let Ok(inner_raw) = serde_json::from_str::<&RawValue>(inner) {
-            // Only objects and arrays are meaningful here.
-            let t = inner_raw.get().trim_start();
-            if t.starts_with('{') || t.starts_with('[') {
-                let owned: Box<RawValue> = inner_raw.to_owned();
-                self.absorb_json(&owned);
             }
         }
     }
@@ -598,29 +576,6 @@ impl<'de: 'a, 'a> Deserialize<'de> for Tags<'a> {
             }
         }
         d.deserialize_any(V(std::marker::PhantomData))
-    }
-}
-
-/// The members of a JSON object in document order, values unparsed.
-struct Members<'a>(Vec<(Text<'a>, &'a RawValue)>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = Members<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: de::MapAccess<'de>>(self, mut m: A) -> Result<Members<'a>, A::Error> {
-                let mut v = Vec::with_capacity(8);
-                while let Some(kv) = m.next_entry::<Text<'a>, &'a RawValue>()? {
-                    v.push(kv);
-                }
-                Ok(Members(v))
-            }
-        }
-        d.deserialize_map(V(std::marker::PhantomData))
     }
 }
 

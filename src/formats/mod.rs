@@ -102,13 +102,10 @@ impl Detector {
         // and outcome events first. Any other answer goes the long way.
         if self.forced.is_none() && self.last == Some(Format::Native) {
             let before = out.len();
-            if let Ok(Some(Outcome::Calls(n))) = native::parse_call(text, out) {
-                for rec in &mut out[before..] {
-                    common::bound_ranges(rec);
-                }
-                if out[before..].iter().all(|r| common::validate(r).is_ok()) {
-                    return Ok(Parsed::Calls(Format::Native, n));
-                }
+            if let Ok(Some(Outcome::Calls(n))) = native::parse_call(text, out)
+                && checked(out, before).is_ok()
+            {
+                return Ok(Parsed::Calls(Format::Native, n));
             }
             out.truncate(before);
         }
@@ -214,19 +211,24 @@ fn try_format(f: Format, text: &str, only: Option<Format>, out: &mut Vec<CallRec
     if r.is_err() {
         out.truncate(before);
     }
-    // Invariant checks shared by every format.
     if let Ok(Outcome::Calls(_)) = r {
-        for rec in &mut out[before..] {
-            common::bound_ranges(rec);
-        }
-        for rec in &out[before..] {
-            if let Err(e) = common::validate(rec) {
-                out.truncate(before);
-                return Err(e);
-            }
-        }
+        checked(out, before)?;
     }
     r
+}
+
+/// The invariant checks shared by every format, on the records from
+/// `before` on: out-of-range fields nulled, then each record validated
+/// (on an error, the records are dropped).
+fn checked(out: &mut Vec<CallRecord>, before: usize) -> Result<(), String> {
+    for rec in &mut out[before..] {
+        common::bound_ranges(rec);
+    }
+    if let Some(e) = out[before..].iter().find_map(|r| common::validate(r).err()) {
+        out.truncate(before);
+        return Err(e);
+    }
+    Ok(())
 }
 
 /// The order formats are tried in when nothing hints otherwise: specific
