@@ -96,7 +96,19 @@ impl Dimension {
 
     /// The settable dimension a log key names, if any.
     pub fn for_log_key(key: &str) -> Option<Dimension> {
-        Dimension::SETTABLE.into_iter().find(|d| d.log_keys().contains(&key))
+        // Asked for every tag of every line: one lookup in a map made once
+        // from the lists above (the first dimension naming a key wins).
+        static KEYS: std::sync::LazyLock<hashbrown::HashMap<&'static str, Dimension>> =
+            std::sync::LazyLock::new(|| {
+                let mut m = hashbrown::HashMap::new();
+                for d in Dimension::SETTABLE {
+                    for k in d.log_keys() {
+                        m.entry(*k).or_insert(d);
+                    }
+                }
+                m
+            });
+        KEYS.get(key).copied()
     }
 
     /// The call's value.
@@ -178,6 +190,12 @@ mod tests {
         assert_eq!(keys.len(), n, "a log key names one dimension");
         assert_eq!(Dimension::for_log_key("tenant_id"), Some(Dimension::Customer));
         assert_eq!(Dimension::for_log_key("model"), None, "only settable dimensions come from tags");
+        assert_eq!(Dimension::for_log_key("Team"), None, "log keys are matched as written");
+        for d in Dimension::SETTABLE {
+            for k in d.log_keys() {
+                assert_eq!(Dimension::for_log_key(k), Some(d), "{k}");
+            }
+        }
     }
 
     #[test]

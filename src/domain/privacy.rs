@@ -38,20 +38,31 @@ const PROMPT_KEYS: &[&str] = &[
 
 /// Whether an attribute or tag of this name carries prompt text.
 pub fn is_prompt_key(key: &str) -> bool {
-    PROMPT_KEYS.iter().any(|p| {
-        if let Some(prefix) = p.strip_suffix('*') {
-            key.starts_with(prefix)
-        } else if p.ends_with('.') {
-            key.starts_with(p)
-        } else {
-            key == *p
-        }
-    })
+    // Every tag of every line asks this: the names are looked up in a set
+    // made once from [`PROMPT_KEYS`], and only the few prefixes are tried
+    // one by one.
+    static KEYS: std::sync::LazyLock<(hashbrown::HashSet<&'static str>, Vec<&'static str>)> =
+        std::sync::LazyLock::new(|| {
+            let (mut exact, mut prefixes) = (hashbrown::HashSet::new(), Vec::new());
+            for p in PROMPT_KEYS {
+                if let Some(prefix) = p.strip_suffix('*') {
+                    prefixes.push(prefix);
+                } else if p.ends_with('.') {
+                    prefixes.push(*p);
+                } else {
+                    exact.insert(*p);
+                }
+            }
+            (exact, prefixes)
+        });
+    let (exact, prefixes) = &*KEYS;
+    exact.contains(key) || prefixes.iter().any(|p| key.starts_with(p))
 }
 
 /// Whether a tag may be kept: not prompt-bearing, not long text.
 pub fn keep_tag(key: &str, value: &str) -> bool {
-    !is_prompt_key(key) && value.chars().count() <= MAX_TAG_CHARS
+    // No more characters than bytes: most values need no count.
+    !is_prompt_key(key) && (value.len() <= MAX_TAG_CHARS || value.chars().count() <= MAX_TAG_CHARS)
 }
 
 /// The structure of a line, for the rejects table: keys and the length of
@@ -171,6 +182,14 @@ mod tests {
         ] {
             assert!(is_prompt_key(k), "{k}");
             assert!(!keep_tag(k, "x"));
+        }
+        // Exact names match only themselves; a pattern ending in `.`
+        // needs more after the dot, one ending in `*` needs nothing more.
+        for k in ["messages_count", "prompt_version", "llm.prompts", "input.value.length", "gen_ai.system"] {
+            assert!(!is_prompt_key(k), "{k}");
+        }
+        for k in ["messages", "prompt", "completion", "llm.prompts.0", "gen_ai.promptx"] {
+            assert!(is_prompt_key(k), "{k}");
         }
         assert!(keep_tag("service.name", "billing-bot"));
         assert!(!keep_tag("note", &"x".repeat(257)));

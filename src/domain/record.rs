@@ -315,13 +315,13 @@ impl CallRecord {
 
     /// Tags as a compact JSON object string (for storage), or `None`.
     pub fn tags_json(&self) -> Option<String> {
-        let mut buf = Vec::new();
-        self.write_tags_json(&mut buf).then(|| String::from_utf8(buf).ok()).flatten()
+        let mut buf = String::new();
+        self.write_tags_json(&mut buf).then_some(buf)
     }
 
     /// Writes [`CallRecord::tags_json`] into `buf` (cleared first, its room
     /// reused); false, and `buf` empty, when there are no tags.
-    pub fn write_tags_json(&self, buf: &mut Vec<u8>) -> bool {
+    pub fn write_tags_json(&self, buf: &mut String) -> bool {
         buf.clear();
         if self.tags.is_empty() {
             return false;
@@ -329,31 +329,33 @@ impl CallRecord {
         // A JSON string: printable ASCII without a quote or a backslash (the
         // common case: tags are cleaned) is written as it is, anything else
         // by serde_json, which escapes it.
-        fn string(buf: &mut Vec<u8>, s: &str) -> bool {
+        fn string(buf: &mut String, s: &str) -> bool {
             if super::sanitize::is_printable_ascii(s) && !s.contains(['"', '\\']) {
-                buf.push(b'"');
-                buf.extend_from_slice(s.as_bytes());
-                buf.push(b'"');
+                buf.push('"');
+                buf.push_str(s);
+                buf.push('"');
                 true
             } else {
-                // Writing into memory cannot fail.
-                serde_json::to_writer(&mut *buf, s).is_ok()
+                // Serializing a string cannot fail.
+                serde_json::to_string(s).map(|j| buf.push_str(&j)).is_ok()
             }
         }
-        buf.push(b'{');
+        buf.push('{');
         for (i, (k, v)) in self.tags.iter().enumerate() {
             if i > 0 {
-                buf.push(b',');
+                buf.push(',');
             }
             if !string(buf, k) {
+                buf.clear();
                 return false;
             }
-            buf.push(b':');
+            buf.push(':');
             if !string(buf, v) {
+                buf.clear();
                 return false;
             }
         }
-        buf.push(b'}');
+        buf.push('}');
         true
     }
 }

@@ -670,19 +670,19 @@ pub fn token_source_code(r: &CallRecord) -> i64 {
 pub struct CallInserter<'t> {
     stmt: super::bind::Binder<'t>,
     /// The tags of the call being inserted, as JSON (room reused).
-    tags: Vec<u8>,
+    tags: String,
 }
 
 impl<'t> CallInserter<'t> {
     pub fn new(tx: &'t Transaction) -> rusqlite::Result<CallInserter<'t>> {
-        Ok(CallInserter { stmt: super::bind::Binder::new(tx.prepare_cached(INSERT_CALL)?), tags: Vec::new() })
+        Ok(CallInserter { stmt: super::bind::Binder::new(tx.prepare_cached(INSERT_CALL)?), tags: String::new() })
     }
 
     /// Inserts one call; returns true when it was new (not a duplicate).
     pub fn insert(&mut self, source_id: Option<i64>, r: &CallRecord) -> rusqlite::Result<bool> {
         // Tags are written as JSON here, on the writer's thread: the
         // reading thread has the parsing to do.
-        let tags = r.write_tags_json(&mut self.tags).then(|| std::str::from_utf8(&self.tags).ok()).flatten();
+        let tags = r.write_tags_json(&mut self.tags).then_some(self.tags.as_str());
         let dedupe_ts = if r.ts_inferred { 0 } else { r.ts_ms };
         // Bound one by one with their own types, and only what changed
         // since the call before: this statement runs once per stored call.
