@@ -4,6 +4,7 @@
 //! ```text
 //! cargo bench --bench ingest                      # all, default sizes
 //! cargo bench --bench ingest -- --lines 1000000   # ingest size
+//! cargo bench --bench ingest -- --only ingest --runs 5   # median of 5
 //! cargo bench --bench ingest -- --ledger-rows 10000000 --only ledger
 //! ```
 //!
@@ -29,8 +30,7 @@ use common::{arg, bench_dir, catalog, ingest_file, ledger_db, peak_rss_mib};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn ingest_bench(lines: u64) {
-    let dir = tempfile::tempdir().unwrap();
+fn ingest_bench(lines: u64, runs: usize) {
     // The generated log is kept between runs (generation is not timed).
     let log = bench_dir().join(format!("gateway-{lines}.jsonl"));
     if !log.exists() {
@@ -42,25 +42,62 @@ fn ingest_bench(lines: u64) {
         std::fs::rename(&tmp, &log).unwrap();
     }
     let bytes = std::fs::metadata(&log).unwrap().len();
-    let db = dir.path().join("bench.db");
-    let run = |label: &str| {
-        let t = Instant::now();
-        let r = ingest_file(&log, &db, true);
-        let s = t.elapsed().as_secs_f64();
+    let mut rates = Vec::new();
+    for i in 0..runs {
+        // Each first import into a fresh database.
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("bench.db");
+        let run = |label: &str| {
+            let (cpu0, t) = (cpu_seconds(), Instant::now());
+            let r = ingest_file(&log, &db, true);
+            let (s, cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - cpu0);
+            // CPU time and the disk's pressure tell a slow phase of the
+            // machine from a slower build.
+            println!(
+                "ingest {label}: {} lines, {:.1} MB in {:.2} s = {:.0} lines/s, {:.1} MB/s, CPU {:.2} s, I/O pressure {} (stored {}, duplicates {})",
+                r.lines,
+                bytes as f64 / 1e6,
+                s,
+                r.lines as f64 / s,
+                bytes as f64 / 1e6 / s,
+                cpu,
+                io_pressure().unwrap_or_else(|| "n/a".into()),
+                r.totals.stored,
+                r.totals.duplicates
+            );
+            r.lines as f64 / s
+        };
+        rates.push(run(&format!("first import ({}/{runs})", i + 1)));
+        run("again, no new data");
+    }
+    rates.sort_by(f64::total_cmp);
+    if runs > 1 {
         println!(
-            "ingest {label}: {} lines, {:.1} MB in {:.2} s = {:.0} lines/s, {:.1} MB/s (stored {}, duplicates {})",
-            r.lines,
-            bytes as f64 / 1e6,
-            s,
-            r.lines as f64 / s,
-            bytes as f64 / 1e6 / s,
-            r.totals.stored,
-            r.totals.duplicates
+            "ingest first imports: median {:.0}, min {:.0}, max {:.0} lines/s over {runs} runs",
+            rates[runs / 2],
+            rates[0],
+            rates[runs - 1]
         );
-    };
-    run("first import");
-    run("again, no new data");
+    }
     println!("ingest peak RSS: {:.0} MiB", peak_rss_mib());
+}
+
+/// User plus system CPU seconds of this process so far (all threads).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest.split_whitespace().map(|v| v.parse().unwrap_or(0.0)).collect();
+    // utime and stime are fields 14 and 15 of the whole line, in clock ticks
+    // (100 a second on Linux).
+    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
+}
+
+/// The share of the last 10 s some task waited on I/O (`/proc/pressure/io`).
+fn io_pressure() -> Option<String> {
+    let p = std::fs::read_to_string("/proc/pressure/io").ok()?;
+    let some = p.lines().find(|l| l.starts_with("some"))?;
+    some.split_whitespace().find_map(|f| f.strip_prefix("avg10=")).map(|v| format!("{v}%"))
 }
 
 fn time_cli(db: &Path, args: &[&str]) -> f64 {
@@ -172,8 +209,9 @@ fn main() {
     let only = arg("--only");
     let lines: u64 = arg("--lines").and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
     let rows: u64 = arg("--ledger-rows").and_then(|v| v.parse().ok()).unwrap_or(10_000_000);
+    let runs: usize = arg("--runs").and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
     if only.as_deref().is_none_or(|o| o == "ingest") {
-        ingest_bench(lines);
+        ingest_bench(lines, runs);
     }
     if only.as_deref().is_none_or(|o| o == "ledger") {
         ledger_bench(rows);
