@@ -44,7 +44,10 @@ fn ingest_bench(lines: u64, runs: usize) {
     let bytes = std::fs::metadata(&log).unwrap().len();
     let mut rates = Vec::new();
     for i in 0..runs {
-        // Each first import into a fresh database.
+        // Each first import into a fresh database, after the disk has
+        // written what others left dirty (a build just before leaves
+        // hundreds of MB, and the import would wait behind them).
+        let _ = Command::new("sync").status();
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("bench.db");
         let run = |label: &str| {
