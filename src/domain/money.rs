@@ -150,6 +150,9 @@ pub fn parse_decimal_scaled(text: &str, scale: u32) -> Option<i128> {
         b'+' => (false, &s[1..]),
         _ => (false, s),
     };
+    if let Some(v) = plain_decimal(s, scale) {
+        return Some(if neg { -v } else { v });
+    }
     let (mantissa, exp) = match s.find(['e', 'E']) {
         Some(i) => (&s[..i], s[i + 1..].parse::<i32>().ok()?),
         None => (s, 0),
@@ -194,6 +197,32 @@ pub fn parse_decimal_scaled(text: &str, scale: u32) -> Option<i128> {
         number(keep) + (first_dropped >= 5) as i128
     };
     Some(if neg { -value } else { value })
+}
+
+/// [`parse_decimal_scaled`]'s common case, read in one pass: digits with at
+/// most one `.`, at most 18 of them and no more after the point than the
+/// scale. `None` sends anything else (an exponent, a sign, more digits, no
+/// digit at all) the general way.
+fn plain_decimal(s: &str, scale: u32) -> Option<i128> {
+    let (mut v, mut digits, mut frac, mut point) = (0u64, 0u32, 0u32, false);
+    for b in s.bytes() {
+        match b {
+            b'0'..=b'9' => {
+                v = v * 10 + u64::from(b - b'0');
+                digits += 1;
+                frac += u32::from(point);
+                if digits > 18 {
+                    return None;
+                }
+            }
+            b'.' if !point => point = true,
+            _ => return None,
+        }
+    }
+    if digits == 0 || frac > scale {
+        return None;
+    }
+    i128::from(v).checked_mul(10i128.checked_pow(scale - frac)?)
 }
 
 /// An exact non-negative ratio used for price multipliers (`1.1`, `2.0`).
@@ -295,6 +324,37 @@ mod tests {
         assert_eq!(parse_decimal_scaled("1e37", 1), None);
         // More than 38 digits cut down to fewer is fine.
         assert_eq!(parse_decimal_scaled(&format!("0.{}", "1".repeat(45)), 9), Some(111_111_111));
+    }
+
+    #[test]
+    fn plain_decimals_of_any_length_read_as_their_integer_parts_say() {
+        // Integer and fraction parts put together by integer arithmetic,
+        // around the 18 digits read in one pass and the scale's limit.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let int = (x >> 8) % 10u64.pow((x % 13) as u32);
+            let width = (x >> 4) % 10; // 0..=9 fraction digits
+            let frac = (x >> 20) % 10u64.pow(width as u32);
+            let zeros = "0".repeat(((x >> 40) % 3) as usize);
+            let text = if width == 0 {
+                format!("{zeros}{int}")
+            } else {
+                format!("{zeros}{int}.{frac:0w$}", w = width as usize)
+            };
+            let want = i128::from(int) * 1_000_000_000 + i128::from(frac) * 10i128.pow(9 - width as u32);
+            assert_eq!(parse_decimal_scaled(&text, 9), Some(want), "{text}");
+            assert_eq!(parse_decimal_scaled(&format!("-{text}"), 9), Some(-want), "-{text}");
+        }
+        // Ten fraction digits: one is rounded away, half away from zero.
+        assert_eq!(parse_decimal_scaled("1.0000000005", 9), Some(1_000_000_001));
+        assert_eq!(parse_decimal_scaled("123456789012345678", 0), Some(123_456_789_012_345_678));
+        assert_eq!(parse_decimal_scaled("1234567890123456789", 0), Some(1_234_567_890_123_456_789));
+        assert_eq!(parse_decimal_scaled("5.", 2), Some(500));
+        assert_eq!(parse_decimal_scaled(".", 2), None);
+        assert_eq!(parse_decimal_scaled("+-5", 2), None);
     }
 
     #[test]

@@ -603,16 +603,14 @@ pub fn status_from_raw(raw: Option<&RawValue>) -> Status {
 }
 
 pub fn status_from_text(t: &str) -> Status {
-    let l = t.trim().to_ascii_lowercase();
-    if let Ok(code) = l.parse::<u32>() {
+    const ERRORS: [&str; 9] =
+        ["error", "failed", "failure", "fail", "errored", "cancelled", "canceled", "expired", "timeout"];
+    let t = t.trim();
+    if let Ok(code) = t.parse::<u32>() {
         return if code >= 400 { Status::Error } else { Status::Ok };
     }
-    match l.as_str() {
-        "error" | "failed" | "failure" | "fail" | "errored" | "cancelled" | "canceled" | "expired" | "timeout" => {
-            Status::Error
-        }
-        _ => Status::Ok,
-    }
+    // Compared without a lowercased copy: a status is read per call.
+    if ERRORS.iter().any(|e| t.eq_ignore_ascii_case(e)) { Status::Error } else { Status::Ok }
 }
 
 /// The version of the dedupe identity (stored in the ledger's `meta`):
@@ -836,6 +834,12 @@ mod tests {
         assert_eq!(status_from_text("failure"), Status::Error);
         assert_eq!(status_from_text("503"), Status::Error);
         assert_eq!(status_from_text("200"), Status::Ok);
+        // Any case, spaces around; a word that only starts like one is not.
+        assert_eq!(status_from_text(" TimeOut "), Status::Error);
+        assert_eq!(status_from_text("Cancelled"), Status::Error);
+        assert_eq!(status_from_text("errors"), Status::Ok);
+        assert_eq!(status_from_text("+404"), Status::Error);
+        assert_eq!(status_from_text(""), Status::Ok);
     }
 
     #[test]
