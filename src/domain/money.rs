@@ -33,7 +33,14 @@ impl Nanos {
         // exactly 100_000_000 nanos rather than a binary approximation
         // (written by `ryu` on the stack: a logged cost is read per line).
         let mut buf = ryu::Buffer::new();
-        parse_decimal_scaled(buf.format_finite(usd), 9).and_then(|v| i64::try_from(v).ok()).map(Nanos)
+        Nanos::from_usd_text(buf.format_finite(usd))
+    }
+
+    /// A dollar amount written as a decimal (`0.0048`, `4.8e-3`), exactly,
+    /// rounded half away from zero to the nano-dollar. `None` for anything
+    /// else or beyond the 64-bit range.
+    pub fn from_usd_text(text: &str) -> Option<Nanos> {
+        parse_decimal_scaled(text, 9).and_then(|v| i64::try_from(v).ok()).map(Nanos)
     }
 
     /// Dollars as a float, for JSON output only.

@@ -278,18 +278,14 @@ impl UsdValue {
             _ => UsdValue { value: None, invalid: true },
         }
     }
-}
 
-impl UsdValue {
     /// A cost from its JSON text: a number is read digit by digit (exact,
     /// no float in between: this runs once per logged call), a string as a
     /// decimal, null as absent. Other JSON types are an error naming `field`.
     pub fn from_raw(raw: &RawValue, field: &str) -> Result<UsdValue, String> {
         let t = raw.get().trim();
         match t.as_bytes().first() {
-            Some(b'-' | b'0'..=b'9') => Ok(UsdValue::of(
-                crate::domain::money::parse_decimal_scaled(t, 9).and_then(|n| i64::try_from(n).ok()).map(Nanos),
-            )),
+            Some(b'-' | b'0'..=b'9') => Ok(UsdValue::of(Nanos::from_usd_text(t))),
             Some(b'"') => serde_json::from_str::<UsdValue>(t).map_err(json_error),
             Some(b'n') => Ok(UsdValue::default()),
             _ => Err(format!("\"{field}\" is not a cost in USD (expected a number or a numeric string)")),
@@ -323,9 +319,7 @@ impl<'de> Deserialize<'de> for UsdValue {
                 self.visit_f64(v as f64)
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<UsdValue, E> {
-                Ok(UsdValue::of(
-                    crate::domain::money::parse_decimal_scaled(v, 9).and_then(|n| i64::try_from(n).ok()).map(Nanos),
-                ))
+                Ok(UsdValue::of(Nanos::from_usd_text(v)))
             }
             fn visit_unit<E: de::Error>(self) -> Result<UsdValue, E> {
                 Ok(UsdValue::default())
@@ -521,11 +515,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for Tags<'a> {
         struct Item<'a>(Option<Cow<'a, str>>);
         impl<'de: 'a, 'a> Deserialize<'de> for Item<'a> {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let v = <&RawValue>::deserialize(d)?;
-                Ok(Item(match v.get().as_bytes().first() {
-                    Some(b'"') => serde_json::from_str::<Cow<str>>(v.get()).ok().map(|c| Cow::Owned(c.into_owned())),
-                    _ => None,
-                }))
+                let v = <&'a RawValue>::deserialize(d)?;
+                Ok(Item(v.get().starts_with('"').then(|| scalar_text(v)).flatten()))
             }
         }
         impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
