@@ -330,7 +330,7 @@ impl CallRecord {
         // common case: tags are cleaned) is written as it is, anything else
         // by serde_json, which escapes it.
         fn string(buf: &mut String, s: &str) -> bool {
-            if super::sanitize::is_printable_ascii(s) && !s.contains(['"', '\\']) {
+            if super::sanitize::is_plain_json_text(s) {
                 buf.push('"');
                 buf.push_str(s);
                 buf.push('"');

@@ -18,6 +18,13 @@ pub fn is_printable_ascii(s: &str) -> bool {
     s.bytes().fold(true, |ok, b| ok & (b.wrapping_sub(0x20) < 0x5f))
 }
 
+/// Whether `s` is printable ASCII without `"` or `\`: it reads the same
+/// inside JSON quotes, nothing to escape. Checked like
+/// [`is_printable_ascii`], every byte without an early exit.
+pub fn is_plain_json_text(s: &str) -> bool {
+    s.bytes().fold(true, |ok, b| ok & (b.wrapping_sub(0x20) < 0x5f) & (b != b'"') & (b != b'\\'))
+}
+
 /// Returns `s` without control characters and escape sequences.
 /// Borrows when nothing needs to change (the common case).
 pub fn clean(s: &str) -> Cow<'_, str> {
@@ -152,6 +159,22 @@ mod tests {
         }
         assert!(is_printable_ascii(""));
         assert!(!is_printable_ascii(&format!("{}\u{e9}", "a".repeat(31))));
+    }
+
+    #[test]
+    fn plain_json_text_is_what_json_writes_without_escapes() {
+        for b in 0u8..=127 {
+            let c = b as char;
+            for s in
+                [c.to_string(), format!("{c}{}", "x".repeat(40)), format!("{}{c}{}", "y".repeat(17), "z".repeat(20))]
+            {
+                // serde_json's writer is the oracle: plain means quoted as is.
+                let plain = serde_json::to_string(&s).unwrap() == format!("\"{s}\"") && b != 0x7f;
+                assert_eq!(is_plain_json_text(&s), plain, "{b:#04x} in {s:?}");
+            }
+        }
+        assert!(is_plain_json_text(""));
+        assert!(!is_plain_json_text("caf\u{e9}"));
     }
 
     #[test]
