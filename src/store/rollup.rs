@@ -371,48 +371,25 @@ pub fn hour_of(ts_ms: i64) -> i64 {
     ts_ms.div_euclid(MS_PER_HOUR)
 }
 
-/// A rollup row: dimension, hour and key (`a`, or the pair `a`, `b`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Row {
-    dim: Dim,
-    hour: i64,
-    a: String,
-    b: String,
+/// A rollup row's identity: dimension, time unit, and the numbers of its
+/// key's parts in the [`Delta`]'s name table ([`NONE`] for no part).
+type Key = (Dim, i64, u32, u32);
+
+/// No key part (a single dimension's second part, the total's both).
+const NONE: u32 = u32::MAX;
+
+/// The single dimensions' slots in a group key, in [`Dim::SINGLES`] order.
+fn slot(d: Dim) -> Option<usize> {
+    Dim::SINGLES.iter().position(|s| *s == d)
 }
 
-/// A borrowed [`Row`]: hashes identically, so lookups need no allocation.
-#[derive(Hash)]
-struct RowRef<'a> {
-    dim: Dim,
-    hour: i64,
-    a: &'a str,
-    b: &'a str,
-}
-
-impl hashbrown::Equivalent<Row> for RowRef<'_> {
-    fn equivalent(&self, r: &Row) -> bool {
-        self.dim == r.dim && self.hour == r.hour && self.a == r.a && self.b == r.b
-    }
-}
-
-/// The values of one call's single dimensions, in [`Dim::SINGLES`] order.
-struct Values<'a>([&'a str; 5]);
-
-impl<'a> Values<'a> {
-    fn of(r: &'a CallRecord) -> Values<'a> {
-        Values(Dim::SINGLES.map(|d| d.value(r)))
-    }
-
-    fn get(&self, d: Dim) -> &'a str {
-        Dim::SINGLES.iter().position(|s| *s == d).map_or("", |i| self.0[i])
-    }
-
-    /// The key parts of the rollup row of dimension `d`.
-    fn key(&self, d: Dim) -> (&'a str, &'a str) {
-        match d.parts() {
-            Some((p, q)) => (self.get(p), self.get(q)),
-            None => (self.get(d), ""),
-        }
+/// The key parts of dimension `dim`'s row for a group whose single
+/// dimension values are numbered `values` (in [`Dim::SINGLES`] order).
+fn key_parts(dim: Dim, values: &[u32; 5]) -> (u32, u32) {
+    let id = |d: Dim| slot(d).map_or(NONE, |i| values[i]);
+    match dim.parts() {
+        Some((p, q)) => (id(p), id(q)),
+        None => (id(dim), NONE),
     }
 }
 
@@ -462,8 +439,8 @@ fn summed_from(d: Dim) -> Option<(Dim, Option<usize>)> {
 #[derive(Default)]
 struct Scratch {
     groups: hashbrown::HashMap<(i64, [u32; 5]), Agg>,
-    rows: hashbrown::HashMap<(Dim, i64, u32, u32), Agg>,
-    sums: hashbrown::HashMap<(Dim, i64, u32, u32), Agg>,
+    rows: hashbrown::HashMap<Key, Agg>,
+    sums: hashbrown::HashMap<Key, Agg>,
 }
 
 thread_local! {
@@ -477,9 +454,18 @@ thread_local! {
 /// down to a few hundred rows per hour, whatever the number of distinct
 /// users or dimension combinations), so the writer only merges small maps,
 /// subtracts the calls that turn out to be duplicates, and upserts.
+///
+/// Rows are keyed by numbers: each distinct dimension value is numbered in
+/// the delta's own name table, so summing, merging and ordering rows
+/// hashes and compares integers, and a value's text is copied once per
+/// delta instead of once per row.
 #[derive(Clone, Debug, Default)]
 pub struct Delta {
-    map: hashbrown::HashMap<Row, Agg>,
+    /// Dimension values by number.
+    names: Vec<String>,
+    /// The number of each value in `names`.
+    ids: hashbrown::HashMap<String, u32>,
+    map: hashbrown::HashMap<Key, Agg>,
 }
 
 impl Delta {
@@ -492,28 +478,22 @@ impl Delta {
     /// providers): all measures of a call are counts and amounts of at least
     /// zero, so a sum saturates the same whatever its order.
     pub fn of(records: &[CallRecord]) -> Delta {
-        const NONE: u32 = u32::MAX;
         SCRATCH.with_borrow_mut(|Scratch { groups, rows, sums }| {
             let mut ids: hashbrown::HashMap<&str, u32> = hashbrown::HashMap::with_capacity(64);
             let mut names: Vec<&str> = Vec::with_capacity(64);
             groups.reserve(records.len());
             for r in records {
-                let key = Values::of(r).0.map(|s| {
-                    *ids.entry(s).or_insert_with(|| {
+                let key = Dim::SINGLES.map(|d| {
+                    *ids.entry(d.value(r)).or_insert_with_key(|s| {
                         names.push(s);
                         (names.len() - 1) as u32
                     })
                 });
                 groups.entry((hour_of(r.ts_ms), key)).or_default().add(&Agg::of(r));
             }
-            let slot = |d: Dim| Dim::SINGLES.iter().position(|s| *s == d);
             for ((hour, key), a) in groups.drain() {
                 for dim in SPREAD_DIMS {
-                    let id = |d: Dim| slot(d).map_or(NONE, |i| key[i]);
-                    let (x, y) = match dim.parts() {
-                        Some((p, q)) => (id(p), id(q)),
-                        None => (id(dim), NONE),
-                    };
+                    let (x, y) = key_parts(dim, &key);
                     rows.entry((dim, hour, x, y)).or_default().add(&a);
                 }
             }
@@ -528,12 +508,11 @@ impl Delta {
                 }
             }
             rows.extend(sums.drain());
-            let name = |i: u32| if i == NONE { String::new() } else { names[i as usize].to_string() };
+            let names: Vec<String> = names.into_iter().map(str::to_string).collect();
             let delta = Delta {
-                map: rows
-                    .drain()
-                    .map(|((dim, hour, x, y), a)| (Row { dim, hour, a: name(x), b: name(y) }, a))
-                    .collect(),
+                ids: names.iter().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect(),
+                names,
+                map: rows.drain().collect(),
             };
             if let Some(keep) = super::room_to_keep(groups.capacity(), records.len()) {
                 groups.shrink_to(keep);
@@ -542,6 +521,17 @@ impl Delta {
             }
             delta
         })
+    }
+
+    /// The number of a dimension value (numbered now if new).
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.ids.get(s) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(s.to_string());
+        self.ids.insert(s.to_string(), i);
+        i
     }
 
     pub fn add(&mut self, r: &CallRecord) {
@@ -570,40 +560,35 @@ impl Delta {
         provider: &str,
         a: &Agg,
     ) {
-        self.apply_values(hour, &Values([workflow, team, customer, model, provider]), a);
+        self.apply_values(hour, [workflow, team, customer, model, provider], a);
     }
 
     fn apply(&mut self, r: &CallRecord, a: &Agg) {
-        self.apply_values(hour_of(r.ts_ms), &Values::of(r), a);
+        self.apply_values(hour_of(r.ts_ms), Dim::SINGLES.map(|d| d.value(r)), a);
     }
 
-    fn apply_values(&mut self, hour: i64, v: &Values<'_>, a: &Agg) {
+    /// Adds `a` to every rollup row of a group: `values` are its single
+    /// dimensions' values, in [`Dim::SINGLES`] order.
+    fn apply_values(&mut self, hour: i64, values: [&str; 5], a: &Agg) {
+        let key = values.map(|s| self.id(s));
         for dim in ALL_DIMS {
-            let (x, y) = v.key(dim);
-            let probe = RowRef { dim, hour, a: x, b: y };
-            match self.map.get_mut(&probe) {
-                Some(agg) => agg.add(a),
-                None => {
-                    self.map.insert(Row { dim, hour, a: x.to_string(), b: y.to_string() }, *a);
-                }
-            }
+            let (x, y) = key_parts(dim, &key);
+            self.map.entry((dim, hour, x, y)).or_default().add(a);
         }
     }
 
     /// Folds another delta into this one.
     pub fn merge(&mut self, other: Delta) {
-        // An empty map with room keeps it (the writer reuses one map).
+        // An empty delta with little room takes the other whole (the
+        // writer reuses one delta and keeps its room).
         if self.map.is_empty() && self.map.capacity() < other.map.len() {
-            self.map = other.map;
+            *self = other;
             return;
         }
-        for (k, v) in other.map {
-            match self.map.get_mut(&k) {
-                Some(agg) => agg.add(&v),
-                None => {
-                    self.map.insert(k, v);
-                }
-            }
+        let number: Vec<u32> = other.names.iter().map(|n| self.id(n)).collect();
+        let renumber = |i: u32| if i == NONE { NONE } else { number[i as usize] };
+        for ((dim, t, x, y), v) in other.map {
+            self.map.entry((dim, t, renumber(x), renumber(y))).or_default().add(&v);
         }
     }
 
@@ -617,24 +602,53 @@ impl Delta {
         if self.map.is_empty() {
             return Ok(());
         }
-        let mut days: hashbrown::HashMap<(Dim, i64, &str, &str), Agg> =
-            hashbrown::HashMap::with_capacity(self.map.len());
-        for (row, a) in &self.map {
-            days.entry((row.dim, row.hour.div_euclid(24), &row.a, &row.b)).or_default().add(a);
+        let mut days: hashbrown::HashMap<Key, Agg> = hashbrown::HashMap::with_capacity(self.map.len());
+        for (&(dim, hour, x, y), a) in &self.map {
+            days.entry((dim, hour.div_euclid(24), x, y)).or_default().add(a);
         }
         // Rows whose sum is zero (a call and its duplicate) change nothing.
         let nonzero = |a: &Agg| a.values().iter().any(|v| *v != 0);
-        let hours = self.map.iter().filter(|(_, a)| nonzero(a)).map(|(r, a)| ((r.dim, r.hour, &*r.a, &*r.b), a));
-        upsert(tx, Unit::Hour, hours.collect())?;
-        upsert(tx, Unit::Day, days.iter().filter(|(_, a)| nonzero(a)).map(|(k, a)| (*k, a)).collect())?;
+        let names = Names::new(&self.names);
+        upsert(tx, Unit::Hour, &names, self.map.iter().filter(|(_, a)| nonzero(a)).collect())?;
+        upsert(tx, Unit::Day, &names, days.iter().filter(|(_, a)| nonzero(a)).collect())?;
         drop(days);
         let rows = self.map.len();
         self.map.clear();
+        self.names.clear();
+        self.ids.clear();
         // The room stays for the next transaction of a long import.
         if let Some(keep) = super::room_to_keep(self.map.capacity(), rows) {
             self.map.shrink_to(keep);
         }
         Ok(())
+    }
+}
+
+/// A delta's name table with each name's place in text order.
+struct Names<'a> {
+    names: &'a [String],
+    /// 1 + the place of each name in text order (0 is [`NONE`]'s: the
+    /// empty part, before every name).
+    rank: Vec<u32>,
+}
+
+impl<'a> Names<'a> {
+    fn new(names: &'a [String]) -> Names<'a> {
+        let mut order: Vec<u32> = (0..names.len() as u32).collect();
+        order.sort_unstable_by(|a, b| names[*a as usize].cmp(&names[*b as usize]));
+        let mut rank = vec![0; names.len()];
+        for (place, i) in order.into_iter().enumerate() {
+            rank[i as usize] = place as u32 + 1;
+        }
+        Names { names, rank }
+    }
+
+    fn name(&self, i: u32) -> &'a str {
+        if i == NONE { "" } else { &self.names[i as usize] }
+    }
+
+    fn rank(&self, i: u32) -> u32 {
+        if i == NONE { 0 } else { self.rank[i as usize] }
     }
 }
 
@@ -668,29 +682,53 @@ impl Unit {
 }
 
 /// Upserts rows of (dim, time unit, key parts) into `unit`'s table.
-fn upsert(tx: &Transaction, unit: Unit, mut rows: Vec<((Dim, i64, &str, &str), &Agg)>) -> rusqlite::Result<()> {
-    // In key order: the upserts walk the rollup's B-tree from one end
-    // to the other instead of jumping around it.
-    rows.sort_unstable_by(|((d, t, a, b), _), ((e, u, x, y), _)| (d.code(), t, a, b).cmp(&(e.code(), u, x, y)));
+fn upsert(tx: &Transaction, unit: Unit, names: &Names, mut rows: Vec<(&Key, &Agg)>) -> rusqlite::Result<()> {
+    // In key order (the key parts in their names' text order): the upserts
+    // walk the rollup's B-tree from one end to the other instead of
+    // jumping around it.
+    rows.sort_unstable_by_key(|((d, t, x, y), _)| (d.code(), *t, names.rank(*x), names.rank(*y)));
     // Most sums repeat from one row to the next (zeros, one call): only
     // the values that changed are bound again. A row that only adds (no
     // measure below zero, as for new calls) cannot fall below the lowest
     // integer: it goes through the statement that checks the top only.
-    let mut adds = super::bind::Binder::new(tx.prepare_cached(&upsert_sql(unit, Bounds::Top))?);
-    let mut any = super::bind::Binder::new(tx.prepare_cached(&upsert_sql(unit, Bounds::Both))?);
+    // A row later than every stored row of its rollup (the common case of
+    // an import in time order) is new: a plain insert, a smaller program
+    // than the upsert's.
+    let mut new = super::bind::Binder::new(tx.prepare_cached(&upsert_sql(unit, Write::New))?);
+    let mut adds = super::bind::Binder::new(tx.prepare_cached(&upsert_sql(unit, Write::Top))?);
+    let mut any = super::bind::Binder::new(tx.prepare_cached(&upsert_sql(unit, Write::Both))?);
+    let mut latest_sql =
+        tx.prepare_cached(&format!("SELECT MAX({}) FROM {} WHERE dim = ?1", unit.column(), unit.table()))?;
+    let mut latest: Option<(Dim, Option<i64>)> = None;
     let mut pair = String::new();
-    for ((dim, t, a, b), agg) in rows {
+    for (&(dim, t, x, y), agg) in rows {
+        // Rows come in rollup order: the latest stored time is read once
+        // per rollup, in this transaction (no other writer in between).
+        let stored = match latest {
+            Some((d, v)) if d == dim => v,
+            _ => {
+                let v = latest_sql.query_row([dim.code()], |r| r.get::<_, Option<i64>>(0))?;
+                latest = Some((dim, v));
+                v
+            }
+        };
         let key = if dim.parts().is_some() {
             pair.clear();
-            pair.push_str(a);
+            pair.push_str(names.name(x));
             pair.push(PAIR_SEP);
-            pair.push_str(b);
+            pair.push_str(names.name(y));
             pair.as_str()
         } else {
-            a
+            names.name(x)
         };
         let values = agg.values();
-        let stmt = if values.iter().all(|v| *v >= 0) { &mut adds } else { &mut any };
+        let stmt = if stored.is_none_or(|s| t > s) {
+            &mut new
+        } else if values.iter().all(|v| *v >= 0) {
+            &mut adds
+        } else {
+            &mut any
+        };
         stmt.int(1, dim.code())?;
         stmt.int(2, t)?;
         stmt.text(3, Some(key))?;
@@ -702,31 +740,38 @@ fn upsert(tx: &Transaction, unit: Unit, mut rows: Vec<((Dim, i64, &str, &str), &
     Ok(())
 }
 
-/// Which integer bounds an upsert's sums are kept within.
+/// How a row is written: inserted, or added to a stored row with its sums
+/// kept within integer bounds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Bounds {
+enum Write {
+    /// A row no stored row can share a key with: inserted as it is.
+    New,
     /// The largest integer only: for rows whose measures are all at least
     /// zero added to sums that are too.
     Top,
     Both,
 }
 
-/// `INSERT ... ON CONFLICT DO UPDATE` adding an [`Agg`] to a rollup row.
-fn upsert_sql(unit: Unit, bounds: Bounds) -> String {
+/// `INSERT ... ON CONFLICT DO UPDATE` adding an [`Agg`] to a rollup row
+/// (a plain `INSERT` for [`Write::New`]).
+fn upsert_sql(unit: Unit, write: Write) -> String {
     let cols = AGG_COLUMNS.join(", ");
     let params: Vec<String> = (4..4 + AGG_LEN).map(|i| format!("?{i}")).collect();
+    let (table, t) = (unit.table(), unit.column());
+    if write == Write::New {
+        return format!("INSERT INTO {table} (dim, {t}, key, {cols}) VALUES (?1, ?2, ?3, {})", params.join(", "));
+    }
     // SQLite turns an integer sum that overflows into a float; MIN (and
     // MAX) bring it back to the integer bounds (saturating).
     let sets: Vec<String> = AGG_COLUMNS
         .iter()
-        .map(|c| match bounds {
-            Bounds::Top => format!("{c} = MIN(9223372036854775807, {c} + excluded.{c})"),
-            Bounds::Both => {
+        .map(|c| match write {
+            Write::New | Write::Top => format!("{c} = MIN(9223372036854775807, {c} + excluded.{c})"),
+            Write::Both => {
                 format!("{c} = MAX(-9223372036854775808, MIN(9223372036854775807, {c} + excluded.{c}))")
             }
         })
         .collect();
-    let (table, t) = (unit.table(), unit.column());
     format!(
         "INSERT INTO {table} (dim, {t}, key, {cols}) VALUES (?1, ?2, ?3, {}) ON CONFLICT (dim, {t}, key) DO UPDATE SET {}",
         params.join(", "),
@@ -860,9 +905,18 @@ mod tests {
                 }
             }
         }
-        // Two deltas: the second adds to rows the first wrote.
+        // Two flushes: the second adds to rows the first wrote. The second
+        // is merged from deltas that number the values apart (each its own
+        // name table, in another order), with a call taken out and put back.
         Delta::of(&recs[..25]).flush(&tx).unwrap();
-        Delta::of(&recs[25..]).flush(&tx).unwrap();
+        let mut d = Delta::default();
+        d.add(&recs[51]);
+        d.merge(Delta::of(&recs[40..50]));
+        d.merge(Delta::of(&recs[25..40]));
+        d.sub(&recs[30]);
+        d.add(&recs[30]);
+        d.add(&recs[50]);
+        d.flush(&tx).unwrap();
         let dump = |tx: &Transaction, unit: Unit| -> Vec<(i64, i64, String, [i64; AGG_LEN])> {
             let mut st = tx
                 .prepare(&format!(
