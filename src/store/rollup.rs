@@ -609,8 +609,8 @@ impl Delta {
         // Rows whose sum is zero (a call and its duplicate) change nothing.
         let nonzero = |a: &Agg| a.values().iter().any(|v| *v != 0);
         let names = Names::new(&self.names);
-        upsert(tx, Unit::Hour, &names, self.map.iter().filter(|(_, a)| nonzero(a)).collect())?;
-        upsert(tx, Unit::Day, &names, days.iter().filter(|(_, a)| nonzero(a)).collect())?;
+        upsert(tx, Unit::Hour, &names, self.map.iter().filter(|(_, a)| nonzero(a)))?;
+        upsert(tx, Unit::Day, &names, days.iter().filter(|(_, a)| nonzero(a)))?;
         drop(days);
         let rows = self.map.len();
         self.map.clear();
@@ -682,11 +682,18 @@ impl Unit {
 }
 
 /// Upserts rows of (dim, time unit, key parts) into `unit`'s table.
-fn upsert(tx: &Transaction, unit: Unit, names: &Names, mut rows: Vec<(&Key, &Agg)>) -> rusqlite::Result<()> {
+fn upsert<'a>(
+    tx: &Transaction,
+    unit: Unit,
+    names: &Names,
+    rows: impl Iterator<Item = (&'a Key, &'a Agg)>,
+) -> rusqlite::Result<()> {
     // In key order (the key parts in their names' text order): the upserts
     // walk the rollup's B-tree from one end to the other instead of
-    // jumping around it.
-    rows.sort_unstable_by_key(|((d, t, x, y), _)| (d.code(), *t, names.rank(*x), names.rank(*y)));
+    // jumping around it. Each row's order is worked out once.
+    let mut rows: Vec<_> =
+        rows.map(|(k @ &(d, t, x, y), a)| ((d.code(), t, names.rank(x), names.rank(y)), k, a)).collect();
+    rows.sort_unstable_by_key(|r| r.0);
     // Most sums repeat from one row to the next (zeros, one call): only
     // the values that changed are bound again. A row that only adds (no
     // measure below zero, as for new calls) cannot fall below the lowest
@@ -701,7 +708,7 @@ fn upsert(tx: &Transaction, unit: Unit, names: &Names, mut rows: Vec<(&Key, &Agg
         tx.prepare_cached(&format!("SELECT MAX({}) FROM {} WHERE dim = ?1", unit.column(), unit.table()))?;
     let mut latest: Option<(Dim, Option<i64>)> = None;
     let mut pair = String::new();
-    for (&(dim, t, x, y), agg) in rows {
+    for (_, &(dim, t, x, y), agg) in rows {
         // Rows come in rollup order: the latest stored time is read once
         // per rollup, in this transaction (no other writer in between).
         let stored = match latest {
