@@ -137,16 +137,24 @@ pub fn open_read(path: &Path) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
     let uri = |q: &str| format!("file:{}?{q}", percent_path(path));
     // A WAL ledger on a read-only file system cannot get its shared-memory
-    // index: read it as an immutable file then.
+    // index: read it as an immutable file then. A ledger another process
+    // holds is waited for (as long as a writer would wait), never read
+    // around its lock: the file alone may lack what was committed to the
+    // log, or be half written back.
     let conn = match Connection::open_with_flags(uri("mode=ro"), flags).and_then(|c| {
+        c.busy_timeout(BUSY_TIMEOUT)?;
         c.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
         Ok(c)
     }) {
         Ok(c) => c,
-        Err(_) => Connection::open_with_flags(uri("immutable=1"), flags).map_err(sqlite_err(path))?,
+        Err(e) if is_busy(&e) => return Err(sqlite_err(path)(e)),
+        Err(_) => {
+            let c = Connection::open_with_flags(uri("immutable=1"), flags).map_err(sqlite_err(path))?;
+            c.busy_timeout(BUSY_TIMEOUT).map_err(sqlite_err(path))?;
+            c
+        }
     };
     rollup::register_functions(&conn).map_err(sqlite_err(path))?;
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite_err(path))?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(sqlite_err(path))?;
     if version > schema::SCHEMA_VERSION {
         return Err(StoreError::TooNew {
@@ -163,6 +171,12 @@ pub fn open_read(path: &Path) -> Result<Connection, StoreError> {
         });
     }
     Ok(conn)
+}
+
+/// Whether SQLite gave up waiting for another connection's lock.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
 }
 
 /// A path as a URI path (percent-encoding what a URI would misread).
@@ -309,6 +323,35 @@ mod tests {
         let v: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(v, schema::SCHEMA_VERSION);
         assert_eq!(page(&open_read(&old).unwrap()), 4_096);
+    }
+
+    #[test]
+    fn a_report_opened_while_another_connection_holds_the_ledger_waits_and_reads_what_it_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("aifin.db");
+        drop(open_rw(&db).unwrap());
+        // Another connection holds the ledger's lock (exclusive locking
+        // mode keeps it after its write, which stays in the log).
+        let holder = Connection::open(&db).unwrap();
+        holder
+            .execute_batch(
+                "PRAGMA locking_mode = EXCLUSIVE;
+                 INSERT INTO meta (key, value) VALUES ('held', 'yes');",
+            )
+            .unwrap();
+        let reader = std::thread::spawn({
+            let db = db.clone();
+            move || {
+                let c = open_read(&db).unwrap();
+                c.query_row("SELECT value FROM meta WHERE key = 'held'", [], |r| r.get::<_, String>(0)).unwrap()
+            }
+        });
+        // Longer than SQLite's default wait (5 s), after which a report
+        // used to read the file without the log.
+        std::thread::sleep(std::time::Duration::from_millis(5500));
+        drop(holder);
+        // Not the file as it was without the log, read around the lock.
+        assert_eq!(reader.join().unwrap(), "yes");
     }
 
     #[test]
