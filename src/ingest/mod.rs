@@ -148,7 +148,7 @@ pub fn ingest_files(
     opts: IngestOptions,
 ) -> Result<IngestReport, IngestError> {
     let started = Instant::now();
-    let mut conn = store::open_rw(opts.db)?;
+    let mut conn = store::open_rw_import(opts.db)?;
     rekey::upgrade(&mut conn).map_err(StoreError::from)?;
     let writer = Writer::spawn(conn, 8, None);
     let tokenizer = opts.tokenize.then(|| TokenizerWorker::spawn(writer.sender(), Arc::clone(&opts.catalog)));

@@ -99,6 +99,29 @@ fn sqlite_err(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
 
 /// Opens (creating if needed) the database for writing and migrates it.
 pub fn open_rw(path: &Path) -> Result<Connection, StoreError> {
+    open_rw_with(path, Journal::Wal)
+}
+
+/// [`open_rw`] for a one-off import. A ledger this call creates is written
+/// with a rollback journal until the import ends, when the writer puts it
+/// in write-ahead-log mode ([`settle_wal`]): the pages of a new ledger are
+/// appended to the file, so they are written once instead of twice (to
+/// the log, then back into the file). Other processes opening the ledger
+/// meanwhile wait for the writer's commits.
+pub fn open_rw_import(path: &Path) -> Result<Connection, StoreError> {
+    open_rw_with(path, if path.exists() { Journal::Wal } else { Journal::Rollback })
+}
+
+/// How a connection journals its writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Journal {
+    /// The write-ahead log: readers never wait for the writer.
+    Wal,
+    /// A rollback journal (a new ledger's first import).
+    Rollback,
+}
+
+fn open_rw_with(path: &Path, journal: Journal) -> Result<Connection, StoreError> {
     if !path.exists() {
         create_private(path)?;
     }
@@ -107,7 +130,7 @@ pub fn open_rw(path: &Path) -> Result<Connection, StoreError> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(sqlite_err(path))?;
-    configure(&conn).map_err(sqlite_err(path))?;
+    configure_with(&conn, journal).map_err(sqlite_err(path))?;
     schema::migrate(&conn, path)?;
     ledgers::label_host(&conn).map_err(sqlite_err(path))?;
     Ok(conn)
@@ -136,6 +159,20 @@ pub fn open_read(path: &Path) -> Result<Connection, StoreError> {
     }
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
     let uri = |q: &str| format!("file:{}?{q}", percent_path(path));
+    // A write stopped half way (its rollback journal left behind) is undone
+    // first, by a moment's read-write open: the file alone may be half
+    // written, and is never read as it is.
+    let journal =
+        path.with_file_name(format!("{}-journal", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
+    let unfinished = std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0);
+    if unfinished {
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .and_then(|c| {
+                c.busy_timeout(BUSY_TIMEOUT)?;
+                c.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+            })
+            .map_err(sqlite_err(path))?;
+    }
     // A WAL ledger on a read-only file system cannot get its shared-memory
     // index: read it as an immutable file then. A ledger another process
     // holds is waited for (as long as a writer would wait), never read
@@ -207,14 +244,21 @@ const PAGE_SIZE: i64 = 16_384;
 pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    configure_with(conn, Journal::Wal)
+}
+
+fn configure_with(conn: &Connection, journal: Journal) -> rusqlite::Result<()> {
     rollup::register_functions(conn)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // A new ledger gets 16 KiB pages (an existing one keeps its own): a
     // quarter of the log writes and page reads for the same rows, which
     // took 10% off an import's CPU time (system time halved).
     conn.pragma_update(None, "page_size", PAGE_SIZE)?;
-    set_wal(conn)?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    match journal {
+        Journal::Wal => set_wal(conn)?,
+        Journal::Rollback => conn.pragma_update(None, "journal_mode", "DELETE")?,
+    }
+    set_synchronous(conn)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     // 64 MiB of page cache: lookups into a large ledger (outcome joins,
     // message copies) stay in memory.
@@ -222,27 +266,58 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// How long a switch to the write-ahead log is retried while another
+/// connection holds the ledger.
+const SWITCH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Whether the connection writes through the write-ahead log.
+pub(crate) fn in_wal(conn: &Connection) -> rusqlite::Result<bool> {
+    let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+    Ok(mode.eq_ignore_ascii_case("wal"))
+}
+
 /// Puts the ledger in write-ahead-log mode. A ledger already in it is left
 /// as it is: switching needs an exclusive lock, and SQLite answers "locked"
 /// at once (without waiting) while another process closes the ledger and
-/// removes its log. A new ledger that several processes open at once is
-/// switched by the first; the others retry until it is.
+/// removes its log, so the switch is retried for a while. A ledger another
+/// process keeps locked that long (the first import of a new ledger holds
+/// it from one transaction to the next) is used in its rollback mode: that
+/// process switches it when it is done, or the next one to open it does.
 fn set_wal(conn: &Connection) -> rusqlite::Result<()> {
     let started = std::time::Instant::now();
     loop {
-        let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
-        if mode.eq_ignore_ascii_case("wal") {
+        if in_wal(conn)? {
             return Ok(());
         }
         match conn.pragma_update(None, "journal_mode", "WAL") {
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::DatabaseBusy && started.elapsed() < BUSY_TIMEOUT =>
-            {
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy => {
+                if started.elapsed() >= SWITCH_WAIT {
+                    return Ok(());
+                }
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
             r => return r,
         }
     }
+}
+
+/// Syncs as the journal mode needs: in the write-ahead log, at checkpoints
+/// (a commit survives a crash of the process; power loss may take the
+/// last ones back, never the file); with a rollback journal, in full
+/// (the only setting that keeps the file whole through power loss).
+fn set_synchronous(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "synchronous", if in_wal(conn)? { "NORMAL" } else { "FULL" })
+}
+
+/// Puts a ledger written with a rollback journal (its first import) in
+/// write-ahead-log mode, once its writer is done; a ledger another
+/// process holds is left for the next one to open it.
+pub(crate) fn settle_wal(conn: &Connection) -> rusqlite::Result<()> {
+    if in_wal(conn)? {
+        return Ok(());
+    }
+    set_wal(conn)?;
+    set_synchronous(conn)
 }
 
 /// Creates the database file (and its directory) readable by the owner only.
@@ -352,6 +427,50 @@ mod tests {
         drop(holder);
         // Not the file as it was without the log, read around the lock.
         assert_eq!(reader.join().unwrap(), "yes");
+    }
+
+    fn journal(c: &Connection) -> (String, i64) {
+        (
+            c.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap(),
+            c.pragma_query_value(None, "synchronous", |r| r.get(0)).unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_new_ledgers_first_import_writes_with_a_rollback_journal_then_settles_in_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("aifin.db");
+        let conn = open_rw_import(&db).unwrap();
+        // Synced in full (2) with a rollback journal.
+        assert_eq!(journal(&conn), ("delete".to_string(), 2));
+        let page: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0)).unwrap();
+        assert_eq!(page, 16_384);
+        // The writer puts the ledger in the log's mode when it is done.
+        writer::Writer::spawn(conn, 2, None).finish().unwrap();
+        assert_eq!(journal(&Connection::open(&db).unwrap()).0, "wal");
+        // An existing ledger is imported into through the log, synced at
+        // checkpoints (1).
+        assert_eq!(journal(&open_rw_import(&db).unwrap()), ("wal".to_string(), 1));
+    }
+
+    #[test]
+    fn a_ledger_opened_during_its_first_import_is_used_in_its_journal_mode_until_the_import_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("aifin.db");
+        let importer = open_rw_import(&db).unwrap();
+        importer.execute_batch("BEGIN IMMEDIATE; INSERT INTO meta (key, value) VALUES ('importing', '1');").unwrap();
+        // The cockpit opens it meanwhile: no switch while the import holds
+        // the ledger, and no error either.
+        let t = std::time::Instant::now();
+        let cockpit = open_existing(&db).unwrap();
+        assert!(t.elapsed() < SWITCH_WAIT + std::time::Duration::from_secs(2), "{:?}", t.elapsed());
+        assert_eq!(journal(&cockpit), ("delete".to_string(), 2));
+        importer.execute_batch("COMMIT").unwrap();
+        let v: String = cockpit.query_row("SELECT value FROM meta WHERE key = 'importing'", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, "1");
+        // Once free, the next writer to open it switches it.
+        drop((importer, cockpit));
+        assert_eq!(journal(&open_rw(&db).unwrap()).0, "wal");
     }
 
     #[test]

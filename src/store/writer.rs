@@ -314,9 +314,12 @@ impl Writer {
         let join = std::thread::Builder::new()
             .name("aifin-writer".into())
             .spawn(move || {
+                // With a rollback journal (a new ledger's first import)
+                // commits write the file itself: nothing to checkpoint.
+                let wal = super::in_wal(&conn).unwrap_or(true);
                 // `rx` lives until the failure is written down: whoever finds
                 // the channel closed can then say why.
-                let checkpointer = db.as_deref().and_then(|db| Checkpointer::start(&mut conn, db));
+                let checkpointer = db.as_deref().filter(|_| wal).and_then(|db| Checkpointer::start(&mut conn, db));
                 let r = run(conn, &rx, s, events, &spent_w);
                 if let Some(c) = checkpointer {
                     c.stop();
@@ -605,6 +608,9 @@ fn run(
             let _ = tx.send(ev);
         }
     }
+    // A new ledger's first import leaves it in write-ahead-log mode, like
+    // every other ledger.
+    let _ = super::settle_wal(&conn);
     // Leave a compact WAL behind for the next reader.
     let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE);");
     Ok(())

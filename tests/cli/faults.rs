@@ -60,9 +60,25 @@ fn kill_9_while_usage_is_counted_loses_nothing_and_prices_nothing_at_zero() {
         std::thread::sleep(Duration::from_millis(delay_ms));
         let _ = child.kill();
         let _ = child.wait();
+        // A report first (a read-only open, before anything else opens
+        // the ledger): a write stopped half way is undone, never read as
+        // it is; a ledger without its schema yet is a clear error.
+        let report = env.cmd().args(["ledger", "--by", "workflow", "--tz", "UTC", "--json"]).output().unwrap();
+        let reported = report.status.success().then(|| {
+            let v: Value = serde_json::from_slice(&report.stdout).unwrap();
+            u(&v["total"]["calls"])
+        });
+        if reported.is_none() {
+            let err = String::from_utf8_lossy(&report.stderr);
+            assert!(err.contains("aifin ingest"), "after a kill at {delay_ms} ms: {err}");
+        }
         // Whatever was committed is consistent: no call counted at $0
         // for want of its count.
         let conn = rusqlite::Connection::open(env.db()).unwrap();
+        if let Some(n) = reported {
+            let stored: i64 = conn.query_row("SELECT COUNT(*) FROM calls", [], |r| r.get(0)).unwrap();
+            assert_eq!(n, stored as u64, "after a kill at {delay_ms} ms: the report read what was committed");
+        }
         let zero: i64 = conn
             .query_row("SELECT COUNT(*) FROM calls WHERE pending = 0 AND cost_nano = 0", [], |r| r.get(0))
             .unwrap_or(0);
