@@ -256,7 +256,12 @@ fn configure_with(conn: &Connection, journal: Journal) -> rusqlite::Result<()> {
     conn.pragma_update(None, "page_size", PAGE_SIZE)?;
     match journal {
         Journal::Wal => set_wal(conn)?,
-        Journal::Rollback => conn.pragma_update(None, "journal_mode", "DELETE")?,
+        // Another process may have opened the new ledger first and put it
+        // in the log's mode: it stays in it then.
+        Journal::Rollback => match conn.pragma_update(None, "journal_mode", "DELETE") {
+            Err(e) if is_busy(&e) => {}
+            r => r?,
+        },
     }
     set_synchronous(conn)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
@@ -451,6 +456,18 @@ mod tests {
         // An existing ledger is imported into through the log, synced at
         // checkpoints (1).
         assert_eq!(journal(&open_rw_import(&db).unwrap()), ("wal".to_string(), 1));
+    }
+
+    #[test]
+    fn a_new_ledger_another_process_opened_first_in_the_logs_mode_stays_in_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("aifin.db");
+        // The importer made the file; another process opened it first.
+        create_private(&db).unwrap();
+        let other = open_rw(&db).unwrap();
+        let conn = open_rw_with(&db, Journal::Rollback).unwrap();
+        assert_eq!(journal(&conn), ("wal".to_string(), 1));
+        drop(other);
     }
 
     #[test]
