@@ -15,14 +15,19 @@ pub fn is_printable_ascii(s: &str) -> bool {
     // Every byte is checked, without stopping at the first miss: a loop
     // without an exit is one the compiler checks 16 bytes at a time, and
     // the strings asked about (names, ids, tags) are short.
-    s.bytes().fold(true, |ok, b| ok & (b.wrapping_sub(0x20) < 0x5f))
+    s.bytes().fold(true, |ok, b| ok & printable(b))
+}
+
+/// A printable ASCII byte (space to `~`), as one comparison.
+fn printable(b: u8) -> bool {
+    b.wrapping_sub(0x20) < 0x5f
 }
 
 /// Whether `s` is printable ASCII without `"` or `\`: it reads the same
 /// inside JSON quotes, nothing to escape. Checked like
 /// [`is_printable_ascii`], every byte without an early exit.
 pub fn is_plain_json_text(s: &str) -> bool {
-    s.bytes().fold(true, |ok, b| ok & (b.wrapping_sub(0x20) < 0x5f) & (b != b'"') & (b != b'\\'))
+    s.bytes().fold(true, |ok, b| ok & printable(b) & (b != b'"') & (b != b'\\'))
 }
 
 /// Returns `s` without control characters and escape sequences.

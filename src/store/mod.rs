@@ -74,8 +74,13 @@ pub enum StoreError {
 /// The file where the process writing a ledger says who it is
 /// (`<db>.writer`), so that another one kept waiting can name it.
 pub fn writer_note_path(db: &Path) -> PathBuf {
+    beside(db, ".writer")
+}
+
+/// The file named as the ledger's with `suffix` added (`<db>-journal`).
+fn beside(db: &Path, suffix: &str) -> PathBuf {
     let mut s = db.as_os_str().to_owned();
-    s.push(".writer");
+    s.push(suffix);
     PathBuf::from(s)
 }
 
@@ -162,9 +167,7 @@ pub fn open_read(path: &Path) -> Result<Connection, StoreError> {
     // A write stopped half way (its rollback journal left behind) is undone
     // first, by a moment's read-write open: the file alone may be half
     // written, and is never read as it is.
-    let journal =
-        path.with_file_name(format!("{}-journal", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
-    let unfinished = std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0);
+    let unfinished = std::fs::metadata(beside(path, "-journal")).is_ok_and(|m| m.len() > 0);
     if unfinished {
         Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .and_then(|c| {
@@ -295,7 +298,7 @@ fn set_wal(conn: &Connection) -> rusqlite::Result<()> {
             return Ok(());
         }
         match conn.pragma_update(None, "journal_mode", "WAL") {
-            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy => {
+            Err(e) if is_busy(&e) => {
                 if started.elapsed() >= SWITCH_WAIT {
                     return Ok(());
                 }
@@ -318,9 +321,6 @@ fn set_synchronous(conn: &Connection) -> rusqlite::Result<()> {
 /// write-ahead-log mode, once its writer is done; a ledger another
 /// process holds is left for the next one to open it.
 pub(crate) fn settle_wal(conn: &Connection) -> rusqlite::Result<()> {
-    if in_wal(conn)? {
-        return Ok(());
-    }
     set_wal(conn)?;
     set_synchronous(conn)
 }
