@@ -151,7 +151,7 @@ pub fn group_thousands(digits: &str) -> String {
 /// away from zero when the text has more precision than the scale. Returns
 /// `None` for anything that is not a finite decimal or that overflows.
 pub fn parse_decimal_scaled(text: &str, scale: u32) -> Option<i128> {
-    let s = text.trim();
+    let s = crate::domain::sanitize::trim(text);
     let (neg, s) = match s.as_bytes().first()? {
         b'-' => (true, &s[1..]),
         b'+' => (false, &s[1..]),

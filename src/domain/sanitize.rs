@@ -30,6 +30,17 @@ pub fn is_plain_json_text(s: &str) -> bool {
     s.bytes().fold(true, |ok, b| ok & printable(b) & (b != b'"') & (b != b'\\'))
 }
 
+/// `s.trim()`, with the common case (a visible ASCII character at both
+/// ends, so nothing to trim) decided from two bytes instead of decoding
+/// characters at both ends: asked of several values on every line.
+#[inline]
+pub fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(a), Some(z)) if a.is_ascii_graphic() && z.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
 /// Returns `s` without control characters and escape sequences.
 /// Borrows when nothing needs to change (the common case).
 pub fn clean(s: &str) -> Cow<'_, str> {
@@ -145,6 +156,30 @@ fn skip_string<I: Iterator<Item = char>>(chars: &mut std::iter::Peekable<I>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trim_is_str_trim() {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\ta\n",
+            "\u{3000}x\u{3000}",
+            "x\u{85}",
+            "\u{a0}x",
+            "é",
+            " é ",
+            "ok",
+            "1.5",
+            "\u{2028}",
+            "a\u{200b}",
+            "\r\n",
+        ] {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+        }
+    }
 
     #[test]
     fn printable_ascii_is_space_to_tilde_at_any_position() {

@@ -19,7 +19,7 @@ pub const MAX_TS_MS: i64 = 7_258_118_400_000;
 
 /// Parses a timestamp string into UTC epoch milliseconds.
 pub fn parse_ts_str(s: &str) -> Option<i64> {
-    let s = s.trim();
+    let s = crate::domain::sanitize::trim(s);
     if s.is_empty() {
         return None;
     }

@@ -283,7 +283,7 @@ impl UsdValue {
     /// no float in between: this runs once per logged call), a string as a
     /// decimal, null as absent. Other JSON types are an error naming `field`.
     pub fn from_raw(raw: &RawValue, field: &str) -> Result<UsdValue, String> {
-        let t = raw.get().trim();
+        let t = sanitize::trim(raw.get());
         match t.as_bytes().first() {
             Some(b'-' | b'0'..=b'9') => Ok(UsdValue::of(Nanos::from_usd_text(t))),
             Some(b'"') => serde_json::from_str::<UsdValue>(t).map_err(json_error),
@@ -405,6 +405,11 @@ impl Dims {
                         && !self.tags.iter().any(|(tk, _)| *tk == k)
                         && let Some(v) = dim_as::<Tag>(Some(value))
                     {
+                        if self.tags.capacity() == 0 {
+                            // Allocated at its usual size at once (growing
+                            // from nothing costs more, on every line).
+                            self.tags = Vec::with_capacity(4);
+                        }
                         self.tags.push((k, v));
                     }
                     return;
@@ -573,7 +578,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Tags<'a> {
 /// The text of a scalar JSON value (strings unquoted, numbers and bools as
 /// written); `None` for null, objects and arrays.
 pub fn scalar_text(v: &RawValue) -> Option<Cow<'_, str>> {
-    let t = v.get().trim();
+    let t = sanitize::trim(v.get());
     match t.as_bytes().first()? {
         // Valid JSON (a raw value is) without a backslash: the text
         // between the quotes is the string.
@@ -596,7 +601,7 @@ pub fn status_from_raw(raw: Option<&RawValue>) -> Status {
 pub fn status_from_text(t: &str) -> Status {
     const ERRORS: [&str; 9] =
         ["error", "failed", "failure", "fail", "errored", "cancelled", "canceled", "expired", "timeout"];
-    let t = t.trim();
+    let t = sanitize::trim(t);
     if let Ok(code) = t.parse::<u32>() {
         return if code >= 400 { Status::Error } else { Status::Ok };
     }
