@@ -65,7 +65,8 @@ pub struct LiveWorkflow {
     /// The last 24 hours (what tokens and cost per call and the share are
     /// over, so that they mean the same at 1 am as at 5 pm).
     pub day: Agg,
-    pub last_hour: Agg,
+    /// Cost over the last [`SPARK_MINUTES`] minutes (the spark line's).
+    pub last_hour_cost: Nanos,
     /// Cost per minute, oldest first, the last entry being the current
     /// minute.
     pub per_minute: Vec<Nanos>,
@@ -257,7 +258,7 @@ pub fn pane_text(w: &LiveWorkflow, total_24h: Nanos, wide: bool, width: usize) -
             "today {}  24 h {}  1 h {}  burn {}/h {}  {:.1} calls/min",
             w.today.cost,
             w.day.cost,
-            w.last_hour.cost,
+            w.last_hour_cost,
             w.burn_per_hour(),
             w.trend_arrow(),
             calls_per_min
@@ -314,18 +315,20 @@ pub fn live(conn: &Connection, now: i64, tz: &TimeZone) -> rusqlite::Result<Live
     }
     let n_replay = REPLAY_MINUTES as usize;
     let mut series: HashMap<String, MinuteSeries> = HashMap::new();
-    for (wf, minute, agg) in minutes_by_workflow(conn, first_replay, minute_now + MS_PER_MINUTE)? {
+    for m in minutes_by_workflow(conn, first_replay, minute_now + MS_PER_MINUTE)? {
         let s = series
-            .entry(wf.clone())
+            .entry(m.workflow.clone())
             .or_insert_with(|| MinuteSeries { cost: vec![Nanos::ZERO; n_replay], calls: vec![0; n_replay] });
-        let i = ((minute - first_replay) / MS_PER_MINUTE) as usize;
+        let i = ((m.minute_ms - first_replay) / MS_PER_MINUTE) as usize;
         if let (Some(c), Some(k)) = (s.cost.get_mut(i), s.calls.get_mut(i)) {
-            *c += agg.cost;
-            *k += agg.calls;
+            *c += m.cost;
+            *k += m.calls;
         }
-        let w = map.entry(wf.clone()).or_insert_with(|| LiveWorkflow { workflow: wf, ..Default::default() });
-        if minute >= first_spark {
-            w.last_hour.add(&agg);
+        let w = map
+            .entry(m.workflow.clone())
+            .or_insert_with(|| LiveWorkflow { workflow: m.workflow, ..Default::default() });
+        if m.minute_ms >= first_spark {
+            w.last_hour_cost += m.cost;
         }
     }
     for (wf, agg) in queries::group_dimension(
