@@ -175,9 +175,20 @@ impl MinuteCache {
     pub const HOURS_BEFORE: i64 = 1;
 
     fn add(&mut self, m: &MinuteCost) {
-        *self.total.entry(m.minute).or_insert(0) += m.cost;
-        for (i, k) in [&m.workflow, &m.team, &m.customer].into_iter().enumerate() {
-            *self.by[i].entry(k.clone()).or_default().entry(m.minute).or_insert(0) += m.cost;
+        self.add_parts(m.minute, [&m.workflow, &m.team, &m.customer], m.cost);
+    }
+
+    /// Adds one call's (or one group's) cost to its minute, saturating.
+    fn add_parts(&mut self, minute: i64, keys: [&str; 3], cost: i64) {
+        let t = self.total.entry(minute).or_insert(0);
+        *t = t.saturating_add(cost);
+        for (i, k) in keys.into_iter().enumerate() {
+            let per = match self.by[i].get_mut(k) {
+                Some(per) => per,
+                None => self.by[i].entry(k.to_string()).or_default(),
+            };
+            let v = per.entry(minute).or_insert(0);
+            *v = v.saturating_add(cost);
         }
     }
 
@@ -189,9 +200,21 @@ impl MinuteCache {
         if full {
             *self = MinuteCache::default();
             self.last_id = tx.query_row("SELECT COALESCE(MAX(id), 0) FROM calls", [], |r| r.get(0))?;
-            for m in minute_costs(&tx, from_minute * MS_PER_MINUTE, i64::MAX)? {
-                self.add(&m);
+            // The span's calls streamed and summed here: a `GROUP BY` in
+            // SQL sorts them first (three to four times as long).
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT c.ts, c.workflow, c.team, c.customer, c.cost_nano FROM calls c
+                 WHERE {RAW_WHERE} AND c.cost_nano IS NOT NULL"
+            ))?;
+            let mut rows = stmt.query(params![from_minute * MS_PER_MINUTE, i64::MAX])?;
+            while let Some(r) = rows.next()? {
+                let minute = r.get::<_, i64>(0)?.div_euclid(MS_PER_MINUTE);
+                let text = |i: usize| r.get_ref(i).and_then(|v| Ok(v.as_str_or_null()?.unwrap_or("")));
+                let keys = [text(1)?, text(2)?, text(3)?];
+                self.add_parts(minute, keys, r.get(4)?);
             }
+            drop(rows);
+            drop(stmt);
             self.full_at = now;
         } else {
             let mut stmt = tx.prepare_cached(
@@ -299,6 +322,44 @@ mod tests {
         assert_eq!(got, want);
         assert_eq!(got.len(), 5);
         assert!(got.iter().any(|m| m.workflow.is_empty() && m.calls == 1));
+    }
+
+    #[test]
+    fn the_minute_cache_read_whole_agrees_with_sql_grouping() {
+        let conn = crate::store::open_memory().unwrap();
+        let h = 1_000 * MS_PER_HOUR;
+        let now = h + 30 * MS_PER_MINUTE;
+        let rows: [(i64, Option<&str>, Option<&str>, Option<i64>); 8] = [
+            (h - 50 * MS_PER_MINUTE, Some("a"), Some("t1"), Some(5)),
+            (h - 50 * MS_PER_MINUTE + 1, Some("a"), Some("t2"), Some(7)),
+            (h + 1_000, None, Some("t1"), Some(3)),
+            (h + 1_001, Some("b"), None, Some(2)),
+            (h + 2 * MS_PER_MINUTE, Some("b"), Some("t1"), None), // unpriced
+            (h + 3 * MS_PER_MINUTE, Some("a"), Some("t1"), Some(11)),
+            (h + 3 * MS_PER_MINUTE + 9, Some("a"), Some("t1"), Some(13)),
+            (h - 2 * MS_PER_HOUR, Some("a"), Some("t1"), Some(100)), // before the span
+        ];
+        for (i, (ts, wf, team, cost)) in rows.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO calls (ts, dedupe_ts, dedupe_key, model, workflow, team, customer, uncached_input,
+                   cache_read, cache_write_5m, cache_write_1h, output, reasoning, cost_nano)
+                 VALUES (?1, ?1, ?2, 'm', ?3, ?4, 'c', 0, 0, 0, 0, 0, 0, ?5)",
+                params![ts, i as i64, wf, team, cost],
+            )
+            .unwrap();
+        }
+        let mut c = MinuteCache::default();
+        c.refresh(&conn, now).unwrap();
+        // SQLite's grouping of the same span is the reference.
+        let mut want = MinuteCache::default();
+        for m in minute_costs(&conn, (h / MS_PER_MINUTE - 60) * MS_PER_MINUTE, i64::MAX).unwrap() {
+            want.add(&m);
+        }
+        assert_eq!(c.total, want.total);
+        assert_eq!(c.by, want.by);
+        assert_eq!(c.total.values().sum::<i64>(), 41);
+        assert_eq!(c.minutes(Some(0), "").unwrap().values().sum::<i64>(), 3);
+        assert_eq!(c.minutes(Some(1), "t1").unwrap().values().sum::<i64>(), 32);
     }
 
     #[test]
