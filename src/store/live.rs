@@ -5,7 +5,7 @@ use rusqlite::{Connection, params};
 
 use super::queries::{HOURS_CTE, PairFilter, QueryPath, RAW_WHERE, Window, clamp_hours, group_filtered};
 use super::rollup::{Agg, Dim, PAIR_SEP, agg_from_row, rollup_sums, saturating_retry};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use crate::domain::money::Nanos;
 use crate::domain::time::MS_PER_HOUR;
@@ -31,7 +31,7 @@ pub fn minutes_by_workflow(conn: &Connection, since: i64, until: i64) -> rusqlit
     let mut stmt =
         conn.prepare_cached(&format!("SELECT c.workflow, c.ts, c.cost_nano FROM calls c WHERE {RAW_WHERE}"))?;
     let mut rows = stmt.query(params![since, until])?;
-    let mut sums: HashMap<String, BTreeMap<i64, (i64, i64)>> = HashMap::new();
+    let mut sums: BTreeMap<String, BTreeMap<i64, (i64, i64)>> = BTreeMap::new();
     while let Some(r) = rows.next()? {
         let workflow = r.get_ref(0)?.as_str_or_null()?.unwrap_or("");
         let minute = r.get::<_, i64>(1)?.div_euclid(MS_PER_MINUTE) * MS_PER_MINUTE;
@@ -45,7 +45,7 @@ pub fn minutes_by_workflow(conn: &Connection, since: i64, until: i64) -> rusqlit
         // Saturating, like every sum of money in the ledger.
         *sum = sum.saturating_add(cost.unwrap_or(0));
     }
-    let mut out: Vec<MinuteSum> = sums
+    Ok(sums
         .into_iter()
         .flat_map(|(workflow, per)| {
             per.into_iter().map(move |(minute_ms, (calls, cost))| MinuteSum {
@@ -55,9 +55,7 @@ pub fn minutes_by_workflow(conn: &Connection, since: i64, until: i64) -> rusqlit
                 cost: Nanos(cost),
             })
         })
-        .collect();
-    out.sort_by(|a, b| (&a.workflow, a.minute_ms).cmp(&(&b.workflow, b.minute_ms)));
-    Ok(out)
+        .collect())
 }
 
 /// The newest call time in the ledger.
@@ -174,8 +172,23 @@ impl MinuteCache {
     /// The whole hours before the current one that are held.
     pub const HOURS_BEFORE: i64 = 1;
 
+    #[cfg(test)]
     fn add(&mut self, m: &MinuteCost) {
         self.add_parts(m.minute, [&m.workflow, &m.team, &m.customer], m.cost);
+    }
+
+    /// Adds calls read as (id, ts, workflow, team, customer, cost), those
+    /// priced and from `from_minute` on; returns the last id read.
+    fn add_rows(&mut self, mut rows: rusqlite::Rows, from_minute: i64) -> rusqlite::Result<Option<i64>> {
+        let mut last = None;
+        while let Some(r) = rows.next()? {
+            last = Some(r.get(0)?);
+            let minute = r.get::<_, i64>(1)?.div_euclid(MS_PER_MINUTE);
+            let Some(cost) = r.get::<_, Option<i64>>(5)?.filter(|_| minute >= from_minute) else { continue };
+            let text = |i: usize| r.get_ref(i).and_then(|v| Ok(v.as_str_or_null()?.unwrap_or("")));
+            self.add_parts(minute, [text(2)?, text(3)?, text(4)?], cost);
+        }
+        Ok(last)
     }
 
     /// Adds one call's (or one group's) cost to its minute, saturating.
@@ -197,41 +210,23 @@ impl MinuteCache {
         let from_minute = ((now - 1).div_euclid(MS_PER_HOUR) - Self::HOURS_BEFORE) * 60;
         let full = self.full_at == 0 || now - self.full_at >= Self::FULL_EVERY_MS || now < self.full_at;
         let tx = conn.unchecked_transaction()?;
+        // The calls are streamed and summed here (a `GROUP BY` in SQL sorts
+        // them first: three to four times as long).
         if full {
             *self = MinuteCache::default();
             self.last_id = tx.query_row("SELECT COALESCE(MAX(id), 0) FROM calls", [], |r| r.get(0))?;
-            // The span's calls streamed and summed here: a `GROUP BY` in
-            // SQL sorts them first (three to four times as long).
             let mut stmt = tx.prepare_cached(&format!(
-                "SELECT c.ts, c.workflow, c.team, c.customer, c.cost_nano FROM calls c
+                "SELECT c.id, c.ts, c.workflow, c.team, c.customer, c.cost_nano FROM calls c
                  WHERE {RAW_WHERE} AND c.cost_nano IS NOT NULL"
             ))?;
-            let mut rows = stmt.query(params![from_minute * MS_PER_MINUTE, i64::MAX])?;
-            while let Some(r) = rows.next()? {
-                let minute = r.get::<_, i64>(0)?.div_euclid(MS_PER_MINUTE);
-                let text = |i: usize| r.get_ref(i).and_then(|v| Ok(v.as_str_or_null()?.unwrap_or("")));
-                let keys = [text(1)?, text(2)?, text(3)?];
-                self.add_parts(minute, keys, r.get(4)?);
-            }
-            drop(rows);
-            drop(stmt);
+            self.add_rows(stmt.query(params![from_minute * MS_PER_MINUTE, i64::MAX])?, from_minute)?;
             self.full_at = now;
         } else {
             let mut stmt = tx.prepare_cached(
-                "SELECT id, ts / 60000, COALESCE(workflow, ''), COALESCE(team, ''), COALESCE(customer, ''), cost_nano
-                 FROM calls WHERE id > ?1 ORDER BY id",
+                "SELECT id, ts, workflow, team, customer, cost_nano FROM calls WHERE id > ?1 ORDER BY id",
             )?;
-            let mut rows = stmt.query([self.last_id])?;
-            let mut fresh = Vec::new();
-            while let Some(r) = rows.next()? {
-                self.last_id = r.get(0)?;
-                let (minute, cost): (i64, Option<i64>) = (r.get(1)?, r.get(5)?);
-                if let Some(cost) = cost.filter(|_| minute >= from_minute) {
-                    fresh.push(MinuteCost { minute, workflow: r.get(2)?, team: r.get(3)?, customer: r.get(4)?, cost });
-                }
-            }
-            for m in &fresh {
-                self.add(m);
+            if let Some(last) = self.add_rows(stmt.query([self.last_id])?, from_minute)? {
+                self.last_id = last;
             }
         }
         tx.finish()?;
